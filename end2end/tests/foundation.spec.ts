@@ -1,0 +1,77 @@
+import { test, expect, Page } from "@playwright/test";
+
+/** A click before the WASM has hydrated does nothing: wait for the marker hydrate() sets. */
+async function hydrated(page: Page) {
+  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1);
+}
+
+test("the feed's first page is in the HTML before any JavaScript runs", async ({ browser, request }) => {
+  const html = await (await request.get("/feed")).text();
+  expect((html.match(/class="card"/g) ?? []).length).toBe(12);
+
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto("/feed");
+  await expect(page.locator(".feed-grid .card")).toHaveCount(12);
+  await expect(page.locator(".card img").first()).toHaveAttribute("alt", / by /);
+  await context.close();
+});
+
+test("after hydration, scrolling loads the next page through the WASM client", async ({ page }) => {
+  await page.goto("/feed");
+  await hydrated(page);
+  const cards = page.locator(".feed-grid:not(.placeholders) .card");
+  await expect(cards).toHaveCount(12);
+  const nextPage = page.waitForResponse((r) => r.url().includes("/api/feed") && r.status() === 200);
+  await page.locator(".sentinel").scrollIntoViewIfNeeded();
+  await nextPage;
+  await expect(cards).toHaveCount(24);
+  // No painting twice.
+  const ids = await cards.evaluateAll((els) => els.map((e) => e.getAttribute("data-painting-id")));
+  expect(new Set(ids).size).toBe(ids.length);
+});
+
+test("the Load more button also works, for keyboards", async ({ page }) => {
+  await page.goto("/feed");
+  await hydrated(page);
+  await page.getByRole("button", { name: "Load more" }).focus();
+  await page.keyboard.press("Enter");
+  await expect(page.locator(".feed-grid:not(.placeholders) .card")).not.toHaveCount(12);
+});
+
+test("a painting page shows the HD image", async ({ page }) => {
+  await page.goto("/feed");
+  await hydrated(page);
+  await page.locator(".card a").first().click();
+  await expect(page).toHaveURL(/\/painting\/\d+$/);
+  const hd = page.locator("img.hd");
+  await expect(hd).toHaveAttribute("src", /-hd\.jpg$/);
+  await expect.poll(() => hd.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(600);
+  await expect(page.locator(".painting-info h1")).not.toBeEmpty();
+});
+
+test("an unknown painting is a real 404 page", async ({ page }) => {
+  const response = await page.goto("/painting/987654321");
+  expect(response?.status()).toBe(404);
+  await expect(page.getByRole("heading", { name: /couldn't find/ })).toBeVisible();
+});
+
+test("/admin redirects to the login page, and an admin can sign in and out", async ({ page }) => {
+  await page.goto("/admin");
+  await expect(page).toHaveURL(/\/admin\/login\?next=%2Fadmin$/);
+  await hydrated(page);
+  await page.getByLabel("Email").fill(process.env.E2E_ADMIN_EMAIL!);
+  await page.getByLabel("Password").fill("not the password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert")).toContainText("wrong email or password");
+
+  await page.getByLabel("Password").fill(process.env.E2E_ADMIN_PASSWORD!);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/admin$/);
+  await expect(page.getByText("not CLIP")).toBeVisible();
+  await expect(page.getByText("40 paintings")).toBeVisible();
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/admin\/login/);
+  await page.goto("/admin");
+  await expect(page).toHaveURL(/\/admin\/login/);
+});

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# `make bench`: prints figures; asserts nothing about speed.
+#  1. embeddings per second, Rust pipeline vs Python onnxruntime + NumPy/PIL, same model, images,
+#     batch size and threads, on the stand-in and on a ViT-B/32-shaped graph with random weights;
+#  2. server cold start to ready;
+#  3. hydrate WASM size, raw and gzipped (release build).
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$here"
+bash scripts/setup.sh
+source scripts/env.sh
+
+BATCH=${BENCH_BATCH:-16}; COUNT=${BENCH_COUNT:-64}; THREADS=${BENCH_THREADS:-2}
+images="$here/../shared/paintings/images"
+if [ ! -d "$images" ]; then
+  "$ARTWALL_VENV/bin/python" scripts/make_demo_catalogue.py --out .data/generated-catalogue
+  images="$here/.data/generated-catalogue/images"
+fi
+vit=.data/models/vit-b32-random/visual.onnx
+[ -f "$vit" ] || "$ARTWALL_VENV/bin/python" scripts/make_vit_b32.py --out "$vit"
+
+cargo leptos build --release
+bin="$CARGO_TARGET_DIR/release/artwall"
+export ARTWALL_MODEL_THREADS=$THREADS DATABASE_URL=postgres://unused
+
+echo "== embeddings per second (batch $BATCH, $COUNT images, $THREADS threads)"
+for model in "$ARTWALL_MODEL_DIR/visual.onnx" "$vit"; do
+  rust=$("$bin" bench-embed "$images" --batch "$BATCH" --count "$COUNT" --visual "$model" 2>/dev/null)
+  python=$("$ARTWALL_VENV/bin/python" scripts/bench_embed.py "$images" --model "$model" --batch "$BATCH" --count "$COUNT" --threads "$THREADS")
+  "$ARTWALL_VENV/bin/python" - "$model" "$rust" "$python" <<'PY'
+import json, sys
+model, rust, python = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+print(f"{model}: rust {rust['images_per_second']:.1f} img/s, python {python['images_per_second']:.1f} img/s, "
+      f"ratio {rust['images_per_second'] / python['images_per_second']:.2f}x")
+PY
+done
+
+echo "== cold start to ready"
+PG_PORT=54331
+bash scripts/pg.sh start .data/pg-bench "$PG_PORT"
+trap 'bash scripts/pg.sh stop .data/pg-bench' EXIT
+export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres" LEPTOS_SITE_ADDR=127.0.0.1:3099
+"$bin" migrate 2>/dev/null
+start=$(date +%s.%N)
+"$bin" serve 2>/dev/null &
+server=$!
+until curl -sf http://127.0.0.1:3099/readyz >/dev/null; do sleep 0.02; done
+end=$(date +%s.%N)
+kill $server; wait $server 2>/dev/null || true
+echo "cold start to /readyz: $(echo "($end - $start) * 1000" | bc | cut -d. -f1) ms"
+
+echo "== hydrate WASM (release)"
+wasm=$(ls target/site/pkg/*.wasm)
+echo "$wasm: $(stat -c %s "$wasm") bytes raw, $(gzip -9 -c "$wasm" | wc -c) bytes gzipped"

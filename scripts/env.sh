@@ -1,0 +1,22 @@
+# Sourced by every script: one place for paths and defaults. Anything already set wins.
+here="${here:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+export ARTWALL_CACHE="${ARTWALL_CACHE:-$HOME/.cache/artwall}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ARTWALL_CACHE/target}"
+export TMPDIR="${TMPDIR_ARTWALL:-$ARTWALL_CACHE/tmp}"
+export npm_config_cache="${npm_config_cache:-$ARTWALL_CACHE/npm}"
+export ARTWALL_VENV="${ARTWALL_VENV:-$ARTWALL_CACHE/venv}"
+export PATH="$HOME/.cargo/bin:$PATH"
+export ARTWALL_MODEL_DIR="${ARTWALL_MODEL_DIR:-$here/.data/models/standin}"
+# ONNX Runtime comes from the PyPI wheel; ort loads it at run time (feature load-dynamic).
+if [ -z "${ORT_DYLIB_PATH:-}" ]; then
+  ORT_DYLIB_PATH=$(ls "$ARTWALL_VENV"/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* 2>/dev/null | head -n1 || true)
+  export ORT_DYLIB_PATH
+fi
+# The demo catalogue: the shared paintings when present, else a small generated one.
+if [ -z "${ARTWALL_DEMO_CATALOGUE:-}" ]; then
+  if [ -f "$here/../shared/paintings/metadata.csv" ]; then
+    export ARTWALL_DEMO_CATALOGUE="$here/../shared/paintings/metadata.csv"
+  else
+    export ARTWALL_DEMO_CATALOGUE="$here/.data/generated-catalogue/metadata.csv"
+  fi
+fi

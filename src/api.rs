@@ -1,0 +1,73 @@
+//! Server functions: public endpoints, kept thin. Each one authenticates and authorises inside
+//! itself, then calls into `server::`.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::types::{AdminOverview, FeedPage, PaintingDetail};
+
+#[cfg(feature = "ssr")]
+use crate::server::{error::respond, AppState};
+
+/// The next page of the feed (also reachable as GET /api/feed?cursor=...).
+#[server(endpoint = "feed", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_feed_page(cursor: Option<String>) -> Result<FeedPage, AppError> {
+    use crate::server::{paintings, visitor::current_visitor};
+    let state = expect_context::<AppState>();
+    let visitor = current_visitor()?;
+    respond(paintings::cold_start_page(&state.db, visitor, cursor.as_deref(), paintings::DEFAULT_PAGE).await)
+}
+
+#[server(endpoint = "painting", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_painting(id: i64) -> Result<PaintingDetail, AppError> {
+    let state = expect_context::<AppState>();
+    respond(crate::server::paintings::detail(&state.db, id).await)
+}
+
+#[server(endpoint = "admin/login")]
+pub async fn admin_login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    use crate::server::auth;
+    let state = expect_context::<AppState>();
+    let token = respond(auth::login(&state.db, &email, &password, state.config.admin_session_hours).await)?;
+    let cookie = auth::session_cookie(token, state.config.cookies_secure(), state.config.admin_session_hours);
+    set_cookie(&cookie.to_string());
+    // Only local paths: never an open redirect.
+    let target = next.filter(|n| n.starts_with("/admin") && !n.starts_with("//")).unwrap_or_else(|| "/admin".into());
+    leptos_axum::redirect(&target);
+    Ok(())
+}
+
+#[server(endpoint = "admin/logout")]
+pub async fn admin_logout() -> Result<(), AppError> {
+    use crate::server::auth;
+    let state = expect_context::<AppState>();
+    let parts = expect_context::<axum::http::request::Parts>();
+    respond(auth::logout(&state.db, &parts.headers).await)?;
+    set_cookie(&auth::cleared_session_cookie(state.config.cookies_secure()).to_string());
+    leptos_axum::redirect("/admin/login");
+    Ok(())
+}
+
+#[server(endpoint = "admin/overview", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_admin_overview() -> Result<AdminOverview, AppError> {
+    use crate::server::{auth, paintings};
+    let state = expect_context::<AppState>();
+    let parts = expect_context::<axum::http::request::Parts>();
+    let admin = respond(auth::require_admin(&state.db, &parts.headers).await)?;
+    let model = state.clip.info();
+    Ok(AdminOverview {
+        admin_email: admin.email,
+        model_id: model.id.clone(),
+        model_label: model.label.clone(),
+        model_is_clip: model.kind_name() == "clip",
+        catalogue_size: respond(paintings::catalogue_size(&state.db).await)?,
+        storage_backend: state.storage.describe(),
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn set_cookie(cookie: &str) {
+    if let (Some(options), Ok(value)) = (use_context::<leptos_axum::ResponseOptions>(), axum::http::HeaderValue::from_str(cookie)) {
+        options.append_header(axum::http::header::SET_COOKIE, value);
+    }
+}

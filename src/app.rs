@@ -1,0 +1,56 @@
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::{path, SsrMode};
+
+use crate::pages::{admin::{Dashboard, LoginPage}, feed::Feed, landing::Landing, not_found::NotFound, painting::Painting};
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <meta name="description" content="ArtWall: museum-quality prints of public-domain paintings, in a feed that learns your taste."/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/artwall.css"/>
+        <Title formatter=|title: String| if title.is_empty() { "ArtWall".to_string() } else { format!("{title} · ArtWall") }/>
+        <Router>
+            <header class="site-header">
+                <A href="/" attr:class="brand">"ArtWall"</A>
+                <nav aria-label="Main">
+                    <A href="/feed">"Discover"</A>
+                </nav>
+            </header>
+            <main id="main">
+                <Routes fallback=NotFound>
+                    <Route path=path!("") view=Landing/>
+                    // Rendered completely on the server: the first page is in the HTML before any JS.
+                    <Route path=path!("/feed") view=Feed ssr=SsrMode::Async/>
+                    <Route path=path!("/painting/:id") view=Painting ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/login") view=LoginPage/>
+                    <Route path=path!("/admin") view=Dashboard ssr=SsrMode::Async/>
+                </Routes>
+            </main>
+            <footer class="site-footer">
+                <p>"Public-domain paintings from the Art Institute of Chicago and The Met, printed to order."</p>
+            </footer>
+        </Router>
+    }
+}

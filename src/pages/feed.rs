@@ -1,0 +1,86 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::load_feed_page;
+use crate::components::card::PaintingCardView;
+use crate::components::infinite::Sentinel;
+use crate::types::FeedPage;
+
+#[component]
+pub fn Feed() -> impl IntoView {
+    let first = Resource::new(|| (), |_| load_feed_page(None));
+    view! {
+        <Title text="Discover"/>
+        <h1 class="page-title">"Discover"</h1>
+        <Suspense fallback=|| view! { <Placeholders/> }>
+            {move || Suspend::new(async move {
+                match first.await {
+                    Ok(page) => view! { <FeedGrid first=page/> }.into_any(),
+                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The infinite grid: starts from the server-rendered first page, then asks the `feed_page`
+/// server function for more as the reader scrolls.
+#[component]
+fn FeedGrid(first: FeedPage) -> impl IntoView {
+    let items = RwSignal::new(first.items);
+    let cursor = RwSignal::new(first.next_cursor);
+    let has_more = RwSignal::new(first.has_more);
+    let loading = RwSignal::new(false);
+    let failure = RwSignal::new(None::<String>);
+    let load_more = move || {
+        if loading.get_untracked() || !has_more.get_untracked() {
+            return;
+        }
+        loading.set(true);
+        failure.set(None);
+        leptos::task::spawn_local(async move {
+            match load_feed_page(cursor.get_untracked()).await {
+                Ok(page) => {
+                    items.update(|list| list.extend(page.items));
+                    cursor.set(page.next_cursor);
+                    has_more.set(page.has_more);
+                }
+                Err(error) => failure.set(Some(error.to_string())),
+            }
+            loading.set(false);
+        });
+    };
+    view! {
+        <ul class="feed-grid">
+            <For each=move || items.get() key=|card| card.id children=|card| view! { <PaintingCardView card/> }/>
+        </ul>
+        <Show when=move || loading.get()>
+            <Placeholders/>
+        </Show>
+        {move || failure.get().map(|message| view! {
+            <div class="feed-error" role="alert">
+                <p>"Couldn't load more paintings: " {message}</p>
+                <button class="button" on:click=move |_| load_more()>"Retry"</button>
+            </div>
+        })}
+        <Show
+            when=move || has_more.get()
+            fallback=|| view! { <p class="feed-end">"You've seen the whole catalogue."</p> }
+        >
+            <Sentinel on_visible=Callback::new(move |_| load_more()) rearm=Signal::derive(move || items.with(Vec::len))/>
+            <div class="load-more">
+                <button class="button" on:click=move |_| load_more() disabled=move || loading.get()>"Load more"</button>
+            </div>
+        </Show>
+    }
+}
+
+/// Grey boxes in the shape of cards while a page loads.
+#[component]
+fn Placeholders() -> impl IntoView {
+    view! {
+        <ul class="feed-grid placeholders" aria-hidden="true">
+            {(0..6).map(|i| view! { <li class="card placeholder" style=format!("--ratio: {}", [0.8, 1.25, 0.75, 1.0, 1.33, 0.7][i])></li> }).collect_view()}
+        </ul>
+    }
+}

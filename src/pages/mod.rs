@@ -1,0 +1,5 @@
+pub mod admin;
+pub mod feed;
+pub mod landing;
+pub mod not_found;
+pub mod painting;

@@ -1,0 +1,63 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::api::load_painting;
+use crate::error::AppError;
+use crate::pages::not_found::NotFound;
+use crate::types::PaintingDetail;
+
+#[component]
+pub fn Painting() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok());
+    let detail = Resource::new(id, |id| async move {
+        match id {
+            Some(id) => load_painting(id).await,
+            None => Err(AppError::NotFound),
+        }
+    });
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(detail) => view! { <PaintingView detail/> }.into_any(),
+                    Err(AppError::NotFound) => view! { <NotFound/> }.into_any(),
+                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn PaintingView(detail: PaintingDetail) -> impl IntoView {
+    let card = detail.card.clone();
+    let alt = card.alt_text();
+    // Show both languages where both exist, the original first.
+    let second = |original: &str, english: &Option<String>| english.clone().filter(|en| en != original);
+    let title_en = second(&card.title, &card.title_en);
+    let artist_en = second(&card.artist, &card.artist_en);
+    view! {
+        <Title text=card.title_en.clone().unwrap_or_else(|| card.title.clone())/>
+        <article class="painting">
+            <figure class="painting-image" style=format!("aspect-ratio: {} / {}", detail.hd_width, detail.hd_height)>
+                <img src=detail.image_hd_url.clone() alt=alt width=detail.hd_width height=detail.hd_height class="hd"/>
+            </figure>
+            <div class="painting-info">
+                <h1>{card.title.clone()}</h1>
+                {title_en.map(|t| view! { <p class="subtitle" lang="en">{t}</p> })}
+                <p class="artist">{card.artist.clone()} {artist_en.map(|a| view! { <span lang="en">" · " {a}</span> })}</p>
+                <dl class="facts">
+                    {card.year.map(|y| view! { <dt>"Year"</dt><dd>{y}</dd> })}
+                    {card.style.clone().map(|s| view! { <dt>"Style"</dt><dd>{s}</dd> })}
+                    {detail.source.clone().map(|s| view! { <dt>"Source"</dt><dd>{s}</dd> })}
+                    {detail.license.clone().map(|l| view! { <dt>"Licence"</dt><dd>{l}</dd> })}
+                </dl>
+                {detail.source_url.clone().map(|url| view! {
+                    <p><a href=url rel="noopener noreferrer" target="_blank">"View at the museum ↗"</a></p>
+                })}
+            </div>
+        </article>
+    }
+}

@@ -1,0 +1,162 @@
+//! Admin accounts: argon2id password hashes, server-side sessions, and the one guard that every
+//! admin route and server function calls.
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::http::HeaderMap;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+
+use crate::error::AppError;
+use crate::server::error::{ServerError, ServerResult};
+
+pub const ADMIN_COOKIE: &str = "artwall_admin";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admin {
+    pub id: i64,
+    pub email: String,
+}
+
+/// An email address, trimmed and lower-cased, with one `@` between non-empty parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminEmail(String);
+
+impl AdminEmail {
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        let email = raw.trim().to_lowercase();
+        let valid = email.len() <= 254
+            && email.split_once('@').is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.') && !domain.contains('@'));
+        if valid { Ok(Self(email)) } else { Err(AppError::invalid("enter a valid email address")) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+pub fn hash_password(password: &str) -> ServerResult<String> {
+    if password.chars().count() < 10 {
+        return Err(AppError::invalid("the password must be at least 10 characters").into());
+    }
+    Argon2::default()
+        .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
+        .map(|hash| hash.to_string())
+        .map_err(|e| ServerError::PasswordHash(e.to_string()))
+}
+
+fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
+}
+
+/// Creates the admin, or replaces their password hash.
+pub async fn upsert_admin(db: &PgPool, email: &AdminEmail, password_hash: &str) -> ServerResult<i64> {
+    PasswordHash::new(password_hash).map_err(|e| ServerError::PasswordHash(format!("not an argon2 PHC string: {e}")))?;
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO admin_users (email, password_hash) VALUES ($1, $2)
+         ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash RETURNING id",
+    )
+    .bind(email.as_str())
+    .bind(password_hash)
+    .fetch_one(db)
+    .await?;
+    Ok(id)
+}
+
+/// Checks credentials and opens a session; returns the raw token for the cookie.
+pub async fn login(db: &PgPool, email: &str, password: &str, session_hours: i64) -> ServerResult<String> {
+    let wrong = || ServerError::App(AppError::invalid("wrong email or password"));
+    let email = AdminEmail::parse(email).map_err(|_| wrong())?;
+    let row: Option<(i64, String)> = sqlx::query_as("SELECT id, password_hash FROM admin_users WHERE email = $1")
+        .bind(email.as_str())
+        .fetch_optional(db)
+        .await?;
+    // Verify against a dummy hash when the user is unknown, so timing does not reveal accounts.
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let dummy = DUMMY.get_or_init(|| hash_password("not-a-real-password").expect("hashing a constant"));
+    let (admin_id, phc) = row.clone().unwrap_or((0, dummy.clone()));
+    let password = password.to_owned();
+    let verified = tokio::task::spawn_blocking(move || verify_password(&password, &phc)).await?;
+    if row.is_none() || !verified {
+        return Err(wrong());
+    }
+    let mut token = [0u8; 32];
+    rand::rng().fill_bytes(&mut token);
+    let token = hex::encode(token);
+    sqlx::query("INSERT INTO admin_sessions (token_hash, admin_id, expires_at) VALUES ($1, $2, now() + make_interval(hours => $3))")
+        .bind(token_hash(&token))
+        .bind(admin_id)
+        .bind(session_hours as i32)
+        .execute(db)
+        .await?;
+    tracing::info!(admin_id, "admin signed in");
+    Ok(token)
+}
+
+pub async fn logout(db: &PgPool, headers: &HeaderMap) -> ServerResult<()> {
+    if let Some(token) = CookieJar::from_headers(headers).get(ADMIN_COOKIE) {
+        sqlx::query("UPDATE admin_sessions SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL")
+            .bind(token_hash(token.value()))
+            .execute(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The admin guard: the signed-in admin, or `Unauthorized`.
+pub async fn require_admin(db: &PgPool, headers: &HeaderMap) -> ServerResult<Admin> {
+    let jar = CookieJar::from_headers(headers);
+    let token = jar.get(ADMIN_COOKIE).ok_or(AppError::Unauthorized)?;
+    let admin: Option<(i64, String)> = sqlx::query_as(
+        "SELECT u.id, u.email FROM admin_sessions s JOIN admin_users u ON u.id = s.admin_id
+         WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()",
+    )
+    .bind(token_hash(token.value()))
+    .fetch_optional(db)
+    .await?;
+    let (id, email) = admin.ok_or(AppError::Unauthorized)?;
+    Ok(Admin { id, email })
+}
+
+/// Strict same-site: admin actions are never triggered from another site.
+pub fn session_cookie(token: String, secure: bool, hours: i64) -> Cookie<'static> {
+    Cookie::build((ADMIN_COOKIE, token))
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Strict)
+        .max_age(time::Duration::hours(hours))
+        .build()
+}
+
+pub fn cleared_session_cookie(secure: bool) -> Cookie<'static> {
+    Cookie::build((ADMIN_COOKIE, "")).path("/").http_only(true).secure(secure).same_site(SameSite::Strict).max_age(time::Duration::ZERO).build()
+}
+
+fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(AdminEmail::parse("  Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
+        for bad in ["", "ada", "@example.com", "ada@", "ada@localhost", "a@b@c.d"] {
+            assert!(AdminEmail::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn passwords_hash_and_verify() {
+        assert!(hash_password("short").is_err());
+        let hash = hash_password("correct horse battery").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery", &hash));
+        assert!(!verify_password("wrong horse battery", &hash));
+    }
+}

@@ -1,0 +1,320 @@
+//! Adding paintings: metadata parsed into a checked record, image decoded under limits, feed
+//! thumbnail and HD rendition written to storage, embedding computed in-process, row inserted.
+//! Nothing is half-written: a painting's row is inserted only after its images are stored, and
+//! a failure of one painting never affects the others in its batch.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use fast_image_resize::Resizer;
+use futures::StreamExt;
+use pgvector::Vector;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+
+use crate::server::clip::{preprocess, Clip};
+use crate::server::error::{ServerError, ServerResult};
+use crate::server::images::{decode_rgb, jpeg_rendition, ImageLimits};
+use crate::server::storage::{MediaKey, Storage};
+
+pub const THUMB_LONG_SIDE: u32 = 600;
+pub const HD_LONG_SIDE: u32 = 2048;
+
+/// Checked painting metadata. Construct it with `PaintingMeta::parse`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaintingMeta {
+    /// Stable identity of the source record; the idempotency key of every import.
+    pub source_key: String,
+    pub title: String,
+    pub title_en: Option<String>,
+    pub artist: String,
+    pub artist_en: Option<String>,
+    pub year: Option<i32>,
+    pub style: Option<String>,
+    pub source: Option<String>,
+    pub source_url: Option<String>,
+    pub license: Option<String>,
+    pub tags: Vec<String>,
+}
+
+/// Metadata as it arrives (CSV row, JSON object, admin form), before any checks.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawMeta {
+    pub id: Option<String>,
+    pub title: Option<String>,
+    pub title_en: Option<String>,
+    pub artist: Option<String>,
+    pub artist_en: Option<String>,
+    pub year: Option<serde_json::Value>,
+    pub style: Option<String>,
+    pub source: Option<String>,
+    pub source_url: Option<String>,
+    #[serde(alias = "licence")]
+    pub license: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+impl PaintingMeta {
+    /// Checks every field, naming the first one that is wrong.
+    pub fn parse(raw: RawMeta) -> Result<Self, String> {
+        fn text(value: Option<String>, field: &str, max: usize, required: bool) -> Result<Option<String>, String> {
+            let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+            match value {
+                None if required => Err(format!("{field} is required")),
+                Some(v) if v.chars().count() > max => Err(format!("{field} is longer than {max} characters")),
+                other => Ok(other),
+            }
+        }
+        let title = text(raw.title, "title", 500, true)?.expect("required");
+        let artist = text(raw.artist, "artist", 300, true)?.expect("required");
+        let source_url = text(raw.source_url, "source URL", 2000, false)?;
+        if let Some(url) = &source_url {
+            let parsed = url::Url::parse(url).map_err(|_| format!("source URL {url:?} is not a URL"))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(format!("source URL {url:?} must be http or https"));
+            }
+        }
+        let year = match raw.year {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::Number(n)) => Some(n.as_i64().ok_or("year must be a whole number")?),
+            Some(serde_json::Value::String(s)) if s.trim().is_empty() => None,
+            Some(serde_json::Value::String(s)) => Some(s.trim().parse::<i64>().map_err(|_| format!("year {s:?} is not a number"))?),
+            Some(other) => return Err(format!("year {other} is not a number")),
+        };
+        let year = match year {
+            Some(y) if !(-3000..=2100).contains(&y) => return Err(format!("year {y} is out of range")),
+            other => other.map(|y| y as i32),
+        };
+        let source_key = text(raw.id, "id", 300, false)?
+            .or_else(|| source_url.clone())
+            .ok_or("an id or a source URL is required, so that re-imports are recognised")?;
+        let tags = raw.tags.into_iter().map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()).collect::<Vec<_>>();
+        if tags.len() > 30 || tags.iter().any(|t| t.chars().count() > 50) {
+            return Err("at most 30 tags of at most 50 characters".into());
+        }
+        Ok(Self {
+            source_key,
+            title,
+            title_en: text(raw.title_en, "English title", 500, false)?,
+            artist,
+            artist_en: text(raw.artist_en, "English artist name", 300, false)?,
+            year,
+            style: text(raw.style, "style", 100, false)?,
+            source: text(raw.source, "source", 200, false)?,
+            source_url,
+            license: text(raw.license, "licence", 300, false)?,
+            tags,
+        })
+    }
+}
+
+/// A painting to add: checked metadata and the image's bytes (not yet trusted).
+#[derive(Debug, Clone)]
+pub struct NewPainting {
+    pub meta: PaintingMeta,
+    pub image: Bytes,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AddOutcome {
+    Added { id: i64 },
+    /// A painting with the same source key is already in the catalogue.
+    AlreadyPresent { id: i64 },
+    Failed { reason: String },
+}
+
+/// Everything a painting passes through on its way in.
+#[derive(Clone)]
+pub struct Catalogue {
+    pub db: PgPool,
+    pub clip: Arc<Clip>,
+    pub storage: Arc<Storage>,
+    pub limits: ImageLimits,
+}
+
+/// Decoded and resized, ready to embed and store.
+struct Prepared {
+    thumb: crate::server::images::Rendition,
+    hd: crate::server::images::Rendition,
+    pixels: Vec<f32>,
+    digest: String,
+}
+
+impl Catalogue {
+    /// Adds a batch of paintings; one outcome per input, in order. Images are decoded in
+    /// parallel on the blocking pool, then embedded in one inference call.
+    pub async fn add_batch(&self, batch: Vec<NewPainting>) -> ServerResult<Vec<AddOutcome>> {
+        let keys: Vec<String> = batch.iter().map(|p| p.meta.source_key.clone()).collect();
+        let existing: std::collections::HashMap<String, i64> =
+            sqlx::query_as::<_, (String, i64)>("SELECT source_key, id FROM paintings WHERE source_key = ANY($1)")
+                .bind(&keys)
+                .fetch_all(&self.db)
+                .await?
+                .into_iter()
+                .collect();
+
+        let mut outcomes: Vec<Option<AddOutcome>> = batch
+            .iter()
+            .map(|p| existing.get(&p.meta.source_key).map(|&id| AddOutcome::AlreadyPresent { id }))
+            .collect();
+        let limits = self.limits;
+        let todo: Vec<(usize, Bytes)> = batch
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| outcomes[*i].is_none())
+            .map(|(i, p)| (i, p.image.clone()))
+            .collect();
+        let parallelism = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let prepared: Vec<(usize, Result<Prepared, String>)> = futures::stream::iter(todo)
+            .map(|(i, bytes)| async move {
+                let result = tokio::task::spawn_blocking(move || prepare(&bytes, limits)).await;
+                (i, result.unwrap_or_else(|e| Err(format!("image processing crashed: {e}"))))
+            })
+            .buffer_unordered(parallelism)
+            .collect()
+            .await;
+
+        let mut ready = Vec::new();
+        for (i, result) in prepared {
+            match result {
+                Ok(p) => ready.push((i, p)),
+                Err(reason) => outcomes[i] = Some(AddOutcome::Failed { reason }),
+            }
+        }
+        ready.sort_by_key(|(i, _)| *i);
+        let pixels: Vec<f32> = ready.iter().flat_map(|(_, p)| p.pixels.iter().copied()).collect();
+        let embeddings = self.clip.embed_images(pixels).await?;
+
+        for ((i, prepared), embedding) in ready.into_iter().zip(embeddings) {
+            let outcome = match self.store(&batch[i].meta, prepared, embedding).await {
+                Ok(outcome) => outcome,
+                Err(ServerError::App(e)) => AddOutcome::Failed { reason: e.to_string() },
+                Err(e) => {
+                    tracing::error!(error = %e, key = %batch[i].meta.source_key, "storing painting failed");
+                    AddOutcome::Failed { reason: "could not store the painting (logged)".into() }
+                }
+            };
+            outcomes[i] = Some(outcome);
+        }
+        Ok(outcomes.into_iter().map(|o| o.expect("every painting has an outcome")).collect())
+    }
+
+    async fn store(&self, meta: &PaintingMeta, prepared: Prepared, embedding: Vec<f32>) -> ServerResult<AddOutcome> {
+        let folder = format!("paintings/{}", slug(&meta.source_key));
+        let thumb_key = MediaKey::parse(format!("{folder}/{}-{}.jpg", prepared.digest, THUMB_LONG_SIDE))?;
+        let hd_key = MediaKey::parse(format!("{folder}/{}-hd.jpg", prepared.digest))?;
+        self.storage.put(&thumb_key, Bytes::from(prepared.thumb.jpeg), "image/jpeg").await?;
+        self.storage.put(&hd_key, Bytes::from(prepared.hd.jpeg), "image/jpeg").await?;
+        let inserted: Option<(i64,)> = sqlx::query_as(
+            "INSERT INTO paintings (source_key, title, title_en, artist, artist_en, year, style,
+                 image_url, image_hd_url, thumb_width, thumb_height, hd_width, hd_height, aspect_ratio,
+                 source, source_url, license, tags, embedding, embedding_model)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+             ON CONFLICT (source_key) DO NOTHING
+             RETURNING id",
+        )
+        .bind(&meta.source_key)
+        .bind(&meta.title)
+        .bind(&meta.title_en)
+        .bind(&meta.artist)
+        .bind(&meta.artist_en)
+        .bind(meta.year)
+        .bind(&meta.style)
+        .bind(self.storage.public_url(&thumb_key))
+        .bind(self.storage.public_url(&hd_key))
+        .bind(prepared.thumb.width as i32)
+        .bind(prepared.thumb.height as i32)
+        .bind(prepared.hd.width as i32)
+        .bind(prepared.hd.height as i32)
+        .bind(prepared.hd.width as f32 / prepared.hd.height as f32)
+        .bind(&meta.source)
+        .bind(&meta.source_url)
+        .bind(&meta.license)
+        .bind(&meta.tags)
+        .bind(Vector::from(embedding))
+        .bind(&self.clip.info().id)
+        .fetch_optional(&self.db)
+        .await?;
+        match inserted {
+            Some((id,)) => Ok(AddOutcome::Added { id }),
+            // A concurrent import of the same record won the race.
+            None => {
+                let (id,): (i64,) = sqlx::query_as("SELECT id FROM paintings WHERE source_key = $1")
+                    .bind(&meta.source_key)
+                    .fetch_one(&self.db)
+                    .await?;
+                Ok(AddOutcome::AlreadyPresent { id })
+            }
+        }
+    }
+}
+
+fn prepare(bytes: &[u8], limits: ImageLimits) -> Result<Prepared, String> {
+    let image = decode_rgb(bytes, limits).map_err(|e| e.to_string())?;
+    let mut pixels = vec![0.0; preprocess::TENSOR_LEN];
+    preprocess::preprocess_into(&image, &mut Resizer::new(), &mut pixels);
+    let digest = hex::encode(&Sha256::digest(bytes)[..8]);
+    Ok(Prepared {
+        thumb: jpeg_rendition(&image, THUMB_LONG_SIDE, 82),
+        hd: jpeg_rendition(&image, HD_LONG_SIDE, 88),
+        pixels,
+        digest,
+    })
+}
+
+/// A storage-safe folder name for a source key ("aic:866" -> "aic-866").
+fn slug(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for c in key.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let trimmed = out.trim_matches('-');
+    let short: String = trimmed.chars().take(80).collect();
+    // Different keys can share a slug; a hash of the key keeps their folders apart.
+    format!("{}-{}", if short.is_empty() { "item" } else { &short }, &hex::encode(Sha256::digest(key.as_bytes()))[..8])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(title: &str, artist: &str) -> RawMeta {
+        RawMeta { id: Some("aic:1".into()), title: Some(title.into()), artist: Some(artist.into()), ..Default::default() }
+    }
+
+    #[test]
+    fn metadata_requires_title_artist_and_a_stable_key() {
+        assert_eq!(PaintingMeta::parse(raw("", "x")).unwrap_err(), "title is required");
+        assert_eq!(PaintingMeta::parse(raw("x", "  ")).unwrap_err(), "artist is required");
+        let mut no_key = raw("x", "y");
+        no_key.id = None;
+        assert!(PaintingMeta::parse(no_key).unwrap_err().contains("re-imports"));
+        assert_eq!(PaintingMeta::parse(raw(" Water Lilies ", "Monet")).unwrap().title, "Water Lilies");
+    }
+
+    #[test]
+    fn metadata_checks_year_and_urls() {
+        let mut r = raw("x", "y");
+        r.year = Some(serde_json::json!("c. 1890"));
+        assert!(PaintingMeta::parse(r.clone()).unwrap_err().contains("year"));
+        r.year = Some(serde_json::json!(1890));
+        assert_eq!(PaintingMeta::parse(r.clone()).unwrap().year, Some(1890));
+        r.source_url = Some("javascript:alert(1)".into());
+        assert!(PaintingMeta::parse(r).unwrap_err().contains("http"));
+    }
+
+    #[test]
+    fn slugs_are_storage_safe_and_distinct() {
+        let a = slug("aic:866");
+        assert!(a.starts_with("aic-866-"));
+        assert!(MediaKey::parse(format!("paintings/{a}/x.jpg")).is_ok());
+        assert_ne!(slug("a:b"), slug("a/b"));
+    }
+}

@@ -1,0 +1,202 @@
+//! The `artwall` binary: serve (default), migrate, import, admin, bench-embed.
+
+use std::io::BufRead;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+use leptos::prelude::LeptosOptions;
+use tracing_subscriber::EnvFilter;
+
+use crate::server::auth::{self, AdminEmail};
+use crate::server::config::{AdminCommand, Cli, Command, Config};
+use crate::server::error::{ServerError, ServerResult};
+use crate::server::{clip, connect, image_limits, import, load_clip, router, AppState};
+
+pub async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,ort=warn")))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.config).await,
+        Command::Migrate => migrate(&cli.config).await,
+        Command::Import { file, limit } => return import_file(cli.config, &file, limit).await,
+        Command::Admin { command: AdminCommand::Create { email } } => create_admin(&cli.config, &email).await,
+        Command::BenchEmbed { images, batch, count, visual } => bench_embed(&cli.config, &images, batch, count, visual).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "artwall failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Leptos options from Leptos.toml; cargo-leptos's LEPTOS_* variables override it.
+fn leptos_options() -> ServerResult<LeptosOptions> {
+    let path = std::env::var("ARTWALL_LEPTOS_TOML").unwrap_or_else(|_| "Leptos.toml".into());
+    let conf = leptos::config::get_configuration(Some(&path))
+        .map_err(|e| ServerError::Model(format!("Leptos options from {path}: {e}")))?;
+    Ok(conf.leptos_options)
+}
+
+async fn serve(config: Config) -> ServerResult<()> {
+    let started = Instant::now();
+    let options = leptos_options()?;
+    let addr = options.site_addr;
+    let state = AppState::start(config, options).await?;
+    bootstrap_admin(&state).await?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(%addr, ready_after_ms = started.elapsed().as_millis() as u64, "serving ArtWall");
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async { tokio::signal::ctrl_c().await.ok() };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => signal.recv().await,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// ARTWALL_ADMIN_EMAIL + ARTWALL_ADMIN_PASSWORD_HASH create (or update) an admin at start-up.
+async fn bootstrap_admin(state: &AppState) -> ServerResult<()> {
+    if let (Some(email), Some(hash)) = (&state.config.admin_email, &state.config.admin_password_hash) {
+        let email = AdminEmail::parse(email)?;
+        auth::upsert_admin(&state.db, &email, hash).await?;
+        tracing::info!(email = email.as_str(), "bootstrap admin ready");
+    }
+    Ok(())
+}
+
+async fn migrate(config: &Config) -> ServerResult<()> {
+    let db = connect(config).await?;
+    sqlx::migrate!().run(&db).await?;
+    tracing::info!("migrations applied");
+    Ok(())
+}
+
+async fn create_admin(config: &Config, email: &str) -> ServerResult<()> {
+    let email = AdminEmail::parse(email)?;
+    let password = match std::env::var("ARTWALL_ADMIN_PASSWORD") {
+        Ok(password) => password,
+        Err(_) => {
+            eprintln!("password for {} (one line on standard input):", email.as_str());
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    let hash = auth::hash_password(&password)?;
+    let db = connect(config).await?;
+    sqlx::migrate!().run(&db).await?;
+    let id = auth::upsert_admin(&db, &email, &hash).await?;
+    println!("admin {} ready (id {id})", email.as_str());
+    Ok(())
+}
+
+async fn import_file(config: Config, file: &Path, limit: Option<usize>) -> ExitCode {
+    let run = async {
+        let mut rows = import::read_rows(file).map_err(|e| ServerError::App(crate::error::AppError::Invalid(e)))?;
+        if let Some(limit) = limit {
+            rows.truncate(limit);
+        }
+        let state = AppState::start(config, leptos_options()?).await?;
+        let base_dir = file.parent().unwrap_or(Path::new("."));
+        let bar = import::progress_bar(rows.len());
+        let report = import::import_rows(&state.catalogue(), rows, base_dir, &bar).await?;
+        bar.finish();
+        Ok::<_, ServerError>(report)
+    };
+    match run.await {
+        Ok(report) => {
+            println!("added {}, already present {}, failed {}", report.added, report.already_present, report.failed.len());
+            for (row, reason) in &report.failed {
+                println!("  failed: {row}: {reason}");
+            }
+            if report.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        }
+        Err(error) => {
+            tracing::error!(%error, "import failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints one line of JSON: images embedded per second through decode, preprocess and infer.
+async fn bench_embed(config: &Config, dir: &Path, batch: usize, count: usize, visual: Option<std::path::PathBuf>) -> ServerResult<()> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    files.sort();
+    files.truncate(count);
+    let bytes: Vec<Vec<u8>> = files.iter().map(std::fs::read).collect::<Result<_, _>>()?;
+    let clip = match visual {
+        None => load_clip(config).await?,
+        Some(visual) => {
+            // A throwaway model folder pointing at the given visual graph (the text side is unused).
+            let tmp = tempdir_with_manifest(&visual, config)?;
+            let bench_config = Config { model_dir: tmp, ..config.clone() };
+            load_clip(&bench_config).await?
+        }
+    };
+    let limits = image_limits(config);
+    let embed_all = |clip: std::sync::Arc<clip::Clip>| {
+        let bytes = bytes.clone();
+        async move {
+            for chunk in bytes.chunks(batch) {
+                let pixels = decode_and_preprocess(chunk.to_vec(), limits).await?;
+                clip.embed_images(pixels).await?;
+            }
+            Ok::<_, ServerError>(())
+        }
+    };
+    embed_all(clip.clone()).await?; // warm-up
+    let started = Instant::now();
+    embed_all(clip.clone()).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        serde_json::json!({ "pipeline": "rust", "images": bytes.len(), "batch": batch, "seconds": seconds,
+                            "images_per_second": bytes.len() as f64 / seconds, "model": clip.info().id })
+    );
+    Ok(())
+}
+
+/// Decodes and preprocesses images in parallel on the blocking pool.
+async fn decode_and_preprocess(images: Vec<Vec<u8>>, limits: crate::server::images::ImageLimits) -> ServerResult<Vec<f32>> {
+    let tasks: Vec<_> = images
+        .into_iter()
+        .map(|bytes| {
+            tokio::task::spawn_blocking(move || {
+                crate::server::images::decode_rgb(&bytes, limits).map(|image| clip::preprocess::preprocess(&image))
+            })
+        })
+        .collect();
+    let mut pixels = Vec::new();
+    for task in tasks {
+        pixels.extend(task.await??);
+    }
+    Ok(pixels)
+}
+
+fn tempdir_with_manifest(visual: &Path, config: &Config) -> ServerResult<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("artwall-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let visual = std::fs::canonicalize(visual)?;
+    let textual = std::fs::canonicalize(config.model_dir.join("textual.onnx"))?;
+    let manifest = serde_json::json!({ "id": "bench", "kind": "clip", "label": "benchmark graph",
+                                       "visual": visual, "textual": textual });
+    std::fs::write(dir.join("model.json"), manifest.to_string())?;
+    Ok(dir)
+}

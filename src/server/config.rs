@@ -1,0 +1,112 @@
+//! One typed configuration, read from flags or environment (see `.env.example`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use url::Url;
+
+#[derive(Debug, Parser)]
+#[command(name = "artwall", version, about = "ArtWall: the art-print shop whose feed learns your taste")]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the shop (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Import paintings from a metadata CSV (the demo catalogue's columns) or a JSON file
+    /// (`{"paintings":[...]}`). Re-running adds nothing twice.
+    Import {
+        file: PathBuf,
+        /// Import at most this many rows (useful for quick test catalogues).
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Manage admin accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Measure embeddings per second of the Rust pipeline (decode, preprocess, infer).
+    BenchEmbed {
+        /// Folder of images.
+        images: PathBuf,
+        #[arg(long, default_value_t = 16)]
+        batch: usize,
+        #[arg(long, default_value_t = 64)]
+        count: usize,
+        /// Visual ONNX file to use instead of the configured model's.
+        #[arg(long)]
+        visual: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an admin, or reset their password. The password is read from
+    /// ARTWALL_ADMIN_PASSWORD or, failing that, from the first line of standard input.
+    Create { email: String },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+    #[arg(long, env = "ARTWALL_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+
+    /// Folder with model.json, visual.onnx and textual.onnx.
+    #[arg(long, env = "ARTWALL_MODEL_DIR", default_value = ".data/models/standin")]
+    pub model_dir: PathBuf,
+    /// libonnxruntime.so to load (ort's load-dynamic feature).
+    #[arg(long, env = "ORT_DYLIB_PATH")]
+    pub ort_dylib_path: Option<PathBuf>,
+    /// Threads each ONNX session may use inside one inference.
+    #[arg(long, env = "ARTWALL_MODEL_THREADS", default_value_t = 2)]
+    pub model_threads: usize,
+
+    /// Local media folder, served under /media (used when no GCS bucket is set).
+    #[arg(long, env = "ARTWALL_MEDIA_DIR", default_value = ".data/media")]
+    pub media_dir: PathBuf,
+    /// Store media in this Google Cloud Storage bucket instead of on local disk.
+    #[arg(long, env = "ARTWALL_GCS_BUCKET")]
+    pub gcs_bucket: Option<String>,
+    /// GCS endpoint override (e.g. a fake-gcs-server); anonymous credentials are used with it.
+    #[arg(long, env = "ARTWALL_GCS_ENDPOINT")]
+    pub gcs_endpoint: Option<Url>,
+    /// Public base URL of stored media when GCS is used (default: the endpoint or googleapis).
+    #[arg(long, env = "ARTWALL_MEDIA_PUBLIC_URL")]
+    pub media_public_url: Option<Url>,
+
+    /// The shop's public URL: used for absolute links and to decide whether cookies are Secure.
+    #[arg(long, env = "ARTWALL_PUBLIC_URL", default_value = "http://127.0.0.1:3000")]
+    pub public_url: Url,
+
+    #[arg(long, env = "ARTWALL_ADMIN_SESSION_HOURS", default_value_t = 12)]
+    pub admin_session_hours: i64,
+    /// Bootstrap admin: created at start-up with ARTWALL_ADMIN_PASSWORD_HASH if missing.
+    #[arg(long, env = "ARTWALL_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+    /// An argon2 PHC string (see `artwall admin create`).
+    #[arg(long, env = "ARTWALL_ADMIN_PASSWORD_HASH", hide_env_values = true)]
+    pub admin_password_hash: Option<String>,
+
+    /// Largest image file accepted, in bytes.
+    #[arg(long, env = "ARTWALL_MAX_IMAGE_BYTES", default_value_t = 40 * 1024 * 1024)]
+    pub max_image_bytes: u64,
+    /// Largest image accepted, in pixels (width x height); checked before decoding.
+    #[arg(long, env = "ARTWALL_MAX_IMAGE_PIXELS", default_value_t = 120_000_000)]
+    pub max_image_pixels: u64,
+}
+
+impl Config {
+    pub fn cookies_secure(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+}

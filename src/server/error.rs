@@ -1,0 +1,78 @@
+//! Server-side failures. Anything that is not the caller's fault is logged here, with its cause,
+//! and leaves the process only as `AppError::Internal` or `AppError::Unavailable`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use crate::error::AppError;
+use crate::server::images::ImageRejected;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// An expected, user-facing outcome (not found, invalid input...).
+    #[error(transparent)]
+    App(#[from] AppError),
+    #[error(transparent)]
+    Image(#[from] ImageRejected),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("model: {0}")]
+    Model(String),
+    #[error("onnx runtime: {0}")]
+    Ort(#[from] ort::Error),
+    #[error("storage: {0}")]
+    Storage(String),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("background task: {0}")]
+    Join(#[from] tokio::task::JoinError),
+    #[error("password hashing: {0}")]
+    PasswordHash(String),
+}
+
+pub type ServerResult<T> = Result<T, ServerError>;
+
+impl From<ServerError> for AppError {
+    fn from(error: ServerError) -> Self {
+        match error {
+            ServerError::App(app) => app,
+            ServerError::Image(rejected) => AppError::Invalid(rejected.to_string()),
+            ServerError::Db(sqlx::Error::PoolTimedOut) => {
+                tracing::error!(%error, "database pool exhausted");
+                AppError::Unavailable
+            }
+            other => {
+                tracing::error!(error = %other, "internal error");
+                AppError::Internal
+            }
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(serde_json::json!({ "error": self.to_string() }))).into_response()
+    }
+}
+
+impl IntoResponse for ServerError {
+    fn into_response(self) -> Response {
+        AppError::from(self).into_response()
+    }
+}
+
+/// For server functions: turns a server result into the public error and makes the HTTP status
+/// match it (server functions otherwise answer every error with 500).
+pub fn respond<T>(result: ServerResult<T>) -> Result<T, AppError> {
+    result.map_err(|error| {
+        let public = AppError::from(error);
+        if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            options.set_status(StatusCode::from_u16(public.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+        }
+        public
+    })
+}

@@ -1,0 +1,196 @@
+//! Untrusted image bytes in, checked pixels out. Dimensions are read from the header and checked
+//! before any pixel buffer is allocated, so a few-KB "PNG bomb" that claims 30000x30000 pixels
+//! is refused without allocating gigabytes.
+
+use std::io::Cursor;
+
+use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
+use image::codecs::jpeg::JpegEncoder;
+use image::{DynamicImage, ImageFormat, ImageReader, RgbImage};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImageRejected {
+    #[error("the file is empty")]
+    Empty,
+    #[error("the file is {size} bytes; the limit is {limit} bytes")]
+    TooLarge { size: u64, limit: u64 },
+    #[error("the file is not a JPEG, PNG or WebP image")]
+    NotAnImage,
+    #[error("the image is {width}x{height} pixels; the limit is {limit} pixels")]
+    TooManyPixels { width: u32, height: u32, limit: u64 },
+    #[error("the image is damaged or truncated")]
+    Corrupt,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ImageLimits {
+    pub max_bytes: u64,
+    pub max_pixels: u64,
+}
+
+/// Decodes JPEG, PNG or WebP bytes (sniffed from the content, never from a name or header) into
+/// RGB pixels, enforcing `limits`.
+pub fn decode_rgb(bytes: &[u8], limits: ImageLimits) -> Result<RgbImage, ImageRejected> {
+    let size = bytes.len() as u64;
+    if size == 0 {
+        return Err(ImageRejected::Empty);
+    }
+    if size > limits.max_bytes {
+        return Err(ImageRejected::TooLarge { size, limit: limits.max_bytes });
+    }
+    let format = image::guess_format(bytes).map_err(|_| ImageRejected::NotAnImage)?;
+    if !matches!(format, ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP) {
+        return Err(ImageRejected::NotAnImage);
+    }
+    let (width, height) = ImageReader::with_format(Cursor::new(bytes), format)
+        .into_dimensions()
+        .map_err(|_| ImageRejected::Corrupt)?;
+    if width == 0 || height == 0 {
+        return Err(ImageRejected::Corrupt);
+    }
+    if u64::from(width) * u64::from(height) > limits.max_pixels {
+        return Err(ImageRejected::TooManyPixels { width, height, limit: limits.max_pixels });
+    }
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut decoder_limits = image::Limits::default();
+    // Room for the decoded image at 16 bits per channel with alpha, plus decoder scratch.
+    decoder_limits.max_alloc = Some(limits.max_pixels.saturating_mul(8).saturating_add(64 << 20));
+    reader.limits(decoder_limits);
+    let image = reader.decode().map_err(|_| ImageRejected::Corrupt)?;
+    if format == ImageFormat::Jpeg && !jpeg_is_complete(bytes) {
+        // JPEG decoders pad a truncated scan with grey rather than failing; we refuse it.
+        return Err(ImageRejected::Corrupt);
+    }
+    Ok(image.into_rgb8())
+}
+
+/// A complete JPEG ends with the EOI marker (trailing padding after it is tolerated).
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let tail = &bytes[bytes.len().saturating_sub(1024)..];
+    tail.windows(2).any(|pair| pair == [0xFF, 0xD9])
+}
+
+/// An encoded JPEG rendition and its size.
+#[derive(Debug, Clone)]
+pub struct Rendition {
+    pub jpeg: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Scales `image` to fit `long_side` (never upscaling), keeping its aspect ratio, as JPEG.
+pub fn jpeg_rendition(image: &RgbImage, long_side: u32, quality: u8) -> Rendition {
+    let (width, height) = fit_long_side(image.width(), image.height(), long_side);
+    let scaled = if (width, height) == image.dimensions() {
+        image.clone()
+    } else {
+        let mut target = RgbImage::new(width, height);
+        Resizer::new()
+            .resize(image, &mut target, &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3)))
+            .expect("source and target are both RGB8");
+        target
+    };
+    let mut jpeg = Vec::with_capacity((width * height / 4) as usize);
+    JpegEncoder::new_with_quality(&mut jpeg, quality)
+        .encode_image(&DynamicImage::ImageRgb8(scaled))
+        .expect("encoding RGB8 into memory cannot fail");
+    Rendition { jpeg, width, height }
+}
+
+fn fit_long_side(width: u32, height: u32, long_side: u32) -> (u32, u32) {
+    let longest = width.max(height);
+    if longest <= long_side {
+        return (width, height);
+    }
+    let scale = f64::from(long_side) / f64::from(longest);
+    let scaled = |side: u32| ((f64::from(side) * scale).round() as u32).max(1);
+    (scaled(width), scaled(height))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: ImageLimits = ImageLimits { max_bytes: 10 << 20, max_pixels: 50_000_000 };
+
+    fn png(width: u32, height: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        DynamicImage::ImageRgb8(RgbImage::from_pixel(width, height, image::Rgb([10, 200, 30])))
+            .write_to(&mut Cursor::new(&mut out), ImageFormat::Png)
+            .unwrap();
+        out
+    }
+
+    fn jpeg(width: u32, height: u32) -> Vec<u8> {
+        jpeg_rendition(&RgbImage::from_fn(width, height, |x, y| image::Rgb([x as u8, y as u8, 99])), 4096, 90).jpeg
+    }
+
+    /// A PNG whose header claims `width` x `height` but carries almost no data: a decompression bomb
+    /// in spirit, a few hundred bytes on disk.
+    fn png_bomb(width: u32, height: u32) -> Vec<u8> {
+        fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+            out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            let start = out.len();
+            out.extend_from_slice(kind);
+            out.extend_from_slice(data);
+            let crc = crc32fast::hash(&out[start..]);
+            out.extend_from_slice(&crc.to_be_bytes());
+        }
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut ihdr = Vec::new();
+        ihdr.extend_from_slice(&width.to_be_bytes());
+        ihdr.extend_from_slice(&height.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
+        chunk(&mut out, b"IHDR", &ihdr);
+        chunk(&mut out, b"IDAT", &[0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01]);
+        chunk(&mut out, b"IEND", &[]);
+        out
+    }
+
+    #[test]
+    fn accepts_png_and_jpeg() {
+        assert_eq!(decode_rgb(&png(30, 20), LIMITS).unwrap().dimensions(), (30, 20));
+        assert_eq!(decode_rgb(&jpeg(64, 48), LIMITS).unwrap().dimensions(), (64, 48));
+    }
+
+    #[test]
+    fn rejects_empty_and_non_images() {
+        assert_eq!(decode_rgb(b"", LIMITS), Err(ImageRejected::Empty));
+        assert_eq!(decode_rgb(b"GIF89a not what we sell", LIMITS), Err(ImageRejected::NotAnImage));
+        assert_eq!(decode_rgb(b"<html>hello</html>", LIMITS), Err(ImageRejected::NotAnImage));
+    }
+
+    #[test]
+    fn rejects_truncated_files() {
+        let jpeg = jpeg(256, 256);
+        assert_eq!(decode_rgb(&jpeg[..jpeg.len() / 2], LIMITS), Err(ImageRejected::Corrupt));
+        let png = png(256, 256);
+        assert_eq!(decode_rgb(&png[..png.len() - 40], LIMITS), Err(ImageRejected::Corrupt));
+    }
+
+    #[test]
+    fn rejects_oversized_files_before_decoding() {
+        let limits = ImageLimits { max_bytes: 100, ..LIMITS };
+        assert!(matches!(decode_rgb(&png(64, 64), limits), Err(ImageRejected::TooLarge { limit: 100, .. })));
+    }
+
+    #[test]
+    fn rejects_pixel_bombs_from_the_header() {
+        let bomb = png_bomb(30_000, 30_000);
+        assert!(bomb.len() < 4096, "the bomb is small on disk: {} bytes", bomb.len());
+        assert_eq!(
+            decode_rgb(&bomb, LIMITS),
+            Err(ImageRejected::TooManyPixels { width: 30_000, height: 30_000, limit: LIMITS.max_pixels })
+        );
+    }
+
+    #[test]
+    fn renditions_keep_aspect_and_never_upscale() {
+        let image = RgbImage::new(1200, 800);
+        let thumb = jpeg_rendition(&image, 600, 80);
+        assert_eq!((thumb.width, thumb.height), (600, 400));
+        let small = jpeg_rendition(&RgbImage::new(300, 500), 600, 80);
+        assert_eq!((small.width, small.height), (300, 500));
+        assert!(decode_rgb(&thumb.jpeg, LIMITS).is_ok());
+    }
+}

@@ -1,0 +1,175 @@
+//! `artwall import FILE`: metadata CSV (the demo catalogue's columns) or seed-shaped JSON
+//! (`{"paintings":[{title, artist, imageUrl, ...}]}`) with images on local disk.
+
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Deserialize;
+
+use crate::server::catalogue::{AddOutcome, Catalogue, NewPainting, PaintingMeta, RawMeta};
+use crate::server::error::ServerResult;
+
+const BATCH: usize = 16;
+
+/// One row of an import file: metadata plus where its image is.
+#[derive(Debug, Clone)]
+pub struct ImportRow {
+    pub label: String,
+    pub meta: RawMeta,
+    pub image: String,
+}
+
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    pub added: usize,
+    pub already_present: usize,
+    /// (row label, reason), in file order.
+    pub failed: Vec<(String, String)>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CsvRow {
+    file: String,
+    #[serde(default)]
+    id: Option<String>,
+    title: Option<String>,
+    #[serde(default)]
+    title_en: Option<String>,
+    artist: Option<String>,
+    #[serde(default)]
+    artist_en: Option<String>,
+    year: Option<String>,
+    style: Option<String>,
+    source: Option<String>,
+    #[serde(alias = "license")]
+    licence: Option<String>,
+    source_url: Option<String>,
+    #[serde(default)]
+    museum_object_id: Option<String>,
+    #[serde(default)]
+    tags: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct JsonFile {
+    paintings: Vec<JsonPainting>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonPainting {
+    #[serde(flatten)]
+    meta: RawMeta,
+    image_url: Option<String>,
+}
+
+/// Reads an import file into rows. Row-level problems become failed rows later; only an
+/// unreadable file is an error here.
+pub fn read_rows(path: &Path) -> Result<Vec<ImportRow>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let is_json = path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("json"));
+    if is_json {
+        let file: JsonFile = serde_json::from_str(&text).map_err(|e| format!("{}: not a valid import JSON: {e}", path.display()))?;
+        Ok(file
+            .paintings
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| ImportRow {
+                label: format!("#{} {}", i + 1, p.meta.title.clone().unwrap_or_default()),
+                meta: p.meta,
+                image: p.image_url.unwrap_or_default(),
+            })
+            .collect())
+    } else {
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        reader
+            .deserialize::<CsvRow>()
+            .enumerate()
+            .map(|(i, row)| {
+                let row = row.map_err(|e| format!("{}: row {}: {e}", path.display(), i + 2))?;
+                let id = row.id.or_else(|| match (&row.source, &row.museum_object_id) {
+                    (Some(source), Some(object)) if !object.is_empty() => Some(format!("{source}:{object}")),
+                    _ => None,
+                });
+                Ok(ImportRow {
+                    label: format!("row {} {}", i + 2, row.file),
+                    meta: RawMeta {
+                        id,
+                        title: row.title,
+                        title_en: row.title_en,
+                        artist: row.artist,
+                        artist_en: row.artist_en,
+                        year: row.year.map(serde_json::Value::String),
+                        style: row.style,
+                        source: row.source,
+                        source_url: row.source_url,
+                        license: row.licence,
+                        tags: row.tags.map(|t| t.split(';').map(str::to_owned).collect()).unwrap_or_default(),
+                    },
+                    image: row.file,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Imports rows whose images are files relative to `base_dir`, with a progress bar.
+pub async fn import_rows(catalogue: &Catalogue, rows: Vec<ImportRow>, base_dir: &Path, progress: &ProgressBar) -> ServerResult<ImportReport> {
+    let mut report = ImportReport::default();
+    let mut failed = Vec::new();
+    for (chunk_index, chunk) in rows.chunks(BATCH).enumerate() {
+        let mut batch = Vec::new();
+        let mut indices = Vec::new();
+        for (offset, row) in chunk.iter().enumerate() {
+            let index = chunk_index * BATCH + offset;
+            match load_row(row, base_dir, catalogue.limits.max_bytes) {
+                Ok(painting) => {
+                    batch.push(painting);
+                    indices.push(index);
+                }
+                Err(reason) => {
+                    failed.push((index, reason));
+                    progress.inc(1);
+                }
+            }
+        }
+        for (index, outcome) in indices.into_iter().zip(catalogue.add_batch(batch).await?) {
+            match outcome {
+                AddOutcome::Added { .. } => report.added += 1,
+                AddOutcome::AlreadyPresent { .. } => report.already_present += 1,
+                AddOutcome::Failed { reason } => failed.push((index, reason)),
+            }
+            progress.inc(1);
+        }
+    }
+    failed.sort_by_key(|(index, _)| *index);
+    report.failed = failed.into_iter().map(|(index, reason)| (rows[index].label.clone(), reason)).collect();
+    Ok(report)
+}
+
+fn load_row(row: &ImportRow, base_dir: &Path, max_bytes: u64) -> Result<NewPainting, String> {
+    let meta = PaintingMeta::parse(row.meta.clone())?;
+    if row.image.is_empty() {
+        return Err("no image given".into());
+    }
+    if row.image.starts_with("http://") || row.image.starts_with("https://") {
+        return Err("remote image URLs are imported through the admin console's batch jobs, not the CLI".into());
+    }
+    let path: PathBuf = base_dir.join(&row.image);
+    let size = std::fs::metadata(&path).map_err(|e| format!("image {}: {e}", path.display()))?.len();
+    if size > max_bytes {
+        return Err(format!("image {} is {size} bytes; the limit is {max_bytes}", path.display()));
+    }
+    let bytes = std::fs::read(&path).map_err(|e| format!("image {}: {e}", path.display()))?;
+    Ok(NewPainting { meta, image: Bytes::from(bytes) })
+}
+
+pub fn progress_bar(len: usize) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} paintings, {per_sec}, ETA {eta}")
+            .expect("static template"),
+    );
+    bar
+}

@@ -1,0 +1,147 @@
+//! Everything that runs only on the server. Nothing under here is compiled into the WASM client.
+
+pub mod auth;
+pub mod catalogue;
+pub mod cli;
+pub mod clip;
+pub mod config;
+pub mod error;
+pub mod images;
+pub mod import;
+pub mod paintings;
+pub mod storage;
+pub mod visitor;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{FromRef, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use leptos::prelude::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::app::{shell, App};
+use crate::server::catalogue::Catalogue;
+use crate::server::clip::Clip;
+use crate::server::config::Config;
+use crate::server::error::ServerResult;
+use crate::server::images::ImageLimits;
+use crate::server::storage::{Storage, IMMUTABLE_CACHE_CONTROL};
+use crate::server::visitor::SecureCookies;
+
+/// Shared by every request; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub config: Arc<Config>,
+    pub db: PgPool,
+    pub clip: Arc<Clip>,
+    pub storage: Arc<Storage>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+impl AppState {
+    /// Connects and migrates the database, loads the model and opens storage.
+    pub async fn start(config: Config, leptos_options: LeptosOptions) -> ServerResult<Self> {
+        let db = connect(&config).await?;
+        sqlx::migrate!().run(&db).await?;
+        Self::with_pool(config, leptos_options, db).await
+    }
+
+    /// For tests, which bring their own (already migrated) database.
+    pub async fn with_pool(config: Config, leptos_options: LeptosOptions, db: PgPool) -> ServerResult<Self> {
+        let clip = load_clip(&config).await?;
+        let storage = Arc::new(Storage::from_config(&config).await?);
+        tracing::info!(storage = %storage.describe(), "storage ready");
+        Ok(Self { leptos_options, config: Arc::new(config), db, clip, storage })
+    }
+
+    pub fn catalogue(&self) -> Catalogue {
+        Catalogue { db: self.db.clone(), clip: self.clip.clone(), storage: self.storage.clone(), limits: image_limits(&self.config) }
+    }
+}
+
+pub async fn connect(config: &Config) -> ServerResult<PgPool> {
+    Ok(PgPoolOptions::new()
+        .max_connections(config.db_max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(&config.database_url)
+        .await?)
+}
+
+pub async fn load_clip(config: &Config) -> ServerResult<Arc<Clip>> {
+    let (dir, lib, threads) = (config.model_dir.clone(), config.ort_dylib_path.clone(), config.model_threads);
+    Ok(Arc::new(tokio::task::spawn_blocking(move || Clip::load(&dir, lib.as_deref(), threads)).await??))
+}
+
+pub fn image_limits(config: &Config) -> ImageLimits {
+    ImageLimits { max_bytes: config.max_image_bytes, max_pixels: config.max_image_pixels }
+}
+
+/// The whole HTTP surface: pages, server functions, media, health.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    let mut router = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
+    if let Storage::Local { root } = state.storage.as_ref() {
+        let media = Router::new().fallback_service(ServeDir::new(root)).layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(IMMUTABLE_CACHE_CONTROL),
+        ));
+        router = router.nest_service("/media", media);
+    }
+    let secure = SecureCookies(state.config.cookies_secure());
+    router
+        .layer(middleware::from_fn_with_state(state.clone(), admin_pages_guard))
+        .layer(middleware::from_fn(move |request: Request, next: Next| visitor::visitor_cookie(secure, request, next)))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Admin pages redirect to the login page without a session. Admin server functions call the
+/// same guard (`auth::require_admin`) themselves and answer 401.
+async fn admin_pages_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let is_admin_page = (path == "/admin" || path.starts_with("/admin/")) && path != "/admin/login";
+    if is_admin_page {
+        match auth::require_admin(&state.db, request.headers()).await {
+            Ok(_) => {}
+            Err(error::ServerError::App(crate::error::AppError::Unauthorized)) => {
+                let next_path = url::form_urlencoded::byte_serialize(path.as_bytes()).collect::<String>();
+                return Redirect::to(&format!("/admin/login?next={next_path}")).into_response();
+            }
+            Err(other) => return other.into_response(),
+        }
+    }
+    next.run(request).await
+}
+
+/// Ready when the database answers and the model is loaded.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let database = sqlx::query("SELECT 1").execute(&state.db).await.is_ok();
+    let model = state.clip.info();
+    let body = Json(serde_json::json!({
+        "database": database,
+        "model": { "id": model.id, "kind": model.kind_name() },
+    }));
+    let status = if database { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, body).into_response()
+}

@@ -1,0 +1,55 @@
+//! Data shared by the server and the WASM client.
+
+use serde::{Deserialize, Serialize};
+
+/// What a feed card needs: enough to reserve the image's box before it loads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PaintingCard {
+    pub id: i64,
+    pub title: String,
+    pub title_en: Option<String>,
+    pub artist: String,
+    pub artist_en: Option<String>,
+    pub year: Option<i32>,
+    pub style: Option<String>,
+    pub image_url: String,
+    pub width: i32,
+    pub height: i32,
+}
+
+impl PaintingCard {
+    pub fn alt_text(&self) -> String {
+        format!("{} by {}", self.title_en.as_deref().unwrap_or(&self.title), self.artist_en.as_deref().unwrap_or(&self.artist))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PaintingDetail {
+    pub card: PaintingCard,
+    pub image_hd_url: String,
+    pub hd_width: i32,
+    pub hd_height: i32,
+    pub source: Option<String>,
+    pub source_url: Option<String>,
+    pub license: Option<String>,
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedPage {
+    pub items: Vec<PaintingCard>,
+    /// Opaque; pass it back to get the next page.
+    pub next_cursor: Option<String>,
+    pub has_more: bool,
+}
+
+/// The admin console's system panel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminOverview {
+    pub admin_email: String,
+    pub model_id: String,
+    pub model_label: String,
+    pub model_is_clip: bool,
+    pub catalogue_size: i64,
+    pub storage_backend: String,
+}

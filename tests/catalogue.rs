@@ -1,0 +1,125 @@
+//! Importing paintings into a real database (one database per test via #[sqlx::test]).
+
+mod common;
+
+use std::path::Path;
+
+use artwall::server::import::{import_rows, read_rows};
+use artwall::server::paintings;
+use artwall::server::visitor::VisitorId;
+use indicatif::ProgressBar;
+use sqlx::PgPool;
+
+async fn import(app: &common::TestApp, csv: &Path) -> artwall::server::import::ImportReport {
+    let rows = read_rows(csv).unwrap();
+    import_rows(&app.state.catalogue(), rows, csv.parent().unwrap(), &ProgressBar::hidden()).await.unwrap()
+}
+
+async fn count(db: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM paintings").fetch_one(db).await.unwrap()
+}
+
+#[sqlx::test]
+async fn import_is_idempotent(db: PgPool) {
+    let app = common::TestApp::new(db.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = common::demo_csv(dir.path(), 6);
+
+    let first = import(&app, &csv).await;
+    assert_eq!((first.added, first.already_present, first.failed.len()), (6, 0, 0), "{:?}", first.failed);
+    let second = import(&app, &csv).await;
+    assert_eq!((second.added, second.already_present, second.failed.len()), (0, 6, 0));
+    assert_eq!(count(&db).await, 6);
+
+    // Keys come from the museum ids; images and sizes are recorded for layout.
+    let (key, thumb_w, thumb_h, url, model): (String, i32, i32, String, String) =
+        sqlx::query_as("SELECT source_key, thumb_width, thumb_height, image_url, embedding_model FROM paintings ORDER BY id LIMIT 1")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(key, "Art Institute of Chicago:866");
+    assert_eq!(thumb_w.max(thumb_h), 600);
+    assert_eq!(model, app.state.clip.info().id);
+    let stored = app.media.path().join(url.trim_start_matches("/media/"));
+    assert!(stored.exists(), "thumbnail written to {}", stored.display());
+}
+
+#[sqlx::test]
+async fn bad_images_are_rejected_with_reasons_and_nothing_is_half_written(db: PgPool) {
+    let app = common::TestApp::new(db.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read(common::shared_paintings().join("images/aic_866.jpg")).unwrap();
+    std::fs::write(dir.path().join("empty.jpg"), b"").unwrap();
+    std::fs::write(dir.path().join("text.jpg"), b"this is not an image at all").unwrap();
+    std::fs::write(dir.path().join("truncated.jpg"), &good[..good.len() / 3]).unwrap();
+    std::fs::write(dir.path().join("good.jpg"), &good).unwrap();
+    let csv = dir.path().join("bad.csv");
+    std::fs::write(
+        &csv,
+        "file,id,title,artist,year\n\
+         empty.jpg,t:1,Empty,Nobody,1900\n\
+         text.jpg,t:2,Text,Nobody,1900\n\
+         truncated.jpg,t:3,Truncated,Nobody,1900\n\
+         missing.jpg,t:4,Missing,Nobody,1900\n\
+         good.jpg,t:5,Good,Somebody,1900\n\
+         good.jpg,t:6,,No Title,1900\n",
+    )
+    .unwrap();
+    let report = import(&app, &csv).await;
+    assert_eq!(report.added, 1, "only the good row is added: {:?}", report.failed);
+    let reasons: Vec<&str> = report.failed.iter().map(|(_, reason)| reason.as_str()).collect();
+    assert_eq!(reasons.len(), 5, "{reasons:?}");
+    // Reported in file order, each with its reason.
+    assert_eq!(reasons[0], "the file is empty");
+    assert_eq!(reasons[1], "the file is not a JPEG, PNG or WebP image");
+    assert_eq!(reasons[2], "the image is damaged or truncated");
+    assert!(reasons[3].contains("missing.jpg") && reasons[3].contains("No such file"), "{reasons:?}");
+    assert_eq!(reasons[4], "title is required");
+    assert!(report.failed[0].0.contains("empty.jpg"));
+    assert_eq!(count(&db).await, 1);
+    // Only the good painting's two renditions are on disk.
+    let files = walk(app.media.path());
+    assert_eq!(files.len(), 2, "{files:?}");
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() { out.extend(walk(&path)) } else { out.push(path) }
+    }
+    out
+}
+
+#[sqlx::test]
+async fn cold_start_feed_pages_are_diverse_and_never_overlap(db: PgPool) {
+    let app = common::TestApp::new(db.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = common::demo_csv(dir.path(), 30);
+    assert_eq!(import(&app, &csv).await.added, 30);
+
+    let visitor = VisitorId(uuid::Uuid::new_v4());
+    let mut seen = std::collections::HashSet::new();
+    let mut cursor = None;
+    let mut first_page_ids = Vec::new();
+    loop {
+        let page = paintings::cold_start_page(&db, visitor, cursor.as_deref(), 12).await.unwrap();
+        if first_page_ids.is_empty() {
+            first_page_ids = page.items.iter().map(|c| c.id).collect();
+        }
+        for card in &page.items {
+            assert!(seen.insert(card.id), "painting {} shown twice", card.id);
+        }
+        if !page.has_more {
+            break;
+        }
+        cursor = page.next_cursor;
+    }
+    assert_eq!(seen.len(), 30);
+    let mut by_id = first_page_ids.clone();
+    by_id.sort();
+    assert_ne!(first_page_ids, by_id, "the cold start is not ORDER BY id");
+    // Another visitor gets another spread.
+    let other = paintings::cold_start_page(&db, VisitorId(uuid::Uuid::new_v4()), None, 12).await.unwrap();
+    assert_ne!(other.items.iter().map(|c| c.id).collect::<Vec<_>>(), first_page_ids);
+}

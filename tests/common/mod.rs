@@ -1,0 +1,88 @@
+//! Helpers shared by the integration tests. Tests need the environment that `make test` sets:
+//! DATABASE_URL (a Postgres server with pgvector), ARTWALL_MODEL_DIR and ORT_DYLIB_PATH.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use artwall::server::clip::Clip;
+use artwall::server::config::{Cli, Config};
+use artwall::server::{router, AppState};
+use clap::Parser;
+use leptos::prelude::LeptosOptions;
+use sqlx::PgPool;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The demo catalogue shipped beside the repository.
+pub fn shared_paintings() -> PathBuf {
+    let dir = repo().join("../shared/paintings");
+    assert!(dir.join("metadata.csv").exists(), "tests need ../shared/paintings beside the repository");
+    dir
+}
+
+/// Configuration as the binary would parse it, with local media in `media_dir`.
+pub fn config(media_dir: &Path) -> Config {
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://unused".into());
+    Cli::try_parse_from(["artwall", "--database-url", &url, "--media-dir", media_dir.to_str().unwrap()])
+        .expect("test configuration parses")
+        .config
+}
+
+/// One model per test binary: loading it is the slow part.
+pub fn clip() -> Arc<Clip> {
+    static CLIP: OnceLock<Arc<Clip>> = OnceLock::new();
+    CLIP.get_or_init(|| {
+        let config = config(Path::new("/nonexistent"));
+        Arc::new(Clip::load(&config.model_dir, config.ort_dylib_path.as_deref(), 1).expect("model loads (run `make test`)"))
+    })
+    .clone()
+}
+
+pub fn leptos_options() -> LeptosOptions {
+    LeptosOptions::builder().output_name("artwall").site_root("target/site").build()
+}
+
+/// App state over a test database, with media in a fresh temporary folder.
+pub struct TestApp {
+    pub state: AppState,
+    pub media: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn new(db: PgPool) -> Self {
+        let media = tempfile::tempdir().unwrap();
+        let state = AppState::with_pool(config(media.path()), leptos_options(), db).await.expect("state");
+        // Reuse the shared model instead of loading another copy.
+        let state = AppState { clip: clip(), ..state };
+        Self { state, media }
+    }
+
+    pub fn router(&self) -> axum::Router {
+        router(self.state.clone())
+    }
+}
+
+/// Writes a metadata CSV of the first `n` demo paintings, with image paths made absolute.
+pub fn demo_csv(dir: &Path, n: usize) -> PathBuf {
+    let shared = shared_paintings();
+    let text = std::fs::read_to_string(shared.join("metadata.csv")).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let path = dir.join("demo.csv");
+    let mut writer = csv::Writer::from_path(&path).unwrap();
+    writer.write_record(&headers).unwrap();
+    for record in reader.records().take(n) {
+        let record = record.unwrap();
+        let fields: Vec<String> = record
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if i == 0 { shared.join(v).display().to_string() } else { v.to_owned() })
+            .collect();
+        writer.write_record(&fields).unwrap();
+    }
+    writer.flush().unwrap();
+    path
+}
