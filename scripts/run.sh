@@ -12,8 +12,15 @@ export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:$PG_PORT/artw
 export ARTWALL_MEDIA_DIR="${ARTWALL_MEDIA_DIR:-$here/.data/media}"
 
 bash scripts/pg.sh start .data/pg "$PG_PORT"
-stop_all() { [ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; bash scripts/pg.sh stop .data/pg; }
+# Ctrl-C reaches the server too (same process group); then we stop the cluster we started.
+stop_all() {
+  set +e
+  [ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null
+  wait 2>/dev/null
+  bash scripts/pg.sh stop .data/pg
+}
 trap stop_all EXIT
+trap 'exit 0' INT TERM
 psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = 'artwall'" | grep -q 1 \
   || createdb -h 127.0.0.1 -p "$PG_PORT" -U postgres artwall
 

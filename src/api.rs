@@ -30,7 +30,7 @@ pub async fn admin_login(email: String, password: String, next: Option<String>) 
     let state = expect_context::<AppState>();
     let token = respond(auth::login(&state.db, &email, &password, state.config.admin_session_hours).await)?;
     let cookie = auth::session_cookie(token, state.config.cookies_secure(), state.config.admin_session_hours);
-    set_cookie(&cookie.to_string());
+    auth::set_response_cookie(&cookie);
     // Only local paths: never an open redirect.
     let target = next.filter(|n| n.starts_with("/admin") && !n.starts_with("//")).unwrap_or_else(|| "/admin".into());
     leptos_axum::redirect(&target);
@@ -43,7 +43,7 @@ pub async fn admin_logout() -> Result<(), AppError> {
     let state = expect_context::<AppState>();
     let parts = expect_context::<axum::http::request::Parts>();
     respond(auth::logout(&state.db, &parts.headers).await)?;
-    set_cookie(&auth::cleared_session_cookie(state.config.cookies_secure()).to_string());
+    auth::set_response_cookie(&auth::cleared_session_cookie(state.config.cookies_secure()));
     leptos_axum::redirect("/admin/login");
     Ok(())
 }
@@ -63,11 +63,4 @@ pub async fn load_admin_overview() -> Result<AdminOverview, AppError> {
         catalogue_size: respond(paintings::catalogue_size(&state.db).await)?,
         storage_backend: state.storage.describe(),
     })
-}
-
-#[cfg(feature = "ssr")]
-fn set_cookie(cookie: &str) {
-    if let (Some(options), Ok(value)) = (use_context::<leptos_axum::ResponseOptions>(), axum::http::HeaderValue::from_str(cookie)) {
-        options.append_header(axum::http::header::SET_COOKIE, value);
-    }
 }

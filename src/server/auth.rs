@@ -135,6 +135,14 @@ pub fn cleared_session_cookie(secure: bool) -> Cookie<'static> {
     Cookie::build((ADMIN_COOKIE, "")).path("/").http_only(true).secure(secure).same_site(SameSite::Strict).max_age(time::Duration::ZERO).build()
 }
 
+/// Adds a Set-Cookie header to the response of the current server function.
+pub fn set_response_cookie(cookie: &Cookie<'_>) {
+    let options = leptos::prelude::use_context::<leptos_axum::ResponseOptions>();
+    if let (Some(options), Ok(value)) = (options, axum::http::HeaderValue::from_str(&cookie.to_string())) {
+        options.append_header(axum::http::header::SET_COOKIE, value);
+    }
+}
+
 fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }

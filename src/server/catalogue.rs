@@ -146,15 +146,19 @@ struct Prepared {
 impl Catalogue {
     /// Adds a batch of paintings; one outcome per input, in order. Images are decoded in
     /// parallel on the blocking pool, then embedded in one inference call.
+    /// Which of these source keys are already in the catalogue, with their painting ids.
+    pub async fn existing(&self, keys: &[String]) -> ServerResult<std::collections::HashMap<String, i64>> {
+        Ok(sqlx::query_as::<_, (String, i64)>("SELECT source_key, id FROM paintings WHERE source_key = ANY($1)")
+            .bind(keys)
+            .fetch_all(&self.db)
+            .await?
+            .into_iter()
+            .collect())
+    }
+
     pub async fn add_batch(&self, batch: Vec<NewPainting>) -> ServerResult<Vec<AddOutcome>> {
         let keys: Vec<String> = batch.iter().map(|p| p.meta.source_key.clone()).collect();
-        let existing: std::collections::HashMap<String, i64> =
-            sqlx::query_as::<_, (String, i64)>("SELECT source_key, id FROM paintings WHERE source_key = ANY($1)")
-                .bind(&keys)
-                .fetch_all(&self.db)
-                .await?
-                .into_iter()
-                .collect();
+        let existing = self.existing(&keys).await?;
 
         let mut outcomes: Vec<Option<AddOutcome>> = batch
             .iter()

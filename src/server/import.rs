@@ -119,11 +119,20 @@ pub async fn import_rows(catalogue: &Catalogue, rows: Vec<ImportRow>, base_dir: 
     let mut report = ImportReport::default();
     let mut failed = Vec::new();
     for (chunk_index, chunk) in rows.chunks(BATCH).enumerate() {
+        // Rows already imported are skipped before their images are even read.
+        let metas: Vec<Result<PaintingMeta, String>> = chunk.iter().map(|row| PaintingMeta::parse(row.meta.clone())).collect();
+        let keys: Vec<String> = metas.iter().flatten().map(|meta| meta.source_key.clone()).collect();
+        let existing = catalogue.existing(&keys).await?;
         let mut batch = Vec::new();
         let mut indices = Vec::new();
-        for (offset, row) in chunk.iter().enumerate() {
+        for (offset, (row, meta)) in chunk.iter().zip(metas).enumerate() {
             let index = chunk_index * BATCH + offset;
-            match load_row(row, base_dir, catalogue.limits.max_bytes) {
+            if meta.as_ref().is_ok_and(|meta| existing.contains_key(&meta.source_key)) {
+                report.already_present += 1;
+                progress.inc(1);
+                continue;
+            }
+            match meta.and_then(|meta| load_image(meta, row, base_dir, catalogue.limits.max_bytes)) {
                 Ok(painting) => {
                     batch.push(painting);
                     indices.push(index);
@@ -148,8 +157,7 @@ pub async fn import_rows(catalogue: &Catalogue, rows: Vec<ImportRow>, base_dir: 
     Ok(report)
 }
 
-fn load_row(row: &ImportRow, base_dir: &Path, max_bytes: u64) -> Result<NewPainting, String> {
-    let meta = PaintingMeta::parse(row.meta.clone())?;
+fn load_image(meta: PaintingMeta, row: &ImportRow, base_dir: &Path, max_bytes: u64) -> Result<NewPainting, String> {
     if row.image.is_empty() {
         return Err("no image given".into());
     }
