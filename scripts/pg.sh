@@ -8,12 +8,22 @@
 set -euo pipefail
 cmd=${1:?start|stop}; data=${2:?data dir}; port=${3:-54329}
 bin=/usr/lib/postgresql/15/bin
+mkdir -p "$(dirname "$data")"
+data="$(cd "$(dirname "$data")" && pwd)/$(basename "$data")"
+
+# As root, the cluster runs as `postgres`, which may not be able to reach the checkout (a 0700
+# temporary clone, say). Then the data lives under postgres's home, linked from the path asked for.
+if [ "$(id -u)" = 0 ] && [ ! -L "$data" ] && ! (cd / && runuser -u postgres -- test -x "$(dirname "$data")"); then
+  real="/var/lib/postgresql/artwall/$(printf %s "$data" | sha256sum | cut -c1-16)"
+  mkdir -p "$real" && chown postgres:postgres "$(dirname "$real")" "$real"
+  rm -rf "$data" && ln -s "$real" "$data"
+fi
+[ -L "$data" ] && data=$(readlink -f "$data")
 mkdir -p "$data"
-data=$(cd "$data" && pwd)
 sock="$data/socket"
 
 run_pg() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 case "$cmd" in
