@@ -46,15 +46,22 @@ def main():
     name = session.get_inputs()[0].name
 
     def run():
+        prepare = infer = 0.0
         for i in range(0, len(files), args.batch):
+            started = time.perf_counter()
             batch = np.stack([preprocess(p) for p in files[i:i + args.batch]])
+            prepare += time.perf_counter() - started
+            started = time.perf_counter()
             session.run(None, {name: batch})
+            infer += time.perf_counter() - started
+        return prepare, infer
 
     run()  # warm-up
     started = time.perf_counter()
-    run()
+    prepare, infer = run()
     seconds = time.perf_counter() - started
     print(json.dumps({"pipeline": "python", "images": len(files), "batch": args.batch, "seconds": seconds,
+                      "prepare_seconds": prepare, "infer_seconds": infer,
                       "images_per_second": len(files) / seconds, "model": args.model}))
 
 

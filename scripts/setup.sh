@@ -80,7 +80,9 @@ if [ ! -d "$here/node_modules" ] || [ "$here/package-lock.json" -nt "$here/node_
 fi
 
 # --- The stand-in model (ONNX, same I/O contract as CLIP ViT-B/32) -----------------------------
-if [ ! -f "$ARTWALL_MODEL_DIR/model.json" ] && [ "$ARTWALL_MODEL_DIR" = "$here/.data/models/standin" ]; then
+# Regenerated whenever the generator changes (its hash is part of the model id).
+generator_hash=$(sha256sum "$here/scripts/make_standin_model.py" | cut -c1-12)
+if [ "$ARTWALL_MODEL_DIR" = "$here/.data/models/standin" ] && ! grep -qs "$generator_hash" "$ARTWALL_MODEL_DIR/model.json"; then
   log "generating the stand-in model into $ARTWALL_MODEL_DIR"
   "$ARTWALL_VENV/bin/python" "$here/scripts/make_standin_model.py" --out "$ARTWALL_MODEL_DIR"
 fi

@@ -9,13 +9,22 @@ use crate::types::{AdminOverview, FeedPage, PaintingDetail};
 #[cfg(feature = "ssr")]
 use crate::server::{error::respond, AppState};
 
-/// The next page of the feed (also reachable as GET /api/feed?cursor=...).
+/// The next page of the visitor's feed (also reachable as GET /api/feed?cursor=..&limit=..).
+/// Every painting returned is recorded as shown and never returned again.
 #[server(endpoint = "feed", input = leptos::server_fn::codec::GetUrl)]
-pub async fn load_feed_page(cursor: Option<String>) -> Result<FeedPage, AppError> {
-    use crate::server::{paintings, visitor::current_visitor};
+pub async fn load_feed_page(cursor: Option<String>, limit: Option<i64>) -> Result<FeedPage, AppError> {
+    use crate::server::{feed, visitor::current_visitor};
     let state = expect_context::<AppState>();
     let visitor = current_visitor()?;
-    respond(paintings::cold_start_page(&state.db, visitor, cursor.as_deref(), paintings::DEFAULT_PAGE).await)
+    respond(feed::next_page(&state.db, &state.landmarks, state.feed_settings(), visitor, cursor.as_deref(), limit).await)
+}
+
+/// "Start over" once everything has been seen: forgets what was shown (not what was hidden).
+#[server(endpoint = "feed/reset")]
+pub async fn reset_feed() -> Result<(), AppError> {
+    use crate::server::{feed, visitor::current_visitor};
+    let state = expect_context::<AppState>();
+    respond(feed::reset(&state.db, current_visitor()?).await).map(|_| ())
 }
 
 #[server(endpoint = "painting", input = leptos::server_fn::codec::GetUrl)]

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a feed card needs: enough to reserve the image's box before it loads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PaintingCard {
     pub id: i64,
     pub title: String,
@@ -35,9 +36,24 @@ pub struct PaintingDetail {
     pub tags: Vec<String>,
 }
 
+/// One painting in the feed, with why and where it is there.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedItem {
+    #[serde(flatten)]
+    pub card: PaintingCard,
+    /// Cosine similarity to the visitor's taste; none before the visitor has one.
+    pub similarity: Option<f32>,
+    /// Position in this feed session, for activity events.
+    pub position: i64,
+    /// Picked from outside the nearest neighbours, so the taste can move.
+    pub exploration: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FeedPage {
-    pub items: Vec<PaintingCard>,
+    pub items: Vec<FeedItem>,
     /// Opaque; pass it back to get the next page.
     pub next_cursor: Option<String>,
     pub has_more: bool,

@@ -1,14 +1,17 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::load_feed_page;
+use crate::api::{load_feed_page, ResetFeed};
 use crate::components::card::PaintingCardView;
 use crate::components::infinite::Sentinel;
 use crate::types::FeedPage;
 
+/// Twelve cards fill whole rows at two, three and four columns.
+const PAGE: i64 = 12;
+
 #[component]
 pub fn Feed() -> impl IntoView {
-    let first = Resource::new(|| (), |_| load_feed_page(None));
+    let first = Resource::new(|| (), |_| load_feed_page(None, Some(PAGE)));
     view! {
         <Title text="Discover"/>
         <h1 class="page-title">"Discover"</h1>
@@ -39,7 +42,7 @@ fn FeedGrid(first: FeedPage) -> impl IntoView {
         loading.set(true);
         failure.set(None);
         leptos::task::spawn_local(async move {
-            match load_feed_page(cursor.get_untracked()).await {
+            match load_feed_page(cursor.get_untracked(), Some(PAGE)).await {
                 Ok(page) => {
                     items.update(|list| list.extend(page.items));
                     cursor.set(page.next_cursor);
@@ -52,7 +55,7 @@ fn FeedGrid(first: FeedPage) -> impl IntoView {
     };
     view! {
         <ul class="feed-grid">
-            <For each=move || items.get() key=|card| card.id children=|card| view! { <PaintingCardView card/> }/>
+            <For each=move || items.get() key=|item| item.card.id children=|item| view! { <PaintingCardView card=item.card/> }/>
         </ul>
         <Show when=move || loading.get()>
             <Placeholders/>
@@ -65,13 +68,34 @@ fn FeedGrid(first: FeedPage) -> impl IntoView {
         })}
         <Show
             when=move || has_more.get()
-            fallback=|| view! { <p class="feed-end">"You've seen the whole catalogue."</p> }
+            fallback=|| view! { <SeenEverything/> }
         >
             <Sentinel on_visible=Callback::new(move |_| load_more()) rearm=Signal::derive(move || items.with(Vec::len))/>
             <div class="load-more">
                 <button class="button" on:click=move |_| load_more() disabled=move || loading.get()>"Load more"</button>
             </div>
         </Show>
+    }
+}
+
+/// The end of the catalogue, with a way to start over.
+#[component]
+fn SeenEverything() -> impl IntoView {
+    let reset = ServerAction::<ResetFeed>::new();
+    // After a reset, reload the page: the feed starts again from the top of the taste ranking.
+    Effect::new(move |_| {
+        if let Some(Ok(())) = reset.value().get() {
+            #[cfg(feature = "hydrate")]
+            let _ = leptos::prelude::window().location().reload();
+        }
+    });
+    view! {
+        <div class="feed-end" role="status">
+            <p>"You've seen everything in the catalogue."</p>
+            <ActionForm action=reset>
+                <button type="submit" class="button">"Start over"</button>
+            </ActionForm>
+        </div>
     }
 }
 

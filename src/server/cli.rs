@@ -50,6 +50,10 @@ async fn serve(config: Config) -> ServerResult<()> {
     let addr = options.site_addr;
     let state = AppState::start(config, options).await?;
     bootstrap_admin(&state).await?;
+    for n in 0..state.config.taste_workers {
+        let name = format!("taste-{}-{n}", std::process::id());
+        tokio::spawn(crate::server::worker::run(state.db.clone(), name));
+    }
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, ready_after_ms = started.elapsed().as_millis() as u64, "serving ArtWall");
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
@@ -151,23 +155,30 @@ async fn bench_embed(config: &Config, dir: &Path, batch: usize, count: usize, vi
         }
     };
     let limits = image_limits(config);
+    // Returns (seconds decoding and preprocessing, seconds in inference).
     let embed_all = |clip: std::sync::Arc<clip::Clip>| {
         let bytes = bytes.clone();
         async move {
+            let (mut prepare, mut infer) = (0.0, 0.0);
             for chunk in bytes.chunks(batch) {
+                let started = Instant::now();
                 let pixels = decode_and_preprocess(chunk.to_vec(), limits).await?;
+                prepare += started.elapsed().as_secs_f64();
+                let started = Instant::now();
                 clip.embed_images(pixels).await?;
+                infer += started.elapsed().as_secs_f64();
             }
-            Ok::<_, ServerError>(())
+            Ok::<_, ServerError>((prepare, infer))
         }
     };
     embed_all(clip.clone()).await?; // warm-up
     let started = Instant::now();
-    embed_all(clip.clone()).await?;
+    let (prepare, infer) = embed_all(clip.clone()).await?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "{}",
         serde_json::json!({ "pipeline": "rust", "images": bytes.len(), "batch": batch, "seconds": seconds,
+                            "prepare_seconds": prepare, "infer_seconds": infer,
                             "images_per_second": bytes.len() as f64 / seconds, "model": clip.info().id })
     );
     Ok(())

@@ -97,6 +97,17 @@ pub struct Config {
     #[arg(long, env = "ARTWALL_ADMIN_PASSWORD_HASH", hide_env_values = true)]
     pub admin_password_hash: Option<String>,
 
+    /// Share of each feed page drawn from outside the visitor's nearest neighbours.
+    #[arg(long, env = "ARTWALL_FEED_EXPLORATION_RATE", default_value_t = 1.0 / 6.0)]
+    pub feed_exploration_rate: f64,
+    /// How many index tuples an iterative HNSW scan may visit before the exact fallback.
+    #[arg(long, env = "ARTWALL_FEED_MAX_SCAN_TUPLES", default_value_t = 20_000)]
+    pub feed_max_scan_tuples: i64,
+
+    /// Taste workers in this process (they share the queue safely with other processes too).
+    #[arg(long, env = "ARTWALL_TASTE_WORKERS", default_value_t = 1)]
+    pub taste_workers: usize,
+
     /// Largest image file accepted, in bytes.
     #[arg(long, env = "ARTWALL_MAX_IMAGE_BYTES", default_value_t = 40 * 1024 * 1024)]
     pub max_image_bytes: u64,

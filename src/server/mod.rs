@@ -1,16 +1,21 @@
 //! Everything that runs only on the server. Nothing under here is compiled into the WASM client.
 
+pub mod activity;
 pub mod auth;
 pub mod catalogue;
 pub mod cli;
 pub mod clip;
 pub mod config;
 pub mod error;
+pub mod feed;
 pub mod images;
 pub mod import;
 pub mod paintings;
 pub mod storage;
+pub mod synthetic;
+pub mod taste;
 pub mod visitor;
+pub mod worker;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +24,8 @@ use axum::extract::{FromRef, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use leptos::prelude::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -46,6 +52,7 @@ pub struct AppState {
     pub db: PgPool,
     pub clip: Arc<Clip>,
     pub storage: Arc<Storage>,
+    pub landmarks: Arc<feed::Landmarks>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -67,7 +74,14 @@ impl AppState {
         let clip = load_clip(&config).await?;
         let storage = Arc::new(Storage::from_config(&config).await?);
         tracing::info!(storage = %storage.describe(), "storage ready");
-        Ok(Self { leptos_options, config: Arc::new(config), db, clip, storage })
+        Ok(Self { leptos_options, config: Arc::new(config), db, clip, storage, landmarks: Arc::default() })
+    }
+
+    pub fn feed_settings(&self) -> feed::FeedSettings {
+        feed::FeedSettings {
+            exploration_rate: self.config.feed_exploration_rate.clamp(0.0, 1.0),
+            max_scan_tuples: self.config.feed_max_scan_tuples.max(100),
+        }
     }
 
     pub fn catalogue(&self) -> Catalogue {
@@ -99,6 +113,7 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/api/activity", post(activity::ingest_route).layer(DefaultBodyLimit::max(activity::MAX_BODY_BYTES)))
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
     if let Storage::Local { root } = state.storage.as_ref() {

@@ -189,9 +189,13 @@ enum Modality {
 impl Tower {
     fn open(env: &Environment, path: &Path, threads: usize, modality: Modality) -> ServerResult<Self> {
         let session = Session::builder(env)?
-            .with_optimization_level(GraphOptimizationLevel::Level3)
+            .with_optimization_level(GraphOptimizationLevel::All)
             .map_err(ort::Error::from)?
             .with_intra_threads(threads.max(1))
+            .map_err(ort::Error::from)?
+            // Idle inference threads would otherwise spin and starve image decoding and the
+            // web server on the same cores.
+            .with_intra_op_spinning(false)
             .map_err(ort::Error::from)?
             .commit_from_file(path)
             .map_err(|e| ServerError::Model(format!("opening {}: {e}", path.display())))?;

@@ -1,0 +1,263 @@
+//! Activity ingestion: the browser's batched events, checked, stored append-only and answered
+//! at once. The taste worker (`worker.rs`) learns from them afterwards. The visitor is the one in
+//! the cookie; a body that names a visitor is refused.
+
+use std::collections::{HashMap, HashSet};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::Extension;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::error::AppError;
+use crate::server::error::{ServerError, ServerResult};
+use crate::server::visitor::VisitorId;
+use crate::server::AppState;
+
+pub const MAX_EVENTS: usize = 100;
+/// Request body limit for a batch (100 events of a few hundred bytes each, with room to spare).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub const NOTIFY_CHANNEL: &str = "artwall_activity";
+
+/// Event types the browser may send. Purchases, searches and style choices are recorded by the
+/// server itself.
+const CLIENT_EVENTS: &[&str] = &["impression", "view", "click", "save", "unsave", "hide", "share", "session_start", "session_end"];
+const SOURCES: &[&str] = &["feed", "detail", "search", "saved"];
+pub const STYLE_CODES: &[&str] = &["modern", "nordic", "japanese", "chinese", "french", "american", "industrial", "cream"];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IncomingBatch {
+    events: Vec<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct IncomingEvent {
+    /// Client-generated id: a re-sent event is stored once.
+    id: Uuid,
+    #[serde(rename = "type")]
+    event_type: String,
+    painting_id: Option<i64>,
+    position: Option<i32>,
+    source: Option<String>,
+    #[serde(default)]
+    metadata: Map<String, Value>,
+}
+
+/// A checked event, ready to store.
+#[derive(Debug, Clone)]
+struct CheckedEvent {
+    id: Uuid,
+    event_type: String,
+    painting_id: Option<i64>,
+    position: Option<i32>,
+    source: Option<String>,
+    metadata: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventResult {
+    pub index: usize,
+    pub status: EventStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventStatus {
+    Logged,
+    /// Already stored by an earlier delivery of the same event.
+    Duplicate,
+    Rejected,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestResponse {
+    pub success: bool,
+    pub logged: usize,
+    pub results: Vec<EventResult>,
+}
+
+fn check_event(raw: Value) -> Result<CheckedEvent, String> {
+    let event: IncomingEvent = serde_json::from_value(raw).map_err(|e| format!("malformed event: {e}"))?;
+    if !CLIENT_EVENTS.contains(&event.event_type.as_str()) {
+        return Err(format!("unknown event type {:?}", event.event_type));
+    }
+    let about_painting = !event.event_type.starts_with("session_");
+    if about_painting && event.painting_id.is_none() {
+        return Err(format!("{} needs a paintingId", event.event_type));
+    }
+    if !about_painting && event.painting_id.is_some() {
+        return Err(format!("{} takes no paintingId", event.event_type));
+    }
+    if event.position.is_some_and(|p| !(0..=1_000_000).contains(&p)) {
+        return Err("position must be between 0 and 1000000".into());
+    }
+    if let Some(source) = &event.source {
+        if !SOURCES.contains(&source.as_str()) {
+            return Err(format!("unknown source {source:?}"));
+        }
+    }
+    for (key, value) in &event.metadata {
+        let valid = match key.as_str() {
+            "dwellTimeMs" => value.as_i64().is_some_and(|ms| (0..=86_400_000).contains(&ms)),
+            "scrollDepth" => value.as_f64().is_some_and(|depth| (0.0..=1.0).contains(&depth)),
+            "styleCode" => value.as_str().is_some_and(|code| STYLE_CODES.contains(&code)),
+            "query" => value.as_str().is_some_and(|q| q.chars().count() <= 200),
+            _ => return Err(format!("metadata key {key:?} is not accepted")),
+        };
+        if !valid {
+            return Err(format!("metadata {key} has an invalid value"));
+        }
+    }
+    if event.event_type == "view" && !event.metadata.contains_key("dwellTimeMs") {
+        return Err("a view needs metadata.dwellTimeMs".into());
+    }
+    Ok(CheckedEvent {
+        id: event.id,
+        event_type: event.event_type,
+        painting_id: event.painting_id,
+        position: event.position,
+        source: event.source,
+        metadata: Value::Object(event.metadata),
+    })
+}
+
+/// Parses, checks and stores a batch. Whole-batch problems (malformed JSON, too many events) are
+/// errors; a bad event is rejected in its own result and the others are stored.
+pub async fn ingest(db: &PgPool, visitor: VisitorId, body: &[u8]) -> ServerResult<IngestResponse> {
+    let batch: IncomingBatch =
+        serde_json::from_slice(body).map_err(|e| AppError::invalid(format!("malformed activity batch: {e}")))?;
+    if batch.events.is_empty() || batch.events.len() > MAX_EVENTS {
+        return Err(AppError::invalid(format!("a batch holds 1 to {MAX_EVENTS} events")).into());
+    }
+    let mut checked: Vec<Result<CheckedEvent, String>> = batch.events.into_iter().map(check_event).collect();
+
+    // Painting ids must exist: unknown ones are rejected, not silently dropped.
+    let wanted: Vec<i64> = checked.iter().flatten().filter_map(|e| e.painting_id).collect();
+    let known: HashSet<i64> = sqlx::query_scalar("SELECT id FROM paintings WHERE id = ANY($1)").bind(&wanted).fetch_all(db).await?.into_iter().collect();
+    let mut ids_in_batch = HashSet::new();
+    for result in checked.iter_mut() {
+        if let Ok(event) = result {
+            if event.painting_id.is_some_and(|id| !known.contains(&id)) {
+                *result = Err(format!("painting {} does not exist", event.painting_id.unwrap_or_default()));
+            } else if !ids_in_batch.insert(event.id) {
+                *result = Err("the same event id twice in one batch".into());
+            }
+        }
+    }
+
+    let valid: Vec<&CheckedEvent> = checked.iter().flatten().collect();
+    let mut tx = db.begin().await?;
+    let inserted: HashSet<Uuid> = sqlx::query_scalar(
+        "INSERT INTO activities (visitor_id, client_event_id, event_type, painting_id, position, source, metadata)
+         SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::bigint[], $5::int[], $6::text[], $7::jsonb[])
+         ON CONFLICT (visitor_id, client_event_id) WHERE client_event_id IS NOT NULL DO NOTHING
+         RETURNING client_event_id",
+    )
+    .bind(visitor.0)
+    .bind(valid.iter().map(|e| e.id).collect::<Vec<_>>())
+    .bind(valid.iter().map(|e| e.event_type.clone()).collect::<Vec<_>>())
+    .bind(valid.iter().map(|e| e.painting_id).collect::<Vec<_>>())
+    .bind(valid.iter().map(|e| e.position).collect::<Vec<_>>())
+    .bind(valid.iter().map(|e| e.source.clone()).collect::<Vec<_>>())
+    .bind(valid.iter().map(|e| e.metadata.clone()).collect::<Vec<_>>())
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .collect();
+
+    let new_events: Vec<&CheckedEvent> = valid.iter().copied().filter(|e| inserted.contains(&e.id)).collect();
+    apply_saves_and_hides(&mut tx, visitor, &new_events).await?;
+    if !new_events.is_empty() {
+        sqlx::query("SELECT pg_notify($1, '')").bind(NOTIFY_CHANNEL).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+
+    let results: Vec<EventResult> = checked
+        .into_iter()
+        .enumerate()
+        .map(|(index, result)| match result {
+            Ok(event) if inserted.contains(&event.id) => EventResult { index, status: EventStatus::Logged, error: None },
+            Ok(_) => EventResult { index, status: EventStatus::Duplicate, error: None },
+            Err(error) => EventResult { index, status: EventStatus::Rejected, error: Some(error) },
+        })
+        .collect();
+    Ok(IngestResponse { success: true, logged: inserted.len(), results })
+}
+
+/// Saved and hidden state changes at once, so the page is right before the worker runs.
+async fn apply_saves_and_hides(tx: &mut sqlx::PgConnection, visitor: VisitorId, events: &[&CheckedEvent]) -> ServerResult<()> {
+    // The last save or unsave of each painting in the batch decides.
+    let mut saved: HashMap<i64, bool> = HashMap::new();
+    let mut hidden = Vec::new();
+    for event in events {
+        match (event.event_type.as_str(), event.painting_id) {
+            ("save", Some(id)) => _ = saved.insert(id, true),
+            ("unsave", Some(id)) => _ = saved.insert(id, false),
+            ("hide", Some(id)) => hidden.push(id),
+            _ => {}
+        }
+    }
+    let (to_save, to_unsave): (Vec<(i64, bool)>, Vec<(i64, bool)>) = saved.into_iter().partition(|(_, save)| *save);
+    let to_save: Vec<i64> = to_save.into_iter().map(|(id, _)| id).collect();
+    let to_unsave: Vec<i64> = to_unsave.into_iter().map(|(id, _)| id).collect();
+    sqlx::query("INSERT INTO saved_paintings (visitor_id, painting_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING")
+        .bind(visitor.0)
+        .bind(&to_save)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM saved_paintings WHERE visitor_id = $1 AND painting_id = ANY($2)").bind(visitor.0).bind(&to_unsave).execute(&mut *tx).await?;
+    sqlx::query("INSERT INTO hidden_paintings (visitor_id, painting_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING")
+        .bind(visitor.0)
+        .bind(&hidden)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// `POST /api/activity`. The router caps the body at `MAX_BODY_BYTES` (413 beyond).
+pub async fn ingest_route(State(state): State<AppState>, Extension(visitor): Extension<VisitorId>, body: Bytes) -> Result<Json<IngestResponse>, ServerError> {
+    Ok(Json(ingest(&state.db, visitor, &body).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(extra: Value) -> Value {
+        let mut base = json!({"id": Uuid::new_v4(), "type": "impression", "paintingId": 1, "position": 0, "source": "feed"});
+        base.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        base
+    }
+
+    #[test]
+    fn events_are_checked_field_by_field() {
+        assert!(check_event(event(json!({}))).is_ok());
+        assert!(check_event(event(json!({"type": "view", "metadata": {"dwellTimeMs": 1200}}))).is_ok());
+        let reject = |extra: Value, expected: &str| {
+            let error = check_event(event(extra)).unwrap_err();
+            assert!(error.contains(expected), "{error}");
+        };
+        reject(json!({"type": "purchase"}), "unknown event type");
+        reject(json!({"type": "teleport"}), "unknown event type");
+        reject(json!({"type": "view"}), "dwellTimeMs");
+        reject(json!({"metadata": {"cookie": "x"}}), "not accepted");
+        reject(json!({"metadata": {"dwellTimeMs": -5}}), "invalid value");
+        reject(json!({"metadata": {"styleCode": "baroque"}}), "invalid value");
+        reject(json!({"metadata": {"query": "x".repeat(201)}}), "invalid value");
+        reject(json!({"source": "email"}), "unknown source");
+        reject(json!({"position": -1}), "position");
+        reject(json!({"visitorId": Uuid::new_v4()}), "unknown field");
+        reject(json!({"type": "session_start"}), "takes no paintingId");
+        reject(json!({"paintingId": null}), "needs a paintingId");
+    }
+}

@@ -1,0 +1,67 @@
+//! Synthetic catalogues for tests and benchmarks: clustered unit vectors (paintings come in
+//! schools and palettes, not as uniform noise), with placeholder images.
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use sqlx::PgPool;
+
+use crate::server::clip::{l2_normalised, EMBEDDING_DIM};
+use crate::server::error::ServerResult;
+
+pub struct Clustered {
+    pub centres: Vec<Vec<f32>>,
+    /// (cluster, embedding) per painting, in insertion order.
+    pub paintings: Vec<(usize, Vec<f32>)>,
+}
+
+/// `n` embeddings around `clusters` random centres; `spread` sets how loose the clusters are.
+pub fn clustered(n: usize, clusters: usize, spread: f32, seed: u64) -> Clustered {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut random_vector = |scale: f32| (0..EMBEDDING_DIM).map(|_| rng.random_range(-1.0..1.0) * scale).collect::<Vec<f32>>();
+    let centres: Vec<Vec<f32>> = (0..clusters).map(|_| l2_normalised(&random_vector(1.0))).collect();
+    let paintings = (0..n)
+        .map(|i| {
+            let cluster = i % clusters;
+            let noise = random_vector(spread / (EMBEDDING_DIM as f32).sqrt() * 1.7);
+            let v: Vec<f32> = centres[cluster].iter().zip(&noise).map(|(c, e)| c + e).collect();
+            (cluster, l2_normalised(&v))
+        })
+        .collect();
+    Clustered { centres, paintings }
+}
+
+/// Inserts the paintings (style = "cluster-N"), in chunks; returns their ids in order.
+pub async fn insert(db: &PgPool, catalogue: &Clustered, key_prefix: &str) -> ServerResult<Vec<i64>> {
+    let mut ids = Vec::with_capacity(catalogue.paintings.len());
+    for (chunk_index, chunk) in catalogue.paintings.chunks(2000).enumerate() {
+        let keys: Vec<String> = (0..chunk.len()).map(|i| format!("{key_prefix}:{}", chunk_index * 2000 + i)).collect();
+        let styles: Vec<String> = chunk.iter().map(|(cluster, _)| format!("cluster-{cluster}")).collect();
+        let vectors: Vec<String> = chunk.iter().map(|(_, v)| vector_literal(v)).collect();
+        let chunk_ids: Vec<i64> = sqlx::query_scalar(
+            "INSERT INTO paintings (source_key, title, artist, style, image_url, image_hd_url, thumb_width, thumb_height,
+                                    hd_width, hd_height, aspect_ratio, embedding, embedding_model)
+             SELECT k, 'Synthetic ' || k, 'Generator', s, '/media/synthetic.jpg', '/media/synthetic-hd.jpg', 600, 450,
+                    1200, 900, 1.3333, v::vector, 'synthetic'
+             FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(k, s, v, n)
+             ORDER BY n
+             RETURNING id",
+        )
+        .bind(&keys)
+        .bind(&styles)
+        .bind(&vectors)
+        .fetch_all(db)
+        .await?;
+        // Identity values follow insertion order, which follows `n`.
+        let mut chunk_ids = chunk_ids;
+        chunk_ids.sort_unstable();
+        ids.extend(chunk_ids);
+    }
+    sqlx::query("ANALYZE paintings").execute(db).await?;
+    Ok(ids)
+}
+
+/// pgvector's text form, so vectors can travel in a text[] parameter.
+fn vector_literal(v: &[f32]) -> String {
+    let parts: Vec<String> = v.iter().map(f32::to_string).collect();
+    format!("[{}]", parts.join(","))
+}

@@ -1,0 +1,80 @@
+//! The taste rule, in one place: how much each signal counts, and how a signal moves the taste.
+//!
+//! `new = normalise(taste + 0.1 * weight * (painting - taste))`: positive signals pull the taste
+//! toward the painting, negative ones push it away.
+
+use crate::server::clip::l2_normalised;
+
+pub const LEARNING_RATE: f32 = 0.1;
+
+/// The weight of one event; zero means it does not move the taste.
+pub fn weight(event_type: &str, dwell_ms: Option<i64>) -> f32 {
+    match event_type {
+        "purchase" => 1.0,
+        "save" => 0.5,
+        "share" => 0.4,
+        "click" => 0.2,
+        "view" => match dwell_ms.unwrap_or(0) {
+            d if d > 5_000 => 0.3,
+            d if d >= 3_000 => 0.2,
+            d if d >= 1_000 => 0.1,
+            _ => 0.0,
+        },
+        "hide" => -0.5,
+        "unsave" => -0.3,
+        _ => 0.0, // impression, session_*, search, style_select...
+    }
+}
+
+/// Applies one weighted signal. A visitor with no taste yet is seeded by their first positive
+/// signal; a negative one cannot move a taste that does not exist.
+pub fn apply(taste: Option<Vec<f32>>, painting: &[f32], weight: f32) -> Option<Vec<f32>> {
+    match taste {
+        None if weight > 0.0 => Some(l2_normalised(painting)),
+        None => None,
+        Some(taste) => {
+            let moved: Vec<f32> = taste.iter().zip(painting).map(|(t, p)| t + LEARNING_RATE * weight * (p - t)).collect();
+            Some(l2_normalised(&moved))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::clip::cosine;
+
+    #[test]
+    fn weights_follow_the_rule() {
+        assert_eq!(weight("purchase", None), 1.0);
+        assert_eq!(weight("save", None), 0.5);
+        assert_eq!(weight("share", None), 0.4);
+        assert_eq!(weight("click", None), 0.2);
+        assert_eq!(weight("view", Some(5_001)), 0.3);
+        assert_eq!(weight("view", Some(4_000)), 0.2);
+        assert_eq!(weight("view", Some(1_500)), 0.1);
+        assert_eq!(weight("view", Some(999)), 0.0);
+        assert_eq!(weight("impression", None), 0.0);
+        assert_eq!(weight("hide", None), -0.5);
+        assert_eq!(weight("unsave", None), -0.3);
+    }
+
+    #[test]
+    fn signals_move_the_taste_toward_or_away() {
+        let taste = vec![1.0, 0.0, 0.0];
+        let painting = vec![0.0, 1.0, 0.0];
+        let toward = apply(Some(taste.clone()), &painting, 0.5).unwrap();
+        let away = apply(Some(taste.clone()), &painting, -0.5).unwrap();
+        assert!(cosine(&toward, &painting) > 0.0 && cosine(&away, &painting) < 0.0);
+        assert!((toward.iter().map(|x| x * x).sum::<f32>() - 1.0).abs() < 1e-6, "normalised");
+        // Exactly the formula: normalise([1,0,0] + 0.05 * ([0,1,0] - [1,0,0])).
+        let expected = l2_normalised(&[0.95, 0.05, 0.0]);
+        assert!(toward.iter().zip(&expected).all(|(a, b)| (a - b).abs() < 1e-6));
+    }
+
+    #[test]
+    fn a_first_positive_signal_seeds_the_taste() {
+        assert_eq!(apply(None, &[3.0, 4.0], 0.5), Some(vec![0.6, 0.8]));
+        assert_eq!(apply(None, &[3.0, 4.0], -0.5), None);
+    }
+}

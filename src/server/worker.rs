@@ -1,0 +1,147 @@
+//! The taste worker: learns from stored activity events, in the background, inside the server.
+//!
+//! Each visitor's events are applied in order, in one transaction that also updates the taste,
+//! the interaction count and the events' `processed` flags: a crash loses nothing and applies
+//! nothing twice. Several workers (or server replicas) share the queue safely: a transaction
+//! advisory lock gives each visitor to one worker at a time, and `FOR UPDATE SKIP LOCKED` keeps
+//! workers off each other's rows. New events wake the worker through LISTEN/NOTIFY; a short
+//! poll covers a missed notification.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use pgvector::Vector;
+use sqlx::postgres::PgListener;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::server::activity::NOTIFY_CHANNEL;
+use crate::server::error::ServerResult;
+use crate::server::taste;
+
+const VISITORS_PER_ROUND: i64 = 32;
+const IDLE_POLL: Duration = Duration::from_secs(1);
+
+/// Runs until the process ends. Errors are logged and retried after a pause.
+pub async fn run(db: PgPool, name: String) {
+    let mut listener = match PgListener::connect_with(&db).await {
+        Ok(mut listener) => match listener.listen(NOTIFY_CHANNEL).await {
+            Ok(()) => Some(listener),
+            Err(error) => {
+                tracing::warn!(%error, "LISTEN failed; polling instead");
+                None
+            }
+        },
+        Err(error) => {
+            tracing::warn!(%error, "no listener connection; polling instead");
+            None
+        }
+    };
+    tracing::info!(worker = %name, "taste worker started");
+    loop {
+        match process_available(&db).await {
+            Ok(processed) => {
+                if let Err(error) = heartbeat(&db, &name, processed).await {
+                    tracing::warn!(%error, "worker heartbeat failed");
+                }
+                if processed > 0 {
+                    tracing::debug!(processed, "taste events applied");
+                    continue;
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, "taste worker round failed; retrying");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }
+        match listener.as_mut() {
+            Some(listener) => _ = tokio::time::timeout(IDLE_POLL, listener.recv()).await,
+            None => tokio::time::sleep(IDLE_POLL).await,
+        }
+    }
+}
+
+async fn heartbeat(db: &PgPool, name: &str, processed: usize) -> ServerResult<()> {
+    sqlx::query(
+        "INSERT INTO worker_heartbeats (worker, last_run, processed) VALUES ($1, now(), $2)
+         ON CONFLICT (worker) DO UPDATE SET last_run = now(), processed = worker_heartbeats.processed + $2",
+    )
+    .bind(name)
+    .bind(processed as i64)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// One round: every visitor with waiting events that no other worker holds. Returns the number
+/// of events processed.
+pub async fn process_available(db: &PgPool) -> ServerResult<usize> {
+    let visitors: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT visitor_id FROM activities WHERE NOT processed GROUP BY visitor_id ORDER BY min(id) LIMIT $1",
+    )
+    .bind(VISITORS_PER_ROUND)
+    .fetch_all(db)
+    .await?;
+    let mut processed = 0;
+    for visitor in visitors {
+        processed += process_visitor(db, visitor).await?;
+    }
+    Ok(processed)
+}
+
+/// Applies one visitor's waiting events in order, atomically. Returns 0 if another worker holds
+/// this visitor.
+pub async fn process_visitor(db: &PgPool, visitor: Uuid) -> ServerResult<usize> {
+    let mut tx = db.begin().await?;
+    let mine: bool =
+        sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 11))").bind(visitor.to_string()).fetch_one(&mut *tx).await?;
+    if !mine {
+        return Ok(0);
+    }
+    let events: Vec<(i64, String, Option<i64>, Option<i64>)> = sqlx::query_as(
+        "SELECT id, event_type, painting_id, (metadata->>'dwellTimeMs')::bigint
+         FROM activities WHERE visitor_id = $1 AND NOT processed ORDER BY id FOR UPDATE SKIP LOCKED",
+    )
+    .bind(visitor)
+    .fetch_all(&mut *tx)
+    .await?;
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let painting_ids: Vec<i64> = events.iter().filter_map(|e| e.2).collect();
+    let embeddings: HashMap<i64, Vec<f32>> = sqlx::query_as::<_, (i64, Vector)>("SELECT id, embedding FROM paintings WHERE id = ANY($1)")
+        .bind(&painting_ids)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .map(|(id, v)| (id, v.to_vec()))
+        .collect();
+    let current: Option<(Option<Vector>,)> = sqlx::query_as("SELECT taste FROM user_preferences WHERE visitor_id = $1 FOR UPDATE")
+        .bind(visitor)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let mut taste = current.and_then(|(t,)| t).map(|t| t.to_vec());
+    let mut applied = 0i32;
+    for (_, event_type, painting_id, dwell) in &events {
+        let weight = taste::weight(event_type, *dwell);
+        let Some(painting) = painting_id.and_then(|id| embeddings.get(&id)) else { continue };
+        if weight != 0.0 {
+            taste = taste::apply(taste, painting, weight);
+            applied += 1;
+        }
+    }
+    sqlx::query(
+        "INSERT INTO user_preferences (visitor_id, taste, interaction_count) VALUES ($1, $2, $3)
+         ON CONFLICT (visitor_id) DO UPDATE
+         SET taste = EXCLUDED.taste, interaction_count = user_preferences.interaction_count + $3, updated_at = now()",
+    )
+    .bind(visitor)
+    .bind(taste.map(Vector::from))
+    .bind(applied)
+    .execute(&mut *tx)
+    .await?;
+    let ids: Vec<i64> = events.iter().map(|e| e.0).collect();
+    sqlx::query("UPDATE activities SET processed = true, processed_at = now() WHERE id = ANY($1)").bind(&ids).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(events.len())
+}

@@ -1,0 +1,213 @@
+//! Activity ingestion over HTTP and the taste worker, against real Postgres.
+
+mod common;
+
+use std::collections::HashMap;
+
+use artwall::server::clip::cosine;
+use artwall::server::{synthetic, taste, worker};
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use tower::ServiceExt;
+use uuid::Uuid;
+
+const VISITOR: &str = "3f2a6c1e-8d4b-4c1a-9e2f-7b6d5a4c3b2a";
+
+async fn post(app: &common::TestApp, body: impl Into<Body>) -> (StatusCode, Value) {
+    let request = Request::post("/api/activity")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::COOKIE, format!("artwall_visitor={VISITOR}"))
+        .body(body.into())
+        .unwrap();
+    let response = app.router().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+fn event(kind: &str, painting: Option<i64>) -> Value {
+    let mut e = json!({"id": Uuid::new_v4(), "type": kind, "position": 3, "source": "feed"});
+    if let Some(id) = painting {
+        e["paintingId"] = json!(id);
+    }
+    e
+}
+
+async fn paintings(db: &PgPool, n: usize) -> (synthetic::Clustered, Vec<i64>) {
+    let catalogue = synthetic::clustered(n, 4, 0.6, 9);
+    let ids = synthetic::insert(db, &catalogue, "a").await.unwrap();
+    (catalogue, ids)
+}
+
+#[sqlx::test]
+async fn a_valid_batch_is_stored_and_answered_at_once(db: PgPool) {
+    let app = common::TestApp::new(db.clone()).await;
+    let (_, ids) = paintings(&db, 4).await;
+    let mut view = event("view", Some(ids[1]));
+    view["metadata"] = json!({"dwellTimeMs": 4200, "scrollDepth": 0.4});
+    let batch = json!({"events": [event("session_start", None), event("impression", Some(ids[0])), view,
+                                   event("teleport", Some(ids[0])), event("click", Some(999_999))]});
+    let (status, body) = post(&app, batch.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["success"], true);
+    assert_eq!(body["logged"], 3);
+    let statuses: Vec<&str> = body["results"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["logged", "logged", "logged", "rejected", "rejected"]);
+    assert!(body["results"][4]["error"].as_str().unwrap().contains("does not exist"), "unknown paintings are named");
+
+    let rows: Vec<(Uuid, String, Option<i32>, Option<String>, Value, bool)> =
+        sqlx::query_as("SELECT visitor_id, event_type, position, source, metadata, processed FROM activities ORDER BY id").fetch_all(&db).await.unwrap();
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|r| r.0.to_string() == VISITOR && !r.5), "the cookie's visitor, unprocessed");
+    assert_eq!(rows[2].1, "view");
+    assert_eq!(rows[2].2, Some(3));
+    assert_eq!(rows[2].4["dwellTimeMs"], 4200);
+
+    // Re-sending the same batch (the browser could not tell it arrived) stores nothing twice.
+    let (status, body) = post(&app, batch.to_string()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["logged"], 0);
+    assert_eq!(body["results"][1]["status"], "duplicate");
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM activities").fetch_one(&db).await.unwrap();
+    assert_eq!(count, 3);
+}
+
+#[sqlx::test]
+async fn bad_batches_get_clear_errors(db: PgPool) {
+    let app = common::TestApp::new(db.clone()).await;
+    let (status, body) = post(&app, "{not json").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["error"].as_str().unwrap().contains("malformed"), "{body}");
+    let (status, _) = post(&app, json!({"events": []}).to_string()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let too_many: Vec<Value> = (0..101).map(|_| event("session_end", None)).collect();
+    let (status, body) = post(&app, json!({"events": too_many}).to_string()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["error"].as_str().unwrap().contains("1 to 100"));
+    let (status, _) = post(&app, json!({"visitorId": Uuid::new_v4(), "events": [event("session_start", None)]}).to_string()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "the visitor comes from the cookie, never the body");
+    let (status, _) = post(&app, vec![b' '; 70 * 1024]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM activities").fetch_one(&db).await.unwrap();
+    assert_eq!(count, 0);
+}
+
+#[sqlx::test]
+async fn saves_and_hides_take_effect_before_the_worker_runs(db: PgPool) {
+    let app = common::TestApp::new(db.clone()).await;
+    let (_, ids) = paintings(&db, 4).await;
+    let batch = json!({"events": [event("save", Some(ids[0])), event("save", Some(ids[1])), event("unsave", Some(ids[1])), event("hide", Some(ids[2]))]});
+    assert_eq!(post(&app, batch.to_string()).await.0, StatusCode::OK);
+    let saved: Vec<i64> = sqlx::query_scalar("SELECT painting_id FROM saved_paintings").fetch_all(&db).await.unwrap();
+    let hidden: Vec<i64> = sqlx::query_scalar("SELECT painting_id FROM hidden_paintings").fetch_all(&db).await.unwrap();
+    assert_eq!((saved, hidden), (vec![ids[0]], vec![ids[2]]));
+}
+
+/// Events for several visitors, as (visitor, type, painting index, dwell).
+fn scripted_events(visitors: &[Uuid], n: usize) -> Vec<(Uuid, &'static str, usize, Option<i64>)> {
+    let kinds = ["impression", "view", "click", "save", "share", "hide", "unsave", "view"];
+    (0..n).map(|i| (visitors[i % visitors.len()], kinds[(i * 7 + i / 3) % kinds.len()], (i * 13) % 40, Some(((i * 911) % 9000) as i64))).collect()
+}
+
+async fn store(db: &PgPool, events: &[(Uuid, &str, usize, Option<i64>)], ids: &[i64]) {
+    for (visitor, kind, painting, dwell) in events {
+        sqlx::query("INSERT INTO activities (visitor_id, event_type, painting_id, metadata) VALUES ($1, $2, $3, $4)")
+            .bind(visitor)
+            .bind(kind)
+            .bind(ids[*painting])
+            .bind(json!({"dwellTimeMs": dwell}))
+            .execute(db)
+            .await
+            .unwrap();
+    }
+}
+
+/// The taste each visitor should end with, applying the rule in order.
+fn expected_tastes(events: &[(Uuid, &str, usize, Option<i64>)], embeddings: &[Vec<f32>]) -> HashMap<Uuid, (Option<Vec<f32>>, i32)> {
+    let mut out: HashMap<Uuid, (Option<Vec<f32>>, i32)> = HashMap::new();
+    for (visitor, kind, painting, dwell) in events {
+        let entry = out.entry(*visitor).or_default();
+        let weight = taste::weight(kind, *dwell);
+        if weight != 0.0 {
+            entry.0 = taste::apply(entry.0.take(), &embeddings[*painting], weight);
+            entry.1 += 1;
+        }
+    }
+    out
+}
+
+async fn assert_tastes(db: &PgPool, expected: &HashMap<Uuid, (Option<Vec<f32>>, i32)>) {
+    for (visitor, (taste, count)) in expected {
+        let (stored, stored_count): (Option<pgvector::Vector>, i32) =
+            sqlx::query_as("SELECT taste, interaction_count FROM user_preferences WHERE visitor_id = $1").bind(visitor).fetch_one(db).await.unwrap();
+        assert_eq!(stored_count, *count, "interaction count of {visitor}");
+        match (stored, taste) {
+            (Some(stored), Some(taste)) => assert!(cosine(&stored.to_vec(), taste) > 0.99999, "taste of {visitor} matches the in-order rule"),
+            (None, None) => {}
+            (stored, taste) => panic!("taste of {visitor}: stored {:?}, expected {:?}", stored.is_some(), taste.is_some()),
+        }
+    }
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM activities WHERE NOT processed").fetch_one(db).await.unwrap();
+    assert_eq!(left, 0);
+}
+
+#[sqlx::test]
+async fn the_worker_applies_each_visitors_events_in_order(db: PgPool) {
+    let (catalogue, ids) = paintings(&db, 40).await;
+    let embeddings: Vec<Vec<f32>> = catalogue.paintings.iter().map(|(_, e)| e.clone()).collect();
+    let visitors: Vec<Uuid> = (0..3).map(|_| Uuid::new_v4()).collect();
+    let events = scripted_events(&visitors, 60);
+    store(&db, &events, &ids).await;
+    assert_eq!(worker::process_available(&db).await.unwrap(), 60);
+    assert_tastes(&db, &expected_tastes(&events, &embeddings)).await;
+    assert_eq!(worker::process_available(&db).await.unwrap(), 0, "nothing is applied twice");
+}
+
+#[sqlx::test]
+async fn a_failed_round_applies_nothing_and_loses_nothing(db: PgPool) {
+    let (_, ids) = paintings(&db, 40).await;
+    let visitor = Uuid::new_v4();
+    // A count about to overflow makes the update fail after the taste is computed.
+    sqlx::query("INSERT INTO user_preferences (visitor_id, interaction_count) VALUES ($1, 2147483647)").bind(visitor).execute(&db).await.unwrap();
+    store(&db, &[(visitor, "save", 1, None), (visitor, "click", 2, None)], &ids).await;
+    assert!(worker::process_visitor(&db, visitor).await.is_err());
+    let (taste, unprocessed): (Option<pgvector::Vector>, i64) = sqlx::query_as(
+        "SELECT (SELECT taste FROM user_preferences WHERE visitor_id = $1), (SELECT count(*) FROM activities WHERE NOT processed)",
+    )
+    .bind(visitor)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert!(taste.is_none(), "the taste did not change");
+    assert_eq!(unprocessed, 2, "the events wait for the next round");
+}
+
+#[sqlx::test]
+async fn two_workers_share_one_queue_safely(db: PgPool) {
+    let (catalogue, ids) = paintings(&db, 40).await;
+    let embeddings: Vec<Vec<f32>> = catalogue.paintings.iter().map(|(_, e)| e.clone()).collect();
+    let visitors: Vec<Uuid> = (0..12).map(|_| Uuid::new_v4()).collect();
+    let events = scripted_events(&visitors, 600);
+    store(&db, &events, &ids).await;
+    let work = |db: PgPool| async move {
+        let mut total = 0;
+        loop {
+            let n = worker::process_available(&db).await.unwrap();
+            if n == 0 {
+                let left: i64 = sqlx::query_scalar("SELECT count(*) FROM activities WHERE NOT processed").fetch_one(&db).await.unwrap();
+                if left == 0 {
+                    return total;
+                }
+                tokio::task::yield_now().await;
+            }
+            total += n;
+        }
+    };
+    let (a, b) = tokio::join!(tokio::spawn(work(db.clone())), tokio::spawn(work(db.clone())));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a + b, 600, "every event processed exactly once ({a} + {b})");
+    assert_tastes(&db, &expected_tastes(&events, &embeddings)).await;
+}

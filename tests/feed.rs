@@ -1,0 +1,194 @@
+//! The never-repeating personalised feed, over synthetic clustered catalogues in real Postgres.
+
+mod common;
+
+use std::collections::HashSet;
+
+use artwall::server::clip::cosine;
+use artwall::server::feed::{self, FeedSettings, Landmarks};
+use artwall::server::synthetic;
+use artwall::server::visitor::VisitorId;
+use artwall::types::FeedPage;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+fn visitor() -> VisitorId {
+    VisitorId(Uuid::new_v4())
+}
+
+async fn set_taste(db: &PgPool, visitor: VisitorId, taste: &[f32]) {
+    sqlx::query("INSERT INTO user_preferences (visitor_id, taste) VALUES ($1, $2)")
+        .bind(visitor.0)
+        .bind(pgvector::Vector::from(taste.to_vec()))
+        .execute(db)
+        .await
+        .unwrap();
+}
+
+async fn page(db: &PgPool, landmarks: &Landmarks, settings: FeedSettings, visitor: VisitorId, cursor: Option<String>) -> FeedPage {
+    feed::next_page(db, landmarks, settings, visitor, cursor.as_deref(), Some(10)).await.unwrap()
+}
+
+/// Pages through the whole feed; returns the page sizes and every id served.
+async fn drain(db: &PgPool, settings: FeedSettings, visitor: VisitorId) -> (Vec<usize>, Vec<i64>) {
+    let landmarks = Landmarks::default();
+    let (mut sizes, mut ids, mut cursor) = (Vec::new(), Vec::new(), None);
+    loop {
+        let p = page(db, &landmarks, settings, visitor, cursor).await;
+        sizes.push(p.items.len());
+        ids.extend(p.items.iter().map(|i| i.card.id));
+        if !p.has_more {
+            assert!(p.next_cursor.is_none());
+            break;
+        }
+        cursor = p.next_cursor;
+    }
+    let after = page(db, &landmarks, settings, visitor, None).await;
+    assert!(after.items.is_empty() && !after.has_more, "an exhausted feed says so");
+    (sizes, ids)
+}
+
+#[sqlx::test]
+async fn cold_start_is_a_diverse_spread_that_never_repeats(db: PgPool) {
+    let catalogue = synthetic::clustered(300, 12, 0.6, 1);
+    synthetic::insert(&db, &catalogue, "s").await.unwrap();
+    let landmarks = Landmarks::default();
+    let first = page(&db, &landmarks, FeedSettings::default(), visitor(), None).await;
+    let clusters: HashSet<_> = first.items.iter().map(|i| i.card.style.clone()).collect();
+    assert!(clusters.len() >= 7, "the first page spans the catalogue: {clusters:?}");
+    assert!(first.items.iter().all(|i| i.similarity.is_none() && !i.exploration), "no taste yet");
+    assert_eq!(first.items.iter().map(|i| i.position).collect::<Vec<_>>(), (0..10).collect::<Vec<_>>());
+
+    let (sizes, ids) = drain(&db, FeedSettings::default(), visitor()).await;
+    assert_eq!(ids.len(), 300);
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 300, "never twice");
+    assert!(sizes.iter().all(|&s| s == 10), "no short pages: {sizes:?}");
+}
+
+/// The shown paintings are exactly the top of the ranking: the case that starves a plain
+/// HNSW scan plus NOT EXISTS.
+async fn mostly_seen_feed_has_no_short_pages(db: PgPool, settings: FeedSettings, min_top_overlap: usize) {
+    let catalogue = synthetic::clustered(2000, 20, 0.8, 2);
+    let ids = synthetic::insert(&db, &catalogue, "s").await.unwrap();
+    let v = visitor();
+    let taste = catalogue.centres[0].clone();
+    set_taste(&db, v, &taste).await;
+    let mut ranked: Vec<(f32, i64)> = catalogue.paintings.iter().zip(&ids).map(|((_, e), &id)| (cosine(e, &taste), id)).collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let seen: Vec<i64> = ranked.iter().take(1900).map(|(_, id)| *id).collect();
+    sqlx::query("INSERT INTO shown_paintings (visitor_id, painting_id) SELECT $1, unnest($2::bigint[])")
+        .bind(v.0)
+        .bind(&seen)
+        .execute(&db)
+        .await
+        .unwrap();
+
+    // The first page's nearest items are the best unseen ones (not filler from elsewhere).
+    let first = page(&db, &Landmarks::default(), settings, v, None).await;
+    let nearest: HashSet<i64> = first.items.iter().filter(|i| !i.exploration).map(|i| i.card.id).collect();
+    assert_eq!(nearest.len(), 9, "nine nearest and one exploration item");
+    let best: HashSet<i64> = ranked[1900..1909].iter().map(|(_, id)| *id).collect();
+    let overlap = nearest.intersection(&best).count();
+    assert!(overlap >= min_top_overlap, "{overlap} of the 9 best unseen");
+    feed::reset(&db, v).await.unwrap();
+    sqlx::query("INSERT INTO shown_paintings (visitor_id, painting_id) SELECT $1, unnest($2::bigint[])")
+        .bind(v.0)
+        .bind(&seen)
+        .execute(&db)
+        .await
+        .unwrap();
+
+    let (sizes, served) = drain(&db, settings, v).await;
+    assert_eq!(sizes, vec![10; 10], "full pages until the catalogue is exhausted");
+    let expected: HashSet<i64> = ranked.iter().skip(1900).map(|(_, id)| *id).collect();
+    assert_eq!(served.into_iter().collect::<HashSet<_>>(), expected, "exactly the unseen 5%");
+}
+
+#[sqlx::test]
+async fn a_visitor_who_has_seen_95_percent_still_gets_full_pages(db: PgPool) {
+    // HNSW is approximate: allow one miss among the nine.
+    mostly_seen_feed_has_no_short_pages(db, FeedSettings::default(), 8).await;
+}
+
+#[sqlx::test]
+async fn the_exact_fallback_fills_pages_when_the_index_scan_gives_up(db: PgPool) {
+    // So few tuples that the iterative scan cannot get past the seen ones.
+    // The exact scan is exact.
+    mostly_seen_feed_has_no_short_pages(db, FeedSettings { max_scan_tuples: 100, ..FeedSettings::default() }, 9).await;
+}
+
+#[sqlx::test]
+async fn personalised_pages_follow_the_taste_and_explore_one_in_six(db: PgPool) {
+    let catalogue = synthetic::clustered(600, 12, 0.6, 3);
+    synthetic::insert(&db, &catalogue, "s").await.unwrap();
+    let v = visitor();
+    set_taste(&db, v, &catalogue.centres[4]).await;
+    let landmarks = Landmarks::default();
+    let mut items = Vec::new();
+    let mut cursor = None;
+    for _ in 0..6 {
+        let p = page(&db, &landmarks, FeedSettings::default(), v, cursor).await;
+        cursor = p.next_cursor;
+        items.extend(p.items);
+    }
+    assert_eq!(items.len(), 60);
+    let explored = items.iter().filter(|i| i.exploration).count();
+    assert_eq!(explored, 10, "one in six");
+    let near: Vec<&_> = items.iter().filter(|i| !i.exploration).collect();
+    assert!(near.iter().filter(|i| i.card.style.as_deref() == Some("cluster-4")).count() >= 45, "the taste's cluster leads");
+    let mean = |xs: &[f32]| xs.iter().sum::<f32>() / xs.len() as f32;
+    let near_similarity: Vec<f32> = near.iter().map(|i| i.similarity.unwrap()).collect();
+    let explore_similarity: Vec<f32> = items.iter().filter(|i| i.exploration).map(|i| i.similarity.unwrap()).collect();
+    assert!(mean(&explore_similarity) < mean(&near_similarity) - 0.2, "exploration comes from elsewhere");
+    let explore_clusters: HashSet<_> = items.iter().filter(|i| i.exploration).map(|i| i.card.style.clone()).collect();
+    assert!(explore_clusters.len() >= 5, "and is diverse: {explore_clusters:?}");
+    // Within a page, nearest items come best first.
+    assert!(near_similarity[..8].windows(2).all(|w| w[0] >= w[1] - 1e-4), "{near_similarity:?}");
+}
+
+#[sqlx::test]
+async fn two_tabs_asking_at_once_never_get_the_same_painting(db: PgPool) {
+    let catalogue = synthetic::clustered(400, 8, 0.6, 4);
+    synthetic::insert(&db, &catalogue, "s").await.unwrap();
+    let v = visitor();
+    set_taste(&db, v, &catalogue.centres[1]).await;
+    let landmarks = Landmarks::default();
+    let settings = FeedSettings::default();
+    for _ in 0..5 {
+        let (a, b) = tokio::join!(page(&db, &landmarks, settings, v, None), page(&db, &landmarks, settings, v, None));
+        let a: HashSet<i64> = a.items.iter().map(|i| i.card.id).collect();
+        let b: HashSet<i64> = b.items.iter().map(|i| i.card.id).collect();
+        assert_eq!((a.len(), b.len()), (10, 10));
+        assert!(a.is_disjoint(&b), "concurrent pages overlap: {:?}", a.intersection(&b).collect::<Vec<_>>());
+    }
+}
+
+#[sqlx::test]
+async fn hidden_paintings_never_appear_and_reset_starts_over(db: PgPool) {
+    let catalogue = synthetic::clustered(50, 5, 0.6, 5);
+    let ids = synthetic::insert(&db, &catalogue, "s").await.unwrap();
+    let v = visitor();
+    let hidden = &ids[..5];
+    sqlx::query("INSERT INTO hidden_paintings (visitor_id, painting_id) SELECT $1, unnest($2::bigint[])")
+        .bind(v.0)
+        .bind(hidden)
+        .execute(&db)
+        .await
+        .unwrap();
+    let (_, served) = drain(&db, FeedSettings::default(), v).await;
+    assert_eq!(served.len(), 45);
+    assert!(served.iter().all(|id| !hidden.contains(id)));
+
+    assert_eq!(feed::reset(&db, v).await.unwrap(), 45);
+    let (_, again) = drain(&db, FeedSettings::default(), v).await;
+    assert_eq!(again.len(), 45, "after a reset the catalogue comes round again, still without the hidden ones");
+}
+
+#[sqlx::test]
+async fn limits_are_checked(db: PgPool) {
+    let landmarks = Landmarks::default();
+    for bad in [0, 51, -3] {
+        let result = feed::next_page(&db, &landmarks, FeedSettings::default(), visitor(), None, Some(bad)).await;
+        assert!(result.is_err(), "limit {bad}");
+    }
+}
