@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::types::{AdminOverview, FeedPage, PaintingDetail};
+use crate::types::{AdminOverview, FeedPage, Onboarding, PaintingDetail};
 
 #[cfg(feature = "ssr")]
 use crate::server::{error::respond, AppState};
@@ -25,6 +25,27 @@ pub async fn reset_feed() -> Result<(), AppError> {
     use crate::server::{feed, visitor::current_visitor};
     let state = expect_context::<AppState>();
     respond(feed::reset(&state.db, current_visitor()?).await).map(|_| ())
+}
+
+#[server(endpoint = "onboarding", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_onboarding() -> Result<Onboarding, AppError> {
+    use crate::server::{onboarding, visitor::current_visitor};
+    let state = expect_context::<AppState>();
+    let cards = respond(onboarding::style_cards(&state.db, &state.styles).await)?;
+    let chosen = respond(onboarding::current_choice(&state.db, current_visitor()?).await)?;
+    Ok(Onboarding { cards, chosen })
+}
+
+/// Seeds the visitor's taste from their home styles, then sends them to the feed.
+#[server(endpoint = "onboarding/choose")]
+pub async fn choose_styles(codes: Option<Vec<String>>) -> Result<(), AppError> {
+    use crate::server::{onboarding, visitor::current_visitor};
+    let state = expect_context::<AppState>();
+    // A form with nothing ticked sends no `codes` at all.
+    let codes = codes.unwrap_or_default();
+    respond(onboarding::choose(&state.db, &state.styles, current_visitor()?, &codes).await)?;
+    leptos_axum::redirect("/feed");
+    Ok(())
 }
 
 #[server(endpoint = "painting", input = leptos::server_fn::codec::GetUrl)]

@@ -3,7 +3,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{path, SsrMode};
 
-use crate::pages::{admin::{Dashboard, LoginPage}, feed::Feed, landing::Landing, not_found::NotFound, painting::Painting};
+use crate::pages::{admin::{Dashboard, LoginPage}, feed::Feed, landing::Landing, not_found::NotFound, onboarding::OnboardingPage, painting::Painting};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -36,12 +36,14 @@ pub fn App() -> impl IntoView {
                 <A href="/" attr:class="brand">"ArtWall"</A>
                 <nav aria-label="Main">
                     <A href="/feed">"Discover"</A>
+                    <A href="/onboarding">"My style"</A>
                 </nav>
             </header>
             <main id="main">
                 <Routes fallback=NotFound>
                     <Route path=path!("") view=Landing/>
                     // Rendered completely on the server: the first page is in the HTML before any JS.
+                    <Route path=path!("/onboarding") view=OnboardingPage ssr=SsrMode::Async/>
                     <Route path=path!("/feed") view=Feed ssr=SsrMode::Async/>
                     <Route path=path!("/painting/:id") view=Painting ssr=SsrMode::Async/>
                     <Route path=path!("/admin/login") view=LoginPage/>

@@ -8,6 +8,7 @@ pub mod app;
 pub mod components;
 pub mod error;
 pub mod pages;
+pub mod styles;
 pub mod types;
 
 #[cfg(feature = "ssr")]

@@ -69,3 +69,20 @@ pub struct AdminOverview {
     pub catalogue_size: i64,
     pub storage_backend: String,
 }
+
+/// A home style on the onboarding page, pictured by the painting nearest to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StyleCard {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    /// (image URL, width, height, painting title)
+    pub picture: Option<(String, i32, i32, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Onboarding {
+    pub cards: Vec<StyleCard>,
+    /// The styles this visitor chose last time, if any.
+    pub chosen: Vec<String>,
+}

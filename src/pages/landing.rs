@@ -13,7 +13,9 @@ pub fn Landing() -> impl IntoView {
                 "Scroll an endless wall of paintings; the more you look, save and skip, "
                 "the more it learns what belongs in your home."
             </p>
-            <A href="/feed" attr:class="button primary">"Start exploring"</A>
+            <A href="/onboarding" attr:class="button primary">"Start with your home's style"</A>
+            " "
+            <A href="/feed" attr:class="button">"Just browse"</A>
         </section>
         <section class="how">
             <div><h2>"Look"</h2><p>"A feed of paintings from six centuries, never the same one twice."</p></div>

@@ -10,7 +10,7 @@ use leptos::prelude::LeptosOptions;
 use tracing_subscriber::EnvFilter;
 
 use crate::server::auth::{self, AdminEmail};
-use crate::server::config::{AdminCommand, Cli, Command, Config};
+use crate::server::config::{AdminCommand, Cli, Command, Config, StylesCommand};
 use crate::server::error::{ServerError, ServerResult};
 use crate::server::{clip, connect, image_limits, import, load_clip, router, AppState};
 
@@ -25,6 +25,7 @@ pub async fn main() -> ExitCode {
         Command::Migrate => migrate(&cli.config).await,
         Command::Import { file, limit } => return import_file(cli.config, &file, limit).await,
         Command::Admin { command: AdminCommand::Create { email } } => create_admin(&cli.config, &email).await,
+        Command::Styles { command: StylesCommand::Generate { out } } => generate_styles(&cli.config, &out).await,
         Command::BenchEmbed { images, batch, count, visual } => bench_embed(&cli.config, &images, batch, count, visual).await,
     };
     match result {
@@ -82,6 +83,14 @@ async fn bootstrap_admin(state: &AppState) -> ServerResult<()> {
         auth::upsert_admin(&state.db, &email, hash).await?;
         tracing::info!(email = email.as_str(), "bootstrap admin ready");
     }
+    Ok(())
+}
+
+async fn generate_styles(config: &Config, out: &Path) -> ServerResult<()> {
+    let clip = load_clip(config).await?;
+    let styles = crate::server::onboarding::StyleEmbeddings::generate(&clip)?;
+    std::fs::write(out, styles.to_json())?;
+    println!("style embeddings for model {} written to {}", styles.model_id, out.display());
     Ok(())
 }
 

@@ -28,6 +28,11 @@ pub enum Command {
         #[arg(long)]
         limit: Option<usize>,
     },
+    /// Home-style embeddings for onboarding.
+    Styles {
+        #[command(subcommand)]
+        command: StylesCommand,
+    },
     /// Manage admin accounts.
     Admin {
         #[command(subcommand)]
@@ -44,6 +49,15 @@ pub enum Command {
         /// Visual ONNX file to use instead of the configured model's.
         #[arg(long)]
         visual: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StylesCommand {
+    /// Embed the style prompts with the configured model and write the file (deterministic).
+    Generate {
+        #[arg(long, default_value = "assets/style_embeddings.json")]
+        out: PathBuf,
     },
 }
 
@@ -67,6 +81,9 @@ pub struct Config {
     /// libonnxruntime.so to load (ort's load-dynamic feature).
     #[arg(long, env = "ORT_DYLIB_PATH")]
     pub ort_dylib_path: Option<PathBuf>,
+    /// Style embeddings made with the loaded model (`artwall styles generate`).
+    #[arg(long, env = "ARTWALL_STYLE_EMBEDDINGS", default_value = "assets/style_embeddings.json")]
+    pub style_embeddings: PathBuf,
     /// Threads each ONNX session may use inside one inference.
     #[arg(long, env = "ARTWALL_MODEL_THREADS", default_value_t = 2)]
     pub model_threads: usize,

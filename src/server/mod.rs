@@ -10,6 +10,7 @@ pub mod error;
 pub mod feed;
 pub mod images;
 pub mod import;
+pub mod onboarding;
 pub mod paintings;
 pub mod storage;
 pub mod synthetic;
@@ -53,6 +54,7 @@ pub struct AppState {
     pub clip: Arc<Clip>,
     pub storage: Arc<Storage>,
     pub landmarks: Arc<feed::Landmarks>,
+    pub styles: Arc<onboarding::StyleEmbeddings>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -72,9 +74,11 @@ impl AppState {
     /// For tests, which bring their own (already migrated) database.
     pub async fn with_pool(config: Config, leptos_options: LeptosOptions, db: PgPool) -> ServerResult<Self> {
         let clip = load_clip(&config).await?;
+        // Refuses to start when the style embeddings come from another model's space.
+        let styles = Arc::new(onboarding::StyleEmbeddings::load(&config.style_embeddings, &clip.info().id)?);
         let storage = Arc::new(Storage::from_config(&config).await?);
         tracing::info!(storage = %storage.describe(), "storage ready");
-        Ok(Self { leptos_options, config: Arc::new(config), db, clip, storage, landmarks: Arc::default() })
+        Ok(Self { leptos_options, config: Arc::new(config), db, clip, storage, landmarks: Arc::default(), styles })
     }
 
     pub fn feed_settings(&self) -> feed::FeedSettings {
