@@ -28,4 +28,4 @@ cat > "$out/model.json" <<JSON
   "textual": "textual.onnx"
 }
 JSON
-echo "CLIP ViT-B/32 ready in $out"
+echo "CLIP ViT-B/32 ready in $out. Next: ARTWALL_MODEL_DIR=$out artwall styles generate --out assets/style_embeddings.json"

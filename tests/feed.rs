@@ -25,6 +25,24 @@ async fn set_taste(db: &PgPool, visitor: VisitorId, taste: &[f32]) {
         .unwrap();
 }
 
+/// A synthetic catalogue and a visitor whose taste is the centre of cluster `cluster`.
+async fn catalogue_and_visitor(db: &PgPool, n: usize, clusters: usize, seed: u64, cluster: usize) -> (synthetic::Clustered, Vec<i64>, VisitorId) {
+    let catalogue = synthetic::clustered(n, clusters, 0.6, seed);
+    let ids = synthetic::insert(db, &catalogue, "s").await.unwrap();
+    let v = visitor();
+    set_taste(db, v, &catalogue.centres[cluster]).await;
+    (catalogue, ids, v)
+}
+
+async fn mark(db: &PgPool, table: &str, visitor: VisitorId, ids: &[i64]) {
+    sqlx::query(&format!("INSERT INTO {table} (visitor_id, painting_id) SELECT $1, unnest($2::bigint[])"))
+        .bind(visitor.0)
+        .bind(ids)
+        .execute(db)
+        .await
+        .unwrap();
+}
+
 async fn page(db: &PgPool, landmarks: &Landmarks, settings: FeedSettings, visitor: VisitorId, cursor: Option<String>) -> FeedPage {
     feed::next_page(db, landmarks, settings, visitor, cursor.as_deref(), Some(10)).await.unwrap()
 }
@@ -76,12 +94,7 @@ async fn mostly_seen_feed_has_no_short_pages(db: PgPool, settings: FeedSettings,
     let mut ranked: Vec<(f32, i64)> = catalogue.paintings.iter().zip(&ids).map(|((_, e), &id)| (cosine(e, &taste), id)).collect();
     ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
     let seen: Vec<i64> = ranked.iter().take(1900).map(|(_, id)| *id).collect();
-    sqlx::query("INSERT INTO shown_paintings (visitor_id, painting_id) SELECT $1, unnest($2::bigint[])")
-        .bind(v.0)
-        .bind(&seen)
-        .execute(&db)
-        .await
-        .unwrap();
+    mark(&db, "shown_paintings", v, &seen).await;
 
     // The first page's nearest items are the best unseen ones (not filler from elsewhere).
     let first = page(&db, &Landmarks::default(), settings, v, None).await;
@@ -91,12 +104,7 @@ async fn mostly_seen_feed_has_no_short_pages(db: PgPool, settings: FeedSettings,
     let overlap = nearest.intersection(&best).count();
     assert!(overlap >= min_top_overlap, "{overlap} of the 9 best unseen");
     feed::reset(&db, v).await.unwrap();
-    sqlx::query("INSERT INTO shown_paintings (visitor_id, painting_id) SELECT $1, unnest($2::bigint[])")
-        .bind(v.0)
-        .bind(&seen)
-        .execute(&db)
-        .await
-        .unwrap();
+    mark(&db, "shown_paintings", v, &seen).await;
 
     let (sizes, served) = drain(&db, settings, v).await;
     assert_eq!(sizes, vec![10; 10], "full pages until the catalogue is exhausted");
@@ -119,10 +127,7 @@ async fn the_exact_fallback_fills_pages_when_the_index_scan_gives_up(db: PgPool)
 
 #[sqlx::test]
 async fn personalised_pages_follow_the_taste_and_explore_one_in_six(db: PgPool) {
-    let catalogue = synthetic::clustered(600, 12, 0.6, 3);
-    synthetic::insert(&db, &catalogue, "s").await.unwrap();
-    let v = visitor();
-    set_taste(&db, v, &catalogue.centres[4]).await;
+    let (_, _, v) = catalogue_and_visitor(&db, 600, 12, 3, 4).await;
     let landmarks = Landmarks::default();
     let mut items = Vec::new();
     let mut cursor = None;
@@ -148,10 +153,7 @@ async fn personalised_pages_follow_the_taste_and_explore_one_in_six(db: PgPool) 
 
 #[sqlx::test]
 async fn two_tabs_asking_at_once_never_get_the_same_painting(db: PgPool) {
-    let catalogue = synthetic::clustered(400, 8, 0.6, 4);
-    synthetic::insert(&db, &catalogue, "s").await.unwrap();
-    let v = visitor();
-    set_taste(&db, v, &catalogue.centres[1]).await;
+    let (_, _, v) = catalogue_and_visitor(&db, 400, 8, 4, 1).await;
     let landmarks = Landmarks::default();
     let settings = FeedSettings::default();
     for _ in 0..5 {
@@ -169,12 +171,7 @@ async fn hidden_paintings_never_appear_and_reset_starts_over(db: PgPool) {
     let ids = synthetic::insert(&db, &catalogue, "s").await.unwrap();
     let v = visitor();
     let hidden = &ids[..5];
-    sqlx::query("INSERT INTO hidden_paintings (visitor_id, painting_id) SELECT $1, unnest($2::bigint[])")
-        .bind(v.0)
-        .bind(hidden)
-        .execute(&db)
-        .await
-        .unwrap();
+    mark(&db, "hidden_paintings", v, hidden).await;
     let (_, served) = drain(&db, FeedSettings::default(), v).await;
     assert_eq!(served.len(), 45);
     assert!(served.iter().all(|id| !hidden.contains(id)));
