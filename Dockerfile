@@ -29,10 +29,12 @@ COPY --from=build /app/migrations /app/migrations
 COPY --from=build /app/Leptos.toml /app/Leptos.toml
 COPY --from=build /app/libonnxruntime.so /app/lib/libonnxruntime.so
 COPY --from=build /app/model /app/model
+COPY --from=build /app/assets/style_embeddings.json /app/assets/style_embeddings.json
 ENV LEPTOS_SITE_ROOT=/app/site \
     LEPTOS_SITE_ADDR=0.0.0.0:3000 \
     ORT_DYLIB_PATH=/app/lib/libonnxruntime.so \
     ARTWALL_MODEL_DIR=/app/model \
+    ARTWALL_STYLE_EMBEDDINGS=/app/assets/style_embeddings.json \
     ARTWALL_MEDIA_DIR=/app/media \
     RUST_LOG=info
 USER artwall
