@@ -6,6 +6,8 @@ export TMPDIR="${TMPDIR_ARTWALL:-$ARTWALL_CACHE/tmp}"
 export npm_config_cache="${npm_config_cache:-$ARTWALL_CACHE/npm}"
 export ARTWALL_VENV="${ARTWALL_VENV:-$ARTWALL_CACHE/venv}"
 export PATH="$HOME/.cargo/bin:$PATH"
+# CI builds each run in a fresh clone: incremental caches would only pile up on disk.
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
 export ARTWALL_MODEL_DIR="${ARTWALL_MODEL_DIR:-$here/.data/models/standin}"
 # ONNX Runtime comes from the PyPI wheel; ort loads it at run time (feature load-dynamic).
 if [ -z "${ORT_DYLIB_PATH:-}" ]; then

@@ -86,4 +86,13 @@ if [ "$ARTWALL_MODEL_DIR" = "$here/.data/models/standin" ] && ! grep -qs "$gener
   log "generating the stand-in model into $ARTWALL_MODEL_DIR"
   "$ARTWALL_VENV/bin/python" "$here/scripts/make_standin_model.py" --out "$ARTWALL_MODEL_DIR"
 fi
+# The shared target dir keeps a full set of this crate's artifacts per checkout path (each CI
+# run is a fresh clone elsewhere): drop the previous checkout's before building this one.
+marker="$CARGO_TARGET_DIR/.artwall-checkout"
+if [ -d "$CARGO_TARGET_DIR" ] && [ "$(cat "$marker" 2>/dev/null)" != "$here" ]; then
+  log "pruning build artifacts of the previous checkout"
+  (cd "$here" && cargo clean -q -p artwall 2>/dev/null || true)
+  (cd "$here" && cargo clean -q -p artwall --target-dir "$CARGO_TARGET_DIR/front" --target wasm32-unknown-unknown 2>/dev/null || true)
+fi
+mkdir -p "$CARGO_TARGET_DIR" && echo "$here" > "$marker"
 log "ready"

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::types::{AdminOverview, FeedPage, Onboarding, PaintingDetail};
+use crate::types::{AdminOverview, FeedPage, Onboarding, PaintingDetail, SavedList, ScoredCard, SearchResults};
 
 #[cfg(feature = "ssr")]
 use crate::server::{error::respond, AppState};
@@ -50,8 +50,43 @@ pub async fn choose_styles(codes: Option<Vec<String>>) -> Result<(), AppError> {
 
 #[server(endpoint = "painting", input = leptos::server_fn::codec::GetUrl)]
 pub async fn load_painting(id: i64) -> Result<PaintingDetail, AppError> {
+    use crate::server::{paintings, visitor::current_visitor};
     let state = expect_context::<AppState>();
-    respond(crate::server::paintings::detail(&state.db, id).await)
+    respond(paintings::detail(&state.db, id, current_visitor()?).await)
+}
+
+/// The paintings nearest to painting `id`, without itself and the visitor's hidden ones.
+#[server(endpoint = "painting/similar", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_more_like_this(id: i64) -> Result<Vec<ScoredCard>, AppError> {
+    use crate::server::{paintings, visitor::current_visitor};
+    let state = expect_context::<AppState>();
+    respond(paintings::more_like_this(&state.db, id, current_visitor()?, 8).await)
+}
+
+#[server(endpoint = "saved", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_saved() -> Result<SavedList, AppError> {
+    use crate::server::{paintings, visitor::current_visitor};
+    let state = expect_context::<AppState>();
+    respond(paintings::saved(&state.db, current_visitor()?).await)
+}
+
+/// Save or unsave a painting (recorded as a save/unsave activity, like the feed's buttons).
+/// Returns the new state.
+#[server(endpoint = "saved/set")]
+pub async fn set_saved(painting_id: i64, saved: bool, source: String) -> Result<bool, AppError> {
+    use crate::server::{paintings, visitor::current_visitor};
+    let state = expect_context::<AppState>();
+    respond(paintings::set_saved(&state.db, current_visitor()?, painting_id, saved, &source).await)?;
+    Ok(saved)
+}
+
+/// Text-to-art search (GET /api/search?q=...).
+#[server(endpoint = "search", input = leptos::server_fn::codec::GetUrl)]
+pub async fn search_paintings(q: String) -> Result<SearchResults, AppError> {
+    use crate::server::{search, visitor::current_visitor};
+    let state = expect_context::<AppState>();
+    let floor = state.config.search_min_similarity.unwrap_or_else(|| search::default_floor(state.clip.info().kind));
+    respond(search::search(&state.db, &state.clip, current_visitor()?, &q, floor).await)
 }
 
 #[server(endpoint = "admin/login")]

@@ -3,7 +3,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{path, SsrMode};
 
-use crate::pages::{admin::{Dashboard, LoginPage}, feed::Feed, landing::Landing, not_found::NotFound, onboarding::OnboardingPage, painting::Painting};
+use crate::pages::{admin::{Dashboard, LoginPage}, feed::Feed, landing::Landing, not_found::NotFound, onboarding::OnboardingPage, painting::Painting, saved::SavedPage, search::SearchPage};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -36,6 +36,8 @@ pub fn App() -> impl IntoView {
                 <A href="/" attr:class="brand">"ArtWall"</A>
                 <nav aria-label="Main">
                     <A href="/feed">"Discover"</A>
+                    <A href="/search">"Search"</A>
+                    <A href="/saved">"Saved"</A>
                     <A href="/onboarding">"My style"</A>
                 </nav>
             </header>
@@ -46,6 +48,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/onboarding") view=OnboardingPage ssr=SsrMode::Async/>
                     <Route path=path!("/feed") view=Feed ssr=SsrMode::Async/>
                     <Route path=path!("/painting/:id") view=Painting ssr=SsrMode::Async/>
+                    <Route path=path!("/saved") view=SavedPage ssr=SsrMode::Async/>
+                    <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/login") view=LoginPage/>
                     <Route path=path!("/admin") view=Dashboard ssr=SsrMode::Async/>
                 </Routes>

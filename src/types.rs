@@ -34,6 +34,8 @@ pub struct PaintingDetail {
     pub source_url: Option<String>,
     pub license: Option<String>,
     pub tags: Vec<String>,
+    /// Whether the current visitor has saved it.
+    pub saved: bool,
 }
 
 /// One painting in the feed, with why and where it is there.
@@ -85,4 +87,26 @@ pub struct Onboarding {
     pub cards: Vec<StyleCard>,
     /// The styles this visitor chose last time, if any.
     pub chosen: Vec<String>,
+}
+
+/// A painting with its cosine similarity to something (a query, another painting).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoredCard {
+    pub card: PaintingCard,
+    pub similarity: f32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchResults {
+    pub query: String,
+    /// Only matches above the similarity floor; may be empty ("no close matches").
+    pub items: Vec<ScoredCard>,
+    /// The stand-in model reads colours and light, not subjects; the page says so.
+    pub colour_only_model: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedList {
+    /// Newest first.
+    pub items: Vec<PaintingCard>,
 }

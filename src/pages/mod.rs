@@ -4,3 +4,5 @@ pub mod landing;
 pub mod not_found;
 pub mod onboarding;
 pub mod painting;
+pub mod saved;
+pub mod search;

@@ -2,7 +2,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::load_painting;
+use crate::api::{load_more_like_this, load_painting, SetSaved};
+use crate::components::card::PaintingCardView;
 use crate::error::AppError;
 use crate::pages::not_found::NotFound;
 use crate::types::PaintingDetail;
@@ -38,6 +39,14 @@ fn PaintingView(detail: PaintingDetail) -> impl IntoView {
     let second = |original: &str, english: &Option<String>| english.clone().filter(|en| en != original);
     let title_en = second(&card.title, &card.title_en);
     let artist_en = second(&card.artist, &card.artist_en);
+    let id = card.id;
+    let save = ServerAction::<SetSaved>::new();
+    let saved = RwSignal::new(detail.saved);
+    Effect::new(move |_| {
+        if let Some(Ok(state)) = save.value().get() {
+            saved.set(state);
+        }
+    });
     view! {
         <Title text=card.title_en.clone().unwrap_or_else(|| card.title.clone())/>
         <article class="painting">
@@ -57,7 +66,38 @@ fn PaintingView(detail: PaintingDetail) -> impl IntoView {
                 {detail.source_url.clone().map(|url| view! {
                     <p><a href=url rel="noopener noreferrer" target="_blank">"View at the museum ↗"</a></p>
                 })}
+                <ActionForm action=save attr:class="save-form">
+                    <input type="hidden" name="painting_id" value=id/>
+                    <input type="hidden" name="saved" value=move || (!saved.get()).to_string()/>
+                    <input type="hidden" name="source" value="detail"/>
+                    <button type="submit" class="button" aria-pressed=move || saved.get().to_string()>
+                        {move || if saved.get() { "♥ Saved" } else { "♡ Save" }}
+                    </button>
+                </ActionForm>
             </div>
         </article>
+        <MoreLikeThis id/>
+    }
+}
+
+#[component]
+fn MoreLikeThis(id: i64) -> impl IntoView {
+    let similar = Resource::new(move || id, load_more_like_this);
+    view! {
+        <section class="more-like-this" aria-labelledby="more-like-this">
+            <h2 id="more-like-this">"More like this"</h2>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match similar.await {
+                        Ok(items) => view! {
+                            <ul class="feed-grid">
+                                {items.into_iter().map(|item| view! { <PaintingCardView card=item.card/> }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                        Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
     }
 }

@@ -51,13 +51,20 @@ struct IncomingEvent {
 
 /// A checked event, ready to store.
 #[derive(Debug, Clone)]
-struct CheckedEvent {
+pub struct CheckedEvent {
     id: Uuid,
     event_type: String,
     painting_id: Option<i64>,
     position: Option<i32>,
     source: Option<String>,
     metadata: Value,
+}
+
+impl CheckedEvent {
+    /// An event the server itself records (a save button, a search): trusted, not parsed.
+    pub fn server(event_type: &str, painting_id: Option<i64>, source: &str, metadata: Value) -> Self {
+        Self { id: Uuid::new_v4(), event_type: event_type.into(), painting_id, position: None, source: Some(source.into()), metadata }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,6 +162,23 @@ pub async fn ingest(db: &PgPool, visitor: VisitorId, body: &[u8]) -> ServerResul
     }
 
     let valid: Vec<&CheckedEvent> = checked.iter().flatten().collect();
+    let inserted = record(db, visitor, &valid).await?;
+    let results: Vec<EventResult> = checked
+        .into_iter()
+        .enumerate()
+        .map(|(index, result)| match result {
+            Ok(event) if inserted.contains(&event.id) => EventResult { index, status: EventStatus::Logged, error: None },
+            Ok(_) => EventResult { index, status: EventStatus::Duplicate, error: None },
+            Err(error) => EventResult { index, status: EventStatus::Rejected, error: Some(error) },
+        })
+        .collect();
+    Ok(IngestResponse { success: true, logged: inserted.len(), results })
+}
+
+/// Stores events append-only (a re-sent client id is stored once), applies their saves and
+/// hides, and wakes the taste worker, in one transaction. Returns the ids actually stored.
+pub async fn record(db: &PgPool, visitor: VisitorId, events: &[&CheckedEvent]) -> ServerResult<HashSet<Uuid>> {
+    let valid = events;
     let mut tx = db.begin().await?;
     let inserted: HashSet<Uuid> = sqlx::query_scalar(
         "INSERT INTO activities (visitor_id, client_event_id, event_type, painting_id, position, source, metadata)
@@ -180,17 +204,7 @@ pub async fn ingest(db: &PgPool, visitor: VisitorId, body: &[u8]) -> ServerResul
         sqlx::query("SELECT pg_notify($1, '')").bind(NOTIFY_CHANNEL).execute(&mut *tx).await?;
     }
     tx.commit().await?;
-
-    let results: Vec<EventResult> = checked
-        .into_iter()
-        .enumerate()
-        .map(|(index, result)| match result {
-            Ok(event) if inserted.contains(&event.id) => EventResult { index, status: EventStatus::Logged, error: None },
-            Ok(_) => EventResult { index, status: EventStatus::Duplicate, error: None },
-            Err(error) => EventResult { index, status: EventStatus::Rejected, error: Some(error) },
-        })
-        .collect();
-    Ok(IngestResponse { success: true, logged: inserted.len(), results })
+    Ok(inserted)
 }
 
 /// Saved and hidden state changes at once, so the page is right before the worker runs.

@@ -121,6 +121,10 @@ pub struct Config {
     #[arg(long, env = "ARTWALL_FEED_MAX_SCAN_TUPLES", default_value_t = 20_000)]
     pub feed_max_scan_tuples: i64,
 
+    /// Search similarity floor (default: 0.22 for CLIP, 0.15 for the stand-in).
+    #[arg(long, env = "ARTWALL_SEARCH_MIN_SIMILARITY")]
+    pub search_min_similarity: Option<f32>,
+
     /// Taste workers in this process (they share the queue safely with other processes too).
     #[arg(long, env = "ARTWALL_TASTE_WORKERS", default_value_t = 1)]
     pub taste_workers: usize,

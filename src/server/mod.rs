@@ -12,6 +12,7 @@ pub mod images;
 pub mod import;
 pub mod onboarding;
 pub mod paintings;
+pub mod search;
 pub mod storage;
 pub mod synthetic;
 pub mod taste;

@@ -1,10 +1,14 @@
-//! Reading the catalogue: feed pages and painting details.
+//! Reading the catalogue: painting details, saved lists, nearest neighbours.
 
+use pgvector::Vector;
+use serde_json::json;
 use sqlx::PgPool;
 
 use crate::error::AppError;
+use crate::server::activity::{self, CheckedEvent};
 use crate::server::error::ServerResult;
-use crate::types::{PaintingCard, PaintingDetail};
+use crate::server::visitor::VisitorId;
+use crate::types::{PaintingCard, PaintingDetail, SavedList, ScoredCard};
 
 pub(crate) const CARD_COLUMNS: &str = "p.id, p.title, p.title_en, p.artist, p.artist_en, p.year, p.style, p.image_url, p.thumb_width, p.thumb_height";
 
@@ -39,7 +43,7 @@ impl From<CardRow> for PaintingCard {
     }
 }
 
-pub async fn detail(db: &PgPool, id: i64) -> ServerResult<PaintingDetail> {
+pub async fn detail(db: &PgPool, id: i64, visitor: VisitorId) -> ServerResult<PaintingDetail> {
     #[derive(sqlx::FromRow)]
     struct DetailRow {
         #[sqlx(flatten)]
@@ -51,12 +55,15 @@ pub async fn detail(db: &PgPool, id: i64) -> ServerResult<PaintingDetail> {
         source_url: Option<String>,
         license: Option<String>,
         tags: Vec<String>,
+        saved: bool,
     }
     let row: Option<DetailRow> = sqlx::query_as(&format!(
-        "SELECT {CARD_COLUMNS}, p.image_hd_url, p.hd_width, p.hd_height, p.source, p.source_url, p.license, p.tags
+        "SELECT {CARD_COLUMNS}, p.image_hd_url, p.hd_width, p.hd_height, p.source, p.source_url, p.license, p.tags,
+                EXISTS (SELECT 1 FROM saved_paintings s WHERE s.visitor_id = $2 AND s.painting_id = p.id) AS saved
          FROM paintings p WHERE p.id = $1 AND p.published"
     ))
     .bind(id)
+    .bind(visitor.0)
     .fetch_optional(db)
     .await?;
     let row = row.ok_or(AppError::NotFound)?;
@@ -69,7 +76,74 @@ pub async fn detail(db: &PgPool, id: i64) -> ServerResult<PaintingDetail> {
         source_url: row.source_url,
         license: row.license,
         tags: row.tags,
+        saved: row.saved,
     })
+}
+
+#[derive(sqlx::FromRow)]
+struct ScoredRow {
+    #[sqlx(flatten)]
+    card: CardRow,
+    similarity: f32,
+}
+
+/// Published paintings nearest to `target`, without the visitor's hidden ones and `except`,
+/// at or above `floor`.
+pub async fn nearest(db: &PgPool, target: &Vector, visitor: VisitorId, except: Option<i64>, floor: f32, limit: i64) -> ServerResult<Vec<ScoredCard>> {
+    let mut tx = db.begin().await?;
+    sqlx::query("SET LOCAL hnsw.iterative_scan = relaxed_order").execute(&mut *tx).await?;
+    let rows: Vec<ScoredRow> = sqlx::query_as(&format!(
+        "WITH candidates AS MATERIALIZED (
+             SELECT p.id, p.embedding <=> $1 AS distance FROM paintings p
+             WHERE p.published AND p.id IS DISTINCT FROM $3
+               AND NOT EXISTS (SELECT 1 FROM hidden_paintings h WHERE h.visitor_id = $2 AND h.painting_id = p.id)
+             ORDER BY p.embedding <=> $1 LIMIT $4
+         )
+         SELECT {CARD_COLUMNS}, (1 - c.distance)::real AS similarity
+         FROM candidates c JOIN paintings p ON p.id = c.id
+         WHERE 1 - c.distance >= $5 ORDER BY c.distance"
+    ))
+    .bind(target)
+    .bind(visitor.0)
+    .bind(except)
+    .bind(limit)
+    .bind(floor)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows.into_iter().map(|r| ScoredCard { card: r.card.into(), similarity: r.similarity }).collect())
+}
+
+/// "More like this": the paintings nearest to painting `id`.
+pub async fn more_like_this(db: &PgPool, id: i64, visitor: VisitorId, limit: i64) -> ServerResult<Vec<ScoredCard>> {
+    let embedding: Option<Vector> = sqlx::query_scalar("SELECT embedding FROM paintings WHERE id = $1 AND published").bind(id).fetch_optional(db).await?;
+    let embedding = embedding.ok_or(AppError::NotFound)?;
+    nearest(db, &embedding, visitor, Some(id), -1.0, limit).await
+}
+
+pub async fn saved(db: &PgPool, visitor: VisitorId) -> ServerResult<SavedList> {
+    let rows: Vec<CardRow> = sqlx::query_as(&format!(
+        "SELECT {CARD_COLUMNS} FROM saved_paintings s JOIN paintings p ON p.id = s.painting_id
+         WHERE s.visitor_id = $1 AND p.published ORDER BY s.saved_at DESC, p.id"
+    ))
+    .bind(visitor.0)
+    .fetch_all(db)
+    .await?;
+    Ok(SavedList { items: rows.into_iter().map(PaintingCard::from).collect() })
+}
+
+/// Saves or unsaves a painting for the visitor, through the same path as the browser's events.
+pub async fn set_saved(db: &PgPool, visitor: VisitorId, id: i64, saved: bool, source: &str) -> ServerResult<()> {
+    if !["feed", "detail", "search", "saved"].contains(&source) {
+        return Err(AppError::invalid(format!("unknown source {source:?}")).into());
+    }
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM paintings WHERE id = $1)").bind(id).fetch_one(db).await?;
+    if !exists {
+        return Err(AppError::NotFound.into());
+    }
+    let event = CheckedEvent::server(if saved { "save" } else { "unsave" }, Some(id), source, json!({}));
+    activity::record(db, visitor, &[&event]).await?;
+    Ok(())
 }
 
 pub async fn catalogue_size(db: &PgPool) -> ServerResult<i64> {

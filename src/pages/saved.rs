@@ -1,0 +1,52 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+use crate::api::{load_saved, SetSaved};
+use crate::components::card::PaintingCardView;
+
+/// The visitor's saved paintings, newest first.
+#[component]
+pub fn SavedPage() -> impl IntoView {
+    let unsave = ServerAction::<SetSaved>::new();
+    let saved = Resource::new(move || unsave.version().get(), |_| load_saved());
+    view! {
+        <Title text="Saved"/>
+        <h1 class="page-title">"Saved"</h1>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match saved.await {
+                    Ok(list) if list.items.is_empty() => view! {
+                        <div class="empty-state">
+                            <p>"Nothing saved yet. Save the paintings you love and they wait for you here."</p>
+                            <A href="/feed" attr:class="button primary">"Discover paintings"</A>
+                        </div>
+                    }.into_any(),
+                    Ok(list) => {
+                        let count = list.items.len();
+                        view! {
+                            <p class="count">{count} {if count == 1 { " painting" } else { " paintings" }}</p>
+                            <ul class="feed-grid saved-grid">
+                                {list.items.into_iter().map(|card| {
+                                    let id = card.id;
+                                    view! {
+                                        <div class="saved-item">
+                                            <PaintingCardView card/>
+                                            <ActionForm action=unsave>
+                                                <input type="hidden" name="painting_id" value=id/>
+                                                <input type="hidden" name="saved" value="false"/>
+                                                <input type="hidden" name="source" value="saved"/>
+                                                <button type="submit" class="button small">"Unsave"</button>
+                                            </ActionForm>
+                                        </div>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                        }.into_any()
+                    }
+                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
