@@ -25,7 +25,7 @@ pub fn SavedPage() -> impl IntoView {
                     Ok(list) => {
                         let count = list.items.len();
                         view! {
-                            <p class="count">{count} {if count == 1 { " painting" } else { " paintings" }}</p>
+                            <p class="count">{format!("{count} {}", if count == 1 { "painting" } else { "paintings" })}</p>
                             <ul class="feed-grid saved-grid">
                                 {list.items.into_iter().map(|card| {
                                     let id = card.id;
