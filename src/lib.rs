@@ -9,6 +9,7 @@ pub mod components;
 pub mod error;
 pub mod pages;
 pub mod styles;
+pub mod tracking;
 pub mod types;
 
 #[cfg(feature = "ssr")]

@@ -1,29 +1,105 @@
 use leptos::prelude::*;
+use serde_json::Map;
 
+use crate::tracking::{self, Source};
 use crate::types::PaintingCard;
 
 /// One painting in a grid. The frame reserves the image's aspect ratio, so nothing moves when
-/// the lazy image arrives.
+/// the lazy image arrives. In the feed, `position` is set: the card is tracked (impressions,
+/// views, clicks) and `actions` adds save, share and hide.
 #[component]
-pub fn PaintingCardView(card: PaintingCard) -> impl IntoView {
-    let href = format!("/painting/{}", card.id);
+pub fn PaintingCardView(
+    card: PaintingCard,
+    #[prop(optional)] position: Option<i64>,
+    #[prop(optional)] actions: Option<Callback<i64>>,
+    #[prop(optional, into)] hiding: Signal<bool>,
+) -> impl IntoView {
+    let id = card.id;
+    let href = format!("/painting/{id}");
     let alt = card.alt_text();
     let byline = match card.year {
         Some(year) => format!("{}, {year}", card.artist_en.as_deref().unwrap_or(&card.artist)),
         None => card.artist_en.clone().unwrap_or_else(|| card.artist.clone()),
     };
     let title = card.title_en.clone().unwrap_or_else(|| card.title.clone());
+    let on_click = move |_| {
+        if position.is_some() {
+            tracking::track("click", Some(id), position, Source::Feed, Map::new());
+        }
+    };
     view! {
-        <li class="card" data-painting-id=card.id>
-            <a href=href class="card-link">
+        <li class="card" class:hiding=move || hiding.get() data-painting-id=id data-position=position>
+            <a href=href class="card-link" on:click=on_click>
                 <div class="card-frame" style=format!("aspect-ratio: {} / {}", card.width, card.height)>
                     <img src=card.image_url alt=alt loading="lazy" decoding="async" width=card.width height=card.height/>
                 </div>
                 <div class="card-meta">
-                    <h3 class="card-title">{title}</h3>
+                    <h3 class="card-title">{title.clone()}</h3>
                     <p class="card-byline">{byline}</p>
                 </div>
             </a>
+            {actions.map(|on_hide| view! { <CardActions id position=position.unwrap_or_default() title on_hide/> })}
         </li>
+    }
+}
+
+/// Save (state visible at once), share (Web Share, else copy the link) and "don't show this".
+#[component]
+fn CardActions(id: i64, position: i64, title: String, on_hide: Callback<i64>) -> impl IntoView {
+    let saved = RwSignal::new(false);
+    let copied = RwSignal::new(false);
+    let toggle_save = move |_| {
+        let now = !saved.get_untracked();
+        saved.set(now);
+        tracking::track(if now { "save" } else { "unsave" }, Some(id), Some(position), Source::Feed, Map::new());
+        tracking::flush_now(); // saved state must survive an immediate reload
+    };
+    let hide = move |_| {
+        tracking::track("hide", Some(id), Some(position), Source::Feed, Map::new());
+        tracking::flush_now();
+        on_hide.run(id);
+    };
+    let share = move |_| {
+        tracking::track("share", Some(id), Some(position), Source::Feed, Map::new());
+        if share_or_copy(id, &title) {
+            copied.set(true);
+            set_timeout(move || copied.set(false), std::time::Duration::from_secs(2));
+        }
+    };
+    view! {
+        <div class="card-actions">
+            <button type="button" class="icon-button save" aria-pressed=move || saved.get().to_string()
+                aria-label=move || if saved.get() { "Unsave" } else { "Save" } on:click=toggle_save>
+                {move || if saved.get() { "♥" } else { "♡" }}
+            </button>
+            <button type="button" class="icon-button" aria-label="Share" on:click=share>"↗"</button>
+            <button type="button" class="icon-button" aria-label="Don't show this" on:click=hide>"✕"</button>
+            <span class="copied" role="status">{move || copied.get().then_some("Link copied")}</span>
+        </div>
+    }
+}
+
+/// Opens the Web Share sheet where there is one; otherwise copies the link and returns true.
+fn share_or_copy(id: i64, title: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        let Some(window) = web_sys::window() else { return false };
+        let url = format!("{}/painting/{id}", window.location().origin().unwrap_or_default());
+        let navigator = window.navigator();
+        if js_sys::Reflect::has(&navigator, &"share".into()).unwrap_or(false) {
+            let data = web_sys::ShareData::new();
+            data.set_title(title);
+            data.set_url(&url);
+            let _ = navigator.share_with_data(&data);
+            false
+        } else {
+            let _ = navigator.clipboard().write_text(&url);
+            true
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (id, title);
+        false
     }
 }

@@ -4,6 +4,7 @@ use leptos_meta::Title;
 use crate::api::{load_feed_page, ResetFeed};
 use crate::components::card::PaintingCardView;
 use crate::components::infinite::Sentinel;
+use crate::tracking::{self, Source};
 use crate::types::FeedPage;
 
 /// Twelve cards fill whole rows at two, three and four columns.
@@ -35,6 +36,18 @@ fn FeedGrid(first: FeedPage) -> impl IntoView {
     let has_more = RwSignal::new(first.has_more);
     let loading = RwSignal::new(false);
     let failure = RwSignal::new(None::<String>);
+    // Hidden cards fade out, then leave the list.
+    let hiding = RwSignal::new(std::collections::HashSet::<i64>::new());
+    let hide = Callback::new(move |id: i64| {
+        hiding.update(|h| _ = h.insert(id));
+        set_timeout(move || items.update(|list| list.retain(|item| item.card.id != id)), std::time::Duration::from_millis(320));
+    });
+    // After hydration: start tracking, and watch every card that renders.
+    Effect::new(move |_| {
+        items.with(|list| list.len());
+        tracking::start(Source::Feed);
+        tracking::observe_cards(".feed-grid .card[data-painting-id]", Source::Feed);
+    });
     let load_more = move || {
         if loading.get_untracked() || !has_more.get_untracked() {
             return;
@@ -55,7 +68,17 @@ fn FeedGrid(first: FeedPage) -> impl IntoView {
     };
     view! {
         <ul class="feed-grid">
-            <For each=move || items.get() key=|item| item.card.id children=|item| view! { <PaintingCardView card=item.card/> }/>
+            <For
+                each=move || items.get()
+                key=|item| item.card.id
+                children=move |item| {
+                    let id = item.card.id;
+                    view! {
+                        <PaintingCardView card=item.card position=item.position actions=hide
+                            hiding=Signal::derive(move || hiding.with(|h| h.contains(&id)))/>
+                    }
+                }
+            />
         </ul>
         <Show when=move || loading.get()>
             <Placeholders/>

@@ -1,0 +1,74 @@
+import { test, expect, Page } from "@playwright/test";
+import { execFileSync } from "node:child_process";
+
+/** Reads the e2e database (scripts/e2e.sh exports DATABASE_URL) to check what reached it. */
+function sql(query: string): string {
+  return execFileSync("psql", [process.env.DATABASE_URL!, "-tAc", query]).toString().trim();
+}
+
+async function hydrated(page: Page) {
+  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1);
+}
+
+test("the feed learns from a new visitor and forgets nothing on reload", async ({ page, context }) => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.goto("/onboarding");
+  await hydrated(page);
+  await page.getByLabel(/北欧/).check();
+  await page.getByLabel(/日式/).check();
+  await page.getByRole("button", { name: "Show me paintings" }).click();
+  await expect(page).toHaveURL(/\/feed$/);
+  await hydrated(page);
+  const visitor = (await context.cookies()).find((c) => c.name === "artwall_visitor")!.value;
+  const tasteAfterOnboarding = sql(`SELECT taste::text FROM user_preferences WHERE visitor_id = '${visitor}'`);
+  expect(tasteAfterOnboarding).toMatch(/^\[/);
+
+  const cards = page.locator(".feed-grid:not(.placeholders) .card");
+  await expect(cards).toHaveCount(12);
+  await page.waitForTimeout(1500); // look at the first row for a while
+  for (let pageNo = 2; pageNo <= 3; pageNo++) {
+    await page.mouse.wheel(0, 6000);
+    await expect(cards).toHaveCount(12 * pageNo);
+  }
+
+  const saved = cards.nth(3);
+  const savedId = await saved.getAttribute("data-painting-id");
+  await saved.getByRole("button", { name: "Save" }).click();
+  await expect(saved.getByRole("button", { name: "Unsave" })).toHaveAttribute("aria-pressed", "true");
+  const hidden = cards.nth(4);
+  const hiddenId = await hidden.getAttribute("data-painting-id");
+  await hidden.getByRole("button", { name: "Don't show this" }).click();
+  await expect(page.locator(`.card[data-painting-id="${hiddenId}"]`)).toHaveCount(0);
+
+  // Saves and hides are sent at once; impressions and views within two seconds.
+  await expect.poll(() => sql(`SELECT count(*) FROM hidden_paintings WHERE visitor_id = '${visitor}' AND painting_id = ${hiddenId}`)).toBe("1");
+  await expect.poll(() => sql(`SELECT count(*) FROM activities WHERE visitor_id = '${visitor}' AND event_type = 'impression' AND position IS NOT NULL`))
+    .not.toBe("0");
+  await expect.poll(() => sql(`SELECT count(*) FROM activities WHERE visitor_id = '${visitor}' AND event_type = 'view' AND (metadata->>'dwellTimeMs')::int > 1000`))
+    .not.toBe("0");
+  // The worker has moved the taste.
+  await expect.poll(() => sql(`SELECT taste::text FROM user_preferences WHERE visitor_id = '${visitor}'`), { timeout: 15_000 })
+    .not.toBe(tasteAfterOnboarding);
+
+  await page.reload();
+  await page.goto("/saved");
+  await expect(page.locator(`.saved-grid .card[data-painting-id="${savedId}"]`)).toHaveCount(1);
+
+  // Start over: the whole catalogue comes round again, without the hidden painting.
+  await page.goto("/feed");
+  await hydrated(page);
+  while (await page.getByRole("button", { name: "Start over" }).count() === 0) {
+    await page.mouse.wheel(0, 6000);
+    await page.waitForTimeout(300);
+  }
+  await page.getByRole("button", { name: "Start over" }).click();
+  await hydrated(page);
+  await expect(cards.first()).toBeVisible();
+  while (await page.getByRole("button", { name: "Start over" }).count() === 0) {
+    await page.mouse.wheel(0, 6000);
+    await page.waitForTimeout(300);
+  }
+  const seen = await cards.evaluateAll((els) => els.map((e) => e.getAttribute("data-painting-id")));
+  expect(seen.length).toBe(39);
+  expect(seen).not.toContain(hiddenId);
+});
