@@ -210,7 +210,8 @@ async fn fetch_scored(tx: &mut PgConnection, query: &str, visitor: VisitorId, ta
 }
 
 /// Unseen paintings spread over the catalogue: the nearest unseen painting to each landmark in
-/// turn, starting from a landmark that depends on the visitor and how far they have scrolled.
+/// turn. Landmarks come in farthest-point order, so consecutive ones are far apart; each page
+/// starts where the previous one stopped.
 async fn diverse_unseen(
     tx: &mut PgConnection,
     visitor: VisitorId,
@@ -231,7 +232,7 @@ async fn diverse_unseen(
         return Ok(picked);
     }
     let mut excluded = exclude.to_vec();
-    let start = (visitor.0.as_u128() % landmarks.len() as u128) as usize + served as usize;
+    let start = served as usize;
     let query = format!(
         "SELECT {CARD_COLUMNS}, (1 - (p.embedding <=> $4))::real AS similarity
          FROM paintings p WHERE {UNSEEN} AND p.id <> ALL($3)
