@@ -3,7 +3,8 @@
 #  1. embeddings per second, Rust pipeline vs Python onnxruntime + NumPy/PIL, same model, images,
 #     batch size and threads, on the stand-in and on a ViT-B/32-shaped graph with random weights;
 #  2. server cold start to ready;
-#  3. hydrate WASM size, raw and gzipped (release build).
+#  3. feed latency on 100k synthetic paintings against the raw SQL, short pages, recall@24;
+#  4. hydrate WASM size, raw and gzipped (release build).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
@@ -48,6 +49,10 @@ until curl -sf http://127.0.0.1:3099/readyz >/dev/null; do sleep 0.02; done
 end=$(date +%s.%N)
 kill $server; wait $server 2>/dev/null || true
 echo "cold start to /readyz: $(echo "($end - $start) * 1000" | bc | cut -d. -f1) ms"
+
+echo "== feed latency: 100k synthetic paintings (clustered), visitor has seen 0 / 1k / 10k"
+createdb -h 127.0.0.1 -p "$PG_PORT" -U postgres artwall_bench 2>/dev/null || true
+DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/artwall_bench" "$bin" bench-feed --paintings 100000 --requests 100 2>/dev/null
 
 echo "== hydrate WASM (release)"
 wasm=$(ls target/site/pkg/*.wasm)

@@ -26,6 +26,7 @@ pub async fn main() -> ExitCode {
         Command::Import { file, limit } => return import_file(cli.config, &file, limit).await,
         Command::Admin { command: AdminCommand::Create { email } } => create_admin(&cli.config, &email).await,
         Command::Styles { command: StylesCommand::Generate { out } } => generate_styles(&cli.config, &out).await,
+        Command::BenchFeed { paintings, requests } => bench_feed(&cli.config, paintings, requests).await,
         Command::BenchEmbed { images, batch, count, visual } => bench_embed(&cli.config, &images, batch, count, visual).await,
     };
     match result {
@@ -146,6 +147,12 @@ async fn import_file(config: Config, file: &Path, limit: Option<usize>) -> ExitC
             ExitCode::FAILURE
         }
     }
+}
+
+async fn bench_feed(config: &Config, paintings: usize, requests: usize) -> ServerResult<()> {
+    let db = connect(config).await?;
+    sqlx::migrate!().run(&db).await?;
+    crate::server::bench_feed::run(&db, paintings, requests).await
 }
 
 /// Prints one line of JSON: images embedded per second through decode, preprocess and infer.

@@ -38,6 +38,13 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Measure feed latency on a large synthetic catalogue (only in a database named *bench*).
+    BenchFeed {
+        #[arg(long, default_value_t = 100_000)]
+        paintings: usize,
+        #[arg(long, default_value_t = 100)]
+        requests: usize,
+    },
     /// Measure embeddings per second of the Rust pipeline (decode, preprocess, infer).
     BenchEmbed {
         /// Folder of images.

@@ -180,14 +180,7 @@ async fn nearest_unseen(
     sqlx::query("SET LOCAL hnsw.iterative_scan = relaxed_order").execute(&mut *tx).await?;
     sqlx::query(&format!("SET LOCAL hnsw.max_scan_tuples = {max_scan_tuples}")).execute(&mut *tx).await?;
     sqlx::query("SET LOCAL hnsw.ef_search = 100").execute(&mut *tx).await?;
-    let query = format!(
-        "WITH candidates AS MATERIALIZED (
-             SELECT p.id, p.embedding <=> $2 AS distance FROM paintings p
-             WHERE {UNSEEN} ORDER BY p.embedding <=> $2 LIMIT $3
-         )
-         SELECT {CARD_COLUMNS}, (1 - c.distance)::real AS similarity
-         FROM candidates c JOIN paintings p ON p.id = c.id ORDER BY c.distance"
-    );
+    let query = nearest_unseen_sql();
     let mut rows: Vec<(CardRow, f32)> = fetch_scored(&mut *tx, &query, visitor, taste, limit).await?;
     if (rows.len() as i64) < limit {
         // The index scan gave up (max_scan_tuples) before the page was full: scan exactly.
@@ -196,6 +189,18 @@ async fn nearest_unseen(
         sqlx::query("SET LOCAL enable_indexscan = on").execute(&mut *tx).await?;
     }
     Ok(rows)
+}
+
+/// The nearest-unseen statement ($1 visitor, $2 taste, $3 limit); `make bench` times it raw.
+pub fn nearest_unseen_sql() -> String {
+    format!(
+        "WITH candidates AS MATERIALIZED (
+             SELECT p.id, p.embedding <=> $2 AS distance FROM paintings p
+             WHERE {UNSEEN} ORDER BY p.embedding <=> $2 LIMIT $3
+         )
+         SELECT {CARD_COLUMNS}, (1 - c.distance)::real AS similarity
+         FROM candidates c JOIN paintings p ON p.id = c.id ORDER BY c.distance"
+    )
 }
 
 async fn fetch_scored(tx: &mut PgConnection, query: &str, visitor: VisitorId, target: &Vector, limit: i64) -> ServerResult<Vec<(CardRow, f32)>> {

@@ -2,6 +2,7 @@
 
 pub mod activity;
 pub mod auth;
+pub mod bench_feed;
 pub mod catalogue;
 pub mod cli;
 pub mod clip;
