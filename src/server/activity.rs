@@ -177,8 +177,7 @@ pub async fn ingest(db: &PgPool, visitor: VisitorId, body: &[u8]) -> ServerResul
 
 /// Stores events append-only (a re-sent client id is stored once), applies their saves and
 /// hides, and wakes the taste worker, in one transaction. Returns the ids actually stored.
-pub async fn record(db: &PgPool, visitor: VisitorId, events: &[&CheckedEvent]) -> ServerResult<HashSet<Uuid>> {
-    let valid = events;
+pub async fn record(db: &PgPool, visitor: VisitorId, valid: &[&CheckedEvent]) -> ServerResult<HashSet<Uuid>> {
     let mut tx = db.begin().await?;
     let inserted: HashSet<Uuid> = sqlx::query_scalar(
         "INSERT INTO activities (visitor_id, client_event_id, event_type, painting_id, position, source, metadata)

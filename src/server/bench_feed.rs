@@ -80,33 +80,29 @@ pub async fn run(db: &PgPool, paintings: usize, requests: usize) -> ServerResult
 /// recall@24 of the index scan against an exact scan.
 async fn raw_and_recall(db: &PgPool, visitor: VisitorId, taste: &Vector, requests: usize) -> ServerResult<(Vec<Duration>, f64)> {
     let sql = feed::nearest_unseen_sql();
-    let mut timings = Vec::with_capacity(requests);
-    let ids = |exact: bool| {
+    let settings = FeedSettings::default();
+    // One run of the statement: its duration and the ids it returned.
+    let run = |limit: i64, exact: bool| {
         let sql = sql.clone();
         async move {
             let mut tx = db.begin().await?;
-            sqlx::query("SET LOCAL hnsw.iterative_scan = relaxed_order").execute(&mut *tx).await?;
-            sqlx::query("SET LOCAL hnsw.max_scan_tuples = 20000").execute(&mut *tx).await?;
-            sqlx::query("SET LOCAL hnsw.ef_search = 100").execute(&mut *tx).await?;
+            feed::set_scan_settings(&mut tx, settings.max_scan_tuples).await?;
             if exact {
                 sqlx::query("SET LOCAL enable_indexscan = off").execute(&mut *tx).await?;
             }
             let started = Instant::now();
-            let rows = sqlx::query(&sql).bind(visitor.0).bind(taste).bind(if exact { 24i64 } else { 9 }).fetch_all(&mut *tx).await?;
+            let rows = sqlx::query(&sql).bind(visitor.0).bind(taste).bind(limit).fetch_all(&mut *tx).await?;
             let elapsed = started.elapsed();
             tx.commit().await?;
             Ok::<_, crate::server::error::ServerError>((elapsed, rows.iter().map(|r| r.get::<i64, _>("id")).collect::<Vec<i64>>()))
         }
     };
+    let mut timings = Vec::with_capacity(requests);
     for _ in 0..requests {
-        timings.push(ids(false).await?.0);
+        timings.push(run(9, false).await?.0);
     }
-    let exact: std::collections::HashSet<i64> = ids(true).await?.1.into_iter().collect();
-    let mut tx = db.begin().await?;
-    sqlx::query("SET LOCAL hnsw.iterative_scan = relaxed_order").execute(&mut *tx).await?;
-    sqlx::query("SET LOCAL hnsw.ef_search = 100").execute(&mut *tx).await?;
-    let approx: Vec<i64> = sqlx::query(&sql).bind(visitor.0).bind(taste).bind(24i64).fetch_all(&mut *tx).await?.iter().map(|r| r.get("id")).collect();
-    tx.commit().await?;
+    let exact: std::collections::HashSet<i64> = run(24, true).await?.1.into_iter().collect();
+    let approx = run(24, false).await?.1;
     let recall = approx.iter().filter(|id| exact.contains(id)).count() as f64 / exact.len().max(1) as f64;
     Ok((timings, recall))
 }

@@ -66,11 +66,6 @@ impl Landmarks {
         *self.0.write().await = Some((Instant::now(), landmarks.clone()));
         Ok(landmarks)
     }
-
-    /// Forget the cache (after the catalogue changes a lot, and in tests).
-    pub async fn invalidate(&self) {
-        *self.0.write().await = None;
-    }
 }
 
 /// Greedy farthest-point sampling: each pick is the point least similar to those already picked.
@@ -176,10 +171,7 @@ async fn nearest_unseen(
     if limit <= 0 {
         return Ok(Vec::new());
     }
-    // relaxed_order returns neighbours slightly out of order; the outer query re-sorts them.
-    sqlx::query("SET LOCAL hnsw.iterative_scan = relaxed_order").execute(&mut *tx).await?;
-    sqlx::query(&format!("SET LOCAL hnsw.max_scan_tuples = {max_scan_tuples}")).execute(&mut *tx).await?;
-    sqlx::query("SET LOCAL hnsw.ef_search = 100").execute(&mut *tx).await?;
+    set_scan_settings(&mut *tx, max_scan_tuples).await?;
     let query = nearest_unseen_sql();
     let mut rows: Vec<(CardRow, f32)> = fetch_scored(&mut *tx, &query, visitor, taste, limit).await?;
     if (rows.len() as i64) < limit {
@@ -189,6 +181,15 @@ async fn nearest_unseen(
         sqlx::query("SET LOCAL enable_indexscan = on").execute(&mut *tx).await?;
     }
     Ok(rows)
+}
+
+/// Iterative HNSW scans for the current transaction. relaxed_order returns neighbours slightly
+/// out of order; the nearest-unseen statement re-sorts them.
+pub async fn set_scan_settings(tx: &mut PgConnection, max_scan_tuples: i64) -> ServerResult<()> {
+    sqlx::query("SET LOCAL hnsw.iterative_scan = relaxed_order").execute(&mut *tx).await?;
+    sqlx::query(&format!("SET LOCAL hnsw.max_scan_tuples = {max_scan_tuples}")).execute(&mut *tx).await?;
+    sqlx::query("SET LOCAL hnsw.ef_search = 100").execute(&mut *tx).await?;
+    Ok(())
 }
 
 /// The nearest-unseen statement ($1 visitor, $2 taste, $3 limit); `make bench` times it raw.
