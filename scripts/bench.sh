@@ -4,7 +4,9 @@
 #     batch size and threads, on the stand-in and on a ViT-B/32-shaped graph with random weights;
 #  2. server cold start to ready;
 #  3. feed latency on 100k synthetic paintings against the raw SQL, short pages, recall@24;
-#  4. hydrate WASM size, raw and gzipped (release build).
+#  4. feed quality: simulated visitors, precision@12 after 0/10/20/40 interactions vs oracle, random;
+#  5. activity ingest: events/s accepted over HTTP at concurrency 32, events lost, worker rate;
+#  6. hydrate WASM size, raw and gzipped (release build).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
@@ -53,6 +55,21 @@ echo "cold start to /readyz: $(echo "($end - $start) * 1000" | bc | cut -d. -f1)
 echo "== feed latency: 100k synthetic paintings (clustered), visitor has seen 0 / 1k / 10k"
 createdb -h 127.0.0.1 -p "$PG_PORT" -U postgres artwall_bench 2>/dev/null || true
 DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/artwall_bench" "$bin" bench-feed --paintings 100000 --requests 100 2>/dev/null
+
+echo "== feed quality: simulated visitors on the demo catalogue (precision@12 vs oracle and random)"
+createdb -h 127.0.0.1 -p "$PG_PORT" -U postgres artwall_bench_demo 2>/dev/null || true
+demo_db="postgres://postgres@127.0.0.1:$PG_PORT/artwall_bench_demo"
+export ARTWALL_MEDIA_DIR="$here/.data/bench-media"
+DATABASE_URL="$demo_db" "$bin" migrate 2>/dev/null
+DATABASE_URL="$demo_db" "$bin" import "$ARTWALL_DEMO_CATALOGUE" 2>/dev/null
+DATABASE_URL="$demo_db" "$bin" bench-quality --visitors 40 2>/dev/null
+
+echo "== activity ingest: 100k events at concurrency 32, then the taste worker"
+DATABASE_URL="$demo_db" ARTWALL_TASTE_WORKERS=0 "$bin" serve 2>/dev/null &
+server=$!
+until curl -sf http://127.0.0.1:3099/readyz >/dev/null; do sleep 0.05; done
+DATABASE_URL="$demo_db" "$bin" bench-ingest --server http://127.0.0.1:3099 --events 100000 --concurrency 32 --workers 2 2>/dev/null
+kill $server; wait $server 2>/dev/null || true
 
 echo "== hydrate WASM (release)"
 wasm=$(ls target/site/pkg/*.wasm)

@@ -32,4 +32,5 @@ for _ in $(seq 1 100); do
   kill -0 $server 2>/dev/null || { cat "$ARTWALL_CACHE/logs-e2e-server.log"; exit 1; }
   sleep 0.2
 done
-(cd end2end && npx playwright test)
+# Extra arguments pick specs or tests, e.g. `scripts/e2e.sh 54330 wall`.
+(cd end2end && npx playwright test "${@:2}")

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::types::{AdminOverview, FeedPage, Onboarding, PaintingDetail, SavedList, ScoredCard, SearchResults};
+use crate::types::{AdminOverview, FeedPage, Onboarding, PaintingDetail, RoomState, SavedList, ScoredCard, SearchResults};
 
 #[cfg(feature = "ssr")]
 use crate::server::{error::respond, AppState};
@@ -61,6 +61,15 @@ pub async fn load_more_like_this(id: i64) -> Result<Vec<ScoredCard>, AppError> {
     use crate::server::{paintings, visitor::current_visitor};
     let state = expect_context::<AppState>();
     respond(paintings::more_like_this(&state.db, id, current_visitor()?, 8).await)
+}
+
+/// The visitor's newest room photo (uploaded through `POST /api/room-photo`), if any.
+#[server(endpoint = "room", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_room() -> Result<RoomState, AppError> {
+    use crate::server::{rooms, visitor::current_visitor};
+    let state = expect_context::<AppState>();
+    let photo = respond(rooms::latest(&state, current_visitor()?).await)?;
+    Ok(RoomState { photo, max_megabytes: state.config.room_max_bytes.div_ceil(1024 * 1024) })
 }
 
 #[server(endpoint = "saved", input = leptos::server_fn::codec::GetUrl)]

@@ -17,6 +17,9 @@ pub enum AppError {
     /// Bad input, with a message meant for the person who sent it.
     #[error("{0}")]
     Invalid(String),
+    /// The upload is bigger than allowed (413), with the limit in the message.
+    #[error("{0}")]
+    TooLarge(String),
     #[error("too many requests; try again in a moment")]
     RateLimited,
     #[error("the service is temporarily unavailable; try again")]
@@ -36,6 +39,7 @@ impl AppError {
             Self::Unauthorized => 401,
             Self::Forbidden => 403,
             Self::Invalid(_) => 400,
+            Self::TooLarge(_) => 413,
             Self::RateLimited => 429,
             Self::Unavailable => 503,
             Self::Internal => 500,

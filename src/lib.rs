@@ -8,6 +8,7 @@ pub mod app;
 pub mod components;
 pub mod error;
 pub mod pages;
+pub mod pricing;
 pub mod styles;
 pub mod tracking;
 pub mod types;

@@ -110,3 +110,20 @@ pub struct SavedList {
     /// Newest first.
     pub items: Vec<PaintingCard>,
 }
+
+/// What the "see it on your wall" panel needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoomState {
+    /// The visitor's newest room photo, if they uploaded one.
+    pub photo: Option<RoomPhoto>,
+    /// The upload limit, for the form's hint.
+    pub max_megabytes: u64,
+}
+
+/// A stored room photo.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoomPhoto {
+    pub url: String,
+    pub width: i32,
+    pub height: i32,
+}

@@ -1,2 +1,4 @@
 pub mod card;
+pub mod configurator;
 pub mod infinite;
+pub mod wall;

@@ -4,6 +4,9 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api::{load_more_like_this, load_painting, SetSaved};
 use crate::components::card::PaintingCardView;
+use crate::components::configurator::{frame_class, PrintConfigurator};
+use crate::components::wall::WallPreview;
+use crate::pricing::PrintOptions;
 use crate::error::AppError;
 use crate::pages::not_found::NotFound;
 use crate::types::PaintingDetail;
@@ -47,10 +50,14 @@ fn PaintingView(detail: PaintingDetail) -> impl IntoView {
             saved.set(state);
         }
     });
+    let options = RwSignal::new(PrintOptions::default());
     view! {
         <Title text=card.title_en.clone().unwrap_or_else(|| card.title.clone())/>
         <article class="painting">
-            <figure class="painting-image" style=format!("aspect-ratio: {} / {}", detail.hd_width, detail.hd_height)>
+            <figure
+                class=move || format!("painting-image {}", frame_class(options.get().frame))
+                style=format!("aspect-ratio: {} / {}", detail.hd_width, detail.hd_height)
+            >
                 <img src=detail.image_hd_url.clone() alt=alt width=detail.hd_width height=detail.hd_height class="hd"/>
             </figure>
             <div class="painting-info">
@@ -74,8 +81,10 @@ fn PaintingView(detail: PaintingDetail) -> impl IntoView {
                         {move || if saved.get() { "♥ Saved" } else { "♡ Save" }}
                     </button>
                 </ActionForm>
+                <PrintConfigurator options/>
             </div>
         </article>
+        <WallPreview painting_id=id image_url=detail.image_hd_url.clone() painting_width=detail.hd_width painting_height=detail.hd_height options/>
         <MoreLikeThis id/>
     }
 }

@@ -27,6 +27,10 @@ pub async fn main() -> ExitCode {
         Command::Admin { command: AdminCommand::Create { email } } => create_admin(&cli.config, &email).await,
         Command::Styles { command: StylesCommand::Generate { out } } => generate_styles(&cli.config, &out).await,
         Command::BenchFeed { paintings, requests } => bench_feed(&cli.config, paintings, requests).await,
+        Command::BenchQuality { visitors, seed } => bench_quality(cli.config, visitors, seed).await,
+        Command::BenchIngest { server, events, concurrency, workers } => {
+            bench_ingest(&cli.config, &server, events, concurrency, workers).await
+        }
         Command::BenchEmbed { images, batch, count, visual } => bench_embed(&cli.config, &images, batch, count, visual).await,
     };
     match result {
@@ -153,6 +157,16 @@ async fn bench_feed(config: &Config, paintings: usize, requests: usize) -> Serve
     let db = connect(config).await?;
     sqlx::migrate!().run(&db).await?;
     crate::server::bench_feed::run(&db, paintings, requests).await
+}
+
+async fn bench_quality(config: Config, visitors: usize, seed: u64) -> ServerResult<()> {
+    let state = AppState::start(config, leptos_options()?).await?;
+    crate::server::bench_quality::run(&state, visitors, seed).await
+}
+
+async fn bench_ingest(config: &Config, server: &url::Url, events: usize, concurrency: usize, workers: usize) -> ServerResult<()> {
+    let db = connect(config).await?;
+    crate::server::bench_ingest::run(&db, server, events, concurrency, workers).await
 }
 
 /// Prints one line of JSON: images embedded per second through decode, preprocess and infer.

@@ -45,6 +45,28 @@ pub enum Command {
         #[arg(long, default_value_t = 100)]
         requests: usize,
     },
+    /// Simulate visitors with hidden tastes and print the feed's precision@12 as it learns,
+    /// against an oracle and a random feed (needs an imported catalogue).
+    BenchQuality {
+        #[arg(long, default_value_t = 40)]
+        visitors: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+    /// Send activity batches to a running server at a given concurrency; print events accepted
+    /// per second, events lost, then the taste worker's processing rate.
+    BenchIngest {
+        /// The running server (start it with ARTWALL_TASTE_WORKERS=0).
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        server: Url,
+        #[arg(long, default_value_t = 100_000)]
+        events: usize,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Workers processing the queue afterwards.
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
+    },
     /// Measure embeddings per second of the Rust pipeline (decode, preprocess, infer).
     BenchEmbed {
         /// Folder of images.
@@ -142,6 +164,13 @@ pub struct Config {
     /// Largest image accepted, in pixels (width x height); checked before decoding.
     #[arg(long, env = "ARTWALL_MAX_IMAGE_PIXELS", default_value_t = 120_000_000)]
     pub max_image_pixels: u64,
+
+    /// Largest room photo accepted, in bytes.
+    #[arg(long, env = "ARTWALL_ROOM_MAX_BYTES", default_value_t = 15 * 1024 * 1024)]
+    pub room_max_bytes: u64,
+    /// Largest room photo accepted, in pixels; checked before decoding.
+    #[arg(long, env = "ARTWALL_ROOM_MAX_PIXELS", default_value_t = 40_000_000)]
+    pub room_max_pixels: u64,
 }
 
 impl Config {

@@ -39,6 +39,7 @@ impl From<ServerError> for AppError {
     fn from(error: ServerError) -> Self {
         match error {
             ServerError::App(app) => app,
+            ServerError::Image(rejected @ ImageRejected::TooLarge { .. }) => AppError::TooLarge(rejected.to_string()),
             ServerError::Image(rejected) => AppError::Invalid(rejected.to_string()),
             ServerError::Db(sqlx::Error::PoolTimedOut) => {
                 tracing::error!(%error, "database pool exhausted");

@@ -6,7 +6,7 @@ use std::io::Cursor;
 
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::codecs::jpeg::JpegEncoder;
-use image::{DynamicImage, ImageFormat, ImageReader, RgbImage};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ImageRejected {
@@ -56,7 +56,12 @@ pub fn decode_rgb(bytes: &[u8], limits: ImageLimits) -> Result<RgbImage, ImageRe
     // Room for the decoded image at 16 bits per channel with alpha, plus decoder scratch.
     decoder_limits.max_alloc = Some(limits.max_pixels.saturating_mul(8).saturating_add(64 << 20));
     reader.limits(decoder_limits);
-    let image = reader.decode().map_err(|_| ImageRejected::Corrupt)?;
+    let mut decoder = reader.into_decoder().map_err(|_| ImageRejected::Corrupt)?;
+    // Phones store photos sideways and say so in EXIF; turn the pixels upright, because the
+    // EXIF itself is dropped when we re-encode.
+    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder).map_err(|_| ImageRejected::Corrupt)?;
+    image.apply_orientation(orientation);
     if format == ImageFormat::Jpeg && !jpeg_is_complete(bytes) {
         // JPEG decoders pad a truncated scan with grey rather than failing; we refuse it.
         return Err(ImageRejected::Corrupt);

@@ -3,6 +3,8 @@
 pub mod activity;
 pub mod auth;
 pub mod bench_feed;
+pub mod bench_ingest;
+pub mod bench_quality;
 pub mod catalogue;
 pub mod cli;
 pub mod clip;
@@ -13,6 +15,7 @@ pub mod images;
 pub mod import;
 pub mod onboarding;
 pub mod paintings;
+pub mod rooms;
 pub mod search;
 pub mod storage;
 pub mod synthetic;
@@ -112,6 +115,10 @@ pub fn image_limits(config: &Config) -> ImageLimits {
     ImageLimits { max_bytes: config.max_image_bytes, max_pixels: config.max_image_pixels }
 }
 
+fn room_body_limit(config: &Config) -> usize {
+    usize::try_from(config.room_max_bytes).unwrap_or(usize::MAX).saturating_add(rooms::MULTIPART_OVERHEAD_BYTES)
+}
+
 /// The whole HTTP surface: pages, server functions, media, health.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
@@ -120,6 +127,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/api/activity", post(activity::ingest_route).layer(DefaultBodyLimit::max(activity::MAX_BODY_BYTES)))
+        .route("/api/room-photo", post(rooms::upload_route).layer(DefaultBodyLimit::max(room_body_limit(&state.config))))
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
     if let Storage::Local { root } = state.storage.as_ref() {

@@ -39,6 +39,20 @@ pub fn apply(taste: Option<Vec<f32>>, painting: &[f32], weight: f32) -> Option<V
     }
 }
 
+/// How much of a room photo goes into the taste: `new = normalise(0.7 * taste + 0.3 * room)`.
+/// A visitor with no taste yet starts from the room itself.
+pub const ROOM_BLEND_WEIGHT: f32 = 0.3;
+
+pub fn blend_room(taste: Option<Vec<f32>>, room: &[f32]) -> Vec<f32> {
+    match taste {
+        None => l2_normalised(room),
+        Some(taste) => {
+            let mixed: Vec<f32> = taste.iter().zip(room).map(|(t, r)| (1.0 - ROOM_BLEND_WEIGHT) * t + ROOM_BLEND_WEIGHT * r).collect();
+            l2_normalised(&mixed)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +90,13 @@ mod tests {
     fn a_first_positive_signal_seeds_the_taste() {
         assert_eq!(apply(None, &[3.0, 4.0], 0.5), Some(vec![0.6, 0.8]));
         assert_eq!(apply(None, &[3.0, 4.0], -0.5), None);
+    }
+
+    #[test]
+    fn a_room_photo_blends_in_at_its_weight() {
+        let blended = blend_room(Some(vec![1.0, 0.0]), &[0.0, 1.0]);
+        let expected = l2_normalised(&[0.7, 0.3]);
+        assert!(blended.iter().zip(&expected).all(|(a, b)| (a - b).abs() < 1e-6));
+        assert_eq!(blend_room(None, &[0.0, 2.0]), vec![0.0, 1.0]);
     }
 }

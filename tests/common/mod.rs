@@ -53,8 +53,15 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn new(db: PgPool) -> Self {
+        Self::with_config(db, |_| {}).await
+    }
+
+    /// Like `new`, after `adjust` has changed the configuration.
+    pub async fn with_config(db: PgPool, adjust: impl FnOnce(&mut Config)) -> Self {
         let media = tempfile::tempdir().unwrap();
-        let state = AppState::with_pool(config(media.path()), leptos_options(), db).await.expect("state");
+        let mut config = config(media.path());
+        adjust(&mut config);
+        let state = AppState::with_pool(config, leptos_options(), db).await.expect("state");
         // Reuse the shared model instead of loading another copy.
         let state = AppState { clip: clip(), ..state };
         Self { state, media }
@@ -62,6 +69,15 @@ impl TestApp {
 
     pub fn router(&self) -> axum::Router {
         router(self.state.clone())
+    }
+
+    /// Sends one request through the real router; returns status, headers and body.
+    pub async fn send(&self, request: axum::http::Request<axum::body::Body>) -> (axum::http::StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let response = self.router().oneshot(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        (parts.status, parts.headers, body.collect().await.unwrap().to_bytes().to_vec())
     }
 }
 

@@ -1,0 +1,206 @@
+//! Room photos: a visitor uploads a photo of their room; we keep a re-encoded copy (so no EXIF,
+//! GPS or camera data survives) under `user-rooms/{visitor}/`, blend its embedding into their
+//! taste, and show paintings on it ("see it on your wall").
+
+use axum::extract::{Multipart, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Json};
+use bytes::Bytes;
+use fast_image_resize::Resizer;
+use pgvector::Vector;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+
+use crate::error::AppError;
+use crate::server::clip::preprocess;
+use crate::server::error::{ServerError, ServerResult};
+use crate::server::images::{decode_rgb, jpeg_rendition, ImageLimits, ImageRejected};
+use crate::server::storage::MediaKey;
+use crate::server::visitor::VisitorId;
+use crate::server::{taste, AppState};
+use crate::types::RoomPhoto;
+
+/// Long side of the stored copy: plenty for a preview, a fraction of a phone photo's bytes.
+const STORED_LONG_SIDE: u32 = 2048;
+/// Room for the multipart framing and the `next` field around the photo itself.
+pub const MULTIPART_OVERHEAD_BYTES: usize = 64 * 1024;
+
+pub fn limits(state: &AppState) -> ImageLimits {
+    ImageLimits { max_bytes: state.config.room_max_bytes, max_pixels: state.config.room_max_pixels }
+}
+
+/// Checks, re-encodes, stores and embeds a room photo, then blends it into the visitor's taste.
+pub async fn upload(state: &AppState, visitor: VisitorId, bytes: Bytes) -> ServerResult<RoomPhoto> {
+    let limits = limits(state);
+    let (stored, pixels) = tokio::task::spawn_blocking(move || -> Result<_, ImageRejected> {
+        let image = decode_rgb(&bytes, limits)?;
+        let mut pixels = vec![0.0; preprocess::TENSOR_LEN];
+        preprocess::preprocess_into(&image, &mut Resizer::new(), &mut pixels);
+        Ok((jpeg_rendition(&image, STORED_LONG_SIDE, 85), pixels))
+    })
+    .await??;
+    let embedding = state.clip.embed_images(pixels).await?.pop().ok_or_else(|| ServerError::Model("no embedding returned".into()))?;
+
+    let digest = hex::encode(&Sha256::digest(&stored.jpeg)[..8]);
+    let key = MediaKey::parse(format!("user-rooms/{}/{digest}.jpg", visitor.0))?;
+    state.storage.put(&key, Bytes::from(stored.jpeg), "image/jpeg").await?;
+    let (width, height) = (stored.width as i32, stored.height as i32);
+    save(&state.db, visitor, &key, width, height, &embedding).await?;
+    tracing::info!(visitor = %visitor.0, key = key.as_str(), "room photo stored and blended into the taste");
+    Ok(RoomPhoto { url: state.storage.public_url(&key), width, height })
+}
+
+/// Records the photo, blends it into the taste and logs the activity, in one transaction.
+async fn save(db: &PgPool, visitor: VisitorId, key: &MediaKey, width: i32, height: i32, embedding: &[f32]) -> ServerResult<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query("INSERT INTO user_preferences (visitor_id) VALUES ($1) ON CONFLICT (visitor_id) DO NOTHING")
+        .bind(visitor.0)
+        .execute(&mut *tx)
+        .await?;
+    // Locked like the taste worker locks it, so neither overwrites the other's update.
+    let (current,): (Option<Vector>,) = sqlx::query_as("SELECT taste FROM user_preferences WHERE visitor_id = $1 FOR UPDATE")
+        .bind(visitor.0)
+        .fetch_one(&mut *tx)
+        .await?;
+    let blended = taste::blend_room(current.map(|v| v.to_vec()), embedding);
+    sqlx::query("UPDATE user_preferences SET taste = $2, updated_at = now() WHERE visitor_id = $1")
+        .bind(visitor.0)
+        .bind(Vector::from(blended))
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO room_photos (visitor_id, media_key, width, height, embedding) VALUES ($1, $2, $3, $4, $5)")
+        .bind(visitor.0)
+        .bind(key.as_str())
+        .bind(width)
+        .bind(height)
+        .bind(Vector::from(embedding.to_vec()))
+        .execute(&mut *tx)
+        .await?;
+    // Processed already: the blend above is its whole effect on the taste.
+    sqlx::query("INSERT INTO activities (visitor_id, event_type, source, processed, processed_at) VALUES ($1, 'room_photo', 'room', true, now())")
+        .bind(visitor.0)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The visitor's newest room photo, if they have uploaded one.
+pub async fn latest(state: &AppState, visitor: VisitorId) -> ServerResult<Option<RoomPhoto>> {
+    let row: Option<(String, i32, i32)> =
+        sqlx::query_as("SELECT media_key, width, height FROM room_photos WHERE visitor_id = $1 ORDER BY id DESC LIMIT 1")
+            .bind(visitor.0)
+            .fetch_optional(&state.db)
+            .await?;
+    row.map(|(key, width, height)| Ok(RoomPhoto { url: state.storage.public_url(&MediaKey::parse(key)?), width, height })).transpose()
+}
+
+/// `POST /api/room-photo`, multipart with a `photo` file and an optional `next` page.
+///
+/// A browser form (no JSON in `Accept`) is sent back to `next` (a local path), with
+/// `?room_error=<code>` when the photo was refused, so it works without JavaScript. API clients
+/// asking for JSON get the photo or a JSON error with its status (400, 413).
+pub async fn upload_route(
+    State(state): State<AppState>,
+    Extension(visitor): Extension<VisitorId>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    let wants_json = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"));
+    let (photo, next) = read_form(multipart).await;
+    let result = match photo {
+        Ok(bytes) => upload(&state, visitor, bytes).await.map_err(AppError::from),
+        Err(error) => Err(error),
+    };
+    if wants_json {
+        return match result {
+            Ok(room) => Json(room).into_response(),
+            Err(error) => error.into_response(),
+        };
+    }
+    let back = next.filter(|path| is_local_path(path)).unwrap_or_else(|| "/feed".to_owned());
+    let (path, fragment) = back.split_once('#').map_or((back.as_str(), None), |(p, f)| (p, Some(f)));
+    let location = match result {
+        Ok(_) => back.clone(),
+        Err(error) => {
+            let separator = if path.contains('?') { '&' } else { '?' };
+            let fragment = fragment.map(|f| format!("#{f}")).unwrap_or_default();
+            format!("{path}{separator}room_error={}{fragment}", error_code(&error))
+        }
+    };
+    Redirect::to(&location).into_response()
+}
+
+/// The `photo` bytes and the `next` path from the form.
+async fn read_form(mut multipart: Multipart) -> (Result<Bytes, AppError>, Option<String>) {
+    let mut photo = Err(AppError::invalid("choose a photo of your room to upload"));
+    let mut next = None;
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) => match field.name() {
+                Some("photo") => {
+                    photo = field.bytes().await.map_err(multipart_error);
+                    if photo.is_err() {
+                        break;
+                    }
+                }
+                Some("next") => next = field.text().await.ok(),
+                _ => {}
+            },
+            Ok(None) => break,
+            Err(error) => {
+                photo = Err(multipart_error(error));
+                break;
+            }
+        }
+    }
+    (photo, next)
+}
+
+fn multipart_error(error: axum::extract::multipart::MultipartError) -> AppError {
+    if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::TooLarge("the photo is too large".into())
+    } else {
+        AppError::invalid("the upload was not a valid form")
+    }
+}
+
+/// Short, fixed codes for the redirect (never free text an attacker could put in a link).
+fn error_code(error: &AppError) -> &'static str {
+    match error {
+        AppError::TooLarge(_) => "too_large",
+        AppError::Invalid(message) if message.contains("pixels") => "too_many_pixels",
+        AppError::Invalid(message) if message.contains("choose a photo") || message.contains("empty") => "missing",
+        AppError::Invalid(_) => "not_an_image",
+        _ => "unavailable",
+    }
+}
+
+/// Only same-site paths: "/painting/3", never "//evil.example" or "https://...".
+fn is_local_path(path: &str) -> bool {
+    path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') && path.len() <= 512
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_stay_on_this_site() {
+        assert!(is_local_path("/painting/3#wall"));
+        for bad in ["//evil.example", "https://evil.example", "/\\evil.example", "painting/3"] {
+            assert!(!is_local_path(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn refusals_map_to_fixed_codes() {
+        let invalid = |e: ImageRejected| AppError::from(ServerError::Image(e));
+        assert_eq!(error_code(&invalid(ImageRejected::TooLarge { size: 2, limit: 1 })), "too_large");
+        assert_eq!(error_code(&invalid(ImageRejected::TooManyPixels { width: 9, height: 9, limit: 1 })), "too_many_pixels");
+        assert_eq!(error_code(&invalid(ImageRejected::NotAnImage)), "not_an_image");
+        assert_eq!(error_code(&invalid(ImageRejected::Empty)), "missing");
+        assert_eq!(error_code(&AppError::Internal), "unavailable");
+    }
+}
