@@ -24,6 +24,8 @@ pub enum AppError {
     RateLimited,
     #[error("the service is temporarily unavailable; try again")]
     Unavailable,
+    #[error("payment is unavailable right now; please try again in a moment")]
+    PaymentUnavailable,
     #[error("something went wrong on our side; it has been logged")]
     Internal,
 }
@@ -41,7 +43,7 @@ impl AppError {
             Self::Invalid(_) => 400,
             Self::TooLarge(_) => 413,
             Self::RateLimited => 429,
-            Self::Unavailable => 503,
+            Self::Unavailable | Self::PaymentUnavailable => 503,
             Self::Internal => 500,
         }
     }

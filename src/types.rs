@@ -127,3 +127,49 @@ pub struct RoomPhoto {
     pub width: i32,
     pub height: i32,
 }
+
+/// One line of an order's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub from: Option<crate::orders::OrderStatus>,
+    pub to: crate::orders::OrderStatus,
+    /// shopper, stripe, admin or system
+    pub actor: String,
+    /// The admin's id for admin actions.
+    pub actor_id: Option<String>,
+    pub note: Option<String>,
+    /// RFC 3339
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShippingAddress {
+    pub name: String,
+    pub phone: String,
+    pub address: String,
+}
+
+/// An order as its shopper (or an admin) sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderView {
+    pub id: String,
+    pub painting: PaintingCard,
+    pub options: crate::pricing::PrintOptions,
+    pub amount_cents: i64,
+    pub currency: String,
+    pub status: crate::orders::OrderStatus,
+    pub refunded_cents: i64,
+    pub tracking_number: Option<String>,
+    pub shipping: Option<ShippingAddress>,
+    /// Something an admin must look at (paid after expiry, amount mismatch...).
+    pub needs_attention: bool,
+    pub created_at: String,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// The admin's order list: newest first, with counts per status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminOrders {
+    pub orders: Vec<OrderView>,
+    pub counts: Vec<(crate::orders::OrderStatus, i64)>,
+}

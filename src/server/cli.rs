@@ -60,6 +60,8 @@ async fn serve(config: Config) -> ServerResult<()> {
         let name = format!("taste-{}-{n}", std::process::id());
         tokio::spawn(crate::server::worker::run(state.db.clone(), name));
     }
+    let every = std::time::Duration::from_secs(state.config.order_jobs_seconds.max(1));
+    tokio::spawn(crate::server::order_jobs::run(state.db.clone(), state.payments.clone(), every));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, ready_after_ms = started.elapsed().as_millis() as u64, "serving ArtWall");
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;

@@ -165,6 +165,25 @@ pub struct Config {
     #[arg(long, env = "ARTWALL_MAX_IMAGE_PIXELS", default_value_t = 120_000_000)]
     pub max_image_pixels: u64,
 
+    /// Stripe secret key. Without it, checkout answers "payment is unavailable".
+    #[arg(long, env = "ARTWALL_STRIPE_SECRET_KEY", hide_env_values = true)]
+    pub stripe_secret_key: Option<String>,
+    /// Stripe API base URL; set it only for a local Stripe-compatible server in tests.
+    #[arg(long, env = "ARTWALL_STRIPE_API_BASE")]
+    pub stripe_api_base: Option<Url>,
+    /// Webhook signing secrets, comma-separated (two while rolling a secret).
+    #[arg(long, env = "ARTWALL_STRIPE_WEBHOOK_SECRETS", value_delimiter = ',', hide_env_values = true)]
+    pub stripe_webhook_secrets: Vec<String>,
+    /// Payment methods offered at checkout: card, alipay, wechat_pay.
+    #[arg(long, env = "ARTWALL_PAYMENT_METHODS", value_delimiter = ',', default_value = "card")]
+    pub payment_methods: Vec<String>,
+    /// Minutes a pending order (and its Checkout Session) stays payable.
+    #[arg(long, env = "ARTWALL_CHECKOUT_TTL_MINUTES", default_value_t = 30)]
+    pub checkout_ttl_minutes: i64,
+    /// Seconds between runs of the order jobs (expiry, reconciliation, auto-complete).
+    #[arg(long, env = "ARTWALL_ORDER_JOBS_SECONDS", default_value_t = 60)]
+    pub order_jobs_seconds: u64,
+
     /// Largest room photo accepted, in bytes.
     #[arg(long, env = "ARTWALL_ROOM_MAX_BYTES", default_value_t = 15 * 1024 * 1024)]
     pub room_max_bytes: u64,

@@ -29,6 +29,9 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
     #[error("background task: {0}")]
     Join(#[from] tokio::task::JoinError),
+    /// Stripe refused or could not be reached.
+    #[error("payments: {0}")]
+    Payment(String),
     #[error("password hashing: {0}")]
     PasswordHash(String),
 }
@@ -41,6 +44,10 @@ impl From<ServerError> for AppError {
             ServerError::App(app) => app,
             ServerError::Image(rejected @ ImageRejected::TooLarge { .. }) => AppError::TooLarge(rejected.to_string()),
             ServerError::Image(rejected) => AppError::Invalid(rejected.to_string()),
+            ServerError::Payment(ref cause) => {
+                tracing::error!(%cause, "payment provider failed");
+                AppError::PaymentUnavailable
+            }
             ServerError::Db(sqlx::Error::PoolTimedOut) => {
                 tracing::error!(%error, "database pool exhausted");
                 AppError::Unavailable

@@ -14,7 +14,10 @@ pub mod feed;
 pub mod images;
 pub mod import;
 pub mod onboarding;
+pub mod order_jobs;
+pub mod orders;
 pub mod paintings;
+pub mod payments;
 pub mod rooms;
 pub mod search;
 pub mod storage;
@@ -60,6 +63,7 @@ pub struct AppState {
     pub storage: Arc<Storage>,
     pub landmarks: Arc<feed::Landmarks>,
     pub styles: Arc<onboarding::StyleEmbeddings>,
+    pub payments: Arc<payments::Payments>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -83,7 +87,8 @@ impl AppState {
         let styles = Arc::new(onboarding::StyleEmbeddings::load(&config.style_embeddings, &clip.info().id)?);
         let storage = Arc::new(Storage::from_config(&config).await?);
         tracing::info!(storage = %storage.describe(), "storage ready");
-        Ok(Self { leptos_options, config: Arc::new(config), db, clip, storage, landmarks: Arc::default(), styles })
+        let payments = Arc::new(payments::Payments::from_config(&config)?);
+        Ok(Self { leptos_options, config: Arc::new(config), db, clip, storage, landmarks: Arc::default(), styles, payments })
     }
 
     pub fn feed_settings(&self) -> feed::FeedSettings {
@@ -127,6 +132,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/api/activity", post(activity::ingest_route).layer(DefaultBodyLimit::max(activity::MAX_BODY_BYTES)))
+        .route("/api/webhooks/stripe", post(payments::webhook::route).layer(DefaultBodyLimit::max(payments::webhook::MAX_BODY_BYTES)))
         .route("/api/room-photo", post(rooms::upload_route).layer(DefaultBodyLimit::max(room_body_limit(&state.config))))
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));

@@ -1,0 +1,285 @@
+//! Orders in the database. Every status change goes through `transition`, which locks the row,
+//! asks the state machine (`crate::orders`) and writes the timeline row in the caller's
+//! transaction.
+
+use sqlx::{PgConnection, PgPool, Row};
+use uuid::Uuid;
+
+use crate::error::AppError;
+use crate::orders::OrderStatus;
+use crate::pricing::{PrintOptions, CURRENCY};
+use crate::server::error::ServerResult;
+use crate::server::visitor::VisitorId;
+use crate::types::{OrderView, PaintingCard, ShippingAddress, TimelineEntry};
+
+/// Who moved an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor<'a> {
+    Shopper,
+    Stripe,
+    Admin(&'a str),
+    System,
+}
+
+impl Actor<'_> {
+    fn kind(self) -> &'static str {
+        match self {
+            Self::Shopper => "shopper",
+            Self::Stripe => "stripe",
+            Self::Admin(_) => "admin",
+            Self::System => "system",
+        }
+    }
+}
+
+/// What `transition` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moved {
+    Yes { from: OrderStatus },
+    /// The machine does not allow it from the current status; nothing changed.
+    Refused { current: OrderStatus },
+}
+
+/// A new order id: `order_` and 24 random alphanumerics.
+pub fn new_order_id() -> String {
+    format!("order_{}", Uuid::new_v4().simple())
+}
+
+/// The order's current status, locked until the transaction ends.
+pub async fn lock(tx: &mut PgConnection, order_id: &str) -> ServerResult<Option<OrderStatus>> {
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM orders WHERE id = $1 FOR UPDATE").bind(order_id).fetch_optional(&mut *tx).await?;
+    Ok(status.map(|s| s.parse().expect("the CHECK constraint keeps statuses known")))
+}
+
+/// Moves the order to `to` if the machine allows it, stamping the matching timestamp and
+/// writing the timeline row.
+pub async fn transition(tx: &mut PgConnection, order_id: &str, to: OrderStatus, actor: Actor<'_>, note: Option<&str>) -> ServerResult<Moved> {
+    let current = lock(tx, order_id).await?.ok_or(AppError::NotFound)?;
+    if !current.can_move_to(to) {
+        return Ok(Moved::Refused { current });
+    }
+    let stamp = match to {
+        OrderStatus::Paid => ", paid_at = coalesce(paid_at, now())",
+        OrderStatus::Shipped => ", shipped_at = now()",
+        OrderStatus::Delivered => ", delivered_at = now()",
+        OrderStatus::Completed => ", completed_at = now()",
+        _ => "",
+    };
+    sqlx::query(&format!("UPDATE orders SET status = $2, updated_at = now(){stamp} WHERE id = $1"))
+        .bind(order_id)
+        .bind(to.code())
+        .execute(&mut *tx)
+        .await?;
+    timeline(tx, order_id, Some(current), to, actor, note).await?;
+    Ok(Moved::Yes { from: current })
+}
+
+/// A timeline row; with `from == to` it records a fact (a partial refund, a flag) without a move.
+pub async fn timeline(tx: &mut PgConnection, order_id: &str, from: Option<OrderStatus>, to: OrderStatus, actor: Actor<'_>, note: Option<&str>) -> ServerResult<()> {
+    let actor_id = match actor {
+        Actor::Admin(id) => Some(id),
+        _ => None,
+    };
+    sqlx::query("INSERT INTO order_events (order_id, from_status, to_status, actor, actor_id, note) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(order_id)
+        .bind(from.map(OrderStatus::code))
+        .bind(to.code())
+        .bind(actor.kind())
+        .bind(actor_id)
+        .bind(note)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Records a fact on the timeline at the current status, and optionally flags the order.
+pub async fn note(tx: &mut PgConnection, order_id: &str, actor: Actor<'_>, note: &str, flag: bool) -> ServerResult<()> {
+    let current = lock(tx, order_id).await?.ok_or(AppError::NotFound)?;
+    if flag {
+        sqlx::query("UPDATE orders SET needs_attention = true, updated_at = now() WHERE id = $1").bind(order_id).execute(&mut *tx).await?;
+    }
+    timeline(tx, order_id, Some(current), current, actor, Some(note)).await
+}
+
+/// An open order for the shopper's Buy click.
+pub struct OpenOrder {
+    pub id: String,
+    pub amount_cents: i64,
+    pub session_url: Option<String>,
+}
+
+/// Returns the visitor's open order for exactly this print (a double click, a second tab), or
+/// creates one. The advisory lock makes two simultaneous clicks agree on one order.
+pub async fn open_for_checkout(db: &PgPool, visitor: VisitorId, painting_id: i64, options: PrintOptions, ttl_minutes: i64) -> ServerResult<OpenOrder> {
+    let mut tx = db.begin().await?;
+    let guard = format!("checkout:{}:{painting_id}:{}:{}:{}", visitor.0, options.size.code(), options.material.code(), options.frame.code());
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))").bind(&guard).execute(&mut *tx).await?;
+    let published: Option<bool> = sqlx::query_scalar("SELECT published FROM paintings WHERE id = $1").bind(painting_id).fetch_optional(&mut *tx).await?;
+    if published != Some(true) {
+        return Err(AppError::NotFound.into());
+    }
+    let existing = sqlx::query(
+        "SELECT id, amount_cents, stripe_session_url FROM orders
+         WHERE visitor_id = $1 AND painting_id = $2 AND size = $3 AND material = $4 AND frame = $5
+           AND status = 'pending' AND NOT needs_attention AND expires_at > now() + interval '2 minutes'
+         ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(visitor.0)
+    .bind(painting_id)
+    .bind(options.size.code())
+    .bind(options.material.code())
+    .bind(options.frame.code())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let order = match existing {
+        Some(row) => OpenOrder { id: row.get("id"), amount_cents: i64::from(row.get::<i32, _>("amount_cents")), session_url: row.get("stripe_session_url") },
+        None => {
+            let id = new_order_id();
+            let amount_cents = options.amount_cents();
+            sqlx::query(
+                "INSERT INTO orders (id, visitor_id, painting_id, size, material, frame, amount_cents, currency, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(mins => $9::int))",
+            )
+            .bind(&id)
+            .bind(visitor.0)
+            .bind(painting_id)
+            .bind(options.size.code())
+            .bind(options.material.code())
+            .bind(options.frame.code())
+            .bind(i32::try_from(amount_cents).expect("prices fit in INT"))
+            .bind(CURRENCY)
+            .bind(ttl_minutes as i32)
+            .execute(&mut *tx)
+            .await?;
+            timeline(&mut tx, &id, None, OrderStatus::Pending, Actor::Shopper, Some("order placed")).await?;
+            OpenOrder { id, amount_cents, session_url: None }
+        }
+    };
+    tx.commit().await?;
+    Ok(order)
+}
+
+pub async fn attach_session(db: &PgPool, order_id: &str, session_id: &str, url: &str) -> ServerResult<()> {
+    sqlx::query("UPDATE orders SET stripe_session_id = $2, stripe_session_url = $3, updated_at = now() WHERE id = $1")
+        .bind(order_id)
+        .bind(session_id)
+        .bind(url)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Stripe refused or was unreachable: the order cannot be paid any more.
+pub async fn fail(db: &PgPool, order_id: &str, reason: &str) -> ServerResult<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query("UPDATE orders SET failure_reason = $2 WHERE id = $1").bind(order_id).bind(reason).execute(&mut *tx).await?;
+    transition(&mut tx, order_id, OrderStatus::Failed, Actor::System, Some(reason)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+const ORDER_COLUMNS: &str = "o.id, o.size, o.material, o.frame, o.amount_cents, o.currency, o.status, o.refunded_cents,
+    o.tracking_number, o.shipping_name, o.shipping_phone, o.shipping_address->>'text' AS shipping_text, o.needs_attention,
+    to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created,
+    p.id AS painting_id, p.title, p.title_en, p.artist, p.artist_en, p.year, p.style, p.image_url, p.thumb_width, p.thumb_height";
+
+fn order_from_row(row: &sqlx::postgres::PgRow) -> OrderView {
+    let options = PrintOptions::parse(row.get("size"), row.get("material"), row.get("frame")).expect("CHECK constraints keep options known");
+    let shipping = row.get::<Option<String>, _>("shipping_name").map(|name| ShippingAddress {
+        name,
+        phone: row.get::<Option<String>, _>("shipping_phone").unwrap_or_default(),
+        address: row.get::<Option<String>, _>("shipping_text").unwrap_or_default(),
+    });
+    OrderView {
+        id: row.get("id"),
+        painting: PaintingCard {
+            id: row.get("painting_id"),
+            title: row.get("title"),
+            title_en: row.get("title_en"),
+            artist: row.get("artist"),
+            artist_en: row.get("artist_en"),
+            year: row.get("year"),
+            style: row.get("style"),
+            image_url: row.get("image_url"),
+            width: row.get("thumb_width"),
+            height: row.get("thumb_height"),
+        },
+        options,
+        amount_cents: i64::from(row.get::<i32, _>("amount_cents")),
+        currency: row.get("currency"),
+        status: row.get::<String, _>("status").parse().expect("CHECK constraint"),
+        refunded_cents: i64::from(row.get::<i32, _>("refunded_cents")),
+        tracking_number: row.get("tracking_number"),
+        shipping,
+        needs_attention: row.get("needs_attention"),
+        created_at: row.get("created"),
+        timeline: Vec::new(),
+    }
+}
+
+async fn load_timeline(db: &PgPool, order_id: &str) -> ServerResult<Vec<TimelineEntry>> {
+    let rows = sqlx::query(
+        "SELECT from_status, to_status, actor, actor_id, note,
+                to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS at
+         FROM order_events WHERE order_id = $1 ORDER BY id",
+    )
+    .bind(order_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|row| TimelineEntry {
+            from: row.get::<Option<String>, _>("from_status").and_then(|s| s.parse().ok()),
+            to: row.get::<String, _>("to_status").parse().expect("written by transition"),
+            actor: row.get("actor"),
+            actor_id: row.get("actor_id"),
+            note: row.get("note"),
+            at: row.get("at"),
+        })
+        .collect())
+}
+
+/// One order with its timeline. `owner` limits it to that visitor: anyone else's order is
+/// "not found", so ids are never confirmed.
+pub async fn view(db: &PgPool, order_id: &str, owner: Option<VisitorId>) -> ServerResult<OrderView> {
+    let row = sqlx::query(&format!(
+        "SELECT {ORDER_COLUMNS} FROM orders o JOIN paintings p ON p.id = o.painting_id WHERE o.id = $1 AND ($2::uuid IS NULL OR o.visitor_id = $2)"
+    ))
+    .bind(order_id)
+    .bind(owner.map(|v| v.0))
+    .fetch_optional(db)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let mut order = order_from_row(&row);
+    order.timeline = load_timeline(db, order_id).await?;
+    Ok(order)
+}
+
+/// The visitor's orders, newest first (without timelines).
+pub async fn for_visitor(db: &PgPool, visitor: VisitorId) -> ServerResult<Vec<OrderView>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {ORDER_COLUMNS} FROM orders o JOIN paintings p ON p.id = o.painting_id WHERE o.visitor_id = $1 ORDER BY o.created_at DESC LIMIT 200"
+    ))
+    .bind(visitor.0)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.iter().map(order_from_row).collect())
+}
+
+/// All orders for the admin, newest first, optionally one status only, with counts per status.
+pub async fn for_admin(db: &PgPool, status: Option<OrderStatus>, limit: i64) -> ServerResult<(Vec<OrderView>, Vec<(OrderStatus, i64)>)> {
+    let rows = sqlx::query(&format!(
+        "SELECT {ORDER_COLUMNS} FROM orders o JOIN paintings p ON p.id = o.painting_id
+         WHERE ($1::text IS NULL OR o.status = $1) ORDER BY o.created_at DESC LIMIT $2"
+    ))
+    .bind(status.map(OrderStatus::code))
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    let counts: Vec<(String, i64)> = sqlx::query_as("SELECT status, count(*) FROM orders GROUP BY status").fetch_all(db).await?;
+    let counts = OrderStatus::ALL
+        .into_iter()
+        .map(|s| (s, counts.iter().find(|(code, _)| code == s.code()).map_or(0, |(_, n)| *n)))
+        .collect();
+    Ok((rows.iter().map(order_from_row).collect(), counts))
+}

@@ -1,0 +1,255 @@
+//! The Stripe webhook battery: signatures, duplicates (also concurrent), every pair of events in
+//! both orders, unknown orders and amount mismatches. Each case asserts the final state and the
+//! timeline, through the real router with our own Stripe-style signing.
+
+mod common;
+
+use artwall::orders::OrderStatus;
+use artwall::pricing::PrintOptions;
+use artwall::server::orders;
+use artwall::server::payments::webhook::sign;
+use artwall::server::visitor::VisitorId;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+const SECRET: &str = "whsec_battery";
+
+struct Shop {
+    app: common::TestApp,
+    db: PgPool,
+    painting: i64,
+}
+
+impl Shop {
+    async fn new(db: PgPool) -> Self {
+        let app = common::TestApp::with_config(db.clone(), |c| c.stripe_webhook_secrets = vec!["whsec_old".into(), SECRET.into()]).await;
+        let dir = tempfile::tempdir().unwrap();
+        let rows = artwall::server::import::read_rows(&common::demo_csv(dir.path(), 1)).unwrap();
+        artwall::server::import::import_rows(&app.state.catalogue(), rows, dir.path(), &indicatif::ProgressBar::hidden()).await.unwrap();
+        let painting = sqlx::query_scalar("SELECT id FROM paintings").fetch_one(&db).await.unwrap();
+        Self { app, db, painting }
+    }
+
+    /// A pending order with a Checkout Session, as checkout leaves it. Returns (order id, amount).
+    async fn order(&self) -> (String, i64) {
+        let visitor = VisitorId(Uuid::new_v4());
+        let order = orders::open_for_checkout(&self.db, visitor, self.painting, PrintOptions::default(), 30).await.unwrap();
+        orders::attach_session(&self.db, &order.id, &format!("cs_{}", order.id), "https://pay.example/").await.unwrap();
+        (order.id, order.amount_cents)
+    }
+
+    async fn deliver_raw(&self, body: Vec<u8>, signature: Option<String>) -> (StatusCode, String) {
+        let mut request = Request::post("/api/webhooks/stripe").header("content-type", "application/json");
+        if let Some(signature) = signature {
+            request = request.header("stripe-signature", signature);
+        }
+        let (status, _, body) = self.app.send(request.body(Body::from(body)).unwrap()).await;
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    async fn deliver(&self, event: &Value) -> (StatusCode, String) {
+        let body = serde_json::to_vec(event).unwrap();
+        let signature = sign(&body, SECRET, now());
+        self.deliver_raw(body, Some(signature)).await
+    }
+
+    async fn state(&self, order: &str) -> (OrderStatus, bool, i64) {
+        let (status, flagged, refunded): (String, bool, i32) =
+            sqlx::query_as("SELECT status, needs_attention, refunded_cents FROM orders WHERE id = $1").bind(order).fetch_one(&self.db).await.unwrap();
+        (status.parse().unwrap(), flagged, i64::from(refunded))
+    }
+
+    /// (from, to, note) rows, oldest first.
+    async fn timeline(&self, order: &str) -> Vec<(Option<String>, String, Option<String>)> {
+        sqlx::query_as("SELECT from_status, to_status, note FROM order_events WHERE order_id = $1 ORDER BY id").bind(order).fetch_all(&self.db).await.unwrap()
+    }
+
+    async fn purchases(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM activities WHERE event_type = 'purchase'").fetch_one(&self.db).await.unwrap()
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+fn event(kind: &str, object: Value) -> Value {
+    json!({ "id": format!("evt_{}", Uuid::new_v4().simple()), "object": "event", "type": kind, "data": { "object": object } })
+}
+
+fn completed(order: &str, amount: i64) -> Value {
+    event("checkout.session.completed", json!({
+        "id": format!("cs_{order}"), "object": "checkout.session", "amount_total": amount, "currency": "cny",
+        "payment_status": "paid", "status": "complete", "payment_intent": format!("pi_{order}"), "metadata": { "orderId": order },
+        "customer_details": { "name": "Li Wei", "phone": "+86 138 0000 0000" },
+        "collected_information": { "shipping_details": { "name": "Li Wei", "address": { "line1": "1 Huaihai Road", "city": "Shanghai", "postal_code": "200000", "country": "CN" } } }
+    }))
+}
+
+fn expired(order: &str) -> Value {
+    event("checkout.session.expired", json!({ "id": format!("cs_{order}"), "object": "checkout.session", "status": "expired", "metadata": { "orderId": order } }))
+}
+
+fn succeeded(order: &str, amount: i64) -> Value {
+    event("payment_intent.succeeded", json!({ "id": format!("pi_{order}"), "object": "payment_intent", "amount": amount, "amount_received": amount, "currency": "cny", "metadata": { "orderId": order } }))
+}
+
+fn failed(order: &str) -> Value {
+    event("payment_intent.payment_failed", json!({ "id": format!("pi_{order}"), "object": "payment_intent", "last_payment_error": { "message": "Your card was declined." }, "metadata": { "orderId": order } }))
+}
+
+fn refunded(order: &str, amount: i64, refunded: i64) -> Value {
+    event("charge.refunded", json!({ "id": format!("ch_{order}"), "object": "charge", "amount": amount, "amount_refunded": refunded, "refunded": refunded == amount, "payment_intent": format!("pi_{order}"), "metadata": { "orderId": order } }))
+}
+
+/// Every row of the timeline is a move the machine allows, or a note at the same status.
+fn assert_never_backwards(timeline: &[(Option<String>, String, Option<String>)]) {
+    for (from, to, note) in timeline.iter().skip(1) {
+        let from: OrderStatus = from.as_deref().unwrap().parse().unwrap();
+        let to: OrderStatus = to.parse().unwrap();
+        assert!(from == to || from.can_move_to(to), "{from:?} -> {to:?} ({note:?})");
+    }
+}
+
+#[sqlx::test]
+async fn bad_signatures_and_bodies_are_refused_and_change_nothing(db: PgPool) {
+    let shop = Shop::new(db).await;
+    let (order, amount) = shop.order().await;
+    let body = serde_json::to_vec(&completed(&order, amount)).unwrap();
+    let cases = [
+        ("missing header", None),
+        ("wrong secret", Some(sign(&body, "whsec_wrong", now()))),
+        ("stale timestamp", Some(sign(&body, SECRET, now() - 301))),
+        ("future timestamp", Some(sign(&body, SECRET, now() + 301))),
+        ("tampered body", Some(sign(&serde_json::to_vec(&completed(&order, 1)).unwrap(), SECRET, now()))),
+        ("malformed header", Some("v1=deadbeef".to_owned())),
+    ];
+    for (name, signature) in cases {
+        let (status, answer) = shop.deliver_raw(body.clone(), signature).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{name}: {answer}");
+    }
+    let not_json = b"{not json".to_vec();
+    let (status, answer) = shop.deliver_raw(not_json.clone(), Some(sign(&not_json, SECRET, now()))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(answer.contains("not a Stripe event"), "{answer}");
+
+    assert_eq!(shop.state(&order).await, (OrderStatus::Pending, false, 0));
+    assert_eq!(shop.timeline(&order).await.len(), 1, "only 'order placed'");
+    let recorded: i64 = sqlx::query_scalar("SELECT count(*) FROM stripe_events").fetch_one(&shop.db).await.unwrap();
+    assert_eq!(recorded, 0);
+
+    // The old secret of a roll still verifies.
+    let signature = sign(&body, "whsec_old", now());
+    let (status, _) = shop.deliver_raw(body, Some(signature)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(shop.state(&order).await.0, OrderStatus::Paid);
+}
+
+#[sqlx::test]
+async fn a_completed_session_pays_the_order_once_even_when_delivered_twice_at_once(db: PgPool) {
+    let shop = Shop::new(db).await;
+    let (order, amount) = shop.order().await;
+    let event = completed(&order, amount);
+    let (first, second) = tokio::join!(shop.deliver(&event), shop.deliver(&event));
+    assert_eq!((first.0, second.0), (StatusCode::OK, StatusCode::OK));
+    assert!(first.1.contains("duplicate") ^ second.1.contains("duplicate"), "{first:?} {second:?}");
+    let (status, _) = shop.deliver(&event).await;
+    assert_eq!(status, StatusCode::OK);
+
+    assert_eq!(shop.state(&order).await, (OrderStatus::Paid, false, 0));
+    let timeline = shop.timeline(&order).await;
+    assert_eq!(timeline.iter().filter(|(_, to, _)| to == "paid").count(), 1, "{timeline:?}");
+    assert_eq!(shop.purchases().await, 1, "one purchase activity (weight +1.0)");
+    let (name, phone, address, intent): (String, String, String, String) =
+        sqlx::query_as("SELECT shipping_name, shipping_phone, shipping_address->>'text', stripe_payment_intent FROM orders WHERE id = $1")
+            .bind(&order)
+            .fetch_one(&shop.db)
+            .await
+            .unwrap();
+    assert_eq!((name.as_str(), phone.as_str()), ("Li Wei", "+86 138 0000 0000"));
+    assert_eq!(address, "1 Huaihai Road, Shanghai, 200000, CN");
+    assert_eq!(intent, format!("pi_{order}"));
+}
+
+#[sqlx::test]
+async fn every_pair_of_events_in_both_orders_ends_in_one_correct_state(db: PgPool) {
+    let shop = Shop::new(db).await;
+    // C completed, E expired, S payment succeeded, F payment failed, R refunded in full.
+    let expected = [
+        ("CE", OrderStatus::Paid, false), ("EC", OrderStatus::Paid, true),
+        ("CS", OrderStatus::Paid, false), ("SC", OrderStatus::Paid, false),
+        ("CF", OrderStatus::Paid, false), ("FC", OrderStatus::Paid, false),
+        ("CR", OrderStatus::Refunded, false), ("RC", OrderStatus::Paid, true),
+        ("ES", OrderStatus::Paid, true), ("SE", OrderStatus::Paid, false),
+        ("EF", OrderStatus::Expired, false), ("FE", OrderStatus::Expired, false),
+        ("ER", OrderStatus::Expired, true), ("RE", OrderStatus::Expired, true),
+        ("SF", OrderStatus::Paid, false), ("FS", OrderStatus::Paid, false),
+        ("SR", OrderStatus::Refunded, false), ("RS", OrderStatus::Paid, true),
+        ("FR", OrderStatus::Pending, true), ("RF", OrderStatus::Pending, true),
+    ];
+    for (pair, status, flagged) in expected {
+        let (order, amount) = shop.order().await;
+        for letter in pair.chars() {
+            let event = match letter {
+                'C' => completed(&order, amount),
+                'E' => expired(&order),
+                'S' => succeeded(&order, amount),
+                'F' => failed(&order),
+                _ => refunded(&order, amount, amount),
+            };
+            let (code, answer) = shop.deliver(&event).await;
+            assert_eq!(code, StatusCode::OK, "{pair}: {answer}");
+        }
+        let (got, got_flag, _) = shop.state(&order).await;
+        assert_eq!((got, got_flag), (status, flagged), "{pair}");
+        let timeline = shop.timeline(&order).await;
+        assert_never_backwards(&timeline);
+        let moves_to_paid = timeline.iter().filter(|(from, to, _)| to == "paid" && from.as_deref() != Some("paid")).count();
+        assert!(moves_to_paid <= 1, "{pair}: paid at most once: {timeline:?}");
+        if pair.contains('F') {
+            assert!(timeline.iter().any(|(_, _, note)| note.as_deref().is_some_and(|n| n.contains("card was declined"))), "{pair}: failure on the timeline");
+        }
+    }
+}
+
+#[sqlx::test]
+async fn unknown_orders_mismatched_amounts_and_refunds_are_handled_visibly(db: PgPool) {
+    let shop = Shop::new(db).await;
+    let (order, amount) = shop.order().await;
+
+    // A session for an order we never made: acknowledged, nothing changes.
+    let (status, answer) = shop.deliver(&completed("order_doesnotexist", amount)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(answer.contains("no matching order"), "{answer}");
+    assert_eq!(shop.state(&order).await, (OrderStatus::Pending, false, 0));
+
+    // Paid the wrong amount: flagged, never silently accepted.
+    let (status, answer) = shop.deliver(&completed(&order, amount - 100)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(answer.contains("amount mismatch"), "{answer}");
+    assert_eq!(shop.state(&order).await, (OrderStatus::Pending, true, 0));
+    assert!(shop.timeline(&order).await.iter().any(|(_, _, note)| note.as_deref().is_some_and(|n| n.contains("amount mismatch"))));
+    assert_eq!(shop.purchases().await, 0);
+
+    // Unknown event types are acknowledged and ignored.
+    let (status, answer) = shop.deliver(&event("customer.created", json!({ "id": "cus_1" }))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(answer.contains("ignored"));
+
+    // Partial, then full, then a late repeat: refunded once, never un-refunded.
+    let (order, amount) = shop.order().await;
+    shop.deliver(&completed(&order, amount)).await;
+    shop.deliver(&refunded(&order, amount, 5_000)).await;
+    assert_eq!(shop.state(&order).await, (OrderStatus::Paid, false, 5_000));
+    shop.deliver(&refunded(&order, amount, amount)).await;
+    assert_eq!(shop.state(&order).await, (OrderStatus::Refunded, false, amount));
+    shop.deliver(&refunded(&order, amount, 5_000)).await;
+    shop.deliver(&completed(&order, amount)).await;
+    assert_eq!(shop.state(&order).await, (OrderStatus::Refunded, false, amount));
+    let timeline = shop.timeline(&order).await;
+    assert_never_backwards(&timeline);
+    assert!(timeline.iter().any(|(_, _, note)| note.as_deref().is_some_and(|n| n.contains("partial refund"))));
+}
