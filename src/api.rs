@@ -4,10 +4,16 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::types::{AdminOverview, FeedPage, Onboarding, PaintingDetail, RoomState, SavedList, ScoredCard, SearchResults};
+use crate::types::{AdminOrders, AdminOverview, FeedPage, OrderView, Onboarding, PaintingDetail, RoomState, SavedList, ScoredCard, SearchResults};
 
 #[cfg(feature = "ssr")]
 use crate::server::{error::respond, AppState};
+
+/// Bad input with its message, answered as a 400.
+#[cfg(feature = "ssr")]
+fn invalid<T>(parsed: Result<T, String>) -> Result<T, AppError> {
+    respond(parsed.map_err(|message| AppError::Invalid(message).into()))
+}
 
 /// The next page of the visitor's feed (also reachable as GET /api/feed?cursor=..&limit=..).
 /// Every painting returned is recorded as shown and never returned again.
@@ -137,4 +143,86 @@ pub async fn load_admin_overview() -> Result<AdminOverview, AppError> {
         catalogue_size: respond(paintings::catalogue_size(&state.db).await)?,
         storage_backend: state.storage.describe(),
     })
+}
+
+/// Buy a print: the server prices it, opens (or reuses) the order and its Stripe Checkout
+/// Session, and returns the Checkout URL (a plain form post is redirected there).
+#[server(endpoint = "checkout")]
+pub async fn start_checkout(painting_id: i64, size: String, material: String, frame: String) -> Result<String, AppError> {
+    use crate::pricing::PrintOptions;
+    use crate::server::{checkout, visitor::current_visitor};
+    let state = expect_context::<AppState>();
+    let options = invalid(PrintOptions::parse(&size, &material, &frame))?;
+    let url = respond(checkout::start(&state, current_visitor()?, painting_id, options).await)?;
+    leptos_axum::redirect(&url);
+    Ok(url)
+}
+
+#[server(endpoint = "orders", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_my_orders() -> Result<Vec<OrderView>, AppError> {
+    use crate::server::{orders, visitor::current_visitor};
+    let state = expect_context::<AppState>();
+    respond(orders::for_visitor(&state.db, current_visitor()?).await)
+}
+
+/// One of the visitor's orders; anyone else's is "not found".
+#[server(endpoint = "order", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_order(id: String) -> Result<OrderView, AppError> {
+    use crate::server::{orders, visitor::current_visitor};
+    let state = expect_context::<AppState>();
+    respond(orders::view(&state.db, &id, Some(current_visitor()?)).await)
+}
+
+#[server(endpoint = "order/address")]
+pub async fn update_shipping(order_id: String, name: String, phone: String, address: String) -> Result<(), AppError> {
+    use crate::server::{checkout, visitor::current_visitor};
+    let state = expect_context::<AppState>();
+    let address = invalid(checkout::parse_address(&name, &phone, &address).map_err(|e| e.to_string()))?;
+    respond(checkout::update_address(&state.db, current_visitor()?, &order_id, address).await)
+}
+
+#[server(endpoint = "admin/orders", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_admin_orders(status: Option<String>) -> Result<AdminOrders, AppError> {
+    use crate::server::{auth, orders};
+    let state = expect_context::<AppState>();
+    let parts = expect_context::<axum::http::request::Parts>();
+    respond(auth::require_admin(&state.db, &parts.headers).await)?;
+    let status = invalid(status.filter(|s| !s.is_empty()).map(|s| s.parse()).transpose())?;
+    let (orders, counts) = respond(orders::for_admin(&state.db, status, 200).await)?;
+    Ok(AdminOrders { orders, counts })
+}
+
+#[server(endpoint = "admin/order", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_admin_order(id: String) -> Result<OrderView, AppError> {
+    use crate::server::{auth, orders};
+    let state = expect_context::<AppState>();
+    let parts = expect_context::<axum::http::request::Parts>();
+    respond(auth::require_admin(&state.db, &parts.headers).await)?;
+    respond(orders::view(&state.db, &id, None).await)
+}
+
+/// The next fulfilment step (only moves the state machine allows); shipping needs tracking.
+#[server(endpoint = "admin/order/advance")]
+pub async fn advance_order(order_id: String, to: String, tracking: Option<String>) -> Result<(), AppError> {
+    use crate::server::{auth, fulfilment};
+    let state = expect_context::<AppState>();
+    let parts = expect_context::<axum::http::request::Parts>();
+    let admin = respond(auth::require_admin(&state.db, &parts.headers).await)?;
+    respond(fulfilment::advance(&state, &admin, &order_id, &to, tracking.as_deref()).await)
+}
+
+/// Refund through Stripe; `amount_cents` empty means the whole remainder.
+#[server(endpoint = "admin/order/refund")]
+pub async fn refund_order(order_id: String, amount_cents: Option<String>) -> Result<i64, AppError> {
+    use crate::server::{auth, fulfilment};
+    let state = expect_context::<AppState>();
+    let parts = expect_context::<axum::http::request::Parts>();
+    let admin = respond(auth::require_admin(&state.db, &parts.headers).await)?;
+    let amount = invalid(
+        amount_cents
+            .filter(|a| !a.trim().is_empty())
+            .map(|a| a.trim().parse::<i64>().map_err(|_| "the refund amount must be a whole number of cents".to_owned()))
+            .transpose(),
+    )?;
+    respond(fulfilment::refund(&state, &admin, &order_id, amount).await)
 }

@@ -3,7 +3,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{path, SsrMode};
 
-use crate::pages::{admin::{Dashboard, LoginPage}, feed::Feed, landing::Landing, not_found::NotFound, onboarding::OnboardingPage, painting::Painting, saved::SavedPage, search::SearchPage};
+use crate::pages::{admin::{Dashboard, LoginPage}, admin_orders::{AdminOrderPage, AdminOrdersPage}, feed::Feed, orders::{OrderPage, OrdersPage}, landing::Landing, not_found::NotFound, onboarding::OnboardingPage, painting::Painting, saved::SavedPage, search::SearchPage};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -39,6 +39,7 @@ pub fn App() -> impl IntoView {
                     <A href="/search">"Search"</A>
                     <A href="/saved">"Saved"</A>
                     <A href="/onboarding">"My style"</A>
+                    <A href="/orders">"Orders"</A>
                 </nav>
             </header>
             <main id="main">
@@ -52,6 +53,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/login") view=LoginPage/>
                     <Route path=path!("/admin") view=Dashboard ssr=SsrMode::Async/>
+                    <Route path=path!("/orders") view=OrdersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/order/:id") view=OrderPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/orders") view=AdminOrdersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/orders/:id") view=AdminOrderPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <footer class="site-footer">

@@ -142,7 +142,7 @@ pub struct TimelineEntry {
     pub at: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ShippingAddress {
     pub name: String,
     pub phone: String,

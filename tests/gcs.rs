@@ -5,7 +5,6 @@ mod common;
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use artwall::server::catalogue::{AddOutcome, Catalogue, NewPainting, PaintingMeta, RawMeta};
 use artwall::server::storage::{MediaKey, Storage};
@@ -34,11 +33,7 @@ impl FakeGcs {
             .stderr(Stdio::null())
             .spawn()
             .expect("fake-gcs-server starts");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "fake-gcs-server did not open its port");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        common::wait_for_port(port, "fake-gcs-server");
         Self { child, endpoint: format!("http://127.0.0.1:{port}/").parse().unwrap(), _data: data }
     }
 

@@ -43,6 +43,7 @@ pub fn Dashboard() -> impl IntoView {
                                 <p>"Signed in as " {o.admin_email.clone()}</p>
                                 <ActionForm action=logout><button type="submit" class="button">"Sign out"</button></ActionForm>
                             </header>
+                            <nav class="admin-nav"><a href="/admin/orders">"Orders"</a></nav>
                             <h2>"System"</h2>
                             <dl class="facts">
                                 <dt>"Model"</dt>

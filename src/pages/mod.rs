@@ -1,8 +1,10 @@
 pub mod admin;
+pub mod admin_orders;
 pub mod feed;
 pub mod landing;
 pub mod not_found;
 pub mod onboarding;
+pub mod orders;
 pub mod painting;
 pub mod saved;
 pub mod search;

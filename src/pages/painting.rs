@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::{load_more_like_this, load_painting, SetSaved};
+use crate::api::{load_more_like_this, load_painting, SetSaved, StartCheckout};
 use crate::components::card::PaintingCardView;
 use crate::components::configurator::{frame_class, PrintConfigurator};
 use crate::components::wall::WallPreview;
@@ -81,7 +81,7 @@ fn PaintingView(detail: PaintingDetail) -> impl IntoView {
                         {move || if saved.get() { "♥ Saved" } else { "♡ Save" }}
                     </button>
                 </ActionForm>
-                <PrintConfigurator options/>
+                <BuyForm painting_id=id options/>
             </div>
         </article>
         <WallPreview painting_id=id image_url=detail.image_hd_url.clone() painting_width=detail.hd_width painting_height=detail.hd_height options/>
@@ -108,5 +108,32 @@ fn MoreLikeThis(id: i64) -> impl IntoView {
                 })}
             </Suspense>
         </section>
+    }
+}
+
+/// The configurator inside the Buy form: it posts the options, the server prices them and
+/// sends the shopper to Stripe Checkout (a plain form post is redirected there too).
+#[component]
+fn BuyForm(painting_id: i64, options: RwSignal<PrintOptions>) -> impl IntoView {
+    let buy = ServerAction::<StartCheckout>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(url)) = buy.value().get() {
+            #[cfg(feature = "hydrate")]
+            let _ = leptos::prelude::window().location().set_href(&url);
+            #[cfg(not(feature = "hydrate"))]
+            let _ = url;
+        }
+    });
+    view! {
+        <ActionForm action=buy attr:class="buy-form">
+            <input type="hidden" name="painting_id" value=painting_id/>
+            <PrintConfigurator options/>
+            <button type="submit" class="button primary buy" disabled=move || buy.pending().get()>
+                {move || if buy.pending().get() { "Opening secure checkout…" } else { "Buy this print" }}
+            </button>
+            {move || buy.value().get().and_then(Result::err).map(|error| view! {
+                <p class="error" role="alert">{error.to_string()}</p>
+            })}
+        </ActionForm>
     }
 }

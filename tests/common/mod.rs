@@ -102,3 +102,12 @@ pub fn demo_csv(dir: &Path, n: usize) -> PathBuf {
     writer.flush().unwrap();
     path
 }
+
+/// Waits until something listens on the loopback `port`, or panics naming `what`.
+pub fn wait_for_port(port: u16, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "{what} did not open its port");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -1,0 +1,203 @@
+"""Test infrastructure, not product: localstripe 1.15 plus what ArtWall's tests need from Stripe.
+
+localstripe has no Checkout Sessions, never sends `charge.refunded`, and leaves out fields that
+async-stripe requires. This module adds, inside localstripe's own aiohttp app:
+
+- POST /v1/checkout/sessions (honours Idempotency-Key), GET /v1/checkout/sessions/{id},
+  POST /v1/checkout/sessions/{id}/expire                      -> checkout.session.expired
+- GET  /pay/{id}: the "hosted" pay page. It completes the session (a PaymentIntent and a Charge,
+  the session's metadata copied onto both, shipping details filled in), sends
+  checkout.session.completed and payment_intent.succeeded, then redirects to the success URL
+- POST /v1/refunds (payment_intent, amount)                    -> charge.refunded
+- webhooks signed with Stripe's v1 scheme to ARTWALL_HARNESS_WEBHOOK_URL with
+  ARTWALL_HARNESS_WEBHOOK_SECRET, delivered in the background like Stripe does
+
+Run: python scripts/stripe_harness.py --port 8420
+"""
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import os
+import secrets
+import time
+
+import aiohttp
+from aiohttp import web
+
+import localstripe.resources as resources
+from localstripe.server import app, get_post_data
+
+# Every write pickles the whole store to /tmp; tests need neither the cost nor the shared file.
+resources.Store.dump_to_disk = lambda self: None
+
+SESSIONS = {}
+IDEMPOTENT = {}
+CHARGES = {}  # payment intent id -> charge
+log = logging.getLogger("stripe-harness")
+
+
+def new_id(prefix):
+    return prefix + secrets.token_hex(12)
+
+
+def fail(status, message):
+    return web.json_response({"error": {"type": "invalid_request_error", "message": message}}, status=status)
+
+
+async def deliver(kind, obj):
+    """POSTs a signed event to the app, as Stripe would: shortly after, in the background."""
+    url = os.environ.get("ARTWALL_HARNESS_WEBHOOK_URL")
+    secret = os.environ.get("ARTWALL_HARNESS_WEBHOOK_SECRET", "")
+    if not url:
+        return
+    now = int(time.time())
+    event = {"id": new_id("evt_"), "object": "event", "type": kind, "created": now, "livemode": False,
+             "pending_webhooks": 1, "api_version": "2025-03-31.basil", "request": {"id": None, "idempotency_key": None},
+             "data": {"object": obj}}
+    payload = json.dumps(event).encode()
+    signature = hmac.new(secret.encode(), b"%d." % now + payload, hashlib.sha256).hexdigest()
+    headers = {"Content-Type": "application/json", "Stripe-Signature": f"t={now},v1={signature}"}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(url, data=payload, headers=headers) as response:
+            log.info("webhook %s -> %s", kind, response.status)
+
+
+def send_later(kind, obj):
+    asyncio.ensure_future(deliver(kind, json.loads(json.dumps(obj))))
+
+
+def session_object(data, request):
+    items = data.get("line_items") or []
+    amount = sum(int(i.get("price_data", {}).get("unit_amount", 0)) * int(i.get("quantity", 1)) for i in items)
+    currency = (items[0].get("price_data", {}).get("currency") if items else None) or "cny"
+    session_id = new_id("cs_test_")
+    origin = f"http://{request.host}"
+    return {
+        # Everything async-stripe's CheckoutSession requires, with Stripe's defaults.
+        "id": session_id, "object": "checkout.session", "livemode": False, "created": int(time.time()),
+        "expires_at": int(data.get("expires_at") or time.time() + 86400), "mode": data.get("mode", "payment"),
+        "status": "open", "payment_status": "unpaid", "amount_total": amount, "amount_subtotal": amount, "currency": currency,
+        "metadata": data.get("metadata") or {}, "client_reference_id": data.get("client_reference_id"),
+        "success_url": data.get("success_url"), "cancel_url": data.get("cancel_url"),
+        "payment_method_types": data.get("allowed_payment_method_types") or ["card"],
+        "payment_intent_data": data.get("payment_intent_data") or {},
+        "shipping_address_collection": data.get("shipping_address_collection"),
+        "automatic_tax": {"enabled": False, "liability": None, "status": None, "provider": None},
+        "custom_fields": [], "custom_text": {"after_submit": None, "shipping_address": None, "submit": None, "terms_of_service_acceptance": None},
+        "shipping_options": [], "payment_intent": None, "url": f"{origin}/pay/{session_id}",
+        "line_items_received": items,
+    }
+
+
+def public(session):
+    return {k: v for k, v in session.items() if k not in ("line_items_received", "payment_intent_data")}
+
+
+async def create_session(request):
+    key = request.headers.get("Idempotency-Key")
+    if key and key in IDEMPOTENT:
+        return web.json_response(public(SESSIONS[IDEMPOTENT[key]]))
+    data = await get_post_data(request) or {}
+    if not data.get("line_items") or not data.get("success_url"):
+        return fail(400, "line_items and success_url are required")
+    session = session_object(data, request)
+    SESSIONS[session["id"]] = session
+    if key:
+        IDEMPOTENT[key] = session["id"]
+    return web.json_response(public(session))
+
+
+def find(request):
+    return SESSIONS.get(request.match_info["id"])
+
+
+async def get_session(request):
+    session = find(request)
+    return web.json_response(public(session)) if session else fail(404, "No such checkout.session")
+
+
+async def expire_session(request):
+    session = find(request)
+    if not session:
+        return fail(404, "No such checkout.session")
+    if session["status"] != "open":
+        return fail(400, f"Only open sessions can be expired; this one is {session['status']}")
+    session["status"] = "expired"
+    send_later("checkout.session.expired", public(session))
+    return web.json_response(public(session))
+
+
+async def pay(request):
+    """The pay page: completes the session and sends the shopper back, like Checkout does."""
+    session = SESSIONS.get(request.path.rsplit("/", 1)[-1])
+    if not session or session["status"] != "open":
+        return web.Response(status=410, text="This checkout session is no longer open.")
+    metadata = dict(session["metadata"])
+    metadata.update((session.get("payment_intent_data") or {}).get("metadata") or {})
+    intent_id, charge_id = new_id("pi_"), new_id("ch_")
+    amount, currency = session["amount_total"], session["currency"]
+    intent = {"id": intent_id, "object": "payment_intent", "amount": amount, "amount_received": amount, "currency": currency,
+              "status": "succeeded", "metadata": metadata, "latest_charge": charge_id, "livemode": False, "created": int(time.time())}
+    CHARGES[intent_id] = {"id": charge_id, "object": "charge", "amount": amount, "amount_refunded": 0, "refunded": False,
+                          "currency": currency, "payment_intent": intent_id, "metadata": metadata, "paid": True, "status": "succeeded"}
+    address = {"line1": "88 Century Avenue", "line2": None, "city": "Shanghai", "state": "SH", "postal_code": "200120", "country": "CN"}
+    session.update({
+        "status": "complete", "payment_status": "paid", "payment_intent": intent_id,
+        "customer_details": {"name": "Test Shopper", "email": "shopper@example.com", "phone": "+86 138 0013 8000", "address": address},
+        "collected_information": {"shipping_details": {"name": "Test Shopper", "address": address}},
+    })
+    send_later("checkout.session.completed", public(session))
+    send_later("payment_intent.succeeded", intent)
+    raise web.HTTPSeeOther(session["success_url"])
+
+
+async def create_refund(request):
+    data = await get_post_data(request) or {}
+    charge = CHARGES.get(data.get("payment_intent"))
+    if not charge:
+        return fail(404, "No such payment_intent")
+    remaining = charge["amount"] - charge["amount_refunded"]
+    amount = int(data.get("amount") or remaining)
+    if amount <= 0 or amount > remaining:
+        return fail(400, f"Refund amount must be between 1 and {remaining}")
+    charge["amount_refunded"] += amount
+    charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+    refund = {"id": new_id("re_"), "object": "refund", "amount": amount, "currency": charge["currency"], "charge": charge["id"],
+              "payment_intent": charge["payment_intent"], "status": "succeeded", "created": int(time.time()), "metadata": {}}
+    send_later("charge.refunded", charge)
+    return web.json_response(refund)
+
+
+app.router.add_post("/v1/checkout/sessions", create_session)
+app.router.add_get("/v1/checkout/sessions/{id}", get_session)
+app.router.add_post("/v1/checkout/sessions/{id}/expire", expire_session)
+
+
+@web.middleware
+async def harness_routes(request, handler):
+    # Outermost: the pay page is a browser's (no API key), and our refunds replace localstripe's,
+    # which know nothing of the harness's charges.
+    if request.path.startswith("/pay/"):
+        return await pay(request)
+    if request.path == "/v1/refunds" and request.method == "POST":
+        return await create_refund(request)
+    return await handler(request)
+
+
+app.middlewares.insert(0, harness_routes)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=8420)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO)
+    web.run_app(app, host="127.0.0.1", port=args.port, access_log=None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+//! Admin fulfilment: orders by status with counts, and one order with the moves the state
+//! machine allows, tracking when shipping, and refunds through Stripe.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::api::{load_admin_order, load_admin_orders, AdvanceOrder, RefundOrder};
+use crate::error::AppError;
+use crate::orders::OrderStatus;
+use crate::pages::orders::{OrderFacts, OrderSummary, OrderTimeline};
+use crate::pricing::format_cny;
+use crate::types::OrderView;
+
+#[component]
+pub fn AdminOrdersPage() -> impl IntoView {
+    let query = use_query_map();
+    let status = move || query.read().get("status");
+    let orders = Resource::new(status, load_admin_orders);
+    view! {
+        <Title text="Orders · Admin"/>
+        <section class="admin">
+            <h1>"Orders"</h1>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match orders.await {
+                        Ok(data) => {
+                            let total: i64 = data.counts.iter().map(|(_, n)| n).sum();
+                            view! {
+                                <nav class="status-filter" aria-label="Filter by status">
+                                    <a href="/admin/orders">{format!("All ({total})")}</a>
+                                    {data.counts.into_iter().map(|(s, n)| view! {
+                                        <a href=format!("/admin/orders?status={}", s.code()) data-status=s.code()>{format!("{} ({n})", s.label())}</a>
+                                    }).collect_view()}
+                                </nav>
+                                {if data.orders.is_empty() {
+                                    view! { <p class="empty-state">"No orders here."</p> }.into_any()
+                                } else {
+                                    view! {
+                                        <ul class="order-list">
+                                            {data.orders.into_iter().map(|order| {
+                                                let href = format!("/admin/orders/{}", order.id);
+                                                view! { <li><OrderSummary order href/></li> }
+                                            }).collect_view()}
+                                        </ul>
+                                    }.into_any()
+                                }}
+                            }.into_any()
+                        }
+                        Err(error) => admin_error(error),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+pub fn AdminOrderPage() -> impl IntoView {
+    let params = use_params_map();
+    let advance = ServerAction::<AdvanceOrder>::new();
+    let refund = ServerAction::<RefundOrder>::new();
+    let order = Resource::new(
+        move || (params.read().get("id").unwrap_or_default(), advance.version().get(), refund.version().get()),
+        |(id, _, _)| load_admin_order(id),
+    );
+    view! {
+        <Title text="Order · Admin"/>
+        <section class="admin">
+            <p><a href="/admin/orders">"← All orders"</a></p>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match order.await {
+                        Ok(order) => view! { <AdminOrder order advance refund/> }.into_any(),
+                        Err(error) => admin_error(error),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn AdminOrder(order: OrderView, advance: ServerAction<AdvanceOrder>, refund: ServerAction<RefundOrder>) -> impl IntoView {
+    let moves = order.status.admin_moves();
+    let refundable = order.status.is_paid() && order.status != OrderStatus::Refunded;
+    let remaining = order.amount_cents - order.refunded_cents;
+    let id = order.id.clone();
+    view! {
+        <h1>"Order " {order.id.clone()}</h1>
+        <OrderFacts order=order.clone()/>
+        {order.shipping.clone().map(|a| view! { <p class="address">"Ship to: " {a.name} ", " {a.phone} ", " {a.address}</p> })}
+        <div class="admin-actions">
+            {moves.into_iter().map(|to| {
+                let id = id.clone();
+                view! {
+                    <ActionForm action=advance attr:class="advance-form">
+                        <input type="hidden" name="order_id" value=id/>
+                        <input type="hidden" name="to" value=to.code()/>
+                        {(to == OrderStatus::Shipped).then(|| view! {
+                            <label>"Tracking number" <input name="tracking" required maxlength="100"/></label>
+                        })}
+                        <button type="submit" class="button primary">{format!("Mark as {}", to.label().to_lowercase())}</button>
+                    </ActionForm>
+                }
+            }).collect_view()}
+            {refundable.then(|| view! {
+                <ActionForm action=refund attr:class="refund-form">
+                    <input type="hidden" name="order_id" value=id.clone()/>
+                    <label>"Refund amount in cents (empty: all " {format_cny(remaining)} ")"
+                        <input name="amount_cents" inputmode="numeric" pattern="[0-9]*"/>
+                    </label>
+                    <button type="submit" class="button">"Refund through Stripe"</button>
+                </ActionForm>
+            })}
+            {move || advance.value().get().and_then(Result::err).or_else(|| refund.value().get().and_then(Result::err)).map(|e| view! {
+                <p class="error" role="alert">{e.to_string()}</p>
+            })}
+            {move || refund.value().get().and_then(Result::ok).map(|cents| view! {
+                <p class="notice" role="status">{format!("Refund of {} requested; the order updates when Stripe confirms it.", format_cny(cents))}</p>
+            })}
+        </div>
+        <OrderTimeline entries=order.timeline/>
+    }
+}
+
+fn admin_error(error: AppError) -> AnyView {
+    match error {
+        AppError::Unauthorized => view! { <p>"Your session has ended. " <a href="/admin/login">"Sign in again"</a></p> }.into_any(),
+        error => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+    }
+}

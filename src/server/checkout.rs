@@ -1,0 +1,113 @@
+//! Buying a print: an order priced on the server, then a Stripe Checkout Session for it. If
+//! Stripe fails, the order is marked failed with the reason, so nothing is left pending that
+//! could later be paid twice.
+
+use sqlx::PgPool;
+
+use crate::error::AppError;
+use crate::orders::OrderStatus;
+use crate::pricing::PrintOptions;
+use crate::server::error::ServerResult;
+use crate::server::orders::{self, Actor};
+use crate::server::payments::CheckoutRequest;
+use crate::server::visitor::VisitorId;
+use crate::server::AppState;
+use crate::types::ShippingAddress;
+
+/// Returns the URL of the Checkout page for this print: the open one for a repeated click,
+/// a new one otherwise.
+pub async fn start(state: &AppState, visitor: VisitorId, painting_id: i64, options: PrintOptions) -> ServerResult<String> {
+    let order = orders::open_for_checkout(&state.db, visitor, painting_id, options, state.config.checkout_ttl_minutes).await?;
+    if let Some(url) = order.session_url {
+        return Ok(url);
+    }
+    let (title, image): (String, String) = sqlx::query_as("SELECT coalesce(title_en, title), image_hd_url FROM paintings WHERE id = $1")
+        .bind(painting_id)
+        .fetch_one(&state.db)
+        .await?;
+    let absolute = |path: &str| state.config.public_url.join(path).map(|u| u.to_string()).unwrap_or_else(|_| path.to_owned());
+    // Stripe wants at least 30 minutes; a minute more than our own window keeps it valid.
+    let expires_at = time::OffsetDateTime::now_utc().unix_timestamp() + state.config.checkout_ttl_minutes.max(30) * 60 + 60;
+    let request = CheckoutRequest {
+        order_id: &order.id,
+        visitor_id: visitor.0.to_string(),
+        painting_id,
+        title: &title,
+        image_url: absolute(&image),
+        options,
+        amount_cents: order.amount_cents,
+        success_url: absolute(&format!("/order/{}?success=true", order.id)),
+        cancel_url: absolute(&format!("/painting/{painting_id}")),
+        expires_at,
+    };
+    match state.payments.create_checkout(request).await {
+        Ok(session) => {
+            let url = session.url.clone().ok_or_else(|| crate::server::error::ServerError::Payment("session without a URL".into()))?;
+            orders::attach_session(&state.db, &order.id, session.id.as_str(), &url).await?;
+            Ok(url)
+        }
+        Err(error) => {
+            orders::fail(&state.db, &order.id, "the payment provider could not start a checkout").await?;
+            Err(error)
+        }
+    }
+}
+
+/// A shipping address, checked: every field present and within its length.
+pub fn parse_address(name: &str, phone: &str, address: &str) -> Result<ShippingAddress, AppError> {
+    let field = |label: &str, value: &str, max: usize| -> Result<String, AppError> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(AppError::invalid(format!("{label} is required")));
+        }
+        if value.chars().count() > max {
+            return Err(AppError::invalid(format!("{label} must be at most {max} characters")));
+        }
+        Ok(value.to_owned())
+    };
+    let phone = field("phone", phone, 40)?;
+    if !phone.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)) || phone.chars().filter(char::is_ascii_digit).count() < 6 {
+        return Err(AppError::invalid("phone must be a phone number (digits, spaces, + - and brackets)"));
+    }
+    Ok(ShippingAddress { name: field("name", name, 200)?, phone, address: field("address", address, 500)? })
+}
+
+/// The shopper changes where their print goes, before it ships.
+pub async fn update_address(db: &PgPool, visitor: VisitorId, order_id: &str, address: ShippingAddress) -> ServerResult<()> {
+    let mut tx = db.begin().await?;
+    let owned: Option<String> = sqlx::query_scalar("SELECT status FROM orders WHERE id = $1 AND visitor_id = $2 FOR UPDATE")
+        .bind(order_id)
+        .bind(visitor.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let status: OrderStatus = owned.ok_or(AppError::NotFound)?.parse().expect("CHECK constraint");
+    if !status.address_editable() {
+        return Err(AppError::invalid(format!("the address cannot change once an order is {}", status.label().to_lowercase())).into());
+    }
+    sqlx::query(
+        "UPDATE orders SET shipping_name = $2, shipping_phone = $3,
+         shipping_address = jsonb_build_object('text', $4::text), updated_at = now() WHERE id = $1",
+    )
+    .bind(order_id)
+    .bind(&address.name)
+    .bind(&address.phone)
+    .bind(&address.address)
+    .execute(&mut *tx)
+    .await?;
+    orders::timeline(&mut tx, order_id, Some(status), status, Actor::Shopper, Some("shipping address changed")).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_checked_field_by_field() {
+        assert!(parse_address(" Li Wei ", "+86 138-0000-0000", "1 Huaihai Road, Shanghai").is_ok());
+        assert_eq!(parse_address("", "123456", "x").unwrap_err(), AppError::invalid("name is required"));
+        assert!(parse_address("x", "call me", "x").unwrap_err().to_string().contains("phone"));
+        assert!(parse_address("x", "123456", &"a".repeat(501)).unwrap_err().to_string().contains("at most 500"));
+    }
+}

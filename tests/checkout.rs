@@ -1,0 +1,230 @@
+//! Checkout end to end at the HTTP level: the real async-stripe client against localstripe with
+//! our harness (scripts/stripe_harness.py), the app served on a real port so the harness's
+//! signed webhooks reach it. Also: the double-click guard, Stripe being down, refunds,
+//! reconciliation, and that nobody reads another visitor's order.
+
+mod common;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use artwall::orders::OrderStatus;
+use artwall::server::auth::Admin;
+use artwall::server::{fulfilment, order_jobs};
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+const SECRET: &str = "whsec_harness";
+
+/// localstripe + harness on a free loopback port, sending webhooks to `webhook_url`.
+struct LocalStripe {
+    child: Child,
+    base: String,
+}
+
+impl LocalStripe {
+    fn start(webhook_url: &str) -> Self {
+        let venv = std::env::var("ARTWALL_VENV").expect("ARTWALL_VENV (run `make test`)");
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(format!("{venv}/bin/python"))
+            .args([common::repo().join("scripts/stripe_harness.py").to_str().unwrap(), "--port", &port.to_string()])
+            .env("ARTWALL_HARNESS_WEBHOOK_URL", webhook_url)
+            .env("ARTWALL_HARNESS_WEBHOOK_SECRET", SECRET)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the Stripe harness starts");
+        common::wait_for_port(port, "the Stripe harness");
+        Self { child, base: format!("http://127.0.0.1:{port}/") }
+    }
+}
+
+impl Drop for LocalStripe {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The app on a real port (webhooks come in over HTTP) with Stripe pointed at `stripe_base`.
+async fn serve(db: PgPool, stripe_base: &str, port: u16) -> common::TestApp {
+    let base = stripe_base.to_owned();
+    let app = common::TestApp::with_config(db.clone(), move |c| {
+        c.stripe_secret_key = Some("sk_test_artwall".into());
+        c.stripe_api_base = Some(base.parse().unwrap());
+        c.stripe_webhook_secrets = vec![SECRET.into()];
+    })
+    .await;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    tokio::spawn(std::future::IntoFuture::into_future(axum::serve(listener, app.router())));
+    let dir = tempfile::tempdir().unwrap();
+    let rows = artwall::server::import::read_rows(&common::demo_csv(dir.path(), 1)).unwrap();
+    artwall::server::import::import_rows(&app.state.catalogue(), rows, dir.path(), &indicatif::ProgressBar::hidden()).await.unwrap();
+    app
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn painting(db: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT id FROM paintings").fetch_one(db).await.unwrap()
+}
+
+fn buy(visitor: Uuid, painting: i64, frame: &str) -> Request<Body> {
+    Request::post("/api/checkout")
+        .header(header::COOKIE, format!("artwall_visitor={visitor}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "application/json")
+        .body(Body::from(format!("painting_id={painting}&size=50x60&material=canvas&frame={frame}")))
+        .unwrap()
+}
+
+fn as_visitor(uri: &str, visitor: Uuid) -> Request<Body> {
+    Request::get(uri).header(header::COOKIE, format!("artwall_visitor={visitor}")).body(Body::empty()).unwrap()
+}
+
+async fn status_of(db: &PgPool, order: &str) -> OrderStatus {
+    let status: String = sqlx::query_scalar("SELECT status FROM orders WHERE id = $1").bind(order).fetch_one(db).await.unwrap();
+    status.parse().unwrap()
+}
+
+/// Webhooks arrive in the background, as from Stripe.
+async fn wait_for(db: &PgPool, order: &str, want: impl Fn(OrderStatus, i64) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (status, refunded): (String, i32) = sqlx::query_as("SELECT status, refunded_cents FROM orders WHERE id = $1").bind(order).fetch_one(db).await.unwrap();
+        if want(status.parse().unwrap(), i64::from(refunded)) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "order {order} stuck at {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[sqlx::test]
+async fn buy_pay_refund_with_the_real_client_and_signed_webhooks(db: PgPool) {
+    let port = free_port();
+    let stripe = LocalStripe::start(&format!("http://127.0.0.1:{port}/api/webhooks/stripe"));
+    let app = serve(db.clone(), &stripe.base, port).await;
+    let painting = painting(&db).await;
+    let (shopper, stranger) = (Uuid::new_v4(), Uuid::new_v4());
+
+    // Unknown options are a clear 400, never a default.
+    let (status, _, body) = app.send(buy(shopper, painting, "plastic")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8_lossy(&body).contains("unknown frame \\\"plastic\\\""), "{}", String::from_utf8_lossy(&body));
+
+    // Buy twice (a double click): one order, one session, the same URL.
+    let (first, second) = tokio::join!(app.send(buy(shopper, painting, "black")), app.send(buy(shopper, painting, "black")));
+    assert_eq!(first.0, StatusCode::OK, "{}", String::from_utf8_lossy(&first.2));
+    let url: String = serde_json::from_slice(&first.2).unwrap();
+    let again: String = serde_json::from_slice(&second.2).unwrap();
+    assert_eq!(url, again);
+    assert!(url.starts_with(&format!("{}pay/cs_test_", stripe.base)), "{url}");
+    let (order, amount, session): (String, i32, String) =
+        sqlx::query_as("SELECT id, amount_cents, stripe_session_id FROM orders").fetch_one(&db).await.unwrap();
+    assert_eq!(amount, 32_370 + 5_000, "priced on the server: 24900 x 1.3 + black frame");
+    assert!(url.ends_with(&session));
+
+    // The pay page completes the session and sends the shopper back to the order page.
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let paid = http.get(&url).send().await.unwrap();
+    assert_eq!(paid.status(), reqwest::StatusCode::SEE_OTHER);
+    let back = paid.headers()["location"].to_str().unwrap().to_owned();
+    assert!(back.ends_with(&format!("/order/{order}?success=true")), "{back}");
+    wait_for(&db, &order, |s, _| s == OrderStatus::Paid).await;
+
+    // Only the owner reads it; anyone else gets 404, not 403.
+    let (status, _, body) = app.send(as_visitor(&format!("/api/order?id={order}"), shopper)).await;
+    assert_eq!(status, StatusCode::OK);
+    let view: artwall::types::OrderView = serde_json::from_slice(&body).unwrap();
+    assert_eq!(view.status, OrderStatus::Paid);
+    assert_eq!(view.shipping.unwrap().name, "Test Shopper");
+    let (status, _, _) = app.send(as_visitor(&format!("/api/order?id={order}"), stranger)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, _, body) = app.send(as_visitor("/api/orders", stranger)).await;
+    assert_eq!(serde_json::from_slice::<Vec<artwall::types::OrderView>>(&body).unwrap(), vec![]);
+    let change = Request::post("/api/order/address")
+        .header(header::COOKIE, format!("artwall_visitor={stranger}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("order_id={order}&name=Mallory&phone=123456789&address=Elsewhere")))
+        .unwrap();
+    let (status, _, _) = app.send(change).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a stranger cannot redirect the parcel");
+
+    // Refunds go through Stripe and come back by webhook: partial, then the rest.
+    let admin = Admin { id: 1, email: "admin@example.com".into() };
+    assert_eq!(fulfilment::refund(&app.state, &admin, &order, Some(10_000)).await.unwrap(), 10_000);
+    wait_for(&db, &order, |_, refunded| refunded == 10_000).await;
+    assert_eq!(status_of(&db, &order).await, OrderStatus::Paid);
+    assert_eq!(fulfilment::refund(&app.state, &admin, &order, None).await.unwrap(), 27_370);
+    wait_for(&db, &order, |s, _| s == OrderStatus::Refunded).await;
+    assert!(fulfilment::refund(&app.state, &admin, &order, None).await.is_err(), "nothing left to refund");
+    let admin_notes: i64 = sqlx::query_scalar("SELECT count(*) FROM order_events WHERE order_id = $1 AND actor = 'admin' AND actor_id = '1'")
+        .bind(&order)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(admin_notes, 2, "each admin refund is on the timeline with the admin's id");
+}
+
+#[sqlx::test]
+async fn an_unpaid_session_is_reconciled_and_expired_at_stripe(db: PgPool) {
+    let port = free_port();
+    let stripe = LocalStripe::start(&format!("http://127.0.0.1:{port}/api/webhooks/stripe"));
+    let app = serve(db.clone(), &stripe.base, port).await;
+    let painting = painting(&db).await;
+    let (status, _, _) = app.send(buy(Uuid::new_v4(), painting, "none")).await;
+    assert_eq!(status, StatusCode::OK);
+    let order: String = sqlx::query_scalar("SELECT id FROM orders").fetch_one(&db).await.unwrap();
+    // Its webhook never came; its window has passed.
+    sqlx::query("UPDATE orders SET expires_at = now() - interval '1 minute' WHERE id = $1").bind(&order).execute(&db).await.unwrap();
+    let report = order_jobs::run_once(&db, &app.state.payments).await.unwrap();
+    assert_eq!(report.reconciled, 1);
+    assert_eq!(status_of(&db, &order).await, OrderStatus::Expired);
+    // Stripe's own expired event (sent when we expired the session) changes nothing more.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let moves: i64 = sqlx::query_scalar("SELECT count(*) FROM order_events WHERE order_id = $1 AND to_status = 'expired'").bind(&order).fetch_one(&db).await.unwrap();
+    assert_eq!(moves, 1);
+}
+
+#[sqlx::test]
+async fn stripe_down_means_a_clear_message_and_no_dangling_order(db: PgPool) {
+    let closed = format!("http://127.0.0.1:{}/", free_port());
+    let app = serve(db.clone(), &closed, free_port()).await;
+    let painting = painting(&db).await;
+    let (status, _, body) = app.send(buy(Uuid::new_v4(), painting, "gold")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(String::from_utf8_lossy(&body).contains("PaymentUnavailable"), "{}", String::from_utf8_lossy(&body));
+    assert_eq!(artwall::error::AppError::PaymentUnavailable.to_string(), "payment is unavailable right now; please try again in a moment");
+    let (status, reason): (String, String) = sqlx::query_as("SELECT status, failure_reason FROM orders").fetch_one(&db).await.unwrap();
+    assert_eq!(status, "failed");
+    assert!(reason.contains("could not start a checkout"));
+}
+
+#[sqlx::test]
+async fn admin_order_endpoints_need_an_admin_session(db: PgPool) {
+    let app = common::TestApp::new(db).await;
+    for (method, uri, body) in [
+        ("GET", "/api/admin/orders", ""),
+        ("GET", "/api/admin/order?id=order_x", ""),
+        ("POST", "/api/admin/order/advance", "order_id=order_x&to=shipped&tracking=SF1"),
+        ("POST", "/api/admin/order/refund", "order_id=order_x"),
+    ] {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        let (status, _, _) = app.send(request).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri}");
+    }
+    let (status, headers, _) = app.send(Request::get("/admin/orders").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(headers[header::LOCATION].to_str().unwrap().starts_with("/admin/login"));
+}
