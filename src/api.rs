@@ -177,7 +177,7 @@ pub async fn load_order(id: String) -> Result<OrderView, AppError> {
 pub async fn update_shipping(order_id: String, name: String, phone: String, address: String) -> Result<(), AppError> {
     use crate::server::{checkout, visitor::current_visitor};
     let state = expect_context::<AppState>();
-    let address = invalid(checkout::parse_address(&name, &phone, &address).map_err(|e| e.to_string()))?;
+    let address = respond(checkout::parse_address(&name, &phone, &address).map_err(Into::into))?;
     respond(checkout::update_address(&state.db, current_visitor()?, &order_id, address).await)
 }
 

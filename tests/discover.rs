@@ -7,9 +7,7 @@ use artwall::server::visitor::VisitorId;
 use artwall::types::{SavedList, ScoredCard, SearchResults};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use http_body_util::BodyExt;
 use sqlx::PgPool;
-use tower::ServiceExt;
 use uuid::Uuid;
 
 const VISITOR: &str = "5b7e2c1a-3d4f-4e6a-9b8c-1d2e3f4a5b6c";
@@ -19,9 +17,8 @@ fn visitor() -> VisitorId {
 }
 
 async fn send(app: &common::TestApp, request: Request<Body>) -> (StatusCode, String) {
-    let response = app.router().oneshot(request).await.unwrap();
-    let status = response.status();
-    (status, String::from_utf8_lossy(&response.into_body().collect().await.unwrap().to_bytes()).into_owned())
+    let (status, _, body) = app.send_text(request).await;
+    (status, body)
 }
 
 fn get(uri: &str) -> Request<Body> {

@@ -5,16 +5,10 @@ mod common;
 use artwall::server::auth::{self, AdminEmail};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use http_body_util::BodyExt;
 use sqlx::PgPool;
-use tower::ServiceExt;
 
 async fn send(app: &common::TestApp, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
-    let response = app.router().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = String::from_utf8_lossy(&response.into_body().collect().await.unwrap().to_bytes()).into_owned();
-    (status, headers, body)
+    app.send_text(request).await
 }
 
 fn get(uri: &str) -> Request<Body> {

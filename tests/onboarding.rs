@@ -6,9 +6,7 @@ use artwall::server::clip::{cosine, l2_normalised};
 use artwall::server::onboarding::StyleEmbeddings;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use http_body_util::BodyExt;
 use sqlx::PgPool;
-use tower::ServiceExt;
 
 const VISITOR: &str = "8a1c2b3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
 
@@ -32,9 +30,8 @@ fn embeddings_from_another_model_are_refused() {
 }
 
 async fn send(app: &common::TestApp, request: Request<Body>) -> (StatusCode, String) {
-    let response = app.router().oneshot(request).await.unwrap();
-    let status = response.status();
-    (status, String::from_utf8_lossy(&response.into_body().collect().await.unwrap().to_bytes()).into_owned())
+    let (status, _, body) = app.send_text(request).await;
+    (status, body)
 }
 
 fn choose(form: &str) -> Request<Body> {

@@ -2,13 +2,14 @@
 //! asks the state machine (`crate::orders`) and writes the timeline row in the caller's
 //! transaction.
 
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{FromRow, PgConnection, PgPool, Row};
 use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::orders::OrderStatus;
 use crate::pricing::{PrintOptions, CURRENCY};
 use crate::server::error::ServerResult;
+use crate::server::paintings::{CardRow, CARD_COLUMNS};
 use crate::server::visitor::VisitorId;
 use crate::types::{OrderView, PaintingCard, ShippingAddress, TimelineEntry};
 
@@ -178,10 +179,14 @@ pub async fn fail(db: &PgPool, order_id: &str, reason: &str) -> ServerResult<()>
     Ok(())
 }
 
-const ORDER_COLUMNS: &str = "o.id, o.size, o.material, o.frame, o.amount_cents, o.currency, o.status, o.refunded_cents,
-    o.tracking_number, o.shipping_name, o.shipping_phone, o.shipping_address->>'text' AS shipping_text, o.needs_attention,
-    to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created,
-    p.id AS painting_id, p.title, p.title_en, p.artist, p.artist_en, p.year, p.style, p.image_url, p.thumb_width, p.thumb_height";
+/// The order's own columns (its id as `order_id`) and its painting's card columns.
+fn order_columns() -> String {
+    format!(
+        "o.id AS order_id, o.size, o.material, o.frame, o.amount_cents, o.currency, o.status, o.refunded_cents,
+         o.tracking_number, o.shipping_name, o.shipping_phone, o.shipping_address->>'text' AS shipping_text, o.needs_attention,
+         to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created, {CARD_COLUMNS}"
+    )
+}
 
 fn order_from_row(row: &sqlx::postgres::PgRow) -> OrderView {
     let options = PrintOptions::parse(row.get("size"), row.get("material"), row.get("frame")).expect("CHECK constraints keep options known");
@@ -191,19 +196,8 @@ fn order_from_row(row: &sqlx::postgres::PgRow) -> OrderView {
         address: row.get::<Option<String>, _>("shipping_text").unwrap_or_default(),
     });
     OrderView {
-        id: row.get("id"),
-        painting: PaintingCard {
-            id: row.get("painting_id"),
-            title: row.get("title"),
-            title_en: row.get("title_en"),
-            artist: row.get("artist"),
-            artist_en: row.get("artist_en"),
-            year: row.get("year"),
-            style: row.get("style"),
-            image_url: row.get("image_url"),
-            width: row.get("thumb_width"),
-            height: row.get("thumb_height"),
-        },
+        id: row.get("order_id"),
+        painting: PaintingCard::from(CardRow::from_row(row).expect("the card columns are selected")),
         options,
         amount_cents: i64::from(row.get::<i32, _>("amount_cents")),
         currency: row.get("currency"),
@@ -243,7 +237,8 @@ async fn load_timeline(db: &PgPool, order_id: &str) -> ServerResult<Vec<Timeline
 /// "not found", so ids are never confirmed.
 pub async fn view(db: &PgPool, order_id: &str, owner: Option<VisitorId>) -> ServerResult<OrderView> {
     let row = sqlx::query(&format!(
-        "SELECT {ORDER_COLUMNS} FROM orders o JOIN paintings p ON p.id = o.painting_id WHERE o.id = $1 AND ($2::uuid IS NULL OR o.visitor_id = $2)"
+        "SELECT {} FROM orders o JOIN paintings p ON p.id = o.painting_id WHERE o.id = $1 AND ($2::uuid IS NULL OR o.visitor_id = $2)",
+        order_columns()
     ))
     .bind(order_id)
     .bind(owner.map(|v| v.0))
@@ -258,7 +253,8 @@ pub async fn view(db: &PgPool, order_id: &str, owner: Option<VisitorId>) -> Serv
 /// The visitor's orders, newest first (without timelines).
 pub async fn for_visitor(db: &PgPool, visitor: VisitorId) -> ServerResult<Vec<OrderView>> {
     let rows = sqlx::query(&format!(
-        "SELECT {ORDER_COLUMNS} FROM orders o JOIN paintings p ON p.id = o.painting_id WHERE o.visitor_id = $1 ORDER BY o.created_at DESC LIMIT 200"
+        "SELECT {} FROM orders o JOIN paintings p ON p.id = o.painting_id WHERE o.visitor_id = $1 ORDER BY o.created_at DESC LIMIT 200",
+        order_columns()
     ))
     .bind(visitor.0)
     .fetch_all(db)
@@ -269,8 +265,9 @@ pub async fn for_visitor(db: &PgPool, visitor: VisitorId) -> ServerResult<Vec<Or
 /// All orders for the admin, newest first, optionally one status only, with counts per status.
 pub async fn for_admin(db: &PgPool, status: Option<OrderStatus>, limit: i64) -> ServerResult<(Vec<OrderView>, Vec<(OrderStatus, i64)>)> {
     let rows = sqlx::query(&format!(
-        "SELECT {ORDER_COLUMNS} FROM orders o JOIN paintings p ON p.id = o.painting_id
-         WHERE ($1::text IS NULL OR o.status = $1) ORDER BY o.created_at DESC LIMIT $2"
+        "SELECT {} FROM orders o JOIN paintings p ON p.id = o.painting_id
+         WHERE ($1::text IS NULL OR o.status = $1) ORDER BY o.created_at DESC LIMIT $2",
+        order_columns()
     ))
     .bind(status.map(OrderStatus::code))
     .bind(limit)

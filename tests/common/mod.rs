@@ -79,6 +79,12 @@ impl TestApp {
         let (parts, body) = response.into_parts();
         (parts.status, parts.headers, body.collect().await.unwrap().to_bytes().to_vec())
     }
+
+    /// `send`, with the body as text.
+    pub async fn send_text(&self, request: axum::http::Request<axum::body::Body>) -> (axum::http::StatusCode, axum::http::HeaderMap, String) {
+        let (status, headers, body) = self.send(request).await;
+        (status, headers, String::from_utf8_lossy(&body).into_owned())
+    }
 }
 
 /// Writes a metadata CSV of the first `n` demo paintings, with image paths made absolute.
