@@ -24,9 +24,23 @@ fi
 "$bin" import "$ARTWALL_DEMO_CATALOGUE" --limit 40
 ARTWALL_ADMIN_PASSWORD="$E2E_ADMIN_PASSWORD" "$bin" admin create "$E2E_ADMIN_EMAIL"
 
+# Stripe is localstripe plus our harness; its pay page completes the session and its signed
+# webhooks come back to the app.
+STRIPE_PORT=8420 WEBHOOK_SECRET="whsec_e2e"
+ARTWALL_HARNESS_WEBHOOK_URL="http://127.0.0.1:3000/api/webhooks/stripe" ARTWALL_HARNESS_WEBHOOK_SECRET="$WEBHOOK_SECRET" \
+  "$ARTWALL_VENV/bin/python" scripts/stripe_harness.py --port "$STRIPE_PORT" > "$ARTWALL_CACHE/logs-e2e-stripe.log" 2>&1 &
+stripe=$!
+export ARTWALL_STRIPE_SECRET_KEY="sk_test_e2e" ARTWALL_STRIPE_API_BASE="http://127.0.0.1:$STRIPE_PORT" \
+  ARTWALL_STRIPE_WEBHOOK_SECRETS="$WEBHOOK_SECRET"
+
 "$bin" serve > "$ARTWALL_CACHE/logs-e2e-server.log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
+trap 'kill $server $stripe 2>/dev/null; wait $server $stripe 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  curl -s -o /dev/null "http://127.0.0.1:$STRIPE_PORT/" && break
+  kill -0 $stripe 2>/dev/null || { cat "$ARTWALL_CACHE/logs-e2e-stripe.log"; exit 1; }
+  sleep 0.2
+done
 for _ in $(seq 1 100); do
   curl -sf http://127.0.0.1:3000/readyz >/dev/null && break
   kill -0 $server 2>/dev/null || { cat "$ARTWALL_CACHE/logs-e2e-server.log"; exit 1; }

@@ -209,20 +209,26 @@ async fn stripe_down_means_a_clear_message_and_no_dangling_order(db: PgPool) {
 #[sqlx::test]
 async fn admin_order_endpoints_need_an_admin_session(db: PgPool) {
     let app = common::TestApp::new(db).await;
-    for (method, uri, body) in [
-        ("GET", "/api/admin/orders", ""),
-        ("GET", "/api/admin/order?id=order_x", ""),
-        ("POST", "/api/admin/order/advance", "order_id=order_x&to=shipped&tracking=SF1"),
-        ("POST", "/api/admin/order/refund", "order_id=order_x"),
-    ] {
-        let request = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .unwrap();
-        let (status, _, _) = app.send(request).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri}");
+    // No cookie, a shopper's visitor cookie, and an admin cookie with a token no session has.
+    let visitor = format!("artwall_visitor={}", Uuid::new_v4());
+    let forged = format!("artwall_admin={}", "a".repeat(64));
+    for cookie in ["", visitor.as_str(), forged.as_str()] {
+        for (method, uri, body) in [
+            ("GET", "/api/admin/orders", ""),
+            ("GET", "/api/admin/order?id=order_x", ""),
+            ("POST", "/api/admin/order/advance", "order_id=order_x&to=shipped&tracking=SF1"),
+            ("POST", "/api/admin/order/refund", "order_id=order_x"),
+        ] {
+            let request = Request::builder()
+                .method(method)
+                .uri(uri)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::COOKIE, cookie)
+                .body(Body::from(body))
+                .unwrap();
+            let (status, _, _) = app.send(request).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri} with cookie {cookie:?}");
+        }
     }
     let (status, headers, _) = app.send(Request::get("/admin/orders").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::SEE_OTHER);

@@ -1,9 +1,5 @@
 import { test, expect, Page } from "@playwright/test";
-
-/** A click before the WASM has hydrated does nothing: wait for the marker hydrate() sets. */
-async function hydrated(page: Page) {
-  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1);
-}
+import { hydrated } from "../support/pages";
 
 test("the feed's first page is in the HTML before any JavaScript runs", async ({ browser, request }) => {
   const html = await (await request.get("/feed")).text();

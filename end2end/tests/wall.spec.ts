@@ -1,14 +1,8 @@
 import { test, expect, Page } from "@playwright/test";
 import path from "path";
+import { hydrated, openFirstPainting } from "../support/pages";
 
 const roomPhoto = path.join(__dirname, "../../tests/fixtures/franz-kafka.jpg");
-
-async function openFirstPainting(page: Page) {
-  await page.goto("/feed");
-  await page.locator(".feed-grid .card a").first().click();
-  await expect(page).toHaveURL(/\/painting\/\d+$/);
-  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1);
-}
 
 /** The painting's width on the wall as a share of the photo's width. */
 async function shareOfWall(page: Page): Promise<number> {
@@ -44,7 +38,7 @@ test("upload a room photo and place the painting on the wall at print size", asy
   await page.locator("input[name=photo]").setInputFiles(roomPhoto);
   await page.getByRole("button", { name: "Upload photo" }).click();
   await expect(page).toHaveURL(paintingUrl + "#wall");
-  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1);
+  await hydrated(page);
   const onWall = page.getByTestId("on-wall");
   await expect(onWall).toBeVisible();
 

@@ -115,15 +115,9 @@ fn MoreLikeThis(id: i64) -> impl IntoView {
 /// sends the shopper to Stripe Checkout (a plain form post is redirected there too).
 #[component]
 fn BuyForm(painting_id: i64, options: RwSignal<PrintOptions>) -> impl IntoView {
+    // The server function redirects to Checkout: a 302 for a plain form post, and for the
+    // hydrated form the router's redirect hook, which leaves the site with `location.href`.
     let buy = ServerAction::<StartCheckout>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(url)) = buy.value().get() {
-            #[cfg(feature = "hydrate")]
-            let _ = leptos::prelude::window().location().set_href(&url);
-            #[cfg(not(feature = "hydrate"))]
-            let _ = url;
-        }
-    });
     view! {
         <ActionForm action=buy attr:class="buy-form">
             <input type="hidden" name="painting_id" value=painting_id/>

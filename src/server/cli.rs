@@ -56,6 +56,9 @@ async fn serve(config: Config) -> ServerResult<()> {
     let addr = options.site_addr;
     let state = AppState::start(config, options).await?;
     bootstrap_admin(&state).await?;
+    if !state.payments.is_configured() {
+        tracing::warn!("ARTWALL_STRIPE_SECRET_KEY is not set: checkout will answer 'payment is unavailable'");
+    }
     for n in 0..state.config.taste_workers {
         let name = format!("taste-{}-{n}", std::process::id());
         tokio::spawn(crate::server::worker::run(state.db.clone(), name));

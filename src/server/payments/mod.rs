@@ -48,10 +48,7 @@ pub struct CheckoutRequest<'a> {
 impl Payments {
     pub fn from_config(config: &Config) -> ServerResult<Self> {
         let client = match &config.stripe_secret_key {
-            None => {
-                tracing::warn!("ARTWALL_STRIPE_SECRET_KEY is not set: checkout will answer 'payment is unavailable'");
-                None
-            }
+            None => None,
             Some(key) => {
                 let mut builder = ClientBuilder::new(key.clone());
                 if let Some(base) = &config.stripe_api_base {
@@ -66,6 +63,10 @@ impl Payments {
             .map(|m| m.trim().parse().map_err(|_| ServerError::Payment(format!("unknown payment method {m:?} in ARTWALL_PAYMENT_METHODS"))))
             .collect::<ServerResult<Vec<_>>>()?;
         Ok(Self { client, methods })
+    }
+
+    pub fn is_configured(&self) -> bool {
+        self.client.is_some()
     }
 
     fn client(&self) -> ServerResult<&Client> {
