@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::types::{AdminOrders, AdminOverview, FeedPage, OrderView, Onboarding, PaintingDetail, RoomState, SavedList, ScoredCard, SearchResults};
+use crate::types::{AdminOrders, AdminOverview, FeedPage, JobView, OrderView, Onboarding, PaintingDetail, RoomState, SavedList, ScoredCard, SearchResults};
 
 #[cfg(feature = "ssr")]
 use crate::server::{error::respond, AppState};
@@ -13,6 +13,15 @@ use crate::server::{error::respond, AppState};
 #[cfg(feature = "ssr")]
 fn invalid<T>(parsed: Result<T, String>) -> Result<T, AppError> {
     respond(parsed.map_err(|message| AppError::Invalid(message).into()))
+}
+
+/// The app state and the signed-in admin, or 401: every admin server function starts here.
+#[cfg(feature = "ssr")]
+async fn admin_context() -> Result<(AppState, crate::server::auth::Admin), AppError> {
+    let state = expect_context::<AppState>();
+    let parts = expect_context::<axum::http::request::Parts>();
+    let admin = respond(crate::server::auth::require_admin(&state.db, &parts.headers).await)?;
+    Ok((state, admin))
 }
 
 /// The next page of the visitor's feed (also reachable as GET /api/feed?cursor=..&limit=..).
@@ -130,10 +139,8 @@ pub async fn admin_logout() -> Result<(), AppError> {
 
 #[server(endpoint = "admin/overview", input = leptos::server_fn::codec::GetUrl)]
 pub async fn load_admin_overview() -> Result<AdminOverview, AppError> {
-    use crate::server::{auth, paintings};
-    let state = expect_context::<AppState>();
-    let parts = expect_context::<axum::http::request::Parts>();
-    let admin = respond(auth::require_admin(&state.db, &parts.headers).await)?;
+    use crate::server::paintings;
+    let (state, admin) = admin_context().await?;
     let model = state.clip.info();
     Ok(AdminOverview {
         admin_email: admin.email,
@@ -183,10 +190,8 @@ pub async fn update_shipping(order_id: String, name: String, phone: String, addr
 
 #[server(endpoint = "admin/orders", input = leptos::server_fn::codec::GetUrl)]
 pub async fn load_admin_orders(status: Option<String>) -> Result<AdminOrders, AppError> {
-    use crate::server::{auth, orders};
-    let state = expect_context::<AppState>();
-    let parts = expect_context::<axum::http::request::Parts>();
-    respond(auth::require_admin(&state.db, &parts.headers).await)?;
+    use crate::server::orders;
+    let (state, _) = admin_context().await?;
     let status = invalid(status.filter(|s| !s.is_empty()).map(|s| s.parse()).transpose())?;
     let (orders, counts) = respond(orders::for_admin(&state.db, status, 200).await)?;
     Ok(AdminOrders { orders, counts })
@@ -194,30 +199,24 @@ pub async fn load_admin_orders(status: Option<String>) -> Result<AdminOrders, Ap
 
 #[server(endpoint = "admin/order", input = leptos::server_fn::codec::GetUrl)]
 pub async fn load_admin_order(id: String) -> Result<OrderView, AppError> {
-    use crate::server::{auth, orders};
-    let state = expect_context::<AppState>();
-    let parts = expect_context::<axum::http::request::Parts>();
-    respond(auth::require_admin(&state.db, &parts.headers).await)?;
+    use crate::server::orders;
+    let (state, _) = admin_context().await?;
     respond(orders::view(&state.db, &id, None).await)
 }
 
 /// The next fulfilment step (only moves the state machine allows); shipping needs tracking.
 #[server(endpoint = "admin/order/advance")]
 pub async fn advance_order(order_id: String, to: String, tracking: Option<String>) -> Result<(), AppError> {
-    use crate::server::{auth, fulfilment};
-    let state = expect_context::<AppState>();
-    let parts = expect_context::<axum::http::request::Parts>();
-    let admin = respond(auth::require_admin(&state.db, &parts.headers).await)?;
+    use crate::server::fulfilment;
+    let (state, admin) = admin_context().await?;
     respond(fulfilment::advance(&state, &admin, &order_id, &to, tracking.as_deref()).await)
 }
 
 /// Refund through Stripe; `amount_cents` empty means the whole remainder.
 #[server(endpoint = "admin/order/refund")]
 pub async fn refund_order(order_id: String, amount_cents: Option<String>) -> Result<i64, AppError> {
-    use crate::server::{auth, fulfilment};
-    let state = expect_context::<AppState>();
-    let parts = expect_context::<axum::http::request::Parts>();
-    let admin = respond(auth::require_admin(&state.db, &parts.headers).await)?;
+    use crate::server::fulfilment;
+    let (state, admin) = admin_context().await?;
     let amount = invalid(
         amount_cents
             .filter(|a| !a.trim().is_empty())
@@ -225,4 +224,37 @@ pub async fn refund_order(order_id: String, amount_cents: Option<String>) -> Res
             .transpose(),
     )?;
     respond(fulfilment::refund(&state, &admin, &order_id, amount).await)
+}
+
+/// One batch job with its live figures and failed items.
+#[server(endpoint = "admin/job", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_job(id: String) -> Result<JobView, AppError> {
+    use crate::server::jobs;
+    let (state, _) = admin_context().await?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
+    respond(jobs::view(&state.db, id).await)
+}
+
+#[server(endpoint = "admin/jobs", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_jobs() -> Result<Vec<JobView>, AppError> {
+    use crate::server::jobs;
+    let (state, _) = admin_context().await?;
+    respond(jobs::recent(&state.db, 20).await)
+}
+
+/// Puts a finished job's failed items back in the queue; answers how many.
+#[server(endpoint = "admin/job/retry")]
+pub async fn retry_job(id: String) -> Result<i64, AppError> {
+    use crate::server::jobs;
+    let (state, admin) = admin_context().await?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
+    respond(jobs::retry_failed(&state.db, &admin, id).await)
+}
+
+#[server(endpoint = "admin/job/resume")]
+pub async fn resume_job(id: String) -> Result<(), AppError> {
+    use crate::server::jobs;
+    let (state, admin) = admin_context().await?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
+    respond(jobs::resume(&state.db, &admin, id).await)
 }

@@ -173,3 +173,38 @@ pub struct AdminOrders {
     pub orders: Vec<OrderView>,
     pub counts: Vec<(crate::orders::OrderStatus, i64)>,
 }
+
+/// A batch job as the admin sees it, with its figures worked out on the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobView {
+    pub id: String,
+    /// "import" or "reembed".
+    pub kind: String,
+    /// queued, running, completed, interrupted.
+    pub status: String,
+    pub total: i64,
+    /// Items finished, whether they worked or not.
+    pub processed: i64,
+    pub failed: i64,
+    /// Items per minute since the job started.
+    pub rate_per_minute: Option<f64>,
+    pub eta_seconds: Option<i64>,
+    /// How many times the job was picked up again after its server stopped.
+    pub resumes: i64,
+    pub created_at: String,
+    pub failures: Vec<JobFailure>,
+}
+
+impl JobView {
+    pub fn is_active(&self) -> bool {
+        matches!(self.status.as_str(), "queued" | "running")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobFailure {
+    pub position: i32,
+    pub label: String,
+    pub reason: String,
+}

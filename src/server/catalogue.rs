@@ -9,7 +9,7 @@ use bytes::Bytes;
 use fast_image_resize::Resizer;
 use futures::StreamExt;
 use pgvector::Vector;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
@@ -39,7 +39,7 @@ pub struct PaintingMeta {
 }
 
 /// Metadata as it arrives (CSV row, JSON object, admin form), before any checks.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RawMeta {
     pub id: Option<String>,
@@ -144,8 +144,6 @@ struct Prepared {
 }
 
 impl Catalogue {
-    /// Adds a batch of paintings; one outcome per input, in order. Images are decoded in
-    /// parallel on the blocking pool, then embedded in one inference call.
     /// Which of these source keys are already in the catalogue, with their painting ids.
     pub async fn existing(&self, keys: &[String]) -> ServerResult<std::collections::HashMap<String, i64>> {
         Ok(sqlx::query_as::<_, (String, i64)>("SELECT source_key, id FROM paintings WHERE source_key = ANY($1)")
@@ -156,6 +154,8 @@ impl Catalogue {
             .collect())
     }
 
+    /// Adds a batch of paintings; one outcome per input, in order. Images are decoded in
+    /// parallel on the blocking pool, then embedded in one inference call.
     pub async fn add_batch(&self, batch: Vec<NewPainting>) -> ServerResult<Vec<AddOutcome>> {
         let keys: Vec<String> = batch.iter().map(|p| p.meta.source_key.clone()).collect();
         let existing = self.existing(&keys).await?;

@@ -65,6 +65,7 @@ async fn serve(config: Config) -> ServerResult<()> {
     }
     let every = std::time::Duration::from_secs(state.config.order_jobs_seconds.max(1));
     tokio::spawn(crate::server::order_jobs::run(state.db.clone(), state.payments.clone(), every));
+    tokio::spawn(state.job_runner().run(std::time::Duration::from_secs(1)));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, ready_after_ms = started.elapsed().as_millis() as u64, "serving ArtWall");
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;

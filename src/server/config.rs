@@ -184,6 +184,17 @@ pub struct Config {
     #[arg(long, env = "ARTWALL_ORDER_JOBS_SECONDS", default_value_t = 60)]
     pub order_jobs_seconds: u64,
 
+    /// Image downloads an import job runs at once.
+    #[arg(long, env = "ARTWALL_FETCH_CONCURRENCY", default_value_t = 4)]
+    pub fetch_concurrency: usize,
+    /// Seconds one image download may take, from connecting to the last byte.
+    #[arg(long, env = "ARTWALL_FETCH_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub fetch_timeout_seconds: u64,
+    /// TESTS ONLY: lets import jobs fetch from loopback and private addresses (a local test
+    /// server). Never set it in production: it opens the server to SSRF.
+    #[arg(long, env = "ARTWALL_FETCH_ALLOW_PRIVATE", default_value_t = false)]
+    pub fetch_allow_private: bool,
+
     /// Largest room photo accepted, in bytes.
     #[arg(long, env = "ARTWALL_ROOM_MAX_BYTES", default_value_t = 15 * 1024 * 1024)]
     pub room_max_bytes: u64,

@@ -1,5 +1,6 @@
-//! `artwall import FILE`: metadata CSV (the demo catalogue's columns) or seed-shaped JSON
-//! (`{"paintings":[{title, artist, imageUrl, ...}]}`) with images on local disk.
+//! Import files: metadata CSV (the demo catalogue's columns) or seed-shaped JSON
+//! (`{"paintings":[{title, artist, imageUrl, ...}]}`). `artwall import FILE` takes images on
+//! local disk; the admin console's import jobs (`server::jobs`) take image URLs.
 
 use std::path::{Path, PathBuf};
 
@@ -12,12 +13,30 @@ use crate::server::error::ServerResult;
 
 const BATCH: usize = 16;
 
-/// One row of an import file: metadata plus where its image is.
+/// One row of an import file: metadata plus where its image is, on disk (for the CLI) or at
+/// an http(s) URL (for the admin console's import jobs).
 #[derive(Debug, Clone)]
 pub struct ImportRow {
     pub label: String,
     pub meta: RawMeta,
-    pub image: String,
+    pub file: Option<String>,
+    pub image_url: Option<String>,
+}
+
+/// How an import text is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportFormat {
+    /// The demo catalogue's columns.
+    Csv,
+    /// `{"paintings":[{title, artist, imageUrl, ...}]}`, the seed's shape.
+    Json,
+}
+
+impl ImportFormat {
+    /// JSON when the text starts like JSON, else CSV.
+    pub fn sniff(text: &str) -> Self {
+        if text.trim_start().starts_with('{') { Self::Json } else { Self::Csv }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -49,6 +68,8 @@ struct CsvRow {
     museum_object_id: Option<String>,
     #[serde(default)]
     tags: Option<String>,
+    #[serde(default)]
+    image_source_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -64,54 +85,71 @@ struct JsonPainting {
     image_url: Option<String>,
 }
 
-/// Reads an import file into rows. Row-level problems become failed rows later; only an
-/// unreadable file is an error here.
+/// Reads an import file into rows.
 pub fn read_rows(path: &Path) -> Result<Vec<ImportRow>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let is_json = path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("json"));
-    if is_json {
-        let file: JsonFile = serde_json::from_str(&text).map_err(|e| format!("{}: not a valid import JSON: {e}", path.display()))?;
-        Ok(file
-            .paintings
-            .into_iter()
-            .enumerate()
-            .map(|(i, p)| ImportRow {
-                label: format!("#{} {}", i + 1, p.meta.title.clone().unwrap_or_default()),
-                meta: p.meta,
-                image: p.image_url.unwrap_or_default(),
-            })
-            .collect())
-    } else {
-        let mut reader = csv::Reader::from_reader(text.as_bytes());
-        reader
-            .deserialize::<CsvRow>()
-            .enumerate()
-            .map(|(i, row)| {
-                let row = row.map_err(|e| format!("{}: row {}: {e}", path.display(), i + 2))?;
-                let id = row.id.or_else(|| match (&row.source, &row.museum_object_id) {
-                    (Some(source), Some(object)) if !object.is_empty() => Some(format!("{source}:{object}")),
-                    _ => None,
-                });
-                Ok(ImportRow {
-                    label: format!("row {} {}", i + 2, row.file),
-                    meta: RawMeta {
-                        id,
-                        title: row.title,
-                        title_en: row.title_en,
-                        artist: row.artist,
-                        artist_en: row.artist_en,
-                        year: row.year.map(serde_json::Value::String),
-                        style: row.style,
-                        source: row.source,
-                        source_url: row.source_url,
-                        license: row.licence,
-                        tags: row.tags.map(|t| t.split(';').map(str::to_owned).collect()).unwrap_or_default(),
-                    },
-                    image: row.file,
+    parse_rows(&text, if is_json { ImportFormat::Json } else { ImportFormat::Csv }).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Parses an import text into rows. Row-level problems (a missing title, say) become failed
+/// rows later; only text that cannot be read as the format at all is an error here.
+pub fn parse_rows(text: &str, format: ImportFormat) -> Result<Vec<ImportRow>, String> {
+    match format {
+        ImportFormat::Json => {
+            let file: JsonFile = serde_json::from_str(text).map_err(|e| format!("not a valid import JSON: {e}"))?;
+            Ok(file
+                .paintings
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let image = p.image_url.filter(|u| !u.trim().is_empty());
+                    let (image_url, file) = match image {
+                        Some(u) if is_remote(&u) => (Some(u), None),
+                        other => (None, other),
+                    };
+                    ImportRow { label: format!("#{} {}", i + 1, p.meta.title.clone().unwrap_or_default()), meta: p.meta, file, image_url }
                 })
-            })
-            .collect()
+                .collect())
+        }
+        ImportFormat::Csv => {
+            let mut reader = csv::Reader::from_reader(text.as_bytes());
+            reader
+                .deserialize::<CsvRow>()
+                .enumerate()
+                .map(|(i, row)| {
+                    let row = row.map_err(|e| format!("row {}: {e}", i + 2))?;
+                    let id = row.id.or_else(|| match (&row.source, &row.museum_object_id) {
+                        (Some(source), Some(object)) if !object.is_empty() => Some(format!("{source}:{object}")),
+                        _ => None,
+                    });
+                    let image_url = row.image_source_url.filter(|u| is_remote(u)).or_else(|| is_remote(&row.file).then(|| row.file.clone()));
+                    Ok(ImportRow {
+                        label: format!("row {} {}", i + 2, row.title.clone().unwrap_or_else(|| row.file.clone())),
+                        meta: RawMeta {
+                            id,
+                            title: row.title,
+                            title_en: row.title_en,
+                            artist: row.artist,
+                            artist_en: row.artist_en,
+                            year: row.year.map(serde_json::Value::String),
+                            style: row.style,
+                            source: row.source,
+                            source_url: row.source_url,
+                            license: row.licence,
+                            tags: row.tags.map(|t| t.split(';').map(str::to_owned).collect()).unwrap_or_default(),
+                        },
+                        file: (!row.file.is_empty() && !is_remote(&row.file)).then_some(row.file),
+                        image_url,
+                    })
+                })
+                .collect()
+        }
     }
+}
+
+fn is_remote(location: &str) -> bool {
+    location.starts_with("http://") || location.starts_with("https://")
 }
 
 /// Imports rows whose images are files relative to `base_dir`, with a progress bar.
@@ -158,13 +196,14 @@ pub async fn import_rows(catalogue: &Catalogue, rows: Vec<ImportRow>, base_dir: 
 }
 
 fn load_image(meta: PaintingMeta, row: &ImportRow, base_dir: &Path, max_bytes: u64) -> Result<NewPainting, String> {
-    if row.image.is_empty() {
-        return Err("no image given".into());
-    }
-    if row.image.starts_with("http://") || row.image.starts_with("https://") {
-        return Err("remote image URLs are imported through the admin console's batch jobs, not the CLI".into());
-    }
-    let path: PathBuf = base_dir.join(&row.image);
+    let Some(file) = &row.file else {
+        return Err(if row.image_url.is_some() {
+            "remote image URLs are imported through the admin console's batch jobs, not the CLI".into()
+        } else {
+            "no image given".into()
+        });
+    };
+    let path: PathBuf = base_dir.join(file);
     let size = std::fs::metadata(&path).map_err(|e| format!("image {}: {e}", path.display()))?.len();
     if size > max_bytes {
         return Err(format!("image {} is {size} bytes; the limit is {max_bytes}", path.display()));

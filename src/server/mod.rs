@@ -1,6 +1,7 @@
 //! Everything that runs only on the server. Nothing under here is compiled into the WASM client.
 
 pub mod activity;
+pub mod audit;
 pub mod auth;
 pub mod bench_feed;
 pub mod bench_ingest;
@@ -12,8 +13,10 @@ pub mod clip;
 pub mod config;
 pub mod error;
 pub mod feed;
+pub mod fetch;
 pub mod fulfilment;
 pub mod images;
+pub mod jobs;
 pub mod import;
 pub mod onboarding;
 pub mod order_jobs;
@@ -103,6 +106,18 @@ impl AppState {
     pub fn catalogue(&self) -> Catalogue {
         Catalogue { db: self.db.clone(), clip: self.clip.clone(), storage: self.storage.clone(), limits: image_limits(&self.config) }
     }
+
+    /// This process's runner of admin batch jobs.
+    pub fn job_runner(&self) -> jobs::Runner {
+        let config = &self.config;
+        let timeout = Duration::from_secs(config.fetch_timeout_seconds.max(1));
+        jobs::Runner {
+            name: format!("jobs-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+            catalogue: self.catalogue(),
+            fetcher: fetch::Fetcher::new(config.max_image_bytes, timeout, config.fetch_allow_private),
+            fetch_concurrency: config.fetch_concurrency,
+        }
+    }
 }
 
 pub async fn connect(config: &Config) -> ServerResult<PgPool> {
@@ -135,6 +150,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/api/activity", post(activity::ingest_route).layer(DefaultBodyLimit::max(activity::MAX_BODY_BYTES)))
         .route("/api/webhooks/stripe", post(payments::webhook::route).layer(DefaultBodyLimit::max(payments::webhook::MAX_BODY_BYTES)))
+        .route("/api/admin/jobs/import", post(jobs::import_route).layer(DefaultBodyLimit::max(jobs::MAX_UPLOAD_BYTES)))
         .route("/api/room-photo", post(rooms::upload_route).layer(DefaultBodyLimit::max(room_body_limit(&state.config))))
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));

@@ -117,3 +117,12 @@ pub fn wait_for_port(port: u16, what: &str) {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// An admin with a live session: the admin and the `Cookie` header value that carries it.
+pub async fn admin_session(db: &PgPool) -> (artwall::server::auth::Admin, String) {
+    use artwall::server::auth;
+    let email = auth::AdminEmail::parse("ops@example.com").unwrap();
+    let id = auth::upsert_admin(db, &email, &auth::hash_password("a long enough password").unwrap()).await.unwrap();
+    let token = auth::login(db, "ops@example.com", "a long enough password", 1).await.unwrap();
+    (auth::Admin { id, email: email.as_str().to_owned() }, format!("{}={token}", auth::ADMIN_COOKIE))
+}

@@ -1,0 +1,434 @@
+//! Admin batch jobs. A job is a `batch_jobs` row plus one `batch_job_items` row per painting.
+//! Runners (one per server process) claim a job with `FOR UPDATE SKIP LOCKED` and work through
+//! its pending items in chunks: download with bounded concurrency through the SSRF-safe
+//! `Fetcher`, then decode, embed and store through the catalogue in one batch.
+//!
+//! A runner keeps a heartbeat. A running job whose heartbeat is older than `STALE_AFTER` lost
+//! its server (a restart, a crash) and is picked up again by the next runner: its finished
+//! items stay finished, its pending ones are done. A job whose chunk fails for a reason that is
+//! not the item's own (the database, the model) is marked interrupted, for an admin to resume.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::error::AppError;
+use crate::server::audit;
+use crate::server::auth::Admin;
+use crate::server::catalogue::{AddOutcome, Catalogue, NewPainting, PaintingMeta, RawMeta};
+use crate::server::error::ServerResult;
+use crate::server::fetch::Fetcher;
+use crate::server::import::{parse_rows, ImportFormat};
+use crate::types::{JobFailure, JobView};
+
+/// Items downloaded, then embedded together.
+const CHUNK: i64 = 8;
+const HEARTBEAT: Duration = Duration::from_secs(5);
+const STALE_AFTER_SECONDS: i64 = 30;
+/// The most rows one import job takes.
+pub const MAX_ITEMS: usize = 5_000;
+
+/// One import row as stored on its item.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ImportItem {
+    label: String,
+    meta: RawMeta,
+    image_url: Option<String>,
+}
+
+/// Parses the text (JSON in the seed's shape, or CSV) and queues an import job for it.
+pub async fn create_import(db: &PgPool, admin: &Admin, text: &str) -> ServerResult<Uuid> {
+    if text.trim().is_empty() {
+        return Err(AppError::invalid("paste a JSON list or choose a JSON or CSV file").into());
+    }
+    let rows = parse_rows(text, ImportFormat::sniff(text)).map_err(AppError::Invalid)?;
+    if rows.is_empty() {
+        return Err(AppError::invalid("the list has no paintings").into());
+    }
+    if rows.len() > MAX_ITEMS {
+        return Err(AppError::Invalid(format!("at most {MAX_ITEMS} paintings per job; this list has {}", rows.len())).into());
+    }
+    let id = Uuid::new_v4();
+    let items: Vec<serde_json::Value> = rows
+        .into_iter()
+        .map(|row| serde_json::to_value(ImportItem { label: row.label, meta: row.meta, image_url: row.image_url }).expect("plain data"))
+        .collect();
+    let mut tx = db.begin().await?;
+    sqlx::query("INSERT INTO batch_jobs (id, kind, status, total, created_by) VALUES ($1, 'import', 'queued', $2, $3)")
+        .bind(id)
+        .bind(items.len() as i32)
+        .bind(admin.id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO batch_job_items (job_id, position, payload)
+         SELECT $1, (n - 1)::int, item FROM unnest($2::jsonb[]) WITH ORDINALITY AS t(item, n)",
+    )
+    .bind(id)
+    .bind(&items)
+    .execute(&mut *tx)
+    .await?;
+    audit::record(&mut *tx, admin, "job.create", &format!("job:{id}"), None, Some(serde_json::json!({ "kind": "import", "total": items.len() }))).await?;
+    tx.commit().await?;
+    tracing::info!(job = %id, total = items.len(), "import job queued");
+    Ok(id)
+}
+
+/// Failed items go back to pending and the job to the queue.
+pub async fn retry_failed(db: &PgPool, admin: &Admin, id: Uuid) -> ServerResult<i64> {
+    let mut tx = db.begin().await?;
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM batch_jobs WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut *tx).await?;
+    match status.as_deref() {
+        None => return Err(AppError::NotFound.into()),
+        Some("queued" | "running") => return Err(AppError::invalid("the job is still running; retry once it has finished").into()),
+        Some(_) => {}
+    }
+    let retried = sqlx::query("UPDATE batch_job_items SET status = 'pending', updated_at = now() WHERE job_id = $1 AND status = 'failed'")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected() as i64;
+    if retried == 0 {
+        return Err(AppError::invalid("nothing failed, so there is nothing to retry").into());
+    }
+    requeue(&mut tx, id).await?;
+    audit::record(&mut *tx, admin, "job.retry", &format!("job:{id}"), None, Some(serde_json::json!({ "retried": retried }))).await?;
+    tx.commit().await?;
+    Ok(retried)
+}
+
+/// An interrupted job goes back to the queue; its finished items stay finished.
+pub async fn resume(db: &PgPool, admin: &Admin, id: Uuid) -> ServerResult<()> {
+    let mut tx = db.begin().await?;
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM batch_jobs WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut *tx).await?;
+    match status.as_deref() {
+        None => return Err(AppError::NotFound.into()),
+        Some("interrupted") => {}
+        Some(other) => return Err(AppError::Invalid(format!("only an interrupted job can be resumed; this one is {other}")).into()),
+    }
+    requeue(&mut tx, id).await?;
+    audit::record(&mut *tx, admin, "job.resume", &format!("job:{id}"), None, None).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn requeue(tx: &mut sqlx::PgConnection, id: Uuid) -> ServerResult<()> {
+    sqlx::query("UPDATE batch_jobs SET status = 'queued', finished_at = NULL, updated_at = now() WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    refresh_counts(tx, id).await
+}
+
+/// The job's counters, from its items (the one source of truth).
+async fn refresh_counts(db: &mut sqlx::PgConnection, id: Uuid) -> ServerResult<()> {
+    sqlx::query(
+        "UPDATE batch_jobs j SET processed = c.processed, failed = c.failed, heartbeat_at = now(), updated_at = now()
+         FROM (SELECT count(*) FILTER (WHERE status <> 'pending') AS processed, count(*) FILTER (WHERE status = 'failed') AS failed
+               FROM batch_job_items WHERE job_id = $1) c
+         WHERE j.id = $1",
+    )
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    id: Uuid,
+    kind: String,
+    status: String,
+    total: i32,
+    processed: i32,
+    failed: i32,
+    resumes: i32,
+    created_at: String,
+    /// Seconds since the job (last) started running.
+    running_seconds: Option<f64>,
+    /// Items finished since then.
+    processed_since_start: Option<i64>,
+}
+
+const JOB_COLUMNS: &str = "j.id, j.kind, j.status, j.total, j.processed, j.failed, j.resumes,
+    to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"') AS created_at,
+    extract(epoch FROM (coalesce(j.finished_at, now()) - j.started_at))::float8 AS running_seconds,
+    (SELECT count(*) FROM batch_job_items i WHERE i.job_id = j.id AND i.status <> 'pending' AND i.updated_at >= j.started_at) AS processed_since_start";
+
+impl JobRow {
+    fn into_view(self, failures: Vec<JobFailure>) -> JobView {
+        let rate_per_minute = match (self.running_seconds, self.processed_since_start) {
+            (Some(seconds), Some(done)) if seconds > 0.5 && done > 0 => Some(done as f64 * 60.0 / seconds),
+            _ => None,
+        };
+        let remaining = i64::from(self.total - self.processed);
+        let eta_seconds = match (self.status.as_str(), rate_per_minute) {
+            ("running", Some(rate)) => Some((remaining as f64 * 60.0 / rate).ceil() as i64),
+            _ => None,
+        };
+        JobView {
+            id: self.id.to_string(),
+            kind: self.kind,
+            status: self.status,
+            total: self.total.into(),
+            processed: self.processed.into(),
+            failed: self.failed.into(),
+            rate_per_minute,
+            eta_seconds,
+            resumes: self.resumes.into(),
+            created_at: self.created_at,
+            failures,
+        }
+    }
+}
+
+/// One job with every failed item and its reason.
+pub async fn view(db: &PgPool, id: Uuid) -> ServerResult<JobView> {
+    let row: JobRow = sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM batch_jobs j WHERE j.id = $1"))
+        .bind(id)
+        .fetch_optional(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let failures = sqlx::query_as::<_, (i32, Option<String>, Option<String>)>(
+        "SELECT position, payload->>'label', outcome FROM batch_job_items WHERE job_id = $1 AND status = 'failed' ORDER BY position",
+    )
+    .bind(id)
+    .fetch_all(db)
+    .await?
+    .into_iter()
+    .map(|(position, label, reason)| JobFailure { position, label: label.unwrap_or_else(|| format!("#{}", position + 1)), reason: reason.unwrap_or_default() })
+    .collect();
+    Ok(row.into_view(failures))
+}
+
+/// The latest jobs, newest first, without their failures.
+pub async fn recent(db: &PgPool, limit: i64) -> ServerResult<Vec<JobView>> {
+    let rows: Vec<JobRow> = sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM batch_jobs j ORDER BY j.created_at DESC LIMIT $1"))
+        .bind(limit)
+        .fetch_all(db)
+        .await?;
+    Ok(rows.into_iter().map(|row| row.into_view(Vec::new())).collect())
+}
+
+/// Claims and runs jobs, one at a time, for as long as the server runs.
+pub struct Runner {
+    pub name: String,
+    pub catalogue: Catalogue,
+    pub fetcher: Fetcher,
+    pub fetch_concurrency: usize,
+}
+
+impl Runner {
+    pub async fn run(self, idle: Duration) {
+        loop {
+            match self.run_next().await {
+                Ok(true) => {}
+                Ok(false) => tokio::time::sleep(idle).await,
+                Err(error) => {
+                    tracing::error!(%error, runner = %self.name, "job runner failed");
+                    tokio::time::sleep(idle).await;
+                }
+            }
+        }
+    }
+
+    /// Claims the oldest queued job (or a running one whose server went away) and runs it to
+    /// the end. False when there was nothing to do.
+    pub async fn run_next(&self) -> ServerResult<bool> {
+        let db = &self.catalogue.db;
+        let claimed: Option<(Uuid, bool)> = sqlx::query_as(
+            "UPDATE batch_jobs j SET status = 'running', runner = $1, heartbeat_at = now(), updated_at = now(),
+                 started_at = now(), resumes = j.resumes + (c.was = 'running')::int
+             FROM (SELECT id, status AS was FROM batch_jobs
+                   WHERE kind = 'import' AND (status = 'queued' OR (status = 'running' AND heartbeat_at < now() - make_interval(secs => $2)))
+                   ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED) c
+             WHERE j.id = c.id
+             RETURNING j.id, c.was = 'running'",
+        )
+        .bind(&self.name)
+        .bind(STALE_AFTER_SECONDS as f64)
+        .fetch_optional(db)
+        .await?;
+        let Some((id, resumed)) = claimed else { return Ok(false) };
+        tracing::info!(job = %id, resumed, runner = %self.name, "job started");
+
+        let heartbeat = tokio::spawn(beat(db.clone(), id));
+        let result = self.work_through(id).await;
+        heartbeat.abort();
+        let status = match &result {
+            Ok(()) => "completed",
+            Err(error) => {
+                tracing::error!(job = %id, %error, "job interrupted");
+                "interrupted"
+            }
+        };
+        sqlx::query("UPDATE batch_jobs SET status = $2, finished_at = now(), updated_at = now() WHERE id = $1 AND runner = $3")
+            .bind(id)
+            .bind(status)
+            .bind(&self.name)
+            .execute(db)
+            .await?;
+        tracing::info!(job = %id, status, "job finished");
+        Ok(true)
+    }
+
+    async fn work_through(&self, id: Uuid) -> ServerResult<()> {
+        let db = &self.catalogue.db;
+        loop {
+            let items: Vec<(i32, sqlx::types::Json<ImportItem>)> =
+                sqlx::query_as("SELECT position, payload FROM batch_job_items WHERE job_id = $1 AND status = 'pending' ORDER BY position LIMIT $2")
+                    .bind(id)
+                    .bind(CHUNK)
+                    .fetch_all(db)
+                    .await?;
+            if items.is_empty() {
+                return Ok(());
+            }
+            let outcomes = self.import_chunk(items.into_iter().map(|(position, item)| (position, item.0)).collect()).await?;
+            let mut tx = db.begin().await?;
+            for (position, outcome) in outcomes {
+                let (status, note, painting) = match outcome {
+                    AddOutcome::Added { id } => ("done", "added".to_owned(), Some(id)),
+                    AddOutcome::AlreadyPresent { id } => ("done", "already in the catalogue".to_owned(), Some(id)),
+                    AddOutcome::Failed { reason } => ("failed", reason, None),
+                };
+                sqlx::query(
+                    "UPDATE batch_job_items SET status = $3, outcome = $4, painting_id = $5, attempts = attempts + 1, updated_at = now()
+                     WHERE job_id = $1 AND position = $2",
+                )
+                .bind(id)
+                .bind(position)
+                .bind(status)
+                .bind(note.chars().take(1000).collect::<String>())
+                .bind(painting)
+                .execute(&mut *tx)
+                .await?;
+            }
+            refresh_counts(&mut tx, id).await?;
+            tx.commit().await?;
+        }
+    }
+
+    /// Parses, skips what is already in the catalogue, downloads the rest, then adds them.
+    async fn import_chunk(&self, items: Vec<(i32, ImportItem)>) -> ServerResult<Vec<(i32, AddOutcome)>> {
+        let mut outcomes = Vec::new();
+        let mut to_fetch = Vec::new();
+        for (position, item) in items {
+            match PaintingMeta::parse(item.meta) {
+                Err(reason) => outcomes.push((position, AddOutcome::Failed { reason })),
+                Ok(meta) => match item.image_url {
+                    None => outcomes.push((position, AddOutcome::Failed { reason: "no imageUrl given".into() })),
+                    Some(url) => to_fetch.push((position, meta, url)),
+                },
+            }
+        }
+        // Idempotent: a painting already in the catalogue is not even downloaded again.
+        let keys: Vec<String> = to_fetch.iter().map(|(_, meta, _)| meta.source_key.clone()).collect();
+        let existing = self.catalogue.existing(&keys).await?;
+        to_fetch.retain(|(position, meta, _)| match existing.get(&meta.source_key) {
+            Some(&id) => {
+                outcomes.push((*position, AddOutcome::AlreadyPresent { id }));
+                false
+            }
+            None => true,
+        });
+        let fetched: Vec<(i32, PaintingMeta, Result<bytes::Bytes, String>)> = futures::stream::iter(to_fetch)
+            .map(|(position, meta, url)| async move {
+                let image = self.fetcher.image(&url).await.map_err(|e| e.to_string());
+                (position, meta, image)
+            })
+            .buffer_unordered(self.fetch_concurrency.max(1))
+            .collect()
+            .await;
+        let mut positions = Vec::new();
+        let mut batch = Vec::new();
+        for (position, meta, image) in fetched {
+            match image {
+                Ok(image) => {
+                    positions.push(position);
+                    batch.push(NewPainting { meta, image });
+                }
+                Err(reason) => outcomes.push((position, AddOutcome::Failed { reason })),
+            }
+        }
+        if !batch.is_empty() {
+            outcomes.extend(positions.into_iter().zip(self.catalogue.add_batch(batch).await?));
+        }
+        Ok(outcomes)
+    }
+}
+
+/// Keeps the job's heartbeat fresh while its runner works, so nobody else resumes it.
+async fn beat(db: PgPool, id: Uuid) {
+    let mut every = tokio::time::interval(HEARTBEAT);
+    loop {
+        every.tick().await;
+        if let Err(error) = sqlx::query("UPDATE batch_jobs SET heartbeat_at = now() WHERE id = $1").bind(id).execute(&db).await {
+            tracing::warn!(job = %id, %error, "job heartbeat failed");
+        }
+    }
+}
+
+/// Largest import upload (JSON or CSV text).
+pub const MAX_UPLOAD_BYTES: usize = 20 * 1024 * 1024;
+
+/// `POST /api/admin/jobs/import`, multipart: `paintings` (pasted JSON or CSV) or `file` (a
+/// `.json` or `.csv` upload). A browser form is sent on to the job's page (or back to the form
+/// with a fixed error code); a client asking for JSON gets `{"jobId": ...}` or the error.
+pub async fn import_route(
+    axum::extract::State(state): axum::extract::State<crate::server::AppState>,
+    headers: axum::http::HeaderMap,
+    multipart: axum::extract::Multipart,
+) -> axum::response::Response {
+    use axum::response::{IntoResponse, Redirect};
+    let wants_json = headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"));
+    let result = async {
+        let admin = crate::server::auth::require_admin(&state.db, &headers).await?;
+        let text = read_import_form(multipart).await?;
+        create_import(&state.db, &admin, &text).await
+    }
+    .await
+    .map_err(AppError::from);
+    match (result, wants_json) {
+        (Ok(id), true) => axum::Json(serde_json::json!({ "jobId": id })).into_response(),
+        (Ok(id), false) => Redirect::to(&format!("/admin/jobs/{id}")).into_response(),
+        (Err(error), true) => error.into_response(),
+        (Err(AppError::Unauthorized), false) => Redirect::to("/admin/login?next=%2Fadmin%2Fimport").into_response(),
+        (Err(error), false) => Redirect::to(&format!("/admin/import?error={}", import_error_code(&error))).into_response(),
+    }
+}
+
+/// The uploaded file when there is one, else the pasted text.
+async fn read_import_form(mut multipart: axum::extract::Multipart) -> ServerResult<String> {
+    let mut pasted = String::new();
+    let mut uploaded = String::new();
+    while let Some(field) = multipart.next_field().await.map_err(|_| AppError::invalid("the upload was not a valid form"))? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let bytes = field.bytes().await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::TooLarge(format!("an import is at most {} MB", MAX_UPLOAD_BYTES / 1024 / 1024))
+            } else {
+                AppError::invalid("the upload was not a valid form")
+            }
+        })?;
+        let text = String::from_utf8(bytes.to_vec()).map_err(|_| AppError::invalid("the file is not UTF-8 text (JSON or CSV)"))?;
+        match name.as_str() {
+            "paintings" => pasted = text,
+            "file" => uploaded = text,
+            _ => {}
+        }
+    }
+    Ok(if uploaded.trim().is_empty() { pasted } else { uploaded })
+}
+
+/// Fixed codes for the form's redirect, never free text in a link.
+fn import_error_code(error: &AppError) -> &'static str {
+    match error {
+        AppError::TooLarge(_) => "too_large",
+        AppError::Invalid(message) if message.starts_with("paste") || message.contains("no paintings") => "empty",
+        AppError::Invalid(message) if message.starts_with("at most") => "too_many",
+        AppError::Invalid(_) => "unreadable",
+        _ => "failed",
+    }
+}
