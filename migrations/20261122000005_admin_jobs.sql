@@ -35,3 +35,6 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_at ON audit_log (at DESC);
 CREATE INDEX audit_log_subject ON audit_log (subject, at DESC);
+
+-- The admin catalogue list counts orders per painting.
+CREATE INDEX orders_painting ON orders (painting_id);

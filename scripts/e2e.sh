@@ -30,6 +30,8 @@ STRIPE_PORT=8420 WEBHOOK_SECRET="whsec_e2e"
 ARTWALL_HARNESS_WEBHOOK_URL="http://127.0.0.1:3000/api/webhooks/stripe" ARTWALL_HARNESS_WEBHOOK_SECRET="$WEBHOOK_SECRET" \
   "$ARTWALL_VENV/bin/python" scripts/stripe_harness.py --port "$STRIPE_PORT" > "$ARTWALL_CACHE/logs-e2e-stripe.log" 2>&1 &
 stripe=$!
+# The admin import test fetches images from a server of its own on 127.0.0.1.
+export ARTWALL_FETCH_ALLOW_PRIVATE=true
 export ARTWALL_STRIPE_SECRET_KEY="sk_test_e2e" ARTWALL_STRIPE_API_BASE="http://127.0.0.1:$STRIPE_PORT" \
   ARTWALL_STRIPE_WEBHOOK_SECRETS="$WEBHOOK_SECRET"
 

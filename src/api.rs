@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::types::{AdminOrders, AdminOverview, FeedPage, JobView, OrderView, Onboarding, PaintingDetail, RoomState, SavedList, ScoredCard, SearchResults};
+use crate::types::{AdminOrders, AdminOverview, AdminPaintings, FeedPage, JobView, OrderView, Onboarding, PaintingDetail, RoomState, SavedList, ScoredCard, SearchResults};
 
 #[cfg(feature = "ssr")]
 use crate::server::{error::respond, AppState};
@@ -257,4 +257,20 @@ pub async fn resume_job(id: String) -> Result<(), AppError> {
     let (state, admin) = admin_context().await?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
     respond(jobs::resume(&state.db, &admin, id).await)
+}
+
+/// The catalogue as the admin sees it: search by title, artist or style, 50 per page.
+#[server(endpoint = "admin/paintings", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_admin_paintings(query: Option<String>, page: Option<i64>) -> Result<AdminPaintings, AppError> {
+    use crate::server::catalogue_admin;
+    let (state, _) = admin_context().await?;
+    respond(catalogue_admin::list(&state.db, query.as_deref().unwrap_or_default(), page.unwrap_or(1)).await)
+}
+
+/// Takes a painting out of (or back into) the feed, search and "more like this".
+#[server(endpoint = "admin/painting/publish")]
+pub async fn set_painting_published(id: i64, published: bool) -> Result<(), AppError> {
+    use crate::server::catalogue_admin;
+    let (state, admin) = admin_context().await?;
+    respond(catalogue_admin::set_published(&state.db, &admin, id, published).await)
 }

@@ -208,3 +208,26 @@ pub struct JobFailure {
     pub label: String,
     pub reason: String,
 }
+
+/// One row of the admin's catalogue list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminPainting {
+    pub id: i64,
+    pub title: String,
+    pub artist: String,
+    pub style: Option<String>,
+    pub image_url: String,
+    pub published: bool,
+    pub saves: i64,
+    pub views: i64,
+    pub orders: i64,
+}
+
+/// A page of the admin's catalogue list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminPaintings {
+    pub items: Vec<AdminPainting>,
+    pub total: i64,
+    pub page: i64,
+    pub pages: i64,
+}

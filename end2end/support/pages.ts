@@ -1,4 +1,10 @@
 import { expect, Page } from "@playwright/test";
+import { execFileSync } from "node:child_process";
+
+/** Reads the e2e database (scripts/e2e.sh exports DATABASE_URL) to check what reached it. */
+export function sql(query: string): string {
+  return execFileSync("psql", [process.env.DATABASE_URL!, "-tAc", query]).toString().trim();
+}
 
 /** A click before the WASM has hydrated does nothing: wait for the marker hydrate() sets. */
 export async function hydrated(page: Page) {
@@ -22,4 +28,17 @@ export async function signInAsAdmin(page: Page, next = "/admin") {
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForURL((url) => url.pathname + url.search === next);
   await hydrated(page);
+}
+
+/** Scrolls the feed to its end ("seen everything") and returns every painting id it showed. */
+export async function scrollWholeFeed(page: Page): Promise<Set<string>> {
+  const cards = page.locator(".feed-grid:not(.placeholders) .card");
+  const end = page.locator(".feed-end");
+  await expect(cards.first()).toBeVisible();
+  for (let i = 0; i < 100 && !(await end.isVisible()); i++) {
+    await page.mouse.wheel(0, 8000);
+    await page.waitForTimeout(200);
+  }
+  await expect(end).toBeVisible();
+  return new Set(await cards.evaluateAll((els) => els.map((el) => el.getAttribute("data-painting-id")!)));
 }

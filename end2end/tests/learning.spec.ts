@@ -1,11 +1,5 @@
 import { test, expect, Page } from "@playwright/test";
-import { execFileSync } from "node:child_process";
-import { hydrated } from "../support/pages";
-
-/** Reads the e2e database (scripts/e2e.sh exports DATABASE_URL) to check what reached it. */
-function sql(query: string): string {
-  return execFileSync("psql", [process.env.DATABASE_URL!, "-tAc", query]).toString().trim();
-}
+import { hydrated, sql } from "../support/pages";
 
 test("the feed learns from a new visitor and forgets nothing on reload", async ({ page, context }) => {
   await page.setViewportSize({ width: 1280, height: 900 });

@@ -43,7 +43,7 @@ pub fn Dashboard() -> impl IntoView {
                                 <p>"Signed in as " {o.admin_email.clone()}</p>
                                 <ActionForm action=logout><button type="submit" class="button">"Sign out"</button></ActionForm>
                             </header>
-                            <nav class="admin-nav"><a href="/admin/orders">"Orders"</a></nav>
+                            <AdminNav/>
                             <h2>"System"</h2>
                             <dl class="facts">
                                 <dt>"Model"</dt>
@@ -55,13 +55,31 @@ pub fn Dashboard() -> impl IntoView {
                                 <dt>"Storage"</dt><dd>{o.storage_backend.clone()}</dd>
                             </dl>
                         }.into_any(),
-                        Err(AppError::Unauthorized) => view! {
-                            <p>"Your session has ended. " <a href="/admin/login">"Sign in again"</a></p>
-                        }.into_any(),
-                        Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                        Err(error) => admin_error(error),
                     }
                 })}
             </Suspense>
         </section>
+    }
+}
+
+/// The admin console's sections.
+#[component]
+pub fn AdminNav() -> impl IntoView {
+    view! {
+        <nav class="admin-nav" aria-label="Admin">
+            <a href="/admin">"Dashboard"</a>
+            <a href="/admin/paintings">"Catalogue"</a>
+            <a href="/admin/import">"Import"</a>
+            <a href="/admin/orders">"Orders"</a>
+        </nav>
+    }
+}
+
+/// An admin page's error: an ended session links to the sign-in page.
+pub fn admin_error(error: AppError) -> AnyView {
+    match error {
+        AppError::Unauthorized => view! { <p>"Your session has ended. " <a href="/admin/login">"Sign in again"</a></p> }.into_any(),
+        error => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
     }
 }

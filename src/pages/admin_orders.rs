@@ -6,8 +6,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{load_admin_order, load_admin_orders, AdvanceOrder, RefundOrder};
-use crate::error::AppError;
 use crate::orders::OrderStatus;
+use crate::pages::admin::{admin_error, AdminNav};
 use crate::pages::orders::{OrderFacts, OrderSummary, OrderTimeline};
 use crate::pricing::format_cny;
 use crate::types::OrderView;
@@ -20,6 +20,7 @@ pub fn AdminOrdersPage() -> impl IntoView {
     view! {
         <Title text="Orders · Admin"/>
         <section class="admin">
+            <AdminNav/>
             <h1>"Orders"</h1>
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
@@ -67,6 +68,7 @@ pub fn AdminOrderPage() -> impl IntoView {
     view! {
         <Title text="Order · Admin"/>
         <section class="admin">
+            <AdminNav/>
             <p><a href="/admin/orders">"← All orders"</a></p>
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
@@ -121,12 +123,5 @@ fn AdminOrder(order: OrderView, advance: ServerAction<AdvanceOrder>, refund: Ser
             })}
         </div>
         <OrderTimeline entries=order.timeline/>
-    }
-}
-
-fn admin_error(error: AppError) -> AnyView {
-    match error {
-        AppError::Unauthorized => view! { <p>"Your session has ended. " <a href="/admin/login">"Sign in again"</a></p> }.into_any(),
-        error => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
     }
 }

@@ -1,4 +1,6 @@
 pub mod admin;
+pub mod admin_catalogue;
+pub mod admin_jobs;
 pub mod admin_orders;
 pub mod feed;
 pub mod landing;

@@ -7,6 +7,7 @@ pub mod bench_feed;
 pub mod bench_ingest;
 pub mod bench_quality;
 pub mod catalogue;
+pub mod catalogue_admin;
 pub mod checkout;
 pub mod cli;
 pub mod clip;
