@@ -6,6 +6,13 @@ use leptos_router::{path, SsrMode};
 use crate::pages::{admin::{Dashboard, LoginPage}, admin_catalogue::AdminPaintingsPage, admin_jobs::{ImportPage, JobPage}, admin_orders::{AdminOrderPage, AdminOrdersPage}, feed::Feed, orders::{OrderPage, OrdersPage}, landing::Landing, not_found::NotFound, onboarding::OnboardingPage, painting::Painting, saved::SavedPage, search::SearchPage};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The page's CSP names this response's nonce, which the hydration scripts carry.
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+        if let Ok(value) = axum::http::HeaderValue::from_str(&crate::server::security::page_csp(&nonce)) {
+            response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -1,5 +1,5 @@
 import { test, expect, Page } from "@playwright/test";
-import { hydrated } from "../support/pages";
+import { hydrated, sql } from "../support/pages";
 
 test("the feed's first page is in the HTML before any JavaScript runs", async ({ browser, request }) => {
   const html = await (await request.get("/feed")).text();
@@ -79,9 +79,24 @@ test("/admin redirects to the login page, and an admin can sign in and out", asy
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page).toHaveURL(/\/admin$/);
   await expect(page.getByText("not CLIP")).toBeVisible();
-  await expect(page.getByText("40 paintings")).toBeVisible();
+  await expect(page.getByText(`${sql("SELECT count(*) FROM paintings WHERE published")} paintings`)).toBeVisible();
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/admin\/login/);
   await page.goto("/admin");
   await expect(page).toHaveURL(/\/admin\/login/);
+});
+
+test("pages are served under a nonce CSP and still hydrate, with no CSP violation", async ({ page }) => {
+  const violations: string[] = [];
+  page.on("console", (message) => { if (/Content Security Policy/i.test(message.text())) violations.push(message.text()); });
+  const response = await page.goto("/feed");
+  const csp = response!.headers()["content-security-policy"];
+  expect(csp).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9+/=_-]{16,}' 'wasm-unsafe-eval'/);
+  expect(csp).toContain("frame-ancestors 'none'");
+  await hydrated(page);
+  // Hydrated means interactive: saving a painting goes through the WASM client.
+  const card = page.locator(".feed-grid .card").first();
+  await card.getByRole("button", { name: "Save" }).click();
+  await expect(card.getByRole("button", { name: "Unsave" })).toHaveAttribute("aria-pressed", "true");
+  expect(violations).toEqual([]);
 });

@@ -26,6 +26,7 @@ pub mod paintings;
 pub mod payments;
 pub mod rooms;
 pub mod search;
+pub mod security;
 pub mod storage;
 pub mod synthetic;
 pub mod taste;
@@ -163,8 +164,11 @@ pub fn router(state: AppState) -> Router {
         router = router.nest_service("/media", media);
     }
     let secure = SecureCookies(state.config.cookies_secure());
+    let public_origin = state.config.public_url.origin().ascii_serialization();
     router
         .layer(middleware::from_fn_with_state(state.clone(), admin_pages_guard))
+        .layer(middleware::from_fn_with_state(public_origin, security::refuse_cross_site))
+        .layer(middleware::from_fn(security::security_headers))
         .layer(middleware::from_fn(move |request: Request, next: Next| visitor::visitor_cookie(secure, request, next)))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
