@@ -65,7 +65,8 @@ DATABASE_URL="$demo_db" "$bin" import "$ARTWALL_DEMO_CATALOGUE" 2>/dev/null
 DATABASE_URL="$demo_db" "$bin" bench-quality --visitors 40 2>/dev/null
 
 echo "== activity ingest: 100k events at concurrency 32, then the taste worker"
-DATABASE_URL="$demo_db" ARTWALL_TASTE_WORKERS=0 "$bin" serve 2>/dev/null &
+# The load generator is one client at one address: lift the activity rate limit for it.
+DATABASE_URL="$demo_db" ARTWALL_TASTE_WORKERS=0 ARTWALL_RATE_ACTIVITY_PER_MINUTE=100000000 "$bin" serve 2>/dev/null &
 server=$!
 until curl -sf http://127.0.0.1:3099/readyz >/dev/null; do sleep 0.05; done
 DATABASE_URL="$demo_db" "$bin" bench-ingest --server http://127.0.0.1:3099 --events 100000 --concurrency 32 --workers 2 2>/dev/null

@@ -115,9 +115,24 @@ pub async fn search_paintings(q: String) -> Result<SearchResults, AppError> {
 
 #[server(endpoint = "admin/login")]
 pub async fn admin_login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
-    use crate::server::auth;
+    use crate::server::{auth, limits};
     let state = expect_context::<AppState>();
-    let token = respond(auth::login(&state.db, &email, &password, state.config.admin_session_hours).await)?;
+    let parts = expect_context::<axum::http::request::Parts>();
+    // Each failure in a row from this address makes the next answer slower.
+    let ip = limits::client_ip(&parts.extensions);
+    tokio::time::sleep(state.limits.login_delay(ip)).await;
+    let token = match respond(auth::login(&state.db, &email, &password, state.config.admin_session_hours).await) {
+        Ok(token) => {
+            state.limits.login_succeeded(ip);
+            token
+        }
+        Err(error) => {
+            if matches!(error, AppError::Invalid(_)) {
+                state.limits.login_failed(ip);
+            }
+            return Err(error);
+        }
+    };
     let cookie = auth::session_cookie(token, state.config.cookies_secure(), state.config.admin_session_hours);
     auth::set_response_cookie(&cookie);
     // Only local paths: never an open redirect.

@@ -68,7 +68,17 @@ async fn serve(config: Config) -> ServerResult<()> {
     tokio::spawn(state.job_runner().run(std::time::Duration::from_secs(1)));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, ready_after_ms = started.elapsed().as_millis() as u64, "serving ArtWall");
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    let limits = state.limits.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            limits.prune();
+        }
+    });
+    // Connect info gives the rate limits each client's address.
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
 }
 

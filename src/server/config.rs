@@ -184,6 +184,19 @@ pub struct Config {
     #[arg(long, env = "ARTWALL_ORDER_JOBS_SECONDS", default_value_t = 60)]
     pub order_jobs_seconds: u64,
 
+    /// Rate limits, in requests per minute for one visitor; one IP address gets five times as
+    /// many (households and offices share an address). Sign-in is limited per IP only.
+    #[arg(long, env = "ARTWALL_RATE_LOGIN_PER_MINUTE", default_value_t = 10)]
+    pub rate_login_per_minute: u32,
+    #[arg(long, env = "ARTWALL_RATE_ACTIVITY_PER_MINUTE", default_value_t = 120)]
+    pub rate_activity_per_minute: u32,
+    #[arg(long, env = "ARTWALL_RATE_FEED_PER_MINUTE", default_value_t = 120)]
+    pub rate_feed_per_minute: u32,
+    #[arg(long, env = "ARTWALL_RATE_SEARCH_PER_MINUTE", default_value_t = 60)]
+    pub rate_search_per_minute: u32,
+    #[arg(long, env = "ARTWALL_RATE_UPLOAD_PER_MINUTE", default_value_t = 10)]
+    pub rate_upload_per_minute: u32,
+
     /// Image downloads an import job runs at once.
     #[arg(long, env = "ARTWALL_FETCH_CONCURRENCY", default_value_t = 4)]
     pub fetch_concurrency: usize,

@@ -125,7 +125,7 @@ pub fn parse_rows(text: &str, format: ImportFormat) -> Result<Vec<ImportRow>, St
                     });
                     let image_url = row.image_source_url.filter(|u| is_remote(u)).or_else(|| is_remote(&row.file).then(|| row.file.clone()));
                     Ok(ImportRow {
-                        label: format!("row {} {}", i + 2, row.title.clone().unwrap_or_else(|| row.file.clone())),
+                        label: format!("row {} {}", i + 2, if row.file.is_empty() { row.title.clone().unwrap_or_default() } else { row.file.clone() }),
                         meta: RawMeta {
                             id,
                             title: row.title,

@@ -18,6 +18,7 @@ pub mod fetch;
 pub mod fulfilment;
 pub mod images;
 pub mod jobs;
+pub mod limits;
 pub mod import;
 pub mod onboarding;
 pub mod order_jobs;
@@ -71,6 +72,7 @@ pub struct AppState {
     pub landmarks: Arc<feed::Landmarks>,
     pub styles: Arc<onboarding::StyleEmbeddings>,
     pub payments: Arc<payments::Payments>,
+    pub limits: Arc<limits::RateLimits>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -95,7 +97,8 @@ impl AppState {
         let storage = Arc::new(Storage::from_config(&config).await?);
         tracing::info!(storage = %storage.describe(), "storage ready");
         let payments = Arc::new(payments::Payments::from_config(&config)?);
-        Ok(Self { leptos_options, config: Arc::new(config), db, clip, storage, landmarks: Arc::default(), styles, payments })
+        let limits = Arc::new(limits::RateLimits::from_config(&config));
+        Ok(Self { leptos_options, config: Arc::new(config), db, clip, storage, landmarks: Arc::default(), styles, payments, limits })
     }
 
     pub fn feed_settings(&self) -> feed::FeedSettings {
@@ -168,6 +171,7 @@ pub fn router(state: AppState) -> Router {
     router
         .layer(middleware::from_fn_with_state(state.clone(), admin_pages_guard))
         .layer(middleware::from_fn_with_state(public_origin, security::refuse_cross_site))
+        .layer(middleware::from_fn_with_state(state.limits.clone(), limits::rate_limit))
         .layer(middleware::from_fn(security::security_headers))
         .layer(middleware::from_fn(move |request: Request, next: Next| visitor::visitor_cookie(secure, request, next)))
         .layer(TraceLayer::new_for_http())

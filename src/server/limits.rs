@@ -1,0 +1,170 @@
+//! Rate limits (governor's keyed GCRA limiters) per visitor and per IP address, answered with
+//! 429 and `Retry-After`; and a growing delay after failed sign-ins from one address.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::error::AppError;
+use crate::server::config::Config;
+use crate::server::visitor::VISITOR_COOKIE;
+
+/// One IP address may make this many times a visitor's requests.
+const IP_MULTIPLIER: u32 = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Bucket {
+    Login,
+    Activity,
+    Feed,
+    Search,
+    Upload,
+}
+
+impl Bucket {
+    fn of(method: &Method, path: &str) -> Option<Self> {
+        match (method.as_str(), path) {
+            ("POST", "/api/admin/login") => Some(Self::Login),
+            ("POST", "/api/activity") => Some(Self::Activity),
+            ("GET", "/api/feed" | "/feed") => Some(Self::Feed),
+            ("GET", "/api/search" | "/search") => Some(Self::Search),
+            ("POST", "/api/room-photo" | "/api/admin/jobs/import") => Some(Self::Upload),
+            _ => None,
+        }
+    }
+}
+
+struct Limiter {
+    per_visitor: Option<DefaultKeyedRateLimiter<String>>,
+    per_ip: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+impl Limiter {
+    fn new(per_minute: u32, per_visitor: bool) -> Self {
+        let quota = |n: u32| Quota::per_minute(NonZeroU32::new(n.max(1)).expect("at least one"));
+        let ip_quota = if per_visitor { per_minute.saturating_mul(IP_MULTIPLIER) } else { per_minute };
+        Self { per_visitor: per_visitor.then(|| RateLimiter::keyed(quota(per_minute))), per_ip: RateLimiter::keyed(quota(ip_quota)) }
+    }
+}
+
+pub struct RateLimits {
+    buckets: HashMap<Bucket, Limiter>,
+    login_failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+}
+
+impl RateLimits {
+    pub fn from_config(config: &Config) -> Self {
+        let buckets = HashMap::from([
+            (Bucket::Login, Limiter::new(config.rate_login_per_minute, false)),
+            (Bucket::Activity, Limiter::new(config.rate_activity_per_minute, true)),
+            (Bucket::Feed, Limiter::new(config.rate_feed_per_minute, true)),
+            (Bucket::Search, Limiter::new(config.rate_search_per_minute, true)),
+            (Bucket::Upload, Limiter::new(config.rate_upload_per_minute, true)),
+        ]);
+        Self { buckets, login_failures: Mutex::default() }
+    }
+
+    /// None when allowed, else how long to wait.
+    fn check(&self, bucket: Bucket, visitor: Option<&str>, ip: IpAddr) -> Option<Duration> {
+        let limiter = &self.buckets[&bucket];
+        let now = DefaultClock::default().now();
+        if let (Some(per_visitor), Some(visitor)) = (&limiter.per_visitor, visitor) {
+            if let Err(not_until) = per_visitor.check_key(&visitor.to_owned()) {
+                return Some(not_until.wait_time_from(now));
+            }
+        }
+        limiter.per_ip.check_key(&ip).err().map(|not_until| not_until.wait_time_from(now))
+    }
+
+    /// Forgets keys that are back to a full quota, so memory stays bounded.
+    pub fn prune(&self) {
+        for limiter in self.buckets.values() {
+            limiter.per_ip.retain_recent();
+            if let Some(per_visitor) = &limiter.per_visitor {
+                per_visitor.retain_recent();
+            }
+        }
+        let day_ago = Instant::now() - Duration::from_secs(24 * 3600);
+        self.login_failures.lock().expect("not poisoned").retain(|_, (_, last)| *last > day_ago);
+    }
+
+    /// The wait before answering a sign-in from `ip`: nothing at first, then doubling with
+    /// each failure in a row (0.25 s, 0.5 s, 1 s ... at most 8 s).
+    pub fn login_delay(&self, ip: IpAddr) -> Duration {
+        let failures = self.login_failures.lock().expect("not poisoned").get(&ip).map_or(0, |(n, _)| *n);
+        match failures {
+            0 | 1 => Duration::ZERO,
+            n => Duration::from_millis(250u64 << (n - 2).min(5)),
+        }
+    }
+
+    pub fn login_failed(&self, ip: IpAddr) {
+        let mut failures = self.login_failures.lock().expect("not poisoned");
+        let entry = failures.entry(ip).or_insert((0, Instant::now()));
+        *entry = (entry.0.saturating_add(1), Instant::now());
+    }
+
+    pub fn login_succeeded(&self, ip: IpAddr) {
+        self.login_failures.lock().expect("not poisoned").remove(&ip);
+    }
+}
+
+/// The peer's address (the server is served with connect info); unknown in in-process tests.
+pub fn client_ip(extensions: &axum::http::Extensions) -> IpAddr {
+    extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip())
+}
+
+pub async fn rate_limit(State(limits): State<std::sync::Arc<RateLimits>>, request: Request, next: Next) -> Response {
+    let Some(bucket) = Bucket::of(request.method(), request.uri().path()) else {
+        return next.run(request).await;
+    };
+    let jar = CookieJar::from_headers(request.headers());
+    let visitor = jar.get(VISITOR_COOKIE).map(|c| c.value().to_owned());
+    let ip = client_ip(request.extensions());
+    match limits.check(bucket, visitor.as_deref(), ip) {
+        None => next.run(request).await,
+        Some(wait) => {
+            tracing::warn!(?bucket, %ip, "rate limited");
+            let mut response = AppError::RateLimited.into_response();
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+            response
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_sign_ins_slow_the_next_answer_down_until_one_succeeds() {
+        let config = {
+            use clap::Parser;
+            crate::server::config::Cli::try_parse_from(["artwall", "--database-url", "postgres://unused"]).unwrap().config
+        };
+        let limits = RateLimits::from_config(&config);
+        let ip: IpAddr = "203.0.113.7".parse().unwrap();
+        let delays: Vec<u64> = (0..9)
+            .map(|_| {
+                let delay = limits.login_delay(ip).as_millis() as u64;
+                limits.login_failed(ip);
+                delay
+            })
+            .collect();
+        assert_eq!(delays, [0, 0, 250, 500, 1000, 2000, 4000, 8000, 8000]);
+        assert_eq!(limits.login_delay("198.51.100.9".parse().unwrap()), Duration::ZERO);
+        limits.login_succeeded(ip);
+        assert_eq!(limits.login_delay(ip), Duration::ZERO);
+    }
+}
