@@ -4,9 +4,10 @@
 #     batch size and threads, on the stand-in and on a ViT-B/32-shaped graph with random weights;
 #  2. server cold start to ready;
 #  3. feed latency on 100k synthetic paintings against the raw SQL, short pages, recall@24;
-#  4. feed quality: simulated visitors, precision@12 after 0/10/20/40 interactions vs oracle, random;
-#  5. activity ingest: events/s accepted over HTTP at concurrency 32, events lost, worker rate;
-#  6. hydrate WASM size, raw and gzipped (release build).
+#  4. admin dashboard figures with 100k paintings and 1M activity events;
+#  5. feed quality: simulated visitors, precision@12 after 0/10/20/40 interactions vs oracle, random;
+#  6. activity ingest: events/s accepted over HTTP at concurrency 32, events lost, worker rate;
+#  7. hydrate WASM size, raw and gzipped (release build).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
@@ -55,6 +56,9 @@ echo "cold start to /readyz: $(echo "($end - $start) * 1000" | bc | cut -d. -f1)
 echo "== feed latency: 100k synthetic paintings (clustered), visitor has seen 0 / 1k / 10k"
 createdb -h 127.0.0.1 -p "$PG_PORT" -U postgres artwall_bench 2>/dev/null || true
 DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/artwall_bench" "$bin" bench-feed --paintings 100000 --requests 100 2>/dev/null
+
+echo "== admin dashboard: 100k paintings, 1M activity events, every figure"
+DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/artwall_bench" "$bin" bench-dashboard --paintings 100000 --activities 1000000 2>/dev/null
 
 echo "== feed quality: simulated visitors on the demo catalogue (precision@12 vs oracle and random)"
 createdb -h 127.0.0.1 -p "$PG_PORT" -U postgres artwall_bench_demo 2>/dev/null || true

@@ -154,16 +154,18 @@ pub async fn admin_logout() -> Result<(), AppError> {
 
 #[server(endpoint = "admin/overview", input = leptos::server_fn::codec::GetUrl)]
 pub async fn load_admin_overview() -> Result<AdminOverview, AppError> {
-    use crate::server::paintings;
+    use crate::server::{dashboard, paintings};
     let (state, admin) = admin_context().await?;
     let model = state.clip.info();
+    let (catalogue_size, figures) = respond(tokio::try_join!(paintings::catalogue_size(&state.db), dashboard::figures(&state.db)))?;
     Ok(AdminOverview {
         admin_email: admin.email,
         model_id: model.id.clone(),
         model_label: model.label.clone(),
         model_is_clip: model.kind_name() == "clip",
-        catalogue_size: respond(paintings::catalogue_size(&state.db).await)?,
+        catalogue_size,
         storage_backend: state.storage.describe(),
+        figures,
     })
 }
 

@@ -70,6 +70,7 @@ pub struct AdminOverview {
     pub model_is_clip: bool,
     pub catalogue_size: i64,
     pub storage_backend: String,
+    pub figures: DashboardFigures,
 }
 
 /// A home style on the onboarding page, pictured by the painting nearest to it.
@@ -230,4 +231,56 @@ pub struct AdminPaintings {
     pub total: i64,
     pub page: i64,
     pub pages: i64,
+}
+
+/// The dashboard's figures about the shop and the feed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DashboardFigures {
+    /// The last 30 days, oldest first: orders paid that day and their revenue net of refunds.
+    pub orders_by_day: Vec<DayFigures>,
+    pub status_counts: Vec<(crate::orders::OrderStatus, i64)>,
+    /// The last 7 days.
+    pub funnel: Funnel,
+    pub top_saved: Vec<RankedPainting>,
+    pub top_hidden: Vec<RankedPainting>,
+    pub visitors_with_taste: i64,
+    /// Activity events the taste worker has not applied yet, and the oldest one's age.
+    pub backlog: i64,
+    pub backlog_oldest_seconds: Option<i64>,
+    pub worker_last_run: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DayFigures {
+    pub day: String,
+    pub orders: i64,
+    pub revenue_cents: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Funnel {
+    pub impressions: i64,
+    pub clicks: i64,
+    pub saves: i64,
+    pub purchases: i64,
+    pub hides: i64,
+}
+
+impl Funnel {
+    /// Saves per impression.
+    pub fn save_rate(&self) -> Option<f64> {
+        (self.impressions > 0).then(|| self.saves as f64 / self.impressions as f64)
+    }
+
+    /// Hides per impression.
+    pub fn hide_rate(&self) -> Option<f64> {
+        (self.impressions > 0).then(|| self.hides as f64 / self.impressions as f64)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RankedPainting {
+    pub id: i64,
+    pub title: String,
+    pub count: i64,
 }

@@ -16,11 +16,17 @@ use crate::server::visitor::VisitorId;
 
 const CLUSTERS: usize = 200;
 
-pub async fn run(db: &PgPool, paintings: usize, requests: usize) -> ServerResult<()> {
+/// Refuses to run outside a database whose name says it is for benchmarks: they replace data.
+pub async fn require_bench_database(db: &PgPool, command: &str) -> ServerResult<()> {
     let database: String = sqlx::query_scalar("SELECT current_database()").fetch_one(db).await?;
     if !database.contains("bench") {
-        return Err(AppError::invalid(format!("bench-feed replaces the catalogue; run it on a database named *bench*, not {database}")).into());
+        return Err(AppError::Invalid(format!("{command} replaces data; run it on a database named *bench*, not {database}")).into());
     }
+    Ok(())
+}
+
+/// Makes sure the catalogue is exactly `paintings` synthetic clustered paintings.
+pub async fn ensure_synthetic_catalogue(db: &PgPool, paintings: usize) -> ServerResult<synthetic::Clustered> {
     let catalogue = synthetic::clustered(paintings, CLUSTERS, 0.8, 100);
     let present: i64 = sqlx::query_scalar("SELECT count(*) FROM paintings WHERE source_key LIKE 'bench:%'").fetch_one(db).await?;
     if present != paintings as i64 {
@@ -34,6 +40,12 @@ pub async fn run(db: &PgPool, paintings: usize, requests: usize) -> ServerResult
         sqlx::query("CREATE INDEX paintings_embedding_hnsw ON paintings USING hnsw (embedding vector_cosine_ops)").execute(&mut *conn).await?;
         println!("loaded {paintings} synthetic paintings in {CLUSTERS} clusters and built the HNSW index in {:.0} s", started.elapsed().as_secs_f64());
     }
+    Ok(catalogue)
+}
+
+pub async fn run(db: &PgPool, paintings: usize, requests: usize) -> ServerResult<()> {
+    require_bench_database(db, "bench-feed").await?;
+    let catalogue = ensure_synthetic_catalogue(db, paintings).await?;
     let settings = FeedSettings::default();
     let landmarks = Landmarks::default();
     println!("seen    feed p50   feed p95   raw p50    raw p95    short pages   recall@24");
@@ -107,11 +119,11 @@ async fn raw_and_recall(db: &PgPool, visitor: VisitorId, taste: &Vector, request
     Ok((timings, recall))
 }
 
-fn percentile(timings: &mut [Duration], q: f64) -> Duration {
+pub fn percentile(timings: &mut [Duration], q: f64) -> Duration {
     timings.sort();
     timings[((timings.len() as f64 - 1.0) * q).round() as usize]
 }
 
-fn ms(d: Duration) -> String {
+pub fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }

@@ -27,6 +27,7 @@ pub async fn main() -> ExitCode {
         Command::Admin { command: AdminCommand::Create { email } } => create_admin(&cli.config, &email).await,
         Command::Styles { command: StylesCommand::Generate { out } } => generate_styles(&cli.config, &out).await,
         Command::BenchFeed { paintings, requests } => bench_feed(&cli.config, paintings, requests).await,
+        Command::BenchDashboard { paintings, activities, requests } => bench_dashboard(&cli.config, paintings, activities, requests).await,
         Command::BenchQuality { visitors, seed } => bench_quality(cli.config, visitors, seed).await,
         Command::BenchIngest { server, events, concurrency, workers } => {
             bench_ingest(&cli.config, &server, events, concurrency, workers).await
@@ -173,6 +174,12 @@ async fn bench_feed(config: &Config, paintings: usize, requests: usize) -> Serve
     let db = connect(config).await?;
     sqlx::migrate!().run(&db).await?;
     crate::server::bench_feed::run(&db, paintings, requests).await
+}
+
+async fn bench_dashboard(config: &Config, paintings: usize, activities: i64, requests: usize) -> ServerResult<()> {
+    let db = connect(config).await?;
+    sqlx::migrate!().run(&db).await?;
+    crate::server::bench_dashboard::run(&db, paintings, activities, requests).await
 }
 
 async fn bench_quality(config: Config, visitors: usize, seed: u64) -> ServerResult<()> {

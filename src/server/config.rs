@@ -45,6 +45,16 @@ pub enum Command {
         #[arg(long, default_value_t = 100)]
         requests: usize,
     },
+    /// Measure the admin dashboard's figures with 100k paintings and 1M activity events (only in
+    /// a database named *bench*).
+    BenchDashboard {
+        #[arg(long, default_value_t = 100_000)]
+        paintings: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        activities: i64,
+        #[arg(long, default_value_t = 30)]
+        requests: usize,
+    },
     /// Simulate visitors with hidden tastes and print the feed's precision@12 as it learns,
     /// against an oracle and a random feed (needs an imported catalogue).
     BenchQuality {

@@ -3,6 +3,7 @@
 pub mod activity;
 pub mod audit;
 pub mod auth;
+pub mod bench_dashboard;
 pub mod bench_feed;
 pub mod bench_ingest;
 pub mod bench_quality;
@@ -12,6 +13,7 @@ pub mod checkout;
 pub mod cli;
 pub mod clip;
 pub mod config;
+pub mod dashboard;
 pub mod error;
 pub mod feed;
 pub mod fetch;

@@ -273,10 +273,14 @@ pub async fn for_admin(db: &PgPool, status: Option<OrderStatus>, limit: i64) -> 
     .bind(limit)
     .fetch_all(db)
     .await?;
+    Ok((rows.iter().map(order_from_row).collect(), status_counts(db).await?))
+}
+
+/// How many orders are in each status, every status listed.
+pub async fn status_counts(db: &PgPool) -> ServerResult<Vec<(OrderStatus, i64)>> {
     let counts: Vec<(String, i64)> = sqlx::query_as("SELECT status, count(*) FROM orders GROUP BY status").fetch_all(db).await?;
-    let counts = OrderStatus::ALL
+    Ok(OrderStatus::ALL
         .into_iter()
         .map(|s| (s, counts.iter().find(|(code, _)| code == s.code()).map_or(0, |(_, n)| *n)))
-        .collect();
-    Ok((rows.iter().map(order_from_row).collect(), counts))
+        .collect())
 }

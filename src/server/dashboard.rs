@@ -1,0 +1,70 @@
+//! The admin dashboard's figures: one query each (indexes in the dashboard migration), run
+//! at the same time on separate connections, so the page waits for the slowest, not the sum.
+
+use sqlx::PgPool;
+
+use crate::server::error::ServerResult;
+use crate::server::orders;
+use crate::types::{DashboardFigures, DayFigures, Funnel, RankedPainting};
+
+pub async fn figures(db: &PgPool) -> ServerResult<DashboardFigures> {
+    let (orders_by_day, status_counts, funnel, top_saved, top_hidden, visitors_with_taste, (backlog, backlog_oldest_seconds), worker_last_run) = tokio::try_join!(
+        orders_by_day(db),
+        orders::status_counts(db),
+        funnel(db),
+        top(db, "saved_paintings"),
+        top(db, "hidden_paintings"),
+        visitors_with_taste(db),
+        backlog(db),
+        worker_last_run(db),
+    )?;
+    Ok(DashboardFigures { orders_by_day, status_counts, funnel, top_saved, top_hidden, visitors_with_taste, backlog, backlog_oldest_seconds, worker_last_run })
+}
+
+async fn orders_by_day(db: &PgPool) -> ServerResult<Vec<DayFigures>> {
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT to_char(d, 'YYYY-MM-DD'), count(o.id), coalesce(sum(o.amount_cents - o.refunded_cents), 0)::int8
+         FROM generate_series(current_date - 29, current_date, interval '1 day') AS d
+         LEFT JOIN orders o ON o.paid_at IS NOT NULL AND o.paid_at >= d AND o.paid_at < d + interval '1 day'
+         GROUP BY d ORDER BY d",
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|(day, orders, revenue_cents)| DayFigures { day, orders, revenue_cents }).collect())
+}
+
+async fn funnel(db: &PgPool) -> ServerResult<Funnel> {
+    let (impressions, clicks, saves, purchases, hides): (i64, i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE event_type = 'impression'), count(*) FILTER (WHERE event_type = 'click'),
+                count(*) FILTER (WHERE event_type = 'save'), count(*) FILTER (WHERE event_type = 'purchase'),
+                count(*) FILTER (WHERE event_type = 'hide')
+         FROM activities WHERE created_at > now() - interval '7 days'",
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(Funnel { impressions, clicks, saves, purchases, hides })
+}
+
+/// The ten paintings most often in `table` (saved or hidden), most first.
+async fn top(db: &PgPool, table: &'static str) -> ServerResult<Vec<RankedPainting>> {
+    let rows: Vec<(i64, String, i64)> = sqlx::query_as(&format!(
+        "SELECT p.id, coalesce(p.title_en, p.title), t.n
+         FROM (SELECT painting_id, count(*) AS n FROM {table} GROUP BY painting_id ORDER BY n DESC, painting_id LIMIT 10) t
+         JOIN paintings p ON p.id = t.painting_id ORDER BY t.n DESC, p.id"
+    ))
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|(id, title, count)| RankedPainting { id, title, count }).collect())
+}
+
+async fn visitors_with_taste(db: &PgPool) -> ServerResult<i64> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM user_preferences WHERE taste IS NOT NULL").fetch_one(db).await?)
+}
+
+async fn backlog(db: &PgPool) -> ServerResult<(i64, Option<i64>)> {
+    Ok(sqlx::query_as("SELECT count(*), extract(epoch FROM now() - min(created_at))::int8 FROM activities WHERE NOT processed").fetch_one(db).await?)
+}
+
+async fn worker_last_run(db: &PgPool) -> ServerResult<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT to_char(max(last_run) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"') FROM worker_heartbeats").fetch_one(db).await?)
+}
