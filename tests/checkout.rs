@@ -10,7 +10,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use artwall::orders::OrderStatus;
-use artwall::server::auth::Admin;
 use artwall::server::{fulfilment, order_jobs};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
@@ -157,19 +156,27 @@ async fn buy_pay_refund_with_the_real_client_and_signed_webhooks(db: PgPool) {
     assert_eq!(status, StatusCode::NOT_FOUND, "a stranger cannot redirect the parcel");
 
     // Refunds go through Stripe and come back by webhook: partial, then the rest.
-    let admin = Admin { id: 1, email: "admin@example.com".into() };
+    let (admin, _) = common::admin_session(&db).await;
     assert_eq!(fulfilment::refund(&app.state, &admin, &order, Some(10_000)).await.unwrap(), 10_000);
     wait_for(&db, &order, |_, refunded| refunded == 10_000).await;
     assert_eq!(status_of(&db, &order).await, OrderStatus::Paid);
     assert_eq!(fulfilment::refund(&app.state, &admin, &order, None).await.unwrap(), 27_370);
     wait_for(&db, &order, |s, _| s == OrderStatus::Refunded).await;
     assert!(fulfilment::refund(&app.state, &admin, &order, None).await.is_err(), "nothing left to refund");
-    let admin_notes: i64 = sqlx::query_scalar("SELECT count(*) FROM order_events WHERE order_id = $1 AND actor = 'admin' AND actor_id = '1'")
+    let admin_notes: i64 = sqlx::query_scalar("SELECT count(*) FROM order_events WHERE order_id = $1 AND actor = 'admin' AND actor_id = $2")
         .bind(&order)
+        .bind(admin.id.to_string())
         .fetch_one(&db)
         .await
         .unwrap();
     assert_eq!(admin_notes, 2, "each admin refund is on the timeline with the admin's id");
+    let audited: Vec<(String, serde_json::Value)> = sqlx::query_as("SELECT action, after FROM audit_log WHERE admin_id = $1 AND subject = $2 ORDER BY id")
+        .bind(admin.id)
+        .bind(format!("order:{order}"))
+        .fetch_all(&db)
+        .await
+        .unwrap();
+    assert_eq!(audited, [("order.refund".to_owned(), serde_json::json!({ "requested_cents": 10_000 })), ("order.refund".to_owned(), serde_json::json!({ "requested_cents": 27_370 }))]);
 }
 
 #[sqlx::test]

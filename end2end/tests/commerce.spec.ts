@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { hydrated, openFirstPainting, signInAsAdmin } from "../support/pages";
+import { hydrated, openFirstPainting, signInAsAdmin, sql } from "../support/pages";
 
 // Stripe here is localstripe plus our harness (scripts/stripe_harness.py, started by e2e.sh): its
 // pay page completes the Checkout Session and sends the real signed webhooks back to the app.
@@ -40,6 +40,9 @@ test("buy a print, pay, see it confirmed; the admin ships it and the shopper see
   await admin.getByRole("button", { name: "Mark as shipped" }).click();
   await expect(admin.locator(".order-facts [data-status]").first()).toHaveAttribute("data-status", "shipped");
   await adminContext.close();
+  // Both moves are in the audit log, with the status before and after.
+  expect(sql(`SELECT string_agg(before->>'status' || '>' || (after->>'status'), ',' ORDER BY id) FROM audit_log WHERE subject = 'order:${orderId}' AND action = 'order.advance'`))
+    .toBe("paid>processing,processing>shipped");
 
   await page.goto(orderPath);
   await hydrated(page);

@@ -1,11 +1,14 @@
 //! What an admin does to an order: the next fulfilment step (with tracking when shipping) and
-//! refunds through Stripe. Each action lands on the timeline with the admin's id.
+//! refunds through Stripe. Each action lands on the timeline with the admin's id, and in the
+//! audit log with the state before and after.
 
+use serde_json::json;
 use sqlx::Row;
 
 use crate::error::AppError;
 use crate::orders::OrderStatus;
 use crate::pricing::format_cny;
+use crate::server::audit;
 use crate::server::auth::Admin;
 use crate::server::error::ServerResult;
 use crate::server::orders::{self, Actor, Moved};
@@ -37,6 +40,15 @@ pub async fn advance(state: &AppState, admin: &Admin, order_id: &str, to: &str, 
     };
     let moved = orders::transition(&mut tx, order_id, to, Actor::Admin(&admin_id), Some(&note)).await?;
     debug_assert!(matches!(moved, Moved::Yes { .. }), "admin_moves only lists moves the machine allows");
+    audit::record(
+        &mut *tx,
+        admin,
+        "order.advance",
+        &format!("order:{order_id}"),
+        Some(json!({ "status": current.code() })),
+        Some(json!({ "status": to.code(), "tracking": tracking })),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -65,6 +77,15 @@ pub async fn refund(state: &AppState, admin: &Admin, order_id: &str, amount: Opt
     let admin_id = admin.id.to_string();
     let mut tx = state.db.begin().await?;
     orders::note(&mut tx, order_id, Actor::Admin(&admin_id), &format!("refund of {} requested from Stripe", format_cny(amount)), false).await?;
+    audit::record(
+        &mut *tx,
+        admin,
+        "order.refund",
+        &format!("order:{order_id}"),
+        Some(json!({ "status": status.code(), "refundable_cents": remaining })),
+        Some(json!({ "requested_cents": amount })),
+    )
+    .await?;
     tx.commit().await?;
     Ok(amount)
 }
