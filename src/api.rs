@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::types::{AdminOrders, AdminOverview, AdminPaintings, FeedPage, JobView, OrderView, Onboarding, PaintingDetail, RoomState, SavedList, ScoredCard, SearchResults};
+use crate::types::{AddedPainting, AdminOrders, AdminOverview, AdminPaintings, FeedPage, JobView, OrderView, Onboarding, PaintingDetail, RoomState, SavedList, ScoredCard, SearchResults};
 
 #[cfg(feature = "ssr")]
 use crate::server::{error::respond, AppState};
@@ -290,4 +290,21 @@ pub async fn set_painting_published(id: i64, published: bool) -> Result<(), AppE
     use crate::server::catalogue_admin;
     let (state, admin) = admin_context().await?;
     respond(catalogue_admin::set_published(&state.db, &admin, id, published).await)
+}
+
+/// Adds one painting from the admin form (multipart: the metadata fields, and `image` or
+/// `image_url`); answers it with its six nearest neighbours.
+#[server(endpoint = "admin/paintings/add", input = leptos::server_fn::codec::MultipartFormData)]
+pub async fn add_painting(data: leptos::server_fn::codec::MultipartData) -> Result<AddedPainting, AppError> {
+    use crate::server::{catalogue_admin, paintings, visitor::VisitorId};
+    let (state, admin) = admin_context().await?;
+    let multipart = data.into_inner().ok_or_else(|| AppError::invalid("the form could not be read"))?;
+    let form = respond(catalogue_admin::read_painting_form(multipart, state.config.max_image_bytes).await)?;
+    let (raw, image) = respond(form.into_parts())?;
+    let id = respond(catalogue_admin::add_one(&state.catalogue(), &state.fetcher(), &admin, raw, image).await)?;
+    // An admin has no hidden paintings: the nil visitor hides nothing.
+    let nobody = VisitorId(uuid::Uuid::nil());
+    let painting = respond(paintings::detail(&state.db, id, nobody).await)?;
+    let neighbours = respond(paintings::more_like_this(&state.db, id, nobody, 6).await)?;
+    Ok(AddedPainting { painting, neighbours })
 }

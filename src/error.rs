@@ -17,6 +17,9 @@ pub enum AppError {
     /// Bad input, with a message meant for the person who sent it.
     #[error("{0}")]
     Invalid(String),
+    /// Bad input in one field of a form: the field's name (to show the message beside it).
+    #[error("{message}")]
+    InvalidField { field: String, message: String },
     /// The upload is bigger than allowed (413), with the limit in the message.
     #[error("{0}")]
     TooLarge(String),
@@ -40,7 +43,7 @@ impl AppError {
             Self::NotFound => 404,
             Self::Unauthorized => 401,
             Self::Forbidden => 403,
-            Self::Invalid(_) => 400,
+            Self::Invalid(_) | Self::InvalidField { .. } => 400,
             Self::TooLarge(_) => 413,
             Self::RateLimited => 429,
             Self::Unavailable | Self::PaymentUnavailable => 503,

@@ -284,3 +284,10 @@ pub struct RankedPainting {
     pub title: String,
     pub count: i64,
 }
+
+/// A painting an admin just added, with its nearest neighbours as a check of its embedding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AddedPainting {
+    pub painting: PaintingDetail,
+    pub neighbours: Vec<ScoredCard>,
+}

@@ -93,3 +93,24 @@ test("import 20 paintings with 2 bad URLs, retry them, see them in the feed, unp
   await shopperContext.close();
   server.close();
 });
+
+test("add one painting: errors beside their fields, then the painting with its six nearest neighbours", async ({ page }) => {
+  await signInAsAdmin(page, "/admin/paintings/new");
+  const run = Date.now();
+  await page.getByLabel("Title").first().fill(`Kafka's room ${run}`);
+  await page.getByLabel("Artist", { exact: false }).first().fill("Unknown photographer");
+  await page.getByLabel("Year").fill("around 1910");
+  await page.getByLabel("Source URL").fill(`https://example.com/kafka/${run}`);
+  await page.getByLabel("Upload a JPEG, PNG or WebP").setInputFiles(path.join(__dirname, "../../tests/fixtures/franz-kafka.jpg"));
+  await page.getByRole("button", { name: "Add painting" }).click();
+  const yearField = page.locator("label", { has: page.locator("input[name=year]") });
+  await expect(yearField.getByRole("alert")).toHaveText('year "around 1910" is not a number');
+
+  await page.getByLabel("Year").fill("1910");
+  await page.getByRole("button", { name: "Add painting" }).click();
+  const added = page.locator("section.added");
+  await expect(added.getByRole("heading", { level: 2 })).toContainText(`Kafka's room ${run}`);
+  await expect(added.locator(".neighbours li")).toHaveCount(6);
+  await expect(yearField.getByRole("alert")).toHaveCount(0);
+  expect(sql(`SELECT count(*) FROM paintings WHERE source_key = 'https://example.com/kafka/${run}' AND published`)).toBe("1");
+});

@@ -4,9 +4,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{load_admin_paintings, SetPaintingPublished};
+use crate::api::{add_painting, load_admin_paintings, SetPaintingPublished};
+use crate::error::AppError;
 use crate::pages::admin::{admin_error, AdminNav};
-use crate::types::AdminPainting;
+use crate::types::{AddedPainting, AdminPainting};
 
 #[component]
 pub fn AdminPaintingsPage() -> impl IntoView {
@@ -20,6 +21,7 @@ pub fn AdminPaintingsPage() -> impl IntoView {
         <section class="admin">
             <AdminNav/>
             <h1>"Catalogue"</h1>
+            <p><a class="button" href="/admin/paintings/new">"Add a painting"</a></p>
             <form class="catalogue-search" method="get" action="/admin/paintings" role="search">
                 <input type="search" name="q" value=search aria-label="Search by title, artist or style" placeholder="Title, artist or style" maxlength="200"/>
                 <button type="submit" class="button">"Search"</button>
@@ -81,5 +83,93 @@ fn CatalogueRow(painting: AdminPainting, publish: ServerAction<SetPaintingPublis
                 </ActionForm>
             </td>
         </tr>
+    }
+}
+
+/// The fields of the single-painting form: (name, label, hint).
+const PAINTING_FIELDS: &[(&str, &str, &str)] = &[
+    ("title", "Title", "required"),
+    ("title_en", "English title", ""),
+    ("artist", "Artist", "required"),
+    ("artist_en", "Artist (English)", ""),
+    ("year", "Year", "e.g. 1889"),
+    ("style", "Style", "e.g. Impressionism"),
+    ("tags", "Tags", "comma-separated"),
+    ("source", "Source", "e.g. The Met"),
+    ("source_url", "Source URL", "the museum's page; identifies the painting"),
+    ("license", "Licence", "e.g. CC0"),
+];
+
+/// Add one painting: its metadata, and an image file or URL. Errors appear beside their field;
+/// the new painting is shown with its six nearest neighbours.
+#[component]
+pub fn NewPaintingPage() -> impl IntoView {
+    use leptos::web_sys::{FormData, HtmlFormElement, SubmitEvent};
+    use leptos::wasm_bindgen::JsCast;
+    let add = Action::new_local(|data: &FormData| add_painting(data.clone().into()));
+    let field_error = move |field: &'static str| {
+        move || match add.value().get() {
+            Some(Err(AppError::InvalidField { field: f, message })) if f == field => Some(view! { <span class="field-error" role="alert">{message}</span> }),
+            _ => None,
+        }
+    };
+    let on_submit = move |event: SubmitEvent| {
+        event.prevent_default();
+        let form: HtmlFormElement = event.target().expect("a form").unchecked_into();
+        if let Ok(data) = FormData::new_with_form(&form) {
+            add.dispatch_local(data);
+        }
+    };
+    view! {
+        <Title text="Add a painting · Admin"/>
+        <section class="admin">
+            <AdminNav/>
+            <h1>"Add a painting"</h1>
+            <form class="painting-form" on:submit=on_submit>
+                {PAINTING_FIELDS.iter().map(|&(name, label, hint)| view! {
+                    <label>
+                        {label} " " <span class="muted">{hint}</span>
+                        <input name=name required=hint == "required" maxlength="2000"/>
+                        {field_error(name)}
+                    </label>
+                }).collect_view()}
+                <fieldset>
+                    <legend>"Image"</legend>
+                    <label>"Upload a JPEG, PNG or WebP" <input type="file" name="image" accept="image/jpeg,image/png,image/webp"/>{field_error("image")}</label>
+                    <label>"…or its URL" <input type="url" name="image_url" placeholder="https://…"/>{field_error("image_url")}</label>
+                </fieldset>
+                <button type="submit" class="button primary" disabled=move || add.pending().get()>
+                    {move || if add.pending().get() { "Adding… (storing, embedding)" } else { "Add painting" }}
+                </button>
+                {move || match add.value().get() {
+                    Some(Err(AppError::InvalidField { .. })) | Some(Ok(_)) | None => None,
+                    Some(Err(error)) => Some(view! { <p class="error" role="alert">{error.to_string()}</p> }),
+                }}
+            </form>
+            {move || add.value().get().and_then(Result::ok).map(|added| view! { <Added added/> })}
+        </section>
+    }
+}
+
+#[component]
+fn Added(added: AddedPainting) -> impl IntoView {
+    let card = added.painting.card;
+    view! {
+        <section class="added" role="status" aria-labelledby="added-title">
+            <h2 id="added-title">"Added: " <a href=format!("/painting/{}", card.id)>{card.title.clone()}</a></h2>
+            <img src=card.image_url.clone() alt=card.alt_text() width=card.width height=card.height/>
+            <h3>"Its nearest neighbours"</h3>
+            <p class="muted">"A check of its embedding: these should look related."</p>
+            <ul class="neighbours">
+                {added.neighbours.into_iter().map(|n| view! {
+                    <li data-painting=n.card.id>
+                        <a href=format!("/painting/{}", n.card.id)>
+                            <img src=n.card.image_url.clone() alt=n.card.alt_text() width=n.card.width height=n.card.height loading="lazy"/>
+                        </a>
+                        <span>{format!("{:.2}", n.similarity)}</span>
+                    </li>
+                }).collect_view()}
+            </ul>
+        </section>
     }
 }

@@ -57,55 +57,77 @@ pub struct RawMeta {
     pub tags: Vec<String>,
 }
 
+/// What is wrong with painting metadata: the field (as the admin form names it) and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct MetaError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl MetaError {
+    fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self { field, message: message.into() }
+    }
+}
+
+impl From<MetaError> for crate::error::AppError {
+    fn from(error: MetaError) -> Self {
+        Self::InvalidField { field: error.field.to_owned(), message: error.message }
+    }
+}
+
 impl PaintingMeta {
     /// Checks every field, naming the first one that is wrong.
-    pub fn parse(raw: RawMeta) -> Result<Self, String> {
-        fn text(value: Option<String>, field: &str, max: usize, required: bool) -> Result<Option<String>, String> {
+    pub fn parse(raw: RawMeta) -> Result<Self, MetaError> {
+        /// Trimmed, empty as none; `label` is how the message names the field.
+        fn text(value: Option<String>, field: &'static str, label: &str, max: usize, required: bool) -> Result<Option<String>, MetaError> {
             let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
             match value {
-                None if required => Err(format!("{field} is required")),
-                Some(v) if v.chars().count() > max => Err(format!("{field} is longer than {max} characters")),
+                None if required => Err(MetaError::new(field, format!("{label} is required"))),
+                Some(v) if v.chars().count() > max => Err(MetaError::new(field, format!("{label} is longer than {max} characters"))),
                 other => Ok(other),
             }
         }
-        let title = text(raw.title, "title", 500, true)?.expect("required");
-        let artist = text(raw.artist, "artist", 300, true)?.expect("required");
-        let source_url = text(raw.source_url, "source URL", 2000, false)?;
+        let title = text(raw.title, "title", "title", 500, true)?.expect("required");
+        let artist = text(raw.artist, "artist", "artist", 300, true)?.expect("required");
+        let source_url = text(raw.source_url, "source_url", "source URL", 2000, false)?;
         if let Some(url) = &source_url {
-            let parsed = url::Url::parse(url).map_err(|_| format!("source URL {url:?} is not a URL"))?;
+            let parsed = url::Url::parse(url).map_err(|_| MetaError::new("source_url", format!("source URL {url:?} is not a URL")))?;
             if !matches!(parsed.scheme(), "http" | "https") {
-                return Err(format!("source URL {url:?} must be http or https"));
+                return Err(MetaError::new("source_url", format!("source URL {url:?} must be http or https")));
             }
         }
+        let year_error = |message: String| MetaError::new("year", message);
         let year = match raw.year {
             None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::Number(n)) => Some(n.as_i64().ok_or("year must be a whole number")?),
+            Some(serde_json::Value::Number(n)) => Some(n.as_i64().ok_or_else(|| year_error("year must be a whole number".into()))?),
             Some(serde_json::Value::String(s)) if s.trim().is_empty() => None,
-            Some(serde_json::Value::String(s)) => Some(s.trim().parse::<i64>().map_err(|_| format!("year {s:?} is not a number"))?),
-            Some(other) => return Err(format!("year {other} is not a number")),
+            Some(serde_json::Value::String(s)) => Some(s.trim().parse::<i64>().map_err(|_| year_error(format!("year {s:?} is not a number")))?),
+            Some(other) => return Err(year_error(format!("year {other} is not a number"))),
         };
         let year = match year {
-            Some(y) if !(-3000..=2100).contains(&y) => return Err(format!("year {y} is out of range")),
+            Some(y) if !(-3000..=2100).contains(&y) => return Err(year_error(format!("year {y} is out of range"))),
             other => other.map(|y| y as i32),
         };
-        let source_key = text(raw.id, "id", 300, false)?
+        let source_key = text(raw.id, "id", "id", 300, false)?
             .or_else(|| source_url.clone())
-            .ok_or("an id or a source URL is required, so that re-imports are recognised")?;
+            .ok_or_else(|| MetaError::new("source_url", "an id or a source URL is required, so that re-imports are recognised"))?;
         let tags = raw.tags.into_iter().map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()).collect::<Vec<_>>();
         if tags.len() > 30 || tags.iter().any(|t| t.chars().count() > 50) {
-            return Err("at most 30 tags of at most 50 characters".into());
+            return Err(MetaError::new("tags", "at most 30 tags of at most 50 characters"));
         }
         Ok(Self {
             source_key,
             title,
-            title_en: text(raw.title_en, "English title", 500, false)?,
+            title_en: text(raw.title_en, "title_en", "English title", 500, false)?,
             artist,
-            artist_en: text(raw.artist_en, "English artist name", 300, false)?,
+            artist_en: text(raw.artist_en, "artist_en", "English artist name", 300, false)?,
             year,
-            style: text(raw.style, "style", 100, false)?,
-            source: text(raw.source, "source", 200, false)?,
+            style: text(raw.style, "style", "style", 100, false)?,
+            source: text(raw.source, "source", "source", 200, false)?,
             source_url,
-            license: text(raw.license, "licence", 300, false)?,
+            license: text(raw.license, "license", "licence", 300, false)?,
             tags,
         })
     }
@@ -295,11 +317,11 @@ mod tests {
 
     #[test]
     fn metadata_requires_title_artist_and_a_stable_key() {
-        assert_eq!(PaintingMeta::parse(raw("", "x")).unwrap_err(), "title is required");
-        assert_eq!(PaintingMeta::parse(raw("x", "  ")).unwrap_err(), "artist is required");
+        assert_eq!(PaintingMeta::parse(raw("", "x")).unwrap_err(), MetaError::new("title", "title is required"));
+        assert_eq!(PaintingMeta::parse(raw("x", "  ")).unwrap_err().to_string(), "artist is required");
         let mut no_key = raw("x", "y");
         no_key.id = None;
-        assert!(PaintingMeta::parse(no_key).unwrap_err().contains("re-imports"));
+        assert_eq!(PaintingMeta::parse(no_key).unwrap_err().field, "source_url");
         assert_eq!(PaintingMeta::parse(raw(" Water Lilies ", "Monet")).unwrap().title, "Water Lilies");
     }
 
@@ -307,11 +329,11 @@ mod tests {
     fn metadata_checks_year_and_urls() {
         let mut r = raw("x", "y");
         r.year = Some(serde_json::json!("c. 1890"));
-        assert!(PaintingMeta::parse(r.clone()).unwrap_err().contains("year"));
+        assert_eq!(PaintingMeta::parse(r.clone()).unwrap_err().field, "year");
         r.year = Some(serde_json::json!(1890));
         assert_eq!(PaintingMeta::parse(r.clone()).unwrap().year, Some(1890));
         r.source_url = Some("javascript:alert(1)".into());
-        assert!(PaintingMeta::parse(r).unwrap_err().contains("http"));
+        assert!(PaintingMeta::parse(r).unwrap_err().message.contains("http"));
     }
 
     #[test]

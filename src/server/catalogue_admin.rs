@@ -1,13 +1,19 @@
-//! The admin's view of the catalogue: a searchable, paginated list with each painting's
-//! saves, views and orders, and publishing. An unpublished painting leaves the feed, search and
+//! The admin's view of the catalogue: adding one painting from a form, a searchable, paginated
+//! list with each painting's saves, views and orders, and publishing. An unpublished painting leaves the feed, search and
 //! "more like this" at once (they all read `published`); orders keep showing it.
 
+use std::collections::HashMap;
+
+use bytes::{Bytes, BytesMut};
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 use crate::error::AppError;
 use crate::server::audit;
 use crate::server::auth::Admin;
+use crate::server::catalogue::{AddOutcome, Catalogue, NewPainting, PaintingMeta, RawMeta};
+use crate::server::fetch::Fetcher;
 use crate::server::error::ServerResult;
 use crate::types::{AdminPainting, AdminPaintings};
 
@@ -60,4 +66,108 @@ pub async fn set_published(db: &PgPool, admin: &Admin, id: i64, published: bool)
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Where a single painting's image comes from.
+pub enum ImageSource {
+    Upload(Bytes),
+    Url(String),
+}
+
+/// The admin form's fields as sent: text fields and the uploaded file, read with the image
+/// size limit enforced while streaming.
+pub struct PaintingForm {
+    pub fields: HashMap<String, String>,
+    pub upload: Bytes,
+}
+
+const MAX_TEXT_FIELD_BYTES: usize = 16 * 1024;
+
+pub async fn read_painting_form(mut multipart: multer::Multipart<'static>, max_image_bytes: u64) -> ServerResult<PaintingForm> {
+    let malformed = |_| AppError::invalid("the form could not be read; try again");
+    let mut fields = HashMap::new();
+    let mut upload = BytesMut::new();
+    while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let is_image = name == "image";
+        let limit = if is_image { usize::try_from(max_image_bytes).unwrap_or(usize::MAX) } else { MAX_TEXT_FIELD_BYTES };
+        let mut value = BytesMut::new();
+        while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+            if value.len() + chunk.len() > limit {
+                return Err(if is_image {
+                    AppError::InvalidField { field: "image".into(), message: format!("the image is larger than {} MB", max_image_bytes / 1024 / 1024) }
+                } else {
+                    AppError::InvalidField { field: name, message: "this field is too long".into() }
+                }
+                .into());
+            }
+            value.extend_from_slice(&chunk);
+        }
+        if is_image {
+            upload = value;
+        } else {
+            fields.insert(name, String::from_utf8_lossy(&value).into_owned());
+        }
+    }
+    Ok(PaintingForm { fields, upload: upload.freeze() })
+}
+
+impl PaintingForm {
+    /// The metadata fields and where the image is: an uploaded file wins over a URL.
+    pub fn into_parts(mut self) -> ServerResult<(RawMeta, ImageSource)> {
+        let mut take = |name: &str| self.fields.remove(name).filter(|v| !v.trim().is_empty());
+        let raw = RawMeta {
+            id: None,
+            title: take("title"),
+            title_en: take("title_en"),
+            artist: take("artist"),
+            artist_en: take("artist_en"),
+            year: take("year").map(serde_json::Value::String),
+            style: take("style"),
+            source: take("source"),
+            source_url: take("source_url"),
+            license: take("license"),
+            tags: take("tags").map(|t| t.split(',').map(str::to_owned).collect()).unwrap_or_default(),
+        };
+        let image_url = take("image_url");
+        let source = match (self.upload.is_empty(), image_url) {
+            (false, _) => ImageSource::Upload(self.upload),
+            (true, Some(url)) => ImageSource::Url(url.trim().to_owned()),
+            (true, None) => return Err(AppError::InvalidField { field: "image".into(), message: "choose an image file or give an image URL".into() }.into()),
+        };
+        Ok((raw, source))
+    }
+}
+
+/// Adds one painting from the admin form: metadata checked first (nothing is downloaded for a
+/// form with a bad field), then the image fetched (SSRF-safe) or taken from the upload, stored,
+/// embedded and inserted. Without an id or source URL, the image itself (its URL, or a digest
+/// of the upload) identifies the painting, so the same one is never added twice.
+pub async fn add_one(catalogue: &Catalogue, fetcher: &Fetcher, admin: &Admin, mut raw: RawMeta, image: ImageSource) -> ServerResult<i64> {
+    if raw.source_url.is_none() {
+        raw.id = Some(match &image {
+            ImageSource::Url(url) => url.clone(),
+            ImageSource::Upload(bytes) => format!("upload:{}", hex::encode(&Sha256::digest(bytes)[..16])),
+        });
+    }
+    let meta = PaintingMeta::parse(raw).map_err(AppError::from)?;
+    if let Some(&id) = catalogue.existing(std::slice::from_ref(&meta.source_key)).await?.get(&meta.source_key) {
+        return Err(AppError::InvalidField { field: "source_url".into(), message: format!("this painting is already in the catalogue (#{id})") }.into());
+    }
+    let (image_field, bytes) = match image {
+        ImageSource::Upload(bytes) => ("image", bytes),
+        ImageSource::Url(url) => ("image_url", fetcher.image(&url).await.map_err(|e| AppError::InvalidField { field: "image_url".into(), message: e.to_string() })?),
+    };
+    let title = meta.title.clone();
+    let outcome = catalogue.add_batch(vec![NewPainting { meta, image: bytes }]).await?.pop().expect("one outcome per painting");
+    match outcome {
+        AddOutcome::Added { id } => {
+            audit::record(&catalogue.db, admin, "painting.add", &format!("painting:{id}"), None, Some(json!({ "title": title }))).await?;
+            Ok(id)
+        }
+        AddOutcome::AlreadyPresent { id } => {
+            Err(AppError::InvalidField { field: "source_url".into(), message: format!("this painting is already in the catalogue (#{id})") }.into())
+        }
+        AddOutcome::Failed { reason } => Err(AppError::InvalidField { field: image_field.into(), message: reason }.into()),
+    }
 }

@@ -158,7 +158,7 @@ pub async fn import_rows(catalogue: &Catalogue, rows: Vec<ImportRow>, base_dir: 
     let mut failed = Vec::new();
     for (chunk_index, chunk) in rows.chunks(BATCH).enumerate() {
         // Rows already imported are skipped before their images are even read.
-        let metas: Vec<Result<PaintingMeta, String>> = chunk.iter().map(|row| PaintingMeta::parse(row.meta.clone())).collect();
+        let metas: Vec<Result<PaintingMeta, String>> = chunk.iter().map(|row| PaintingMeta::parse(row.meta.clone()).map_err(|e| e.to_string())).collect();
         let keys: Vec<String> = metas.iter().flatten().map(|meta| meta.source_key.clone()).collect();
         let existing = catalogue.existing(&keys).await?;
         let mut batch = Vec::new();

@@ -316,7 +316,7 @@ impl Runner {
         let mut to_fetch = Vec::new();
         for (position, item) in items {
             match PaintingMeta::parse(item.meta) {
-                Err(reason) => outcomes.push((position, AddOutcome::Failed { reason })),
+                Err(error) => outcomes.push((position, AddOutcome::Failed { reason: error.to_string() })),
                 Ok(meta) => match item.image_url {
                     None => outcomes.push((position, AddOutcome::Failed { reason: "no imageUrl given".into() })),
                     Some(url) => to_fetch.push((position, meta, url)),

@@ -114,15 +114,19 @@ impl AppState {
         Catalogue { db: self.db.clone(), clip: self.clip.clone(), storage: self.storage.clone(), limits: image_limits(&self.config) }
     }
 
+    /// The client for image URLs admins give (SSRF-safe).
+    pub fn fetcher(&self) -> fetch::Fetcher {
+        let config = &self.config;
+        fetch::Fetcher::new(config.max_image_bytes, Duration::from_secs(config.fetch_timeout_seconds.max(1)), config.fetch_allow_private)
+    }
+
     /// This process's runner of admin batch jobs.
     pub fn job_runner(&self) -> jobs::Runner {
-        let config = &self.config;
-        let timeout = Duration::from_secs(config.fetch_timeout_seconds.max(1));
         jobs::Runner {
             name: format!("jobs-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
             catalogue: self.catalogue(),
-            fetcher: fetch::Fetcher::new(config.max_image_bytes, timeout, config.fetch_allow_private),
-            fetch_concurrency: config.fetch_concurrency,
+            fetcher: self.fetcher(),
+            fetch_concurrency: self.config.fetch_concurrency,
         }
     }
 }

@@ -1,0 +1,119 @@
+//! Adding one painting from the admin form, with errors beside their fields; publishing.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use serde_json::Value;
+use sqlx::PgPool;
+
+const BOUNDARY: &str = "XpaintingX";
+
+/// A multipart body: text fields, and optionally an `image` file.
+fn form(fields: &[(&str, &str)], image: Option<&[u8]>) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
+    }
+    if let Some(bytes) = image {
+        body.extend(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"p.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n").as_bytes());
+        body.extend(bytes);
+        body.extend(b"\r\n");
+    }
+    body.extend(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+async fn add(app: &common::TestApp, cookie: &str, fields: &[(&str, &str)], image: Option<&[u8]>) -> (StatusCode, Value) {
+    let request = Request::post("/api/admin/paintings/add")
+        .header(header::COOKIE, cookie)
+        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={BOUNDARY}"))
+        .body(Body::from(form(fields, image)))
+        .unwrap();
+    let (status, _, body) = app.send_text(request).await;
+    (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
+}
+
+fn field_error(answer: &Value) -> (&str, &str) {
+    let error = &answer["InvalidField"];
+    (error["field"].as_str().unwrap_or_default(), error["message"].as_str().unwrap_or_default())
+}
+
+#[sqlx::test]
+async fn one_painting_is_added_with_its_neighbours_and_bad_fields_are_named(db: PgPool) {
+    let app = common::TestApp::new(db.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = artwall::server::import::read_rows(&common::demo_csv(dir.path(), 8)).unwrap();
+    artwall::server::import::import_rows(&app.state.catalogue(), rows, dir.path(), &indicatif::ProgressBar::hidden()).await.unwrap();
+    let (_, cookie) = common::admin_session(&db).await;
+    let image = std::fs::read(common::repo().join("tests/fixtures/franz-kafka.jpg")).unwrap();
+    let count = || async { sqlx::query_scalar::<_, i64>("SELECT count(*) FROM paintings").fetch_one(&db).await.unwrap() };
+
+    let (status, answer) = add(&app, "", &[("title", "x"), ("artist", "y")], Some(&image)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
+
+    let (status, answer) = add(&app, &cookie, &[("title", " "), ("artist", "Unknown")], Some(&image)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(field_error(&answer), ("title", "title is required"));
+    let (_, answer) = add(&app, &cookie, &[("title", "Room"), ("artist", "Unknown"), ("year", "circa 1900")], Some(&image)).await;
+    assert_eq!(field_error(&answer), ("year", "year \"circa 1900\" is not a number"));
+    let (_, answer) = add(&app, &cookie, &[("title", "Room"), ("artist", "Unknown")], None).await;
+    assert_eq!(field_error(&answer), ("image", "choose an image file or give an image URL"));
+    let (_, answer) = add(&app, &cookie, &[("title", "Room"), ("artist", "Unknown")], Some(b"GIF89a not really")).await;
+    assert_eq!(field_error(&answer).0, "image");
+    // Server-side fetches refuse addresses inside our own network.
+    let (_, answer) = add(&app, &cookie, &[("title", "Room"), ("artist", "Unknown"), ("image_url", "http://127.0.0.1:9/x.jpg")], None).await;
+    assert_eq!(field_error(&answer), ("image_url", "refused: 127.0.0.1 is a loopback, private or link-local address"));
+    assert_eq!(count().await, 8, "nothing was added by a refused form");
+
+    let fields = [("title", "A room in Prague"), ("artist", "Unknown photographer"), ("year", "1910"), ("tags", "room, interior")];
+    let (status, answer) = add(&app, &cookie, &fields, Some(&image)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let id = answer["painting"]["card"]["id"].as_i64().unwrap();
+    assert_eq!(answer["painting"]["card"]["title"], "A room in Prague");
+    assert_eq!(answer["painting"]["tags"], serde_json::json!(["room", "interior"]));
+    let neighbours = answer["neighbours"].as_array().unwrap();
+    assert_eq!(neighbours.len(), 6);
+    assert!(neighbours.iter().all(|n| n["card"]["id"].as_i64() != Some(id)), "not its own neighbour");
+    let similarities: Vec<f64> = neighbours.iter().map(|n| n["similarity"].as_f64().unwrap()).collect();
+    assert!(similarities.windows(2).all(|w| w[0] >= w[1]), "nearest first: {similarities:?}");
+    assert_eq!(count().await, 9);
+
+    // The same upload again is recognised, not added twice.
+    let (status, answer) = add(&app, &cookie, &fields, Some(&image)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(field_error(&answer), ("source_url", format!("this painting is already in the catalogue (#{id})").as_str()));
+    assert_eq!(count().await, 9);
+    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'painting.add' AND subject = $1").bind(format!("painting:{id}")).fetch_one(&db).await.unwrap();
+    assert_eq!(audited, 1);
+}
+
+#[sqlx::test]
+async fn unpublishing_is_for_admins_and_audited(db: PgPool) {
+    let app = common::TestApp::new(db.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = artwall::server::import::read_rows(&common::demo_csv(dir.path(), 2)).unwrap();
+    artwall::server::import::import_rows(&app.state.catalogue(), rows, dir.path(), &indicatif::ProgressBar::hidden()).await.unwrap();
+    let id: i64 = sqlx::query_scalar("SELECT min(id) FROM paintings").fetch_one(&db).await.unwrap();
+    let publish = |cookie: &str, published: bool| {
+        Request::post("/api/admin/painting/publish")
+            .header(header::COOKIE, cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("id={id}&published={published}")))
+            .unwrap()
+    };
+    assert_eq!(app.send(publish("artwall_visitor=00000000-0000-4000-8000-000000000000", false)).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.send(Request::get("/api/admin/paintings").body(Body::empty()).unwrap()).await.0, StatusCode::UNAUTHORIZED);
+
+    let (admin, cookie) = common::admin_session(&db).await;
+    assert_eq!(app.send(publish(&cookie, false)).await.0, StatusCode::OK);
+    // Gone from the shop at once: its page and "more like this" from its neighbour.
+    assert_eq!(app.send(Request::get(format!("/painting/{id}")).body(Body::empty()).unwrap()).await.0, StatusCode::NOT_FOUND);
+    let (status, _, body) = app.send_text(Request::get(format!("/api/admin/paintings?query={}", "")).header(header::COOKIE, &cookie).body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    let list: artwall::types::AdminPaintings = serde_json::from_str(&body).unwrap();
+    assert_eq!(list.total, 2, "the admin still sees it");
+    assert!(list.items.iter().any(|p| p.id == id && !p.published));
+    let audit: (Option<i64>, Value, Value) = sqlx::query_as("SELECT admin_id, before, after FROM audit_log WHERE action = 'painting.unpublish'").fetch_one(&db).await.unwrap();
+    assert_eq!(audit, (Some(admin.id), serde_json::json!({ "published": true }), serde_json::json!({ "published": false })));
+}
