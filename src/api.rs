@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::types::{AddedPainting, AdminOrders, AdminOverview, AdminPaintings, FeedPage, JobView, OrderView, Onboarding, PaintingDetail, RoomState, SavedList, ScoredCard, SearchResults};
+use crate::types::{AddedPainting, AdminOrders, AdminOverview, AdminPaintings, PaintingEdit, FeedPage, JobView, OrderView, Onboarding, PaintingDetail, RoomState, SavedList, ScoredCard, SearchResults};
 
 #[cfg(feature = "ssr")]
 use crate::server::{error::respond, AppState};
@@ -307,4 +307,62 @@ pub async fn add_painting(data: leptos::server_fn::codec::MultipartData) -> Resu
     let painting = respond(paintings::detail(&state.db, id, nobody).await)?;
     let neighbours = respond(paintings::more_like_this(&state.db, id, nobody, 6).await)?;
     Ok(AddedPainting { painting, neighbours })
+}
+
+#[server(endpoint = "admin/painting", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_admin_painting(id: i64) -> Result<PaintingEdit, AppError> {
+    use crate::server::catalogue_admin;
+    let (state, _) = admin_context().await?;
+    respond(catalogue_admin::for_edit(&state.db, id).await)
+}
+
+/// Saves a painting's edited metadata (the fields of the add form, without the image).
+#[server(endpoint = "admin/painting/edit")]
+#[allow(clippy::too_many_arguments)] // one argument per form field
+pub async fn update_painting(
+    id: i64,
+    title: String,
+    title_en: String,
+    artist: String,
+    artist_en: String,
+    year: String,
+    style: String,
+    tags: String,
+    source: String,
+    source_url: String,
+    license: String,
+) -> Result<(), AppError> {
+    use crate::server::catalogue_admin;
+    let (state, admin) = admin_context().await?;
+    let mut fields: std::collections::HashMap<String, String> = [
+        ("title", title), ("title_en", title_en), ("artist", artist), ("artist_en", artist_en), ("year", year), ("style", style),
+        ("tags", tags), ("source", source), ("source_url", source_url), ("license", license),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value))
+    .collect();
+    respond(catalogue_admin::update_meta(&state.db, &admin, id, catalogue_admin::raw_meta(&mut fields)).await)
+}
+
+/// A new image for a painting (multipart: `id`, and `image` or `image_url`); re-embeds it.
+#[server(endpoint = "admin/painting/image", input = leptos::server_fn::codec::MultipartFormData)]
+pub async fn replace_painting_image(data: leptos::server_fn::codec::MultipartData) -> Result<PaintingEdit, AppError> {
+    use crate::server::catalogue_admin;
+    let (state, admin) = admin_context().await?;
+    let multipart = data.into_inner().ok_or_else(|| AppError::invalid("the form could not be read"))?;
+    let form = respond(catalogue_admin::read_painting_form(multipart, state.config.max_image_bytes).await)?;
+    let id: i64 = form.field("id").and_then(|id| id.parse().ok()).ok_or(AppError::NotFound)?;
+    let image = respond(form.image())?;
+    respond(catalogue_admin::replace_image(&state.catalogue(), &state.fetcher(), &admin, id, image).await)?;
+    respond(catalogue_admin::for_edit(&state.db, id).await)
+}
+
+/// Queues a job that embeds the whole catalogue again with the loaded model.
+#[server(endpoint = "admin/jobs/reembed")]
+pub async fn start_reembed() -> Result<String, AppError> {
+    use crate::server::jobs;
+    let (state, admin) = admin_context().await?;
+    let id = respond(jobs::create_reembed(&state.db, &admin).await)?;
+    leptos_axum::redirect(&format!("/admin/jobs/{id}"));
+    Ok(id.to_string())
 }

@@ -3,7 +3,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{path, SsrMode};
 
-use crate::pages::{admin::{Dashboard, LoginPage}, admin_catalogue::{AdminPaintingsPage, NewPaintingPage}, admin_jobs::{ImportPage, JobPage}, admin_orders::{AdminOrderPage, AdminOrdersPage}, feed::Feed, orders::{OrderPage, OrdersPage}, landing::Landing, not_found::NotFound, onboarding::OnboardingPage, painting::Painting, saved::SavedPage, search::SearchPage};
+use crate::pages::{admin::{Dashboard, LoginPage}, admin_catalogue::{AdminPaintingsPage, EditPaintingPage, NewPaintingPage}, admin_jobs::{ImportPage, JobPage}, admin_orders::{AdminOrderPage, AdminOrdersPage}, feed::Feed, orders::{OrderPage, OrdersPage}, landing::Landing, not_found::NotFound, onboarding::OnboardingPage, painting::Painting, saved::SavedPage, search::SearchPage};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     // The page's CSP names this response's nonce, which the hydration scripts carry.
@@ -68,6 +68,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/jobs/:id") view=JobPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/paintings") view=AdminPaintingsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/paintings/new") view=NewPaintingPage/>
+                    <Route path=path!("/admin/paintings/:id") view=EditPaintingPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <footer class="site-footer">

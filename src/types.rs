@@ -291,3 +291,22 @@ pub struct AddedPainting {
     pub painting: PaintingDetail,
     pub neighbours: Vec<ScoredCard>,
 }
+
+/// A painting's metadata as the admin's edit form shows it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PaintingEdit {
+    pub id: i64,
+    pub title: String,
+    pub title_en: String,
+    pub artist: String,
+    pub artist_en: String,
+    pub year: String,
+    pub style: String,
+    pub tags: String,
+    pub source: String,
+    pub source_url: String,
+    pub license: String,
+    pub image_url: String,
+    pub published: bool,
+    pub embedding_model: String,
+}

@@ -117,3 +117,64 @@ async fn unpublishing_is_for_admins_and_audited(db: PgPool) {
     let audit: (Option<i64>, Value, Value) = sqlx::query_as("SELECT admin_id, before, after FROM audit_log WHERE action = 'painting.unpublish'").fetch_one(&db).await.unwrap();
     assert_eq!(audit, (Some(admin.id), serde_json::json!({ "published": true }), serde_json::json!({ "published": false })));
 }
+
+#[sqlx::test]
+async fn editing_replacing_the_image_and_re_embedding_keep_the_painting(db: PgPool) {
+    let app = common::TestApp::new(db.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = artwall::server::import::read_rows(&common::demo_csv(dir.path(), 3)).unwrap();
+    artwall::server::import::import_rows(&app.state.catalogue(), rows, dir.path(), &indicatif::ProgressBar::hidden()).await.unwrap();
+    let (_, cookie) = common::admin_session(&db).await;
+    let id: i64 = sqlx::query_scalar("SELECT min(id) FROM paintings").fetch_one(&db).await.unwrap();
+    let snapshot = || async {
+        sqlx::query_as::<_, (String, String, String, Option<i32>)>("SELECT source_key, image_url, embedding::text, year FROM paintings WHERE id = $1").bind(id).fetch_one(&db).await.unwrap()
+    };
+    let (key, image_before, embedding_before, _) = snapshot().await;
+
+    let edit = |year: &str| {
+        Request::post("/api/admin/painting/edit")
+            .header(header::COOKIE, &cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "id={id}&title=Renamed&title_en=&artist=Someone&artist_en=&year={year}&style=&tags=a%2C+b&source=&source_url=&license=CC0"
+            )))
+            .unwrap()
+    };
+    let (status, _, body) = app.send_text(edit("soon")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(field_error(&serde_json::from_str(&body).unwrap()).0, "year");
+    assert_eq!(app.send(edit("1899")).await.0, StatusCode::OK);
+    let (key_after, _, _, year) = snapshot().await;
+    assert_eq!((key_after, year), (key.clone(), Some(1899)), "edited, same identity");
+    let (before, after): (Value, Value) = sqlx::query_as("SELECT before, after FROM audit_log WHERE action = 'painting.edit'").fetch_one(&db).await.unwrap();
+    assert_ne!(before["title"], "Renamed");
+    assert_eq!((after["title"].as_str(), after["tags"].clone()), (Some("Renamed"), serde_json::json!(["a", "b"])));
+
+    // A new image: new renditions and a new embedding, same painting.
+    let image = std::fs::read(common::repo().join("tests/fixtures/franz-kafka.jpg")).unwrap();
+    let request = Request::post("/api/admin/painting/image")
+        .header(header::COOKIE, &cookie)
+        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={BOUNDARY}"))
+        .body(Body::from(form(&[("id", &id.to_string())], Some(&image))))
+        .unwrap();
+    let (status, _, body) = app.send_text(request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, image_after, embedding_after, _) = snapshot().await;
+    assert_ne!(image_after, image_before);
+    assert_ne!(embedding_after, embedding_before, "re-embedded from the new image");
+
+    // Re-embed everything: one job, every painting, nothing lost; a second one is refused.
+    let start = || Request::post("/api/admin/jobs/reembed").header(header::COOKIE, &cookie).body(Body::empty()).unwrap();
+    let (status, _, body) = app.send_text(start()).await;
+    assert!(status.is_success() || status.is_redirection(), "{status} {body}");
+    let (status, _, body) = app.send_text(start()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let runner = app.state.job_runner();
+    assert!(runner.run_next().await.unwrap());
+    let job = artwall::server::jobs::recent(&db, 1).await.unwrap().remove(0);
+    assert_eq!((job.kind.as_str(), job.status.as_str(), job.total, job.processed, job.failed), ("reembed", "completed", 3, 3, 0));
+    let models: Vec<String> = sqlx::query_scalar("SELECT DISTINCT embedding_model FROM paintings").fetch_all(&db).await.unwrap();
+    assert_eq!(models, [app.state.clip.info().id.clone()]);
+    let (_, image_final, _, _) = snapshot().await;
+    assert_eq!(image_final, image_after, "re-embedding changes no image");
+}

@@ -2,12 +2,12 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::{add_painting, load_admin_paintings, SetPaintingPublished};
+use crate::api::{add_painting, load_admin_painting, load_admin_paintings, replace_painting_image, SetPaintingPublished, StartReembed, UpdatePainting};
 use crate::error::AppError;
 use crate::pages::admin::{admin_error, AdminNav};
-use crate::types::{AddedPainting, AdminPainting};
+use crate::types::{AddedPainting, AdminPainting, PaintingEdit};
 
 #[component]
 pub fn AdminPaintingsPage() -> impl IntoView {
@@ -15,13 +15,20 @@ pub fn AdminPaintingsPage() -> impl IntoView {
     let search = move || query.read().get("q").unwrap_or_default();
     let page = move || query.read().get("page").and_then(|p| p.parse::<i64>().ok()).unwrap_or(1);
     let publish = ServerAction::<SetPaintingPublished>::new();
+    let reembed = ServerAction::<StartReembed>::new();
     let paintings = Resource::new(move || (search(), page(), publish.version().get()), |(q, page, _)| load_admin_paintings(Some(q), Some(page)));
     view! {
         <Title text="Catalogue · Admin"/>
         <section class="admin">
             <AdminNav/>
             <h1>"Catalogue"</h1>
-            <p><a class="button" href="/admin/paintings/new">"Add a painting"</a></p>
+            <div class="catalogue-actions">
+                <a class="button" href="/admin/paintings/new">"Add a painting"</a>
+                <ActionForm action=reembed>
+                    <button type="submit" class="button" title="After a model change: the feed keeps working while it runs">"Re-embed the whole catalogue"</button>
+                </ActionForm>
+                {move || form_error(reembed.value().get())}
+            </div>
             <form class="catalogue-search" method="get" action="/admin/paintings" role="search">
                 <input type="search" name="q" value=search aria-label="Search by title, artist or style" placeholder="Title, artist or style" maxlength="200"/>
                 <button type="submit" class="button">"Search"</button>
@@ -68,7 +75,7 @@ fn CatalogueRow(painting: AdminPainting, publish: ServerAction<SetPaintingPublis
     view! {
         <tr data-painting=p.id class:unpublished=!p.published>
             <td><img src=p.image_url.clone() alt="" width="48" loading="lazy"/></td>
-            <td><a href=format!("/painting/{}", p.id)>{p.title.clone()}</a></td>
+            <td><a href=format!("/admin/paintings/{}", p.id)>{p.title.clone()}</a></td>
             <td>{p.artist.clone()}</td>
             <td>{p.style.clone().unwrap_or_default()}</td>
             <td>{p.saves}</td>
@@ -107,12 +114,7 @@ pub fn NewPaintingPage() -> impl IntoView {
     use leptos::web_sys::{FormData, HtmlFormElement, SubmitEvent};
     use leptos::wasm_bindgen::JsCast;
     let add = Action::new_local(|data: &FormData| add_painting(data.clone().into()));
-    let field_error = move |field: &'static str| {
-        move || match add.value().get() {
-            Some(Err(AppError::InvalidField { field: f, message })) if f == field => Some(view! { <span class="field-error" role="alert">{message}</span> }),
-            _ => None,
-        }
-    };
+    let field_error = move |field: &'static str| move || field_error(add.value().get(), field);
     let on_submit = move |event: SubmitEvent| {
         event.prevent_default();
         let form: HtmlFormElement = event.target().expect("a form").unchecked_into();
@@ -141,13 +143,26 @@ pub fn NewPaintingPage() -> impl IntoView {
                 <button type="submit" class="button primary" disabled=move || add.pending().get()>
                     {move || if add.pending().get() { "Adding… (storing, embedding)" } else { "Add painting" }}
                 </button>
-                {move || match add.value().get() {
-                    Some(Err(AppError::InvalidField { .. })) | Some(Ok(_)) | None => None,
-                    Some(Err(error)) => Some(view! { <p class="error" role="alert">{error.to_string()}</p> }),
-                }}
+                {move || form_error(add.value().get())}
             </form>
             {move || add.value().get().and_then(Result::ok).map(|added| view! { <Added added/> })}
         </section>
+    }
+}
+
+/// The message for `field`, when the last answer was an error in that field.
+fn field_error<T>(answer: Option<Result<T, AppError>>, field: &str) -> Option<impl IntoView> {
+    match answer {
+        Some(Err(AppError::InvalidField { field: f, message })) if f == field => Some(view! { <span class="field-error" role="alert">{message}</span> }),
+        _ => None,
+    }
+}
+
+/// The message of an error that belongs to no one field.
+fn form_error<T>(answer: Option<Result<T, AppError>>) -> Option<impl IntoView> {
+    match answer {
+        Some(Err(AppError::InvalidField { .. })) | Some(Ok(_)) | None => None,
+        Some(Err(error)) => Some(view! { <p class="error" role="alert">{error.to_string()}</p> }),
     }
 }
 
@@ -171,5 +186,106 @@ fn Added(added: AddedPainting) -> impl IntoView {
                 }).collect_view()}
             </ul>
         </section>
+    }
+}
+
+/// Edit one painting: its metadata, its image (which re-embeds it), and whether it is shown.
+#[component]
+pub fn EditPaintingPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or_default();
+    let save = ServerAction::<UpdatePainting>::new();
+    let publish = ServerAction::<SetPaintingPublished>::new();
+    let painting = Resource::new(move || (id(), save.version().get(), publish.version().get()), |(id, ..)| load_admin_painting(id));
+    view! {
+        <Title text="Edit painting · Admin"/>
+        <section class="admin">
+            <AdminNav/>
+            <p><a href="/admin/paintings">"← Catalogue"</a></p>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match painting.await {
+                        Ok(p) => view! { <EditPainting painting=p save publish/> }.into_any(),
+                        Err(error) => admin_error(error),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn EditPainting(painting: PaintingEdit, save: ServerAction<UpdatePainting>, publish: ServerAction<SetPaintingPublished>) -> impl IntoView {
+    use leptos::wasm_bindgen::JsCast;
+    use leptos::web_sys::{FormData, HtmlFormElement, SubmitEvent};
+    let replace = Action::new_local(|data: &FormData| replace_painting_image(data.clone().into()));
+    let image = RwSignal::new(painting.image_url.clone());
+    Effect::new(move |_| {
+        if let Some(Ok(updated)) = replace.value().get() {
+            image.set(updated.image_url);
+        }
+    });
+    let on_replace = move |event: SubmitEvent| {
+        event.prevent_default();
+        let form: HtmlFormElement = event.target().expect("a form").unchecked_into();
+        if let Ok(data) = FormData::new_with_form(&form) {
+            replace.dispatch_local(data);
+        }
+    };
+    let value_of = {
+        let p = painting.clone();
+        move |name: &str| match name {
+            "title" => p.title.clone(),
+            "title_en" => p.title_en.clone(),
+            "artist" => p.artist.clone(),
+            "artist_en" => p.artist_en.clone(),
+            "year" => p.year.clone(),
+            "style" => p.style.clone(),
+            "tags" => p.tags.clone(),
+            "source" => p.source.clone(),
+            "source_url" => p.source_url.clone(),
+            _ => p.license.clone(),
+        }
+    };
+    let id = painting.id;
+    view! {
+        <h1>{painting.title.clone()}</h1>
+        <p>
+            <a href=format!("/painting/{id}")>"Its page in the shop"</a>
+            " · embedded with " <code>{painting.embedding_model.clone()}</code>
+        </p>
+        <ActionForm action=publish attr:class="publish-form">
+            <input type="hidden" name="id" value=id/>
+            <input type="hidden" name="published" value=(!painting.published).to_string()/>
+            {if painting.published { "Shown to shoppers. " } else { "Hidden from shoppers. " }}
+            <button type="submit" class="button">{if painting.published { "Unpublish" } else { "Publish" }}</button>
+        </ActionForm>
+        <div class="edit-painting">
+            <ActionForm action=save attr:class="painting-form">
+                <input type="hidden" name="id" value=id/>
+                {PAINTING_FIELDS.iter().map(|&(name, label, hint)| view! {
+                    <label>
+                        {label} " " <span class="muted">{hint}</span>
+                        <input name=name value=value_of(name) required=hint == "required" maxlength="2000"/>
+                        {move || field_error(save.value().get(), name)}
+                    </label>
+                }).collect_view()}
+                <button type="submit" class="button primary">"Save"</button>
+                {move || form_error(save.value().get())}
+                {move || matches!(save.value().get(), Some(Ok(()))).then(|| view! { <p class="notice" role="status">"Saved."</p> })}
+            </ActionForm>
+            <form class="painting-form" on:submit=on_replace>
+                <img src=move || image.get() alt="The current image" class="current-image"/>
+                <input type="hidden" name="id" value=id/>
+                <label>"Replace the image with a file" <input type="file" name="image" accept="image/jpeg,image/png,image/webp"/>
+                    {move || field_error(replace.value().get(), "image")}</label>
+                <label>"…or a URL" <input type="url" name="image_url"/>{move || field_error(replace.value().get(), "image_url")}</label>
+                <button type="submit" class="button" disabled=move || replace.pending().get()>
+                    {move || if replace.pending().get() { "Replacing and re-embedding…" } else { "Replace image" }}
+                </button>
+                {move || form_error(replace.value().get())}
+                {move || matches!(replace.value().get(), Some(Ok(_))).then(|| view! { <p class="notice" role="status">"Image replaced and re-embedded."</p> })}
+            </form>
+        </div>
     }
 }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
+use crate::error::AppError;
 use crate::server::clip::{preprocess, Clip};
 use crate::server::error::{ServerError, ServerResult};
 use crate::server::images::{decode_rgb, jpeg_rendition, ImageLimits};
@@ -228,12 +229,18 @@ impl Catalogue {
         Ok(outcomes.into_iter().map(|o| o.expect("every painting has an outcome")).collect())
     }
 
-    async fn store(&self, meta: &PaintingMeta, prepared: Prepared, embedding: Vec<f32>) -> ServerResult<AddOutcome> {
-        let folder = format!("paintings/{}", slug(&meta.source_key));
+    /// Writes the feed thumbnail and the HD rendition; returns their public URLs.
+    async fn store_renditions(&self, source_key: &str, prepared: &Prepared) -> ServerResult<(String, String)> {
+        let folder = format!("paintings/{}", slug(source_key));
         let thumb_key = MediaKey::parse(format!("{folder}/{}-{}.jpg", prepared.digest, THUMB_LONG_SIDE))?;
         let hd_key = MediaKey::parse(format!("{folder}/{}-hd.jpg", prepared.digest))?;
-        self.storage.put(&thumb_key, Bytes::from(prepared.thumb.jpeg), "image/jpeg").await?;
-        self.storage.put(&hd_key, Bytes::from(prepared.hd.jpeg), "image/jpeg").await?;
+        self.storage.put(&thumb_key, Bytes::from(prepared.thumb.jpeg.clone()), "image/jpeg").await?;
+        self.storage.put(&hd_key, Bytes::from(prepared.hd.jpeg.clone()), "image/jpeg").await?;
+        Ok((self.storage.public_url(&thumb_key), self.storage.public_url(&hd_key)))
+    }
+
+    async fn store(&self, meta: &PaintingMeta, prepared: Prepared, embedding: Vec<f32>) -> ServerResult<AddOutcome> {
+        let (thumb_url, hd_url) = self.store_renditions(&meta.source_key, &prepared).await?;
         let inserted: Option<(i64,)> = sqlx::query_as(
             "INSERT INTO paintings (source_key, title, title_en, artist, artist_en, year, style,
                  image_url, image_hd_url, thumb_width, thumb_height, hd_width, hd_height, aspect_ratio,
@@ -249,8 +256,8 @@ impl Catalogue {
         .bind(&meta.artist_en)
         .bind(meta.year)
         .bind(&meta.style)
-        .bind(self.storage.public_url(&thumb_key))
-        .bind(self.storage.public_url(&hd_key))
+        .bind(thumb_url)
+        .bind(hd_url)
         .bind(prepared.thumb.width as i32)
         .bind(prepared.thumb.height as i32)
         .bind(prepared.hd.width as i32)
@@ -275,6 +282,90 @@ impl Catalogue {
                 Ok(AddOutcome::AlreadyPresent { id })
             }
         }
+    }
+
+    /// Replaces a painting's image: new renditions, a new embedding, same painting (id, orders,
+    /// saves). The old files stay where they are, so pages already open keep working.
+    pub async fn replace_image(&self, id: i64, image: Bytes) -> ServerResult<()> {
+        let source_key: String = sqlx::query_scalar("SELECT source_key FROM paintings WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.db)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let limits = self.limits;
+        let prepared = tokio::task::spawn_blocking(move || prepare(&image, limits)).await?.map_err(|reason| AppError::InvalidField { field: "image".into(), message: reason })?;
+        let embedding = self.clip.embed_images(prepared.pixels.clone()).await?.pop().expect("one embedding per image");
+        let (thumb_url, hd_url) = self.store_renditions(&source_key, &prepared).await?;
+        sqlx::query(
+            "UPDATE paintings SET image_url = $2, image_hd_url = $3, thumb_width = $4, thumb_height = $5, hd_width = $6, hd_height = $7,
+                 aspect_ratio = $8, embedding = $9, embedding_model = $10, updated_at = now()
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(thumb_url)
+        .bind(hd_url)
+        .bind(prepared.thumb.width as i32)
+        .bind(prepared.thumb.height as i32)
+        .bind(prepared.hd.width as i32)
+        .bind(prepared.hd.height as i32)
+        .bind(prepared.hd.width as f32 / prepared.hd.height as f32)
+        .bind(Vector::from(embedding))
+        .bind(&self.clip.info().id)
+        .execute(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// Embeds these paintings again from their stored HD images with the loaded model; one
+    /// result per id, in order. The feed keeps reading the old vectors until each update lands.
+    pub async fn reembed(&self, ids: &[i64]) -> ServerResult<Vec<Result<(), String>>> {
+        let rows: std::collections::HashMap<i64, String> =
+            sqlx::query_as::<_, (i64, String)>("SELECT id, image_hd_url FROM paintings WHERE id = ANY($1)").bind(ids).fetch_all(&self.db).await?.into_iter().collect();
+        let mut results: Vec<Result<(), String>> = Vec::with_capacity(ids.len());
+        let mut ready = Vec::new();
+        let mut pixels = Vec::new();
+        for &id in ids {
+            let loaded = match rows.get(&id).map(|url| self.storage.key_for_url(url)) {
+                None => Err("the painting no longer exists".to_owned()),
+                Some(None) => Err("its image is not in our storage".to_owned()),
+                Some(Some(key)) => match self.storage.get(&key).await {
+                    Err(error) => {
+                        tracing::error!(%error, painting = id, "reading image for re-embedding failed");
+                        Err("its stored image could not be read (logged)".to_owned())
+                    }
+                    Ok(bytes) => {
+                        let limits = self.limits;
+                        tokio::task::spawn_blocking(move || {
+                            let image = decode_rgb(&bytes, limits).map_err(|e| e.to_string())?;
+                            let mut tensor = vec![0.0; preprocess::TENSOR_LEN];
+                            preprocess::preprocess_into(&image, &mut Resizer::new(), &mut tensor);
+                            Ok::<_, String>(tensor)
+                        })
+                        .await?
+                    }
+                },
+            };
+            match loaded {
+                Ok(tensor) => {
+                    pixels.extend(tensor);
+                    ready.push((results.len(), id));
+                    results.push(Ok(()));
+                }
+                Err(reason) => results.push(Err(reason)),
+            }
+        }
+        let embeddings = self.clip.embed_images(pixels).await?;
+        let model = &self.clip.info().id;
+        for ((index, id), embedding) in ready.into_iter().zip(embeddings) {
+            sqlx::query("UPDATE paintings SET embedding = $2, embedding_model = $3, updated_at = now() WHERE id = $1")
+                .bind(id)
+                .bind(Vector::from(embedding))
+                .bind(model)
+                .execute(&self.db)
+                .await?;
+            results[index] = Ok(());
+        }
+        Ok(results)
     }
 }
 

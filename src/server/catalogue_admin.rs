@@ -15,7 +15,7 @@ use crate::server::auth::Admin;
 use crate::server::catalogue::{AddOutcome, Catalogue, NewPainting, PaintingMeta, RawMeta};
 use crate::server::fetch::Fetcher;
 use crate::server::error::ServerResult;
-use crate::types::{AdminPainting, AdminPaintings};
+use crate::types::{AdminPainting, AdminPaintings, PaintingEdit};
 
 pub const PAGE_SIZE: i64 = 50;
 
@@ -115,27 +115,42 @@ pub async fn read_painting_form(mut multipart: multer::Multipart<'static>, max_i
 impl PaintingForm {
     /// The metadata fields and where the image is: an uploaded file wins over a URL.
     pub fn into_parts(mut self) -> ServerResult<(RawMeta, ImageSource)> {
-        let mut take = |name: &str| self.fields.remove(name).filter(|v| !v.trim().is_empty());
-        let raw = RawMeta {
-            id: None,
-            title: take("title"),
-            title_en: take("title_en"),
-            artist: take("artist"),
-            artist_en: take("artist_en"),
-            year: take("year").map(serde_json::Value::String),
-            style: take("style"),
-            source: take("source"),
-            source_url: take("source_url"),
-            license: take("license"),
-            tags: take("tags").map(|t| t.split(',').map(str::to_owned).collect()).unwrap_or_default(),
-        };
-        let image_url = take("image_url");
-        let source = match (self.upload.is_empty(), image_url) {
-            (false, _) => ImageSource::Upload(self.upload),
-            (true, Some(url)) => ImageSource::Url(url.trim().to_owned()),
-            (true, None) => return Err(AppError::InvalidField { field: "image".into(), message: "choose an image file or give an image URL".into() }.into()),
-        };
-        Ok((raw, source))
+        let raw = raw_meta(&mut self.fields);
+        let image = self.image()?;
+        Ok((raw, image))
+    }
+
+    /// A text field, if given.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    /// Where the image is: an uploaded file wins over a URL.
+    pub fn image(mut self) -> ServerResult<ImageSource> {
+        let image_url = self.fields.remove("image_url").filter(|v| !v.trim().is_empty());
+        match (self.upload.is_empty(), image_url) {
+            (false, _) => Ok(ImageSource::Upload(self.upload)),
+            (true, Some(url)) => Ok(ImageSource::Url(url.trim().to_owned())),
+            (true, None) => Err(AppError::InvalidField { field: "image".into(), message: "choose an image file or give an image URL".into() }.into()),
+        }
+    }
+}
+
+/// The metadata fields of a painting form (the admin's add and edit forms share the names).
+pub fn raw_meta(fields: &mut HashMap<String, String>) -> RawMeta {
+    let mut take = |name: &str| fields.remove(name).filter(|v| !v.trim().is_empty());
+    RawMeta {
+        id: None,
+        title: take("title"),
+        title_en: take("title_en"),
+        artist: take("artist"),
+        artist_en: take("artist_en"),
+        year: take("year").map(serde_json::Value::String),
+        style: take("style"),
+        source: take("source"),
+        source_url: take("source_url"),
+        license: take("license"),
+        tags: take("tags").map(|t| t.split(',').map(str::to_owned).collect()).unwrap_or_default(),
     }
 }
 
@@ -170,4 +185,87 @@ pub async fn add_one(catalogue: &Catalogue, fetcher: &Fetcher, admin: &Admin, mu
         }
         AddOutcome::Failed { reason } => Err(AppError::InvalidField { field: image_field.into(), message: reason }.into()),
     }
+}
+
+/// One painting's metadata for the edit form.
+pub async fn for_edit(db: &PgPool, id: i64) -> ServerResult<PaintingEdit> {
+    let row: Option<(String, Option<String>, String, Option<String>, Option<i32>, Option<String>, Vec<String>, Option<String>, Option<String>, Option<String>, String, bool, String)> =
+        sqlx::query_as(
+            "SELECT title, title_en, artist, artist_en, year, style, tags, source, source_url, license, image_url, published, embedding_model
+             FROM paintings WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    let (title, title_en, artist, artist_en, year, style, tags, source, source_url, license, image_url, published, embedding_model) = row.ok_or(AppError::NotFound)?;
+    Ok(PaintingEdit {
+        id,
+        title,
+        title_en: title_en.unwrap_or_default(),
+        artist,
+        artist_en: artist_en.unwrap_or_default(),
+        year: year.map(|y| y.to_string()).unwrap_or_default(),
+        style: style.unwrap_or_default(),
+        tags: tags.join(", "),
+        source: source.unwrap_or_default(),
+        source_url: source_url.unwrap_or_default(),
+        license: license.unwrap_or_default(),
+        image_url,
+        published,
+        embedding_model,
+    })
+}
+
+/// Saves edited metadata, checked like any other; the painting keeps its identity (source key),
+/// and the audit log keeps the fields before and after.
+pub async fn update_meta(db: &PgPool, admin: &Admin, id: i64, mut raw: RawMeta) -> ServerResult<()> {
+    let mut tx = db.begin().await?;
+    let before: serde_json::Value = sqlx::query_scalar(
+        "SELECT jsonb_build_object('sourceKey', source_key, 'title', title, 'titleEn', title_en, 'artist', artist, 'artistEn', artist_en,
+             'year', year, 'style', style, 'tags', tags, 'source', source, 'sourceUrl', source_url, 'license', license)
+         FROM paintings WHERE id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    raw.id = before["sourceKey"].as_str().map(str::to_owned);
+    let meta = PaintingMeta::parse(raw).map_err(AppError::from)?;
+    sqlx::query(
+        "UPDATE paintings SET title = $2, title_en = $3, artist = $4, artist_en = $5, year = $6, style = $7, tags = $8,
+             source = $9, source_url = $10, license = $11, updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(&meta.title)
+    .bind(&meta.title_en)
+    .bind(&meta.artist)
+    .bind(&meta.artist_en)
+    .bind(meta.year)
+    .bind(&meta.style)
+    .bind(&meta.tags)
+    .bind(&meta.source)
+    .bind(&meta.source_url)
+    .bind(&meta.license)
+    .execute(&mut *tx)
+    .await?;
+    let after = json!({ "sourceKey": meta.source_key, "title": meta.title, "titleEn": meta.title_en, "artist": meta.artist, "artistEn": meta.artist_en,
+        "year": meta.year, "style": meta.style, "tags": meta.tags, "source": meta.source, "sourceUrl": meta.source_url, "license": meta.license });
+    if before != after {
+        audit::record(&mut *tx, admin, "painting.edit", &format!("painting:{id}"), Some(before), Some(after)).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A new image for painting `id` (upload or URL): new renditions and a new embedding.
+pub async fn replace_image(catalogue: &Catalogue, fetcher: &Fetcher, admin: &Admin, id: i64, image: ImageSource) -> ServerResult<()> {
+    let before: String = sqlx::query_scalar("SELECT image_url FROM paintings WHERE id = $1").bind(id).fetch_optional(&catalogue.db).await?.ok_or(AppError::NotFound)?;
+    let bytes = match image {
+        ImageSource::Upload(bytes) => bytes,
+        ImageSource::Url(url) => fetcher.image(&url).await.map_err(|e| AppError::InvalidField { field: "image_url".into(), message: e.to_string() })?,
+    };
+    catalogue.replace_image(id, bytes).await?;
+    let after: String = sqlx::query_scalar("SELECT image_url FROM paintings WHERE id = $1").bind(id).fetch_one(&catalogue.db).await?;
+    audit::record(&catalogue.db, admin, "painting.replace_image", &format!("painting:{id}"), Some(json!({ "image": before })), Some(json!({ "image": after }))).await
 }

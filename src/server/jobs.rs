@@ -1,7 +1,9 @@
-//! Admin batch jobs. A job is a `batch_jobs` row plus one `batch_job_items` row per painting.
-//! Runners (one per server process) claim a job with `FOR UPDATE SKIP LOCKED` and work through
-//! its pending items in chunks: download with bounded concurrency through the SSRF-safe
-//! `Fetcher`, then decode, embed and store through the catalogue in one batch.
+//! Admin batch jobs: imports and re-embedding. A job is a `batch_jobs` row plus one
+//! `batch_job_items` row per painting. Runners (one per server process) claim a job with
+//! `FOR UPDATE SKIP LOCKED` and work through its pending items in chunks. An import downloads
+//! with bounded concurrency through the SSRF-safe `Fetcher`, then decodes, embeds and stores
+//! through the catalogue in one batch; a re-embed reads each stored image and replaces the
+//! painting's vector in place, so the feed keeps working throughout.
 //!
 //! A runner keeps a heartbeat. A running job whose heartbeat is older than `STALE_AFTER` lost
 //! its server (a restart, a crash) and is picked up again by the next runner: its finished
@@ -75,6 +77,33 @@ pub async fn create_import(db: &PgPool, admin: &Admin, text: &str) -> ServerResu
     audit::record(&mut *tx, admin, "job.create", &format!("job:{id}"), None, Some(serde_json::json!({ "kind": "import", "total": items.len() }))).await?;
     tx.commit().await?;
     tracing::info!(job = %id, total = items.len(), "import job queued");
+    Ok(id)
+}
+
+/// Queues a job that embeds every painting again with the loaded model (after a model change).
+/// The feed keeps working meanwhile: each painting's vector is replaced in place.
+pub async fn create_reembed(db: &PgPool, admin: &Admin) -> ServerResult<Uuid> {
+    let mut tx = db.begin().await?;
+    // One at a time: a second would only redo the first's work.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('artwall.reembed'))").execute(&mut *tx).await?;
+    let active: Option<Uuid> =
+        sqlx::query_scalar("SELECT id FROM batch_jobs WHERE kind = 'reembed' AND status IN ('queued', 'running', 'interrupted') LIMIT 1").fetch_optional(&mut *tx).await?;
+    if let Some(active) = active {
+        return Err(AppError::Invalid(format!("a re-embed job is already under way ({active})")).into());
+    }
+    let id = Uuid::new_v4();
+    sqlx::query("INSERT INTO batch_jobs (id, kind, status, created_by) VALUES ($1, 'reembed', 'queued', $2)").bind(id).bind(admin.id).execute(&mut *tx).await?;
+    let total = sqlx::query(
+        "INSERT INTO batch_job_items (job_id, position, payload)
+         SELECT $1, (row_number() OVER (ORDER BY id) - 1)::int, jsonb_build_object('paintingId', id) FROM paintings",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    sqlx::query("UPDATE batch_jobs SET total = $2 WHERE id = $1").bind(id).bind(total as i32).execute(&mut *tx).await?;
+    audit::record(&mut *tx, admin, "job.create", &format!("job:{id}"), None, Some(serde_json::json!({ "kind": "reembed", "total": total }))).await?;
+    tx.commit().await?;
     Ok(id)
 }
 
@@ -191,7 +220,8 @@ pub async fn view(db: &PgPool, id: Uuid) -> ServerResult<JobView> {
         .await?
         .ok_or(AppError::NotFound)?;
     let failures = sqlx::query_as::<_, (i32, Option<String>, Option<String>)>(
-        "SELECT position, payload->>'label', outcome FROM batch_job_items WHERE job_id = $1 AND status = 'failed' ORDER BY position",
+        "SELECT position, coalesce(payload->>'label', 'painting #' || (payload->>'paintingId')), outcome
+         FROM batch_job_items WHERE job_id = $1 AND status = 'failed' ORDER BY position",
     )
     .bind(id)
     .fetch_all(db)
@@ -237,24 +267,24 @@ impl Runner {
     /// the end. False when there was nothing to do.
     pub async fn run_next(&self) -> ServerResult<bool> {
         let db = &self.catalogue.db;
-        let claimed: Option<(Uuid, bool)> = sqlx::query_as(
+        let claimed: Option<(Uuid, String, bool)> = sqlx::query_as(
             "UPDATE batch_jobs j SET status = 'running', runner = $1, heartbeat_at = now(), updated_at = now(),
                  started_at = now(), resumes = j.resumes + (c.was = 'running')::int
              FROM (SELECT id, status AS was FROM batch_jobs
-                   WHERE kind = 'import' AND (status = 'queued' OR (status = 'running' AND heartbeat_at < now() - make_interval(secs => $2)))
+                   WHERE status = 'queued' OR (status = 'running' AND heartbeat_at < now() - make_interval(secs => $2))
                    ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED) c
              WHERE j.id = c.id
-             RETURNING j.id, c.was = 'running'",
+             RETURNING j.id, j.kind, c.was = 'running'",
         )
         .bind(&self.name)
         .bind(STALE_AFTER_SECONDS as f64)
         .fetch_optional(db)
         .await?;
-        let Some((id, resumed)) = claimed else { return Ok(false) };
-        tracing::info!(job = %id, resumed, runner = %self.name, "job started");
+        let Some((id, kind, resumed)) = claimed else { return Ok(false) };
+        tracing::info!(job = %id, %kind, resumed, runner = %self.name, "job started");
 
         let heartbeat = tokio::spawn(beat(db.clone(), id));
-        let result = self.work_through(id).await;
+        let result = self.work_through(id, &kind).await;
         heartbeat.abort();
         let status = match &result {
             Ok(()) => "completed",
@@ -273,10 +303,10 @@ impl Runner {
         Ok(true)
     }
 
-    async fn work_through(&self, id: Uuid) -> ServerResult<()> {
+    async fn work_through(&self, id: Uuid, kind: &str) -> ServerResult<()> {
         let db = &self.catalogue.db;
         loop {
-            let items: Vec<(i32, sqlx::types::Json<ImportItem>)> =
+            let items: Vec<(i32, sqlx::types::Json<serde_json::Value>)> =
                 sqlx::query_as("SELECT position, payload FROM batch_job_items WHERE job_id = $1 AND status = 'pending' ORDER BY position LIMIT $2")
                     .bind(id)
                     .bind(CHUNK)
@@ -285,12 +315,18 @@ impl Runner {
             if items.is_empty() {
                 return Ok(());
             }
-            let outcomes = self.import_chunk(items.into_iter().map(|(position, item)| (position, item.0)).collect()).await?;
+            let outcomes = match kind {
+                "reembed" => self.reembed_chunk(items.into_iter().map(|(position, item)| (position, item.0)).collect()).await?,
+                _ => {
+                    let items = items.into_iter().map(|(position, item)| (position, serde_json::from_value::<ImportItem>(item.0))).collect();
+                    self.import_chunk(items).await?
+                }
+            };
             let mut tx = db.begin().await?;
             for (position, outcome) in outcomes {
                 let (status, note, painting) = match outcome {
                     AddOutcome::Added { id } => ("done", "added".to_owned(), Some(id)),
-                    AddOutcome::AlreadyPresent { id } => ("done", "already in the catalogue".to_owned(), Some(id)),
+                    AddOutcome::AlreadyPresent { id } => ("done", if kind == "reembed" { "re-embedded" } else { "already in the catalogue" }.to_owned(), Some(id)),
                     AddOutcome::Failed { reason } => ("failed", reason, None),
                 };
                 sqlx::query(
@@ -310,11 +346,30 @@ impl Runner {
         }
     }
 
+    /// Re-embeds the chunk's paintings from their stored images (the painting is "already
+    /// present": it keeps its id, orders and saves).
+    async fn reembed_chunk(&self, items: Vec<(i32, serde_json::Value)>) -> ServerResult<Vec<(i32, AddOutcome)>> {
+        let ids: Vec<(i32, i64)> = items.iter().map(|(position, item)| (*position, item["paintingId"].as_i64().unwrap_or(-1))).collect();
+        let results = self.catalogue.reembed(&ids.iter().map(|(_, id)| *id).collect::<Vec<_>>()).await?;
+        Ok(ids
+            .into_iter()
+            .zip(results)
+            .map(|((position, id), result)| (position, result.map_or_else(|reason| AddOutcome::Failed { reason }, |()| AddOutcome::AlreadyPresent { id })))
+            .collect())
+    }
+
     /// Parses, skips what is already in the catalogue, downloads the rest, then adds them.
-    async fn import_chunk(&self, items: Vec<(i32, ImportItem)>) -> ServerResult<Vec<(i32, AddOutcome)>> {
+    async fn import_chunk(&self, items: Vec<(i32, Result<ImportItem, serde_json::Error>)>) -> ServerResult<Vec<(i32, AddOutcome)>> {
         let mut outcomes = Vec::new();
         let mut to_fetch = Vec::new();
         for (position, item) in items {
+            let item = match item {
+                Ok(item) => item,
+                Err(_) => {
+                    outcomes.push((position, AddOutcome::Failed { reason: "the stored item is unreadable".into() }));
+                    continue;
+                }
+            };
             match PaintingMeta::parse(item.meta) {
                 Err(error) => outcomes.push((position, AddOutcome::Failed { reason: error.to_string() })),
                 Ok(meta) => match item.image_url {

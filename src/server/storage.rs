@@ -120,6 +120,15 @@ impl Storage {
         }
     }
 
+    /// The key of an object from the URL `public_url` gave it (None for another site's URL).
+    pub fn key_for_url(&self, url: &str) -> Option<MediaKey> {
+        let key = match self {
+            Self::Local { .. } => url.strip_prefix("/media/")?,
+            Self::Gcs { bucket, public_base, .. } => url.strip_prefix(&format!("{public_base}{bucket}/"))?,
+        };
+        MediaKey::parse(key.to_owned()).ok()
+    }
+
     /// The URL a browser fetches the object from.
     pub fn public_url(&self, key: &MediaKey) -> String {
         match self {
