@@ -91,6 +91,35 @@ async fn admin_pages_redirect_and_admin_functions_refuse_without_a_session(db: P
 
     let forged = Request::get("/api/admin/overview").header(header::COOKIE, "artwall_admin=deadbeef").body(Body::empty()).unwrap();
     assert_eq!(send(&app, forged).await.0, StatusCode::UNAUTHORIZED);
+
+    // Every admin page and admin server function (orders and jobs have their own tests too).
+    for page in ["/admin/import", "/admin/jobs/00000000-0000-0000-0000-000000000000", "/admin/paintings", "/admin/paintings/new", "/admin/paintings/1", "/admin/orders"] {
+        let (status, headers, _) = send(&app, get(page)).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+        assert!(headers[header::LOCATION].to_str().unwrap().starts_with("/admin/login?next="), "{page}");
+    }
+    let multipart = "multipart/form-data; boundary=x";
+    let empty_form = "--x\r\nContent-Disposition: form-data; name=\"id\"\r\n\r\n1\r\n--x--\r\n";
+    for (method, uri, content_type, body) in [
+        ("GET", "/api/admin/paintings", "", ""),
+        ("GET", "/api/admin/painting?id=1", "", ""),
+        ("POST", "/api/admin/painting/publish", "application/x-www-form-urlencoded", "id=1&published=false"),
+        ("POST", "/api/admin/painting/edit", "application/x-www-form-urlencoded", "id=1&title=t&title_en=&artist=a&artist_en=&year=&style=&tags=&source=&source_url=&license="),
+        ("POST", "/api/admin/painting/image", multipart, empty_form),
+        ("POST", "/api/admin/paintings/add", multipart, empty_form),
+        ("POST", "/api/admin/jobs/reembed", "", ""),
+        ("GET", "/api/admin/jobs", "", ""),
+    ] {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::CONTENT_TYPE, content_type)
+            .header(header::COOKIE, "artwall_visitor=00000000-0000-4000-8000-000000000000")
+            .body(Body::from(body))
+            .unwrap();
+        let (status, _, answer) = send(&app, request).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri}: {answer}");
+    }
 }
 
 fn login_request(email: &str, password: &str) -> Request<Body> {

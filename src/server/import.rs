@@ -220,3 +220,29 @@ pub fn progress_bar(len: usize) -> ProgressBar {
     );
     bar
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_admin_csv_takes_its_images_from_their_source_urls() {
+        let csv = "file,title,artist,year,source,licence,source_url,museum_object_id,image_source_url\n\
+                   images/aic_866.jpg,Helena,Van Dyck,1631,Art Institute of Chicago,CC0,https://www.artic.edu/artworks/866,866,https://www.artic.edu/iiif/866.jpg\n";
+        let rows = parse_rows(csv, ImportFormat::sniff(csv)).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].file.as_deref(), Some("images/aic_866.jpg"));
+        assert_eq!(rows[0].image_url.as_deref(), Some("https://www.artic.edu/iiif/866.jpg"));
+        assert_eq!(rows[0].meta.id.as_deref(), Some("Art Institute of Chicago:866"));
+    }
+
+    #[test]
+    fn json_image_urls_are_remote_and_local_paths_are_files() {
+        let json = r#"{"paintings":[{"id":"a","title":"A","artist":"X","imageUrl":"https://example.com/a.jpg"},{"id":"b","title":"B","artist":"Y","imageUrl":"b.jpg"}]}"#;
+        assert_eq!(ImportFormat::sniff(json), ImportFormat::Json);
+        let rows = parse_rows(json, ImportFormat::Json).unwrap();
+        assert_eq!((rows[0].image_url.as_deref(), rows[0].file.as_deref()), (Some("https://example.com/a.jpg"), None));
+        assert_eq!((rows[1].image_url.as_deref(), rows[1].file.as_deref()), (None, Some("b.jpg")));
+        assert!(parse_rows("{\"paintings\": 3}", ImportFormat::Json).unwrap_err().contains("not a valid import JSON"));
+    }
+}
