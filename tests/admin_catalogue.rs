@@ -42,9 +42,7 @@ fn field_error(answer: &Value) -> (&str, &str) {
 #[sqlx::test]
 async fn one_painting_is_added_with_its_neighbours_and_bad_fields_are_named(db: PgPool) {
     let app = common::TestApp::new(db.clone()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let rows = artwall::server::import::read_rows(&common::demo_csv(dir.path(), 8)).unwrap();
-    artwall::server::import::import_rows(&app.state.catalogue(), rows, dir.path(), &indicatif::ProgressBar::hidden()).await.unwrap();
+    app.import_demo(8).await;
     let (_, cookie) = common::admin_session(&db).await;
     let image = std::fs::read(common::repo().join("tests/fixtures/franz-kafka.jpg")).unwrap();
     let count = || async { sqlx::query_scalar::<_, i64>("SELECT count(*) FROM paintings").fetch_one(&db).await.unwrap() };
@@ -91,9 +89,7 @@ async fn one_painting_is_added_with_its_neighbours_and_bad_fields_are_named(db: 
 #[sqlx::test]
 async fn unpublishing_is_for_admins_and_audited(db: PgPool) {
     let app = common::TestApp::new(db.clone()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let rows = artwall::server::import::read_rows(&common::demo_csv(dir.path(), 2)).unwrap();
-    artwall::server::import::import_rows(&app.state.catalogue(), rows, dir.path(), &indicatif::ProgressBar::hidden()).await.unwrap();
+    app.import_demo(2).await;
     let id: i64 = sqlx::query_scalar("SELECT min(id) FROM paintings").fetch_one(&db).await.unwrap();
     let publish = |cookie: &str, published: bool| {
         Request::post("/api/admin/painting/publish")
@@ -121,9 +117,7 @@ async fn unpublishing_is_for_admins_and_audited(db: PgPool) {
 #[sqlx::test]
 async fn editing_replacing_the_image_and_re_embedding_keep_the_painting(db: PgPool) {
     let app = common::TestApp::new(db.clone()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let rows = artwall::server::import::read_rows(&common::demo_csv(dir.path(), 3)).unwrap();
-    artwall::server::import::import_rows(&app.state.catalogue(), rows, dir.path(), &indicatif::ProgressBar::hidden()).await.unwrap();
+    app.import_demo(3).await;
     let (_, cookie) = common::admin_session(&db).await;
     let id: i64 = sqlx::query_scalar("SELECT min(id) FROM paintings").fetch_one(&db).await.unwrap();
     let snapshot = || async {

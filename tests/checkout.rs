@@ -59,9 +59,7 @@ async fn serve(db: PgPool, stripe_base: &str, port: u16) -> common::TestApp {
     .await;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     tokio::spawn(std::future::IntoFuture::into_future(axum::serve(listener, app.router())));
-    let dir = tempfile::tempdir().unwrap();
-    let rows = artwall::server::import::read_rows(&common::demo_csv(dir.path(), 1)).unwrap();
-    artwall::server::import::import_rows(&app.state.catalogue(), rows, dir.path(), &indicatif::ProgressBar::hidden()).await.unwrap();
+    app.import_demo(1).await;
     app
 }
 

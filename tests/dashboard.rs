@@ -10,9 +10,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 async fn seed(app: &common::TestApp) -> Vec<i64> {
-    let dir = tempfile::tempdir().unwrap();
-    let rows = artwall::server::import::read_rows(&common::demo_csv(dir.path(), 3)).unwrap();
-    artwall::server::import::import_rows(&app.state.catalogue(), rows, dir.path(), &indicatif::ProgressBar::hidden()).await.unwrap();
+    app.import_demo(3).await;
     sqlx::query_scalar("SELECT id FROM paintings ORDER BY id").fetch_all(&app.state.db).await.unwrap()
 }
 

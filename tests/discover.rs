@@ -88,9 +88,7 @@ async fn more_like_this_is_nearest_first_without_itself_or_hidden(db: PgPool) {
 #[sqlx::test]
 async fn search_finds_colours_honestly_and_checks_its_input(db: PgPool) {
     let app = common::TestApp::new(db.clone()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let rows = artwall::server::import::read_rows(&common::demo_csv(dir.path(), 40)).unwrap();
-    artwall::server::import::import_rows(&app.state.catalogue(), rows, dir.path(), &indicatif::ProgressBar::hidden()).await.unwrap();
+    app.import_demo(40).await;
 
     let (status, body) = send(&app, get("/api/search?q=%20%20")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

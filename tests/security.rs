@@ -48,9 +48,7 @@ async fn cross_site_state_changes_are_refused(db: PgPool) {
     let app = common::TestApp::new(db.clone()).await;
     let visitor = Uuid::new_v4();
     // A painting shown to the visitor: a successful reset would forget it.
-    let dir = tempfile::tempdir().unwrap();
-    let rows = artwall::server::import::read_rows(&common::demo_csv(dir.path(), 1)).unwrap();
-    artwall::server::import::import_rows(&app.state.catalogue(), rows, dir.path(), &indicatif::ProgressBar::hidden()).await.unwrap();
+    app.import_demo(1).await;
     sqlx::query("INSERT INTO shown_paintings (visitor_id, painting_id) SELECT $1, id FROM paintings").bind(visitor).execute(&db).await.unwrap();
     let shown = || async { sqlx::query_scalar::<_, i64>("SELECT count(*) FROM shown_paintings").fetch_one(&db).await.unwrap() };
 

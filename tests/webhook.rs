@@ -26,9 +26,7 @@ struct Shop {
 impl Shop {
     async fn new(db: PgPool) -> Self {
         let app = common::TestApp::with_config(db.clone(), |c| c.stripe_webhook_secrets = vec!["whsec_old".into(), SECRET.into()]).await;
-        let dir = tempfile::tempdir().unwrap();
-        let rows = artwall::server::import::read_rows(&common::demo_csv(dir.path(), 1)).unwrap();
-        artwall::server::import::import_rows(&app.state.catalogue(), rows, dir.path(), &indicatif::ProgressBar::hidden()).await.unwrap();
+        app.import_demo(1).await;
         let painting = sqlx::query_scalar("SELECT id FROM paintings").fetch_one(&db).await.unwrap();
         Self { app, db, painting }
     }

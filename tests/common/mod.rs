@@ -80,6 +80,13 @@ impl TestApp {
         (parts.status, parts.headers, body.collect().await.unwrap().to_bytes().to_vec())
     }
 
+    /// Imports the first `n` demo paintings.
+    pub async fn import_demo(&self, n: usize) {
+        let dir = tempfile::tempdir().unwrap();
+        let rows = artwall::server::import::read_rows(&demo_csv(dir.path(), n)).unwrap();
+        artwall::server::import::import_rows(&self.state.catalogue(), rows, dir.path(), &indicatif::ProgressBar::hidden()).await.unwrap();
+    }
+
     /// `send`, with the body as text.
     pub async fn send_text(&self, request: axum::http::Request<axum::body::Body>) -> (axum::http::StatusCode, axum::http::HeaderMap, String) {
         let (status, headers, body) = self.send(request).await;
