@@ -101,8 +101,21 @@ async fn unpublishing_is_for_admins_and_audited(db: PgPool) {
     assert_eq!(app.send(publish("artwall_visitor=00000000-0000-4000-8000-000000000000", false)).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(app.send(Request::get("/api/admin/paintings").body(Body::empty()).unwrap()).await.0, StatusCode::UNAUTHORIZED);
 
+    // A shopper's order of it, placed before it is unpublished.
+    let shopper = uuid::Uuid::new_v4();
+    sqlx::query("INSERT INTO orders (id, visitor_id, painting_id, size, material, frame, amount_cents, status, expires_at, paid_at) VALUES ('order_kept', $1, $2, '50x60', 'paper', 'none', 24900, 'paid', now(), now())")
+        .bind(shopper)
+        .bind(id)
+        .execute(&db)
+        .await
+        .unwrap();
+
     let (admin, cookie) = common::admin_session(&db).await;
     assert_eq!(app.send(publish(&cookie, false)).await.0, StatusCode::OK);
+    let order = Request::get("/api/order?id=order_kept").header(header::COOKIE, format!("artwall_visitor={shopper}")).body(Body::empty()).unwrap();
+    let (status, _, body) = app.send_text(order).await;
+    assert_eq!(status, StatusCode::OK, "existing orders still show it: {body}");
+    assert_eq!(serde_json::from_str::<artwall::types::OrderView>(&body).unwrap().painting.id, id);
     // Gone from the shop at once: its page and "more like this" from its neighbour.
     assert_eq!(app.send(Request::get(format!("/painting/{id}")).body(Body::empty()).unwrap()).await.0, StatusCode::NOT_FOUND);
     let (status, _, body) = app.send_text(Request::get(format!("/api/admin/paintings?query={}", "")).header(header::COOKIE, &cookie).body(Body::empty()).unwrap()).await;
