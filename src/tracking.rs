@@ -19,6 +19,10 @@ pub enum Source {
 }
 
 impl Source {
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Feed, Self::Detail, Self::Search, Self::Saved].into_iter().find(|s| s.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Feed => "feed",
@@ -95,14 +99,13 @@ pub fn flush_now() {
     client::flush(false);
 }
 
-/// Watches cards matching `selector` (with `data-painting-id` and `data-position`): an
-/// `impression` when a card is at least half visible, a `view` with its dwell time when it
-/// leaves the viewport after more than a second. Call again after new cards render.
-pub fn observe_cards(selector: &str, source: Source) {
+/// Watches every tracked card on the page (`data-painting-id`, `data-source`, and
+/// `data-position`): an `impression` when a card is at least half visible, a `view` with its
+/// dwell time when it leaves the viewport after more than a second. Call again after new cards
+/// render; cards already watched are skipped.
+pub fn observe_cards() {
     #[cfg(feature = "hydrate")]
-    client::observe_cards(selector, source);
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (selector, source);
+    client::observe_cards();
 }
 
 /// Starts the periodic flush and the page-hide handling, and records `session_start`. Idempotent.
@@ -129,18 +132,21 @@ mod client {
         static QUEUE: RefCell<Queue> = RefCell::new(Queue::default());
         static STARTED: Cell<bool> = const { Cell::new(false) };
         static OBSERVER: RefCell<Option<web_sys::IntersectionObserver>> = const { RefCell::new(None) };
-        /// Cards at least half visible now: painting id -> (position, visible since, ms).
-        static VISIBLE: RefCell<std::collections::HashMap<i64, (Option<i64>, f64)>> = RefCell::default();
-        static IMPRESSED: RefCell<std::collections::HashSet<i64>> = RefCell::default();
+        /// Cards at least half visible now: painting id -> (position, source, visible since, ms).
+        static VISIBLE: RefCell<std::collections::HashMap<i64, (Option<i64>, Source, f64)>> = RefCell::default();
+        static IMPRESSED: RefCell<std::collections::HashSet<(i64, &'static str)>> = RefCell::default();
+        /// How far down the page the visitor has been, as a share of its height (0 to 1).
+        static SCROLL_DEPTH: Cell<f64> = const { Cell::new(0.0) };
     }
 
-    fn card_attributes(element: &web_sys::Element) -> Option<(i64, Option<i64>)> {
+    fn card_attributes(element: &web_sys::Element) -> Option<(i64, Option<i64>, Source)> {
         let id = element.get_attribute("data-painting-id")?.parse().ok()?;
-        Some((id, element.get_attribute("data-position").and_then(|p| p.parse().ok())))
+        let source = Source::parse(&element.get_attribute("data-source")?)?;
+        Some((id, element.get_attribute("data-position").and_then(|p| p.parse().ok()), source))
     }
 
-    fn end_view(id: i64, source: Source) {
-        if let Some((position, since)) = VISIBLE.with(|v| v.borrow_mut().remove(&id)) {
+    fn end_view(id: i64) {
+        if let Some((position, source, since)) = VISIBLE.with(|v| v.borrow_mut().remove(&id)) {
             let dwell = (js_sys::Date::now() - since).round() as i64;
             if dwell > 1_000 {
                 let mut metadata = Map::new();
@@ -150,21 +156,21 @@ mod client {
         }
     }
 
-    pub fn observe_cards(selector: &str, source: Source) {
+    pub fn observe_cards() {
         let observer = OBSERVER.with(|o| {
             o.borrow_mut()
                 .get_or_insert_with(|| {
                     let callback = Closure::<dyn Fn(js_sys::Array)>::new(move |entries: js_sys::Array| {
                         for entry in entries.iter() {
                             let entry: web_sys::IntersectionObserverEntry = entry.unchecked_into();
-                            let Some((id, position)) = card_attributes(&entry.target()) else { continue };
+                            let Some((id, position, source)) = card_attributes(&entry.target()) else { continue };
                             if entry.intersection_ratio() >= 0.5 {
-                                if IMPRESSED.with(|i| i.borrow_mut().insert(id)) {
+                                if IMPRESSED.with(|i| i.borrow_mut().insert((id, source.as_str()))) {
                                     push("impression", Some(id), position, source, Map::new());
                                 }
-                                VISIBLE.with(|v| _ = v.borrow_mut().entry(id).or_insert((position, js_sys::Date::now())));
+                                VISIBLE.with(|v| _ = v.borrow_mut().entry(id).or_insert((position, source, js_sys::Date::now())));
                             } else {
-                                end_view(id, source);
+                                end_view(id);
                             }
                         }
                     });
@@ -179,7 +185,7 @@ mod client {
                 .clone()
         });
         let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
-        let Ok(cards) = document.query_selector_all(&format!("{selector}:not([data-observed])")) else { return };
+        let Ok(cards) = document.query_selector_all(".card[data-painting-id][data-source]:not([data-observed])") else { return };
         for i in 0..cards.length() {
             if let Some(card) = cards.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()) {
                 let _ = card.set_attribute("data-observed", "");
@@ -206,6 +212,18 @@ mod client {
         }
         push("session_start", None, None, source, Map::new());
         gloo_timers::callback::Interval::new(2_000, || flush(false)).forget();
+        let on_scroll = Closure::<dyn Fn()>::new(|| {
+            let Some(window) = web_sys::window() else { return };
+            let bottom = window.scroll_y().unwrap_or(0.0) + window.inner_height().ok().and_then(|h| h.as_f64()).unwrap_or(0.0);
+            let height = window.document().and_then(|d| d.document_element()).map_or(0.0, |e| f64::from(e.scroll_height()));
+            if height > 0.0 {
+                SCROLL_DEPTH.with(|depth| depth.set(depth.get().max((bottom / height).clamp(0.0, 1.0))));
+            }
+        });
+        if let Some(window) = web_sys::window() {
+            let _ = window.add_event_listener_with_callback("scroll", on_scroll.as_ref().unchecked_ref());
+        }
+        on_scroll.forget(); // lives as long as the page
         let on_hidden = Closure::<dyn Fn()>::new(move || {
             let hidden = web_sys::window()
                 .and_then(|w| w.document())
@@ -214,9 +232,12 @@ mod client {
                 // Whatever is on screen when the page goes away was looked at until now.
                 let visible: Vec<i64> = VISIBLE.with(|v| v.borrow().keys().copied().collect());
                 for id in visible {
-                    end_view(id, source);
+                    end_view(id);
                 }
-                push("session_end", None, None, source, Map::new());
+                let mut metadata = Map::new();
+                let depth = SCROLL_DEPTH.with(Cell::get);
+                metadata.insert("scrollDepth".into(), ((depth * 100.0).round() / 100.0).into());
+                push("session_end", None, None, source, metadata);
                 flush(true);
             }
         });

@@ -5,11 +5,12 @@ use crate::tracking::{self, Source};
 use crate::types::PaintingCard;
 
 /// One painting in a grid. The frame reserves the image's aspect ratio, so nothing moves when
-/// the lazy image arrives. In the feed, `position` is set: the card is tracked (impressions,
-/// views, clicks) and `actions` adds save, share and hide.
+/// the lazy image arrives. With a `source` the card is tracked (impressions, views, clicks, at
+/// `position` in its list); in the feed, `actions` adds save, share and hide.
 #[component]
 pub fn PaintingCardView(
     card: PaintingCard,
+    #[prop(optional)] source: Option<Source>,
     #[prop(optional)] position: Option<i64>,
     #[prop(optional)] actions: Option<Callback<i64>>,
     #[prop(optional, into)] hiding: Signal<bool>,
@@ -23,12 +24,14 @@ pub fn PaintingCardView(
     };
     let title = card.title_en.clone().unwrap_or_else(|| card.title.clone());
     let on_click = move |_| {
-        if position.is_some() {
-            tracking::track("click", Some(id), position, Source::Feed, Map::new());
+        if let Some(source) = source {
+            tracking::track("click", Some(id), position, source, Map::new());
+            // The page is about to go: send the click now rather than hope for the next flush.
+            tracking::flush_now();
         }
     };
     view! {
-        <li class="card" class:hiding=move || hiding.get() data-painting-id=id data-position=position>
+        <li class="card" class:hiding=move || hiding.get() data-painting-id=id data-position=position data-source=source.map(Source::as_str)>
             <a href=href class="card-link" on:click=on_click>
                 <div class="card-frame" style=format!("aspect-ratio: {} / {}", card.width, card.height)>
                     <img src=card.image_url alt=alt loading="lazy" decoding="async" width=card.width height=card.height/>
@@ -102,4 +105,14 @@ fn share_or_copy(id: i64, title: &str) -> bool {
         let _ = (id, title);
         false
     }
+}
+
+/// Starts tracking for a page and watches its tracked cards; render it after the cards.
+#[component]
+pub fn TrackCards(source: Source) -> impl IntoView {
+    Effect::new(move |_| {
+        tracking::start(source);
+        // After a client-side navigation the cards reach the document a frame later.
+        request_animation_frame(tracking::observe_cards);
+    });
 }

@@ -46,7 +46,7 @@ fn FeedGrid(first: FeedPage) -> impl IntoView {
     Effect::new(move |_| {
         items.with(|list| list.len());
         tracking::start(Source::Feed);
-        tracking::observe_cards(".feed-grid .card[data-painting-id]", Source::Feed);
+        tracking::observe_cards();
     });
     let load_more = move || {
         if loading.get_untracked() || !has_more.get_untracked() {
@@ -74,7 +74,7 @@ fn FeedGrid(first: FeedPage) -> impl IntoView {
                 children=move |item| {
                     let id = item.card.id;
                     view! {
-                        <PaintingCardView card=item.card position=item.position actions=hide
+                        <PaintingCardView card=item.card source=Source::Feed position=item.position actions=hide
                             hiding=Signal::derive(move || hiding.with(|h| h.contains(&id)))/>
                     }
                 }

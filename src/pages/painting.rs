@@ -3,7 +3,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::{load_more_like_this, load_painting, SetSaved, StartCheckout};
-use crate::components::card::PaintingCardView;
+use crate::components::card::{PaintingCardView, TrackCards};
+use crate::tracking::Source;
 use crate::components::configurator::{frame_class, PrintConfigurator};
 use crate::components::wall::WallPreview;
 use crate::pricing::PrintOptions;
@@ -100,8 +101,9 @@ fn MoreLikeThis(id: i64) -> impl IntoView {
                     match similar.await {
                         Ok(items) => view! {
                             <ul class="feed-grid">
-                                {items.into_iter().map(|item| view! { <PaintingCardView card=item.card/> }).collect_view()}
+                                {items.into_iter().enumerate().map(|(i, item)| view! { <PaintingCardView card=item.card source=Source::Detail position=i as i64/> }).collect_view()}
                             </ul>
+                            <TrackCards source=Source::Detail/>
                         }.into_any(),
                         Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
                     }

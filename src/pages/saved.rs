@@ -3,7 +3,8 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::api::{load_saved, SetSaved};
-use crate::components::card::PaintingCardView;
+use crate::components::card::{PaintingCardView, TrackCards};
+use crate::tracking::Source;
 
 /// The visitor's saved paintings, newest first.
 #[component]
@@ -27,11 +28,11 @@ pub fn SavedPage() -> impl IntoView {
                         view! {
                             <p class="count">{format!("{count} {}", if count == 1 { "painting" } else { "paintings" })}</p>
                             <ul class="feed-grid saved-grid">
-                                {list.items.into_iter().map(|card| {
+                                {list.items.into_iter().enumerate().map(|(position, card)| {
                                     let id = card.id;
                                     view! {
                                         <div class="saved-item">
-                                            <PaintingCardView card/>
+                                            <PaintingCardView card source=Source::Saved position=position as i64/>
                                             <ActionForm action=unsave>
                                                 <input type="hidden" name="painting_id" value=id/>
                                                 <input type="hidden" name="saved" value="false"/>
@@ -42,6 +43,7 @@ pub fn SavedPage() -> impl IntoView {
                                     }
                                 }).collect_view()}
                             </ul>
+                            <TrackCards source=Source::Saved/>
                         }.into_any()
                     }
                     Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),

@@ -3,7 +3,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::search_paintings;
-use crate::components::card::PaintingCardView;
+use crate::components::card::{PaintingCardView, TrackCards};
+use crate::tracking::Source;
 
 /// `/search?q=`: a plain GET form, so it works before (and without) JavaScript.
 #[component]
@@ -34,8 +35,9 @@ pub fn SearchPage() -> impl IntoView {
                         } else {
                             view! {
                                 <ul class="feed-grid">
-                                    {found.items.into_iter().map(|item| view! { <PaintingCardView card=item.card/> }).collect_view()}
+                                    {found.items.into_iter().enumerate().map(|(i, item)| view! { <PaintingCardView card=item.card source=Source::Search position=i as i64/> }).collect_view()}
                                 </ul>
+                                <TrackCards source=Source::Search/>
                             }.into_any()
                         }}
                     }.into_any(),
