@@ -50,6 +50,9 @@ pub struct FeedItem {
     pub position: i64,
     /// Picked from outside the nearest neighbours, so the taste can move.
     pub exploration: bool,
+    /// Already saved by this visitor (possible after "start over").
+    #[serde(default)]
+    pub saved: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -177,8 +177,23 @@ async fn hidden_paintings_never_appear_and_reset_starts_over(db: PgPool) {
     assert!(served.iter().all(|id| !hidden.contains(id)));
 
     assert_eq!(feed::reset(&db, v).await.unwrap(), 45);
-    let (_, again) = drain(&db, FeedSettings::default(), v).await;
+    // Saved before the reset: when they come round again, their cards say so.
+    let saved = &ids[10..13];
+    mark(&db, "saved_paintings", v, saved).await;
+    let landmarks = Landmarks::default();
+    let (mut again, mut flagged, mut cursor) = (Vec::new(), Vec::new(), None);
+    loop {
+        let p = page(&db, &landmarks, FeedSettings::default(), v, cursor).await;
+        again.extend(p.items.iter().map(|i| i.card.id));
+        flagged.extend(p.items.iter().filter(|i| i.saved).map(|i| i.card.id));
+        if !p.has_more {
+            break;
+        }
+        cursor = p.next_cursor;
+    }
     assert_eq!(again.len(), 45, "after a reset the catalogue comes round again, still without the hidden ones");
+    flagged.sort();
+    assert_eq!(flagged, saved);
 }
 
 #[sqlx::test]

@@ -42,3 +42,12 @@ export async function scrollWholeFeed(page: Page): Promise<Set<string>> {
   await expect(end).toBeVisible();
   return new Set(await cards.evaluateAll((els) => els.map((el) => el.getAttribute("data-painting-id")!)));
 }
+
+/** Clicks "Start over" at the end of the feed and waits for the reloaded, hydrated feed. */
+export async function startOver(page: Page) {
+  // The click reloads the page: wait for the new document, not the old one's end marker.
+  const reloaded = page.waitForEvent("load");
+  await page.getByRole("button", { name: "Start over" }).click();
+  await reloaded;
+  await hydrated(page);
+}

@@ -3,7 +3,7 @@ import http from "node:http";
 import { AddressInfo } from "node:net";
 import fs from "node:fs";
 import path from "node:path";
-import { hydrated, scrollWholeFeed, signInAsAdmin, sql } from "../support/pages";
+import { hydrated, scrollWholeFeed, signInAsAdmin, sql, startOver } from "../support/pages";
 
 const images = path.join(__dirname, "../../../shared/paintings/images");
 
@@ -82,9 +82,7 @@ test("import 20 paintings with 2 bad URLs, retry them, see them in the feed, unp
   await row.getByRole("button", { name: "Unpublish" }).click();
   await expect(row.getByRole("button", { name: "Publish" })).toBeVisible();
 
-  await shopper.getByRole("button", { name: "Start over" }).click();
-  await shopper.waitForLoadState("load");
-  await hydrated(shopper);
+  await startOver(shopper);
   const again = await scrollWholeFeed(shopper);
   expect(again.has(gone)).toBe(false);
   for (const id of imported.filter((id) => id !== gone)) expect(again.has(id), `painting ${id} still in the feed`).toBe(true);

@@ -13,6 +13,9 @@ pub fn PaintingCardView(
     #[prop(optional)] source: Option<Source>,
     #[prop(optional)] position: Option<i64>,
     #[prop(optional)] actions: Option<Callback<i64>>,
+    /// Whether the visitor has saved it already (the Save button starts pressed).
+    #[prop(optional)]
+    saved: bool,
     #[prop(optional, into)] hiding: Signal<bool>,
 ) -> impl IntoView {
     let id = card.id;
@@ -41,15 +44,15 @@ pub fn PaintingCardView(
                     <p class="card-byline">{byline}</p>
                 </div>
             </a>
-            {actions.map(|on_hide| view! { <CardActions id position=position.unwrap_or_default() title on_hide/> })}
+            {actions.map(|on_hide| view! { <CardActions id position=position.unwrap_or_default() title on_hide saved/> })}
         </li>
     }
 }
 
 /// Save (state visible at once), share (Web Share, else copy the link) and "don't show this".
 #[component]
-fn CardActions(id: i64, position: i64, title: String, on_hide: Callback<i64>) -> impl IntoView {
-    let saved = RwSignal::new(false);
+fn CardActions(id: i64, position: i64, title: String, on_hide: Callback<i64>, saved: bool) -> impl IntoView {
+    let saved = RwSignal::new(saved);
     let copied = RwSignal::new(false);
     let toggle_save = move |_| {
         let now = !saved.get_untracked();

@@ -140,8 +140,14 @@ pub async fn next_page(
     let wanted = (explore + (limit - explore - nearest.len() as i64)).max(0);
     let diverse = diverse_unseen(&mut tx, visitor, taste.as_ref(), &anchors, served, wanted, &chosen).await?;
 
-    let items = interleave(nearest, diverse, taste.is_some(), served);
+    let mut items = interleave(nearest, diverse, taste.is_some(), served);
     let ids: Vec<i64> = items.iter().map(|item| item.card.id).collect();
+    let saved: Vec<i64> = sqlx::query_scalar("SELECT painting_id FROM saved_paintings WHERE visitor_id = $1 AND painting_id = ANY($2)")
+        .bind(visitor.0)
+        .bind(&ids)
+        .fetch_all(&mut *tx)
+        .await?;
+    items.iter_mut().for_each(|item| item.saved = saved.contains(&item.card.id));
     sqlx::query("INSERT INTO shown_paintings (visitor_id, painting_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING")
         .bind(visitor.0)
         .bind(&ids)
@@ -285,7 +291,7 @@ fn interleave(nearest: Vec<(CardRow, f32)>, diverse: Vec<(CardRow, Option<f32>)>
                 (row, Some(similarity), false)
             }
         };
-        items.push(FeedItem { position: served + slot as i64, similarity, exploration, card: card.into() });
+        items.push(FeedItem { position: served + slot as i64, similarity, exploration, saved: false, card: card.into() });
     }
     items
 }
