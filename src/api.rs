@@ -301,7 +301,7 @@ pub async fn add_painting(data: leptos::server_fn::codec::MultipartData) -> Resu
     let multipart = data.into_inner().ok_or_else(|| AppError::invalid("the form could not be read"))?;
     let form = respond(catalogue_admin::read_painting_form(multipart, state.config.max_image_bytes).await)?;
     let (raw, image) = respond(form.into_parts())?;
-    let id = respond(catalogue_admin::add_one(&state.catalogue(), &state.fetcher(), &admin, raw, image).await)?;
+    let id = respond(catalogue_admin::add_one(&state.catalogue(), &state.fetcher, &admin, raw, image).await)?;
     // An admin has no hidden paintings: the nil visitor hides nothing.
     let nobody = VisitorId(uuid::Uuid::nil());
     let painting = respond(paintings::detail(&state.db, id, nobody).await)?;
@@ -353,7 +353,7 @@ pub async fn replace_painting_image(data: leptos::server_fn::codec::MultipartDat
     let form = respond(catalogue_admin::read_painting_form(multipart, state.config.max_image_bytes).await)?;
     let id: i64 = form.field("id").and_then(|id| id.parse().ok()).ok_or(AppError::NotFound)?;
     let image = respond(form.image())?;
-    respond(catalogue_admin::replace_image(&state.catalogue(), &state.fetcher(), &admin, id, image).await)?;
+    respond(catalogue_admin::replace_image(&state.catalogue(), &state.fetcher, &admin, id, image).await)?;
     respond(catalogue_admin::for_edit(&state.db, id).await)
 }
 

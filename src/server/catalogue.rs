@@ -234,8 +234,8 @@ impl Catalogue {
         let folder = format!("paintings/{}", slug(source_key));
         let thumb_key = MediaKey::parse(format!("{folder}/{}-{}.jpg", prepared.digest, THUMB_LONG_SIDE))?;
         let hd_key = MediaKey::parse(format!("{folder}/{}-hd.jpg", prepared.digest))?;
-        self.storage.put(&thumb_key, Bytes::from(prepared.thumb.jpeg.clone()), "image/jpeg").await?;
-        self.storage.put(&hd_key, Bytes::from(prepared.hd.jpeg.clone()), "image/jpeg").await?;
+        self.storage.put(&thumb_key, prepared.thumb.jpeg.clone(), "image/jpeg").await?;
+        self.storage.put(&hd_key, prepared.hd.jpeg.clone(), "image/jpeg").await?;
         Ok((self.storage.public_url(&thumb_key), self.storage.public_url(&hd_key)))
     }
 
@@ -285,8 +285,9 @@ impl Catalogue {
     }
 
     /// Replaces a painting's image: new renditions, a new embedding, same painting (id, orders,
-    /// saves). The old files stay where they are, so pages already open keep working.
-    pub async fn replace_image(&self, id: i64, image: Bytes) -> ServerResult<()> {
+    /// saves). The old files stay where they are, so pages already open keep working. Answers
+    /// the new thumbnail's URL.
+    pub async fn replace_image(&self, id: i64, image: Bytes) -> ServerResult<String> {
         let source_key: String = sqlx::query_scalar("SELECT source_key FROM paintings WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.db)
@@ -302,7 +303,7 @@ impl Catalogue {
              WHERE id = $1",
         )
         .bind(id)
-        .bind(thumb_url)
+        .bind(&thumb_url)
         .bind(hd_url)
         .bind(prepared.thumb.width as i32)
         .bind(prepared.thumb.height as i32)
@@ -313,7 +314,7 @@ impl Catalogue {
         .bind(&self.clip.info().id)
         .execute(&self.db)
         .await?;
-        Ok(())
+        Ok(thumb_url)
     }
 
     /// Embeds these paintings again from their stored HD images with the loaded model; one

@@ -265,7 +265,6 @@ pub async fn replace_image(catalogue: &Catalogue, fetcher: &Fetcher, admin: &Adm
         ImageSource::Upload(bytes) => bytes,
         ImageSource::Url(url) => fetcher.image(&url).await.map_err(|e| AppError::InvalidField { field: "image_url".into(), message: e.to_string() })?,
     };
-    catalogue.replace_image(id, bytes).await?;
-    let after: String = sqlx::query_scalar("SELECT image_url FROM paintings WHERE id = $1").bind(id).fetch_one(&catalogue.db).await?;
+    let after = catalogue.replace_image(id, bytes).await?;
     audit::record(&catalogue.db, admin, "painting.replace_image", &format!("painting:{id}"), Some(json!({ "image": before })), Some(json!({ "image": after }))).await
 }

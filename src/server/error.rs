@@ -73,6 +73,21 @@ impl IntoResponse for ServerError {
     }
 }
 
+/// Whether the client asked for JSON (an API client) rather than a page (a browser form).
+pub fn wants_json(headers: &axum::http::HeaderMap) -> bool {
+    headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"))
+}
+
+/// A multipart upload that failed to read: over the route's body limit (413, `too_large` says
+/// what the limit is for), or not a valid form (400).
+pub fn multipart_error(error: axum::extract::multipart::MultipartError, too_large: &str) -> AppError {
+    if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::TooLarge(too_large.to_owned())
+    } else {
+        AppError::invalid("the upload was not a valid form")
+    }
+}
+
 /// For server functions: turns a server result into the public error and makes the HTTP status
 /// match it (server functions otherwise answer every error with 500).
 pub fn respond<T>(result: ServerResult<T>) -> Result<T, AppError> {

@@ -78,7 +78,7 @@ fn jpeg_is_complete(bytes: &[u8]) -> bool {
 /// An encoded JPEG rendition and its size.
 #[derive(Debug, Clone)]
 pub struct Rendition {
-    pub jpeg: Vec<u8>,
+    pub jpeg: bytes::Bytes,
     pub width: u32,
     pub height: u32,
 }
@@ -99,7 +99,7 @@ pub fn jpeg_rendition(image: &RgbImage, long_side: u32, quality: u8) -> Renditio
     JpegEncoder::new_with_quality(&mut jpeg, quality)
         .encode_image(&DynamicImage::ImageRgb8(scaled))
         .expect("encoding RGB8 into memory cannot fail");
-    Rendition { jpeg, width, height }
+    Rendition { jpeg: jpeg.into(), width, height }
 }
 
 fn fit_long_side(width: u32, height: u32, long_side: u32) -> (u32, u32) {
@@ -127,7 +127,7 @@ mod tests {
     }
 
     fn jpeg(width: u32, height: u32) -> Vec<u8> {
-        jpeg_rendition(&RgbImage::from_fn(width, height, |x, y| image::Rgb([x as u8, y as u8, 99])), 4096, 90).jpeg
+        jpeg_rendition(&RgbImage::from_fn(width, height, |x, y| image::Rgb([x as u8, y as u8, 99])), 4096, 90).jpeg.to_vec()
     }
 
     /// A PNG whose header claims `width` x `height` but carries almost no data: a decompression bomb

@@ -21,7 +21,7 @@ use crate::error::AppError;
 use crate::server::audit;
 use crate::server::auth::Admin;
 use crate::server::catalogue::{AddOutcome, Catalogue, NewPainting, PaintingMeta, RawMeta};
-use crate::server::error::ServerResult;
+use crate::server::error::{multipart_error, ServerResult};
 use crate::server::fetch::Fetcher;
 use crate::server::import::{parse_rows, ImportFormat};
 use crate::types::{JobFailure, JobView};
@@ -110,11 +110,8 @@ pub async fn create_reembed(db: &PgPool, admin: &Admin) -> ServerResult<Uuid> {
 /// Failed items go back to pending and the job to the queue.
 pub async fn retry_failed(db: &PgPool, admin: &Admin, id: Uuid) -> ServerResult<i64> {
     let mut tx = db.begin().await?;
-    let status: Option<String> = sqlx::query_scalar("SELECT status FROM batch_jobs WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut *tx).await?;
-    match status.as_deref() {
-        None => return Err(AppError::NotFound.into()),
-        Some("queued" | "running") => return Err(AppError::invalid("the job is still running; retry once it has finished").into()),
-        Some(_) => {}
+    if matches!(lock_status(&mut tx, id).await?.as_str(), "queued" | "running") {
+        return Err(AppError::invalid("the job is still running; retry once it has finished").into());
     }
     let retried = sqlx::query("UPDATE batch_job_items SET status = 'pending', updated_at = now() WHERE job_id = $1 AND status = 'failed'")
         .bind(id)
@@ -133,16 +130,20 @@ pub async fn retry_failed(db: &PgPool, admin: &Admin, id: Uuid) -> ServerResult<
 /// An interrupted job goes back to the queue; its finished items stay finished.
 pub async fn resume(db: &PgPool, admin: &Admin, id: Uuid) -> ServerResult<()> {
     let mut tx = db.begin().await?;
-    let status: Option<String> = sqlx::query_scalar("SELECT status FROM batch_jobs WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut *tx).await?;
-    match status.as_deref() {
-        None => return Err(AppError::NotFound.into()),
-        Some("interrupted") => {}
-        Some(other) => return Err(AppError::Invalid(format!("only an interrupted job can be resumed; this one is {other}")).into()),
+    let status = lock_status(&mut tx, id).await?;
+    if status != "interrupted" {
+        return Err(AppError::Invalid(format!("only an interrupted job can be resumed; this one is {status}")).into());
     }
     requeue(&mut tx, id).await?;
     audit::record(&mut *tx, admin, "job.resume", &format!("job:{id}"), None, None).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The job's status, with its row locked until the transaction ends.
+async fn lock_status(tx: &mut sqlx::PgConnection, id: Uuid) -> ServerResult<String> {
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM batch_jobs WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(tx).await?;
+    Ok(status.ok_or(AppError::NotFound)?)
 }
 
 async fn requeue(tx: &mut sqlx::PgConnection, id: Uuid) -> ServerResult<()> {
@@ -437,7 +438,7 @@ pub async fn import_route(
     multipart: axum::extract::Multipart,
 ) -> axum::response::Response {
     use axum::response::{IntoResponse, Redirect};
-    let wants_json = headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"));
+    let wants_json = crate::server::error::wants_json(&headers);
     let result = async {
         let admin = crate::server::auth::require_admin(&state.db, &headers).await?;
         let text = read_import_form(multipart).await?;
@@ -458,15 +459,10 @@ pub async fn import_route(
 async fn read_import_form(mut multipart: axum::extract::Multipart) -> ServerResult<String> {
     let mut pasted = String::new();
     let mut uploaded = String::new();
-    while let Some(field) = multipart.next_field().await.map_err(|_| AppError::invalid("the upload was not a valid form"))? {
+    let too_large = format!("an import is at most {} MB", MAX_UPLOAD_BYTES / 1024 / 1024);
+    while let Some(field) = multipart.next_field().await.map_err(|e| multipart_error(e, &too_large))? {
         let name = field.name().unwrap_or_default().to_owned();
-        let bytes = field.bytes().await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::TooLarge(format!("an import is at most {} MB", MAX_UPLOAD_BYTES / 1024 / 1024))
-            } else {
-                AppError::invalid("the upload was not a valid form")
-            }
-        })?;
+        let bytes = field.bytes().await.map_err(|e| multipart_error(e, &too_large))?;
         let text = String::from_utf8(bytes.to_vec()).map_err(|_| AppError::invalid("the file is not UTF-8 text (JSON or CSV)"))?;
         match name.as_str() {
             "paintings" => pasted = text,

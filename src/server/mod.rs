@@ -75,6 +75,8 @@ pub struct AppState {
     pub styles: Arc<onboarding::StyleEmbeddings>,
     pub payments: Arc<payments::Payments>,
     pub limits: Arc<limits::RateLimits>,
+    /// The client for image URLs admins give (SSRF-safe); one connection pool for the process.
+    pub fetcher: fetch::Fetcher,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -100,7 +102,9 @@ impl AppState {
         tracing::info!(storage = %storage.describe(), "storage ready");
         let payments = Arc::new(payments::Payments::from_config(&config)?);
         let limits = Arc::new(limits::RateLimits::from_config(&config));
-        Ok(Self { leptos_options, config: Arc::new(config), db, clip, storage, landmarks: Arc::default(), styles, payments, limits })
+        let fetch_timeout = Duration::from_secs(config.fetch_timeout_seconds.max(1));
+        let fetcher = fetch::Fetcher::new(config.max_image_bytes, fetch_timeout, config.fetch_allow_private);
+        Ok(Self { leptos_options, config: Arc::new(config), db, clip, storage, landmarks: Arc::default(), styles, payments, limits, fetcher })
     }
 
     pub fn feed_settings(&self) -> feed::FeedSettings {
@@ -114,18 +118,12 @@ impl AppState {
         Catalogue { db: self.db.clone(), clip: self.clip.clone(), storage: self.storage.clone(), limits: image_limits(&self.config) }
     }
 
-    /// The client for image URLs admins give (SSRF-safe).
-    pub fn fetcher(&self) -> fetch::Fetcher {
-        let config = &self.config;
-        fetch::Fetcher::new(config.max_image_bytes, Duration::from_secs(config.fetch_timeout_seconds.max(1)), config.fetch_allow_private)
-    }
-
     /// This process's runner of admin batch jobs.
     pub fn job_runner(&self) -> jobs::Runner {
         jobs::Runner {
             name: format!("jobs-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
             catalogue: self.catalogue(),
-            fetcher: self.fetcher(),
+            fetcher: self.fetcher.clone(),
             fetch_concurrency: self.config.fetch_concurrency,
         }
     }

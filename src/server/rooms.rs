@@ -3,7 +3,7 @@
 //! taste, and show paintings on it ("see it on your wall").
 
 use axum::extract::{Multipart, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Json};
 use bytes::Bytes;
@@ -14,7 +14,7 @@ use sqlx::PgPool;
 
 use crate::error::AppError;
 use crate::server::clip::preprocess;
-use crate::server::error::{ServerError, ServerResult};
+use crate::server::error::{multipart_error, wants_json, ServerError, ServerResult};
 use crate::server::images::{decode_rgb, jpeg_rendition, ImageLimits, ImageRejected};
 use crate::server::storage::MediaKey;
 use crate::server::visitor::VisitorId;
@@ -44,7 +44,7 @@ pub async fn upload(state: &AppState, visitor: VisitorId, bytes: Bytes) -> Serve
 
     let digest = hex::encode(&Sha256::digest(&stored.jpeg)[..8]);
     let key = MediaKey::parse(format!("user-rooms/{}/{digest}.jpg", visitor.0))?;
-    state.storage.put(&key, Bytes::from(stored.jpeg), "image/jpeg").await?;
+    state.storage.put(&key, stored.jpeg, "image/jpeg").await?;
     let (width, height) = (stored.width as i32, stored.height as i32);
     save(&state.db, visitor, &key, width, height, &embedding).await?;
     tracing::info!(visitor = %visitor.0, key = key.as_str(), "room photo stored and blended into the taste");
@@ -107,7 +107,7 @@ pub async fn upload_route(
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Response {
-    let wants_json = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"));
+    let wants_json = wants_json(&headers);
     let (photo, next) = read_form(multipart).await;
     let result = match photo {
         Ok(bytes) => upload(&state, visitor, bytes).await.map_err(AppError::from),
@@ -140,7 +140,7 @@ async fn read_form(mut multipart: Multipart) -> (Result<Bytes, AppError>, Option
         match multipart.next_field().await {
             Ok(Some(field)) => match field.name() {
                 Some("photo") => {
-                    photo = field.bytes().await.map_err(multipart_error);
+                    photo = field.bytes().await.map_err(|e| multipart_error(e, PHOTO_TOO_LARGE));
                     if photo.is_err() {
                         break;
                     }
@@ -150,7 +150,7 @@ async fn read_form(mut multipart: Multipart) -> (Result<Bytes, AppError>, Option
             },
             Ok(None) => break,
             Err(error) => {
-                photo = Err(multipart_error(error));
+                photo = Err(multipart_error(error, PHOTO_TOO_LARGE));
                 break;
             }
         }
@@ -158,13 +158,7 @@ async fn read_form(mut multipart: Multipart) -> (Result<Bytes, AppError>, Option
     (photo, next)
 }
 
-fn multipart_error(error: axum::extract::multipart::MultipartError) -> AppError {
-    if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        AppError::TooLarge("the photo is too large".into())
-    } else {
-        AppError::invalid("the upload was not a valid form")
-    }
-}
+const PHOTO_TOO_LARGE: &str = "the photo is too large";
 
 /// Short, fixed codes for the redirect (never free text an attacker could put in a link).
 fn error_code(error: &AppError) -> &'static str {

@@ -20,6 +20,7 @@ pub fn page_csp(nonce: &str) -> String {
 
 /// For everything that is not a page (JSON, media, assets): nothing may run or frame it.
 const NON_PAGE_CSP: &str = "default-src 'none'; img-src 'self'; style-src 'self'; frame-ancestors 'none'; sandbox";
+const UNRENDERED_PAGE_CSP: &str = "default-src 'self'; script-src 'none'; frame-ancestors 'none'";
 
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
@@ -27,12 +28,12 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    let is_html = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
-    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) && !is_html {
-        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(NON_PAGE_CSP));
-    } else if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        // An HTML response the shell did not render (an error page): no scripts at all.
-        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'self'; script-src 'none'; frame-ancestors 'none'"));
+    // Pages rendered by the shell already carry their nonce CSP.
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        let is_html = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
+        // An HTML response the shell did not render (an error page) gets no scripts at all.
+        let policy = if is_html { UNRENDERED_PAGE_CSP } else { NON_PAGE_CSP };
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(policy));
     }
     response
 }
