@@ -204,3 +204,48 @@ async fn limits_are_checked(db: PgPool) {
         assert!(result.is_err(), "limit {bad}");
     }
 }
+
+#[sqlx::test]
+async fn pages_rerank_the_candidates_and_a_moved_taste_gets_new_ones(db: PgPool) {
+    let (catalogue, ids, v) = catalogue_and_visitor(&db, 1200, 12, 6, 2).await;
+    let landmarks = Landmarks::default();
+    let settings = FeedSettings::default();
+    let nearest_clusters = |p: &FeedPage| p.items.iter().filter(|i| !i.exploration).map(|i| i.card.style.clone().unwrap()).collect::<HashSet<_>>();
+    let candidates = |db: PgPool| async move {
+        sqlx::query_as::<_, (pgvector::Vector, String)>("SELECT taste, found_at::text FROM feed_candidates WHERE visitor_id = $1")
+            .bind(v.0)
+            .fetch_one(&db)
+            .await
+            .unwrap()
+    };
+    let first = page(&db, &landmarks, settings, v, None).await;
+    assert_eq!(nearest_clusters(&first), HashSet::from(["cluster-2".to_string()]));
+    let (_, found_at) = candidates(db.clone()).await;
+
+    // A small move (similarity above 0.98) keeps the candidates, ranked against the new taste.
+    let nudged = artwall::server::clip::l2_normalised(
+        &catalogue.centres[2].iter().zip(&catalogue.paintings[ids.len() - 1].1).map(|(c, p)| c + 0.05 * p).collect::<Vec<_>>(),
+    );
+    assert!(cosine(&nudged, &catalogue.centres[2]) > 0.98);
+    sqlx::query("UPDATE user_preferences SET taste = $2 WHERE visitor_id = $1").bind(v.0).bind(pgvector::Vector::from(nudged.clone())).execute(&db).await.unwrap();
+    let second = page(&db, &landmarks, settings, v, first.next_cursor).await;
+    assert_eq!(candidates(db.clone()).await.1, found_at, "no new scan for a small move");
+    let by_id: std::collections::HashMap<i64, &Vec<f32>> = ids.iter().copied().zip(catalogue.paintings.iter().map(|(_, e)| e)).collect();
+    let similarities: Vec<f32> = second.items.iter().filter(|i| !i.exploration).map(|i| i.similarity.unwrap()).collect();
+    for item in second.items.iter().filter(|i| !i.exploration) {
+        assert!((item.similarity.unwrap() - cosine(&nudged, by_id[&item.card.id])).abs() < 1e-3, "scored against the current taste");
+    }
+    assert!(similarities.windows(2).all(|w| w[0] >= w[1]), "best first: {similarities:?}");
+
+    // A taste that moved on gets a fresh scan around itself.
+    sqlx::query("UPDATE user_preferences SET taste = $2 WHERE visitor_id = $1")
+        .bind(v.0)
+        .bind(pgvector::Vector::from(catalogue.centres[7].clone()))
+        .execute(&db)
+        .await
+        .unwrap();
+    let third = page(&db, &landmarks, settings, v, second.next_cursor).await;
+    assert_eq!(nearest_clusters(&third), HashSet::from(["cluster-7".to_string()]));
+    let (taste, _) = candidates(db.clone()).await;
+    assert!(cosine(&taste.to_vec(), &catalogue.centres[7]) > 0.999, "the candidates were found for the new taste");
+}

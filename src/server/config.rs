@@ -157,7 +157,7 @@ pub struct Config {
     #[arg(long, env = "ARTWALL_FEED_EXPLORATION_RATE", default_value_t = 1.0 / 6.0)]
     pub feed_exploration_rate: f64,
     /// How many index tuples an iterative HNSW scan may visit before the exact fallback.
-    #[arg(long, env = "ARTWALL_FEED_MAX_SCAN_TUPLES", default_value_t = 20_000)]
+    #[arg(long, env = "ARTWALL_FEED_MAX_SCAN_TUPLES", default_value_t = 100_000)]
     pub feed_max_scan_tuples: i64,
 
     /// Search similarity floor (default: 0.22 for CLIP, 0.15 for the stand-in).

@@ -8,9 +8,12 @@
 //!
 //! Shown paintings are exactly the top of the visitor's ranking, so a plain HNSW scan followed
 //! by the NOT EXISTS filter runs dry after a few pages. pgvector 0.8's iterative index scans keep
-//! scanning until the page is full (bounded by `hnsw.max_scan_tuples`); when even that is not
-//! enough, an exact scan fills the rest.
+//! scanning past them (bounded by `hnsw.max_scan_tuples`); when even that is not enough, an exact
+//! scan fills the rest. Such a deep scan costs about 30 µs per painting it passes, so one scan
+//! keeps the `CANDIDATES` nearest unseen paintings, and the pages that follow are the best of
+//! them re-ranked exactly against the current taste, until they run out or the taste moves on.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,6 +33,8 @@ pub const MAX_LIMIT: i64 = 50;
 /// How many landmarks spread over the catalogue anchor the diverse picks.
 const LANDMARKS: usize = 24;
 const LANDMARK_SAMPLE: i64 = 4000;
+/// How many of each landmark's nearest paintings are cached with it.
+const LANDMARK_NEIGHBOURS: i64 = 64;
 const LANDMARK_TTL: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Clone, Copy)]
@@ -42,16 +47,23 @@ pub struct FeedSettings {
 
 impl Default for FeedSettings {
     fn default() -> Self {
-        Self { exploration_rate: 1.0 / 6.0, max_scan_tuples: 20_000 }
+        Self { exploration_rate: 1.0 / 6.0, max_scan_tuples: 100_000 }
     }
 }
 
-/// Paintings spread across the catalogue (farthest-point sampling), cached for a while.
+/// A point of the catalogue far from the other landmarks, with the published paintings nearest
+/// it (nearest first), so that most diverse picks need no index search.
+pub struct Landmark {
+    vector: Vector,
+    neighbours: Vec<i64>,
+}
+
+/// Landmarks spread across the catalogue (farthest-point sampling), cached for a while.
 #[derive(Default)]
-pub struct Landmarks(RwLock<Option<(Instant, Arc<Vec<Vector>>)>>);
+pub struct Landmarks(RwLock<Option<(Instant, Arc<Vec<Landmark>>)>>);
 
 impl Landmarks {
-    async fn get(&self, db: &PgPool) -> ServerResult<Arc<Vec<Vector>>> {
+    pub async fn get(&self, db: &PgPool) -> ServerResult<Arc<Vec<Landmark>>> {
         if let Some((at, landmarks)) = self.0.read().await.as_ref() {
             if at.elapsed() < LANDMARK_TTL && !landmarks.is_empty() {
                 return Ok(landmarks.clone());
@@ -62,7 +74,19 @@ impl Landmarks {
             .fetch_all(db)
             .await?;
         let vectors: Vec<Vec<f32>> = sample.into_iter().map(|(v,)| v.to_vec()).collect();
-        let landmarks = Arc::new(farthest_points(&vectors, LANDMARKS).into_iter().map(Vector::from).collect::<Vec<_>>());
+        let mut tx = db.begin().await?;
+        set_scan_settings(&mut tx, FeedSettings::default().max_scan_tuples).await?;
+        let mut landmarks = Vec::with_capacity(LANDMARKS);
+        for vector in farthest_points(&vectors, LANDMARKS).into_iter().map(Vector::from) {
+            let neighbours = sqlx::query_scalar("SELECT id FROM paintings WHERE published ORDER BY embedding <=> $1 LIMIT $2")
+                .bind(&vector)
+                .bind(LANDMARK_NEIGHBOURS)
+                .fetch_all(&mut *tx)
+                .await?;
+            landmarks.push(Landmark { vector, neighbours });
+        }
+        tx.commit().await?;
+        let landmarks = Arc::new(landmarks);
         *self.0.write().await = Some((Instant::now(), landmarks.clone()));
         Ok(landmarks)
     }
@@ -117,19 +141,23 @@ pub async fn next_page(
     }
     let anchors = landmarks.get(db).await?;
     let mut tx = db.begin().await?;
-    // One feed request at a time per visitor: two tabs never receive the same painting.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))").bind(visitor.0.to_string()).execute(&mut *tx).await?;
-    let taste: Option<Vector> = sqlx::query_scalar("SELECT taste FROM user_preferences WHERE visitor_id = $1")
-        .bind(visitor.0)
-        .fetch_optional(&mut *tx)
-        .await?
-        .flatten();
+    // One feed request at a time per visitor: two tabs never receive the same painting. The lock
+    // and the taste come in one round trip.
+    let taste: Option<Vector> = sqlx::query_scalar(
+        "SELECT (SELECT taste FROM user_preferences WHERE visitor_id = $1)
+         FROM (SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))) AS one_request_per_visitor",
+    )
+    .bind(visitor.0)
+    .fetch_one(&mut *tx)
+    .await?;
+    // Every index search below (deep scans and diverse picks) must get past the seen paintings.
+    set_scan_settings(&mut tx, settings.max_scan_tuples).await?;
 
     let mut nearest = Vec::new();
     let explore = match &taste {
         Some(taste) => {
             let explore = exploration_slots(served, limit, settings.exploration_rate);
-            nearest = nearest_unseen(&mut tx, visitor, taste, limit - explore, settings.max_scan_tuples).await?;
+            nearest = nearest_unseen(&mut tx, visitor, taste, limit - explore).await?;
             explore
         }
         None => limit,
@@ -142,21 +170,20 @@ pub async fn next_page(
 
     let mut items = interleave(nearest, diverse, taste.is_some(), served);
     let ids: Vec<i64> = items.iter().map(|item| item.card.id).collect();
-    let saved: Vec<i64> = sqlx::query_scalar("SELECT painting_id FROM saved_paintings WHERE visitor_id = $1 AND painting_id = ANY($2)")
-        .bind(visitor.0)
-        .bind(&ids)
-        .fetch_all(&mut *tx)
-        .await?;
+    // Record the page, and learn which of it is saved and whether anything is left, in one
+    // statement (the EXISTS cannot see the insert, hence the explicit exclusion).
+    let (saved, has_more): (Vec<i64>, bool) = sqlx::query_as(&format!(
+        "WITH recorded AS (
+             INSERT INTO shown_paintings (visitor_id, painting_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING
+         )
+         SELECT ARRAY(SELECT painting_id FROM saved_paintings WHERE visitor_id = $1 AND painting_id = ANY($2)),
+                EXISTS (SELECT 1 FROM paintings p WHERE {UNSEEN} AND p.id <> ALL($2))"
+    ))
+    .bind(visitor.0)
+    .bind(&ids)
+    .fetch_one(&mut *tx)
+    .await?;
     items.iter_mut().for_each(|item| item.saved = saved.contains(&item.card.id));
-    sqlx::query("INSERT INTO shown_paintings (visitor_id, painting_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING")
-        .bind(visitor.0)
-        .bind(&ids)
-        .execute(&mut *tx)
-        .await?;
-    let has_more: bool = sqlx::query_scalar(&format!("SELECT EXISTS (SELECT 1 FROM paintings p WHERE {UNSEEN})"))
-        .bind(visitor.0)
-        .fetch_one(&mut *tx)
-        .await?;
     tx.commit().await?;
     let next_cursor = has_more.then(|| (served + items.len() as i64).to_string());
     Ok(FeedPage { items, next_cursor, has_more })
@@ -167,47 +194,84 @@ const UNSEEN: &str = "p.published
     AND NOT EXISTS (SELECT 1 FROM shown_paintings s WHERE s.visitor_id = $1 AND s.painting_id = p.id)
     AND NOT EXISTS (SELECT 1 FROM hidden_paintings h WHERE h.visitor_id = $1 AND h.painting_id = p.id)";
 
+/// The nearest unseen paintings, best first: the visitor's candidates re-ranked against the
+/// current taste, after a deep scan for new candidates when those cannot fill the page.
 async fn nearest_unseen(
     tx: &mut PgConnection,
     visitor: VisitorId,
     taste: &Vector,
     limit: i64,
-    max_scan_tuples: i64,
 ) -> ServerResult<Vec<(CardRow, f32)>> {
     if limit <= 0 {
         return Ok(Vec::new());
     }
-    set_scan_settings(&mut *tx, max_scan_tuples).await?;
-    let query = nearest_unseen_sql();
-    let mut rows: Vec<(CardRow, f32)> = fetch_scored(&mut *tx, &query, visitor, taste, limit).await?;
-    if (rows.len() as i64) < limit {
-        // The index scan gave up (max_scan_tuples) before the page was full: scan exactly.
-        sqlx::query("SET LOCAL enable_indexscan = off").execute(&mut *tx).await?;
-        rows = fetch_scored(&mut *tx, &query, visitor, taste, limit).await?;
-        sqlx::query("SET LOCAL enable_indexscan = on").execute(&mut *tx).await?;
+    let page = candidate_page_sql();
+    let rows = fetch_scored(&mut *tx, &page, visitor, taste, limit).await?;
+    if rows.len() as i64 == limit {
+        return Ok(rows);
     }
-    Ok(rows)
+    find_candidates(&mut *tx, visitor, taste).await?;
+    fetch_scored(&mut *tx, &page, visitor, taste, limit).await
 }
 
-/// Iterative HNSW scans for the current transaction. relaxed_order returns neighbours slightly
-/// out of order; the nearest-unseen statement re-sorts them.
-pub async fn set_scan_settings(tx: &mut PgConnection, max_scan_tuples: i64) -> ServerResult<()> {
-    sqlx::query("SET LOCAL hnsw.iterative_scan = relaxed_order").execute(&mut *tx).await?;
-    sqlx::query(&format!("SET LOCAL hnsw.max_scan_tuples = {max_scan_tuples}")).execute(&mut *tx).await?;
-    sqlx::query("SET LOCAL hnsw.ef_search = 100").execute(&mut *tx).await?;
+/// How many nearest unseen paintings one deep index scan keeps for the pages that follow.
+pub const CANDIDATES: i64 = 256;
+/// Candidates serve while the taste they were found for is within this cosine distance of the
+/// current one (similarity 0.98); a taste that moved further gets a fresh scan.
+const CANDIDATE_MAX_DRIFT: f64 = 0.02;
+
+/// The best `$3` of the visitor's (`$1`) candidates for the taste `$2`. Ordered by similarity, not
+/// distance, so the planner cannot swap in a scan of the whole index.
+pub fn candidate_page_sql() -> String {
+    format!(
+        "SELECT {CARD_COLUMNS}, (1 - (p.embedding <=> $2))::real AS similarity
+         FROM feed_candidates f, unnest(f.painting_ids) AS c(id), paintings p
+         WHERE f.visitor_id = $1 AND f.taste <=> $2 <= {CANDIDATE_MAX_DRIFT} AND p.id = c.id AND {UNSEEN}
+         ORDER BY similarity DESC LIMIT $3"
+    )
+}
+
+/// Replaces the visitor's candidates with the `CANDIDATES` unseen paintings nearest the taste,
+/// from an iterative index scan, or an exact scan where the index scan gave up
+/// (`hnsw.max_scan_tuples`) before finding them all.
+async fn find_candidates(tx: &mut PgConnection, visitor: VisitorId, taste: &Vector) -> ServerResult<()> {
+    let scan = nearest_unseen_sql();
+    let mut ids: Vec<i64> = sqlx::query_scalar(&scan).bind(visitor.0).bind(taste).bind(CANDIDATES).fetch_all(&mut *tx).await?;
+    if (ids.len() as i64) < CANDIDATES {
+        sqlx::query("SET LOCAL enable_indexscan = off").execute(&mut *tx).await?;
+        ids = sqlx::query_scalar(&scan).bind(visitor.0).bind(taste).bind(CANDIDATES).fetch_all(&mut *tx).await?;
+        sqlx::query("SET LOCAL enable_indexscan = on").execute(&mut *tx).await?;
+    }
+    sqlx::query(
+        "INSERT INTO feed_candidates (visitor_id, taste, painting_ids) VALUES ($1, $2, $3)
+         ON CONFLICT (visitor_id) DO UPDATE SET taste = $2, painting_ids = $3, found_at = now()",
+    )
+    .bind(visitor.0)
+    .bind(taste)
+    .bind(&ids)
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 
-/// The nearest-unseen statement ($1 visitor, $2 taste, $3 limit); `make bench` times it raw.
-pub fn nearest_unseen_sql() -> String {
-    format!(
-        "WITH candidates AS MATERIALIZED (
-             SELECT p.id, p.embedding <=> $2 AS distance FROM paintings p
-             WHERE {UNSEEN} ORDER BY p.embedding <=> $2 LIMIT $3
-         )
-         SELECT {CARD_COLUMNS}, (1 - c.distance)::real AS similarity
-         FROM candidates c JOIN paintings p ON p.id = c.id ORDER BY c.distance"
+/// Iterative HNSW scans for the current transaction. relaxed_order returns neighbours slightly
+/// out of order, which does not matter: candidates are re-ranked exactly. Custom plans always: a
+/// generic plan of a prepared statement cannot see the LIMIT and may pick an exact scan.
+pub async fn set_scan_settings(tx: &mut PgConnection, max_scan_tuples: i64) -> ServerResult<()> {
+    sqlx::query(
+        "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.max_scan_tuples', $1, true),
+                set_config('hnsw.ef_search', '100', true), set_config('plan_cache_mode', 'force_custom_plan', true)",
     )
+    .bind(max_scan_tuples.to_string())
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// The deep scan ($1 visitor, $2 taste, $3 limit): ids of the unseen paintings nearest the taste.
+/// `make bench` times it raw.
+pub fn nearest_unseen_sql() -> String {
+    format!("SELECT p.id FROM paintings p WHERE {UNSEEN} ORDER BY p.embedding <=> $2 LIMIT $3")
 }
 
 async fn fetch_scored(tx: &mut PgConnection, query: &str, visitor: VisitorId, target: &Vector, limit: i64) -> ServerResult<Vec<(CardRow, f32)>> {
@@ -223,52 +287,72 @@ async fn fetch_scored(tx: &mut PgConnection, query: &str, visitor: VisitorId, ta
 
 /// Unseen paintings spread over the catalogue: the nearest unseen painting to each landmark in
 /// turn. Landmarks come in farthest-point order, so consecutive ones are far apart; each page
-/// starts where the previous one stopped.
+/// starts where the previous one stopped. The cached neighbour lists answer most picks with one
+/// cheap lookup; a landmark whose list this visitor has used up is searched in the index.
 async fn diverse_unseen(
     tx: &mut PgConnection,
     visitor: VisitorId,
     taste: Option<&Vector>,
-    landmarks: &[Vector],
+    landmarks: &[Landmark],
     served: i64,
     wanted: i64,
     exclude: &[i64],
 ) -> ServerResult<Vec<(CardRow, Option<f32>)>> {
+    if wanted <= 0 || landmarks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let wanted = wanted as usize;
+    let turns: Vec<&Landmark> = (0..landmarks.len()).map(|turn| &landmarks[(served as usize + turn) % landmarks.len()]).collect();
+    // A spare landmark or two in case a list is used up.
+    let listed = &turns[..(wanted + 2).min(turns.len())];
+    let candidates: Vec<i64> = listed.iter().flat_map(|landmark| landmark.neighbours.iter().copied()).collect();
+    let available: HashSet<i64> = sqlx::query_scalar(&format!("SELECT p.id FROM paintings p WHERE p.id = ANY($2) AND {UNSEEN}"))
+        .bind(visitor.0)
+        .bind(&candidates)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+    let mut excluded: HashSet<i64> = exclude.iter().copied().collect();
+    let mut picks = Vec::with_capacity(wanted);
+    for landmark in listed {
+        if picks.len() == wanted {
+            break;
+        }
+        if let Some(&id) = landmark.neighbours.iter().find(|id| available.contains(id) && !excluded.contains(id)) {
+            excluded.insert(id);
+            picks.push(id);
+        }
+    }
+    let search = format!("SELECT p.id FROM paintings p WHERE {UNSEEN} AND p.id <> ALL($3) ORDER BY p.embedding <=> $2 LIMIT 1");
+    for landmark in turns.iter().cycle().skip(listed.len()).take(turns.len()) {
+        if picks.len() == wanted {
+            break;
+        }
+        let excluded_ids: Vec<i64> = excluded.iter().copied().collect();
+        let pick: Option<i64> =
+            sqlx::query_scalar(&search).bind(visitor.0).bind(&landmark.vector).bind(&excluded_ids).fetch_optional(&mut *tx).await?;
+        if let Some(id) = pick {
+            excluded.insert(id);
+            picks.push(id);
+        }
+    }
+
     #[derive(sqlx::FromRow)]
     struct Pick {
         #[sqlx(flatten)]
         card: CardRow,
         similarity: Option<f32>,
     }
-    let mut picked = Vec::new();
-    if wanted <= 0 || landmarks.is_empty() {
-        return Ok(picked);
-    }
-    let mut excluded = exclude.to_vec();
-    let start = served as usize;
-    let query = format!(
-        "SELECT {CARD_COLUMNS}, (1 - (p.embedding <=> $4))::real AS similarity
-         FROM paintings p WHERE {UNSEEN} AND p.id <> ALL($3)
-         ORDER BY p.embedding <=> $2 LIMIT 1"
-    );
-    // Each landmark may come up empty once the catalogue is nearly seen; stop after a full round
-    // without a pick.
-    let mut misses = 0;
-    let mut turn = 0;
-    while (picked.len() as i64) < wanted && misses < landmarks.len() {
-        let landmark = &landmarks[(start + turn) % landmarks.len()];
-        turn += 1;
-        let row: Option<Pick> =
-            sqlx::query_as(&query).bind(visitor.0).bind(landmark).bind(&excluded).bind(taste).fetch_optional(&mut *tx).await?;
-        match row {
-            Some(pick) => {
-                misses = 0;
-                excluded.push(pick.card.id);
-                picked.push((pick.card, pick.similarity));
-            }
-            None => misses += 1,
-        }
-    }
-    Ok(picked)
+    let mut rows: Vec<Pick> = sqlx::query_as(&format!(
+        "SELECT {CARD_COLUMNS}, (1 - (p.embedding <=> $2))::real AS similarity FROM paintings p WHERE p.id = ANY($1)"
+    ))
+    .bind(&picks)
+    .bind(taste)
+    .fetch_all(&mut *tx)
+    .await?;
+    rows.sort_by_key(|row| picks.iter().position(|id| *id == row.card.id));
+    Ok(rows.into_iter().map(|row| (row.card, row.similarity)).collect())
 }
 
 /// Nearest items in order, with an exploration item every sixth place or so; positions
@@ -298,7 +382,11 @@ fn interleave(nearest: Vec<(CardRow, f32)>, diverse: Vec<(CardRow, Option<f32>)>
 
 /// "Start over": forget what this visitor has been shown (hidden paintings stay hidden).
 pub async fn reset(db: &PgPool, visitor: VisitorId) -> ServerResult<u64> {
-    let result = sqlx::query("DELETE FROM shown_paintings WHERE visitor_id = $1").bind(visitor.0).execute(db).await?;
+    let mut tx = db.begin().await?;
+    // The candidates left out everything already shown: the next page needs a fresh scan.
+    sqlx::query("DELETE FROM feed_candidates WHERE visitor_id = $1").bind(visitor.0).execute(&mut *tx).await?;
+    let result = sqlx::query("DELETE FROM shown_paintings WHERE visitor_id = $1").bind(visitor.0).execute(&mut *tx).await?;
+    tx.commit().await?;
     Ok(result.rows_affected())
 }
 
