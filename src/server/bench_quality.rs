@@ -6,7 +6,9 @@
 //! Prints precision@12 of the next page after 0, 10, 20 and 40 interactions for our feed, for an
 //! oracle that ranks the still-unseen paintings by the hidden taste, and for a random feed (its
 //! expected precision over the unseen paintings). "Relevant" is the hidden taste's top 10% of the
-//! catalogue. Prints figures; asserts nothing.
+//! catalogue. A fourth column, "ceiling", is our feed itself given the hidden taste (a twin
+//! visitor with the same history): what perfect learning would score, with the exploration slots
+//! and everything else about a page unchanged. Prints figures; asserts nothing.
 
 use std::collections::{HashMap, HashSet};
 
@@ -40,6 +42,7 @@ struct Precision {
     feed: f64,
     oracle: f64,
     random: f64,
+    ceiling: f64,
     visitors: usize,
 }
 
@@ -60,19 +63,22 @@ pub async fn run(state: &AppState, visitors: usize, seed: u64) -> ServerResult<(
                 total.feed += p.feed;
                 total.oracle += p.oracle;
                 total.random += p.random;
+                total.ceiling += p.ceiling;
                 total.visitors += 1;
             }
         }
     }
     println!("{} simulated visitors, {} paintings, pages of {PAGE}; relevant = top {:.0}% for the hidden taste", visitors, catalogue.len(), RELEVANT_SHARE * 100.0);
-    println!("interactions  feed p@12  oracle p@12  random p@12  feed/oracle  feed/random");
+    println!("interactions  feed p@12  oracle p@12  random p@12  ceiling p@12  feed/oracle  feed/random  ceiling/oracle");
     for (checkpoint, total) in CHECKPOINTS.iter().zip(totals) {
         let n = total.visitors.max(1) as f64;
-        let (feed, oracle, random) = (total.feed / n, total.oracle / n, total.random / n);
+        let (feed, oracle, random, ceiling) = (total.feed / n, total.oracle / n, total.random / n, total.ceiling / n);
+        let oracle_or_tiny = oracle.max(f64::EPSILON);
         println!(
-            "{checkpoint:>12}  {feed:>9.3}  {oracle:>11.3}  {random:>11.3}  {:>11.2}  {:>10.2}x",
-            feed / oracle.max(f64::EPSILON),
-            feed / random.max(f64::EPSILON)
+            "{checkpoint:>12}  {feed:>9.3}  {oracle:>11.3}  {random:>11.3}  {ceiling:>12.3}  {:>11.2}  {:>10.2}x  {:>14.2}",
+            feed / oracle_or_tiny,
+            feed / random.max(f64::EPSILON),
+            ceiling / oracle_or_tiny
         );
     }
     Ok(())
@@ -111,17 +117,23 @@ async fn simulate(state: &AppState, catalogue: &[(i64, Vec<f32>)], hidden: &[f32
     let mut seen: HashSet<i64> = HashSet::new();
     let mut cursor = None;
     while next_checkpoint < CHECKPOINTS.len() {
+        let at_checkpoint = interactions >= CHECKPOINTS[next_checkpoint];
+        let ceiling = match at_checkpoint {
+            true => feed_with_hidden_taste(state, visitor, hidden, cursor.as_deref()).await?,
+            false => Vec::new(),
+        };
         let page = feed::next_page(&state.db, &state.landmarks, state.feed_settings(), visitor, cursor.as_deref(), Some(PAGE as i64)).await?;
         if page.items.is_empty() {
             break;
         }
         cursor = page.next_cursor.clone();
-        if interactions >= CHECKPOINTS[next_checkpoint] {
+        if at_checkpoint {
             let unseen: Vec<i64> = by_closeness.iter().map(|(id, _)| *id).filter(|id| !seen.contains(id)).collect();
             measured[next_checkpoint] = Some(Precision {
                 feed: page.items.iter().filter(|item| relevant(&item.card.id)).count() as f64 / PAGE as f64,
                 oracle: unseen.iter().take(PAGE).filter(|id| relevant(id)).count() as f64 / PAGE as f64,
                 random: unseen.iter().filter(|id| relevant(id)).count() as f64 / unseen.len().max(1) as f64,
+                ceiling: ceiling.iter().filter(|id| relevant(id)).count() as f64 / PAGE as f64,
                 visitors: 1,
             });
             next_checkpoint += 1;
@@ -150,4 +162,27 @@ async fn simulate(state: &AppState, catalogue: &[(i64, Vec<f32>)], hidden: &[f32
         worker::process_visitor(&state.db, visitor.0).await?;
     }
     Ok(measured)
+}
+
+/// The page our feed would give a twin of `visitor` (same shown and hidden paintings) whose taste
+/// is exactly the hidden one. The twin is removed afterwards.
+async fn feed_with_hidden_taste(state: &AppState, visitor: VisitorId, hidden: &[f32], cursor: Option<&str>) -> ServerResult<Vec<i64>> {
+    let twin = VisitorId(Uuid::new_v4());
+    let mut tx = state.db.begin().await?;
+    sqlx::query("INSERT INTO user_preferences (visitor_id, taste) VALUES ($1, $2)").bind(twin.0).bind(Vector::from(hidden.to_vec())).execute(&mut *tx).await?;
+    for table in ["shown_paintings", "hidden_paintings"] {
+        sqlx::query(&format!("INSERT INTO {table} (visitor_id, painting_id) SELECT $1, painting_id FROM {table} WHERE visitor_id = $2"))
+            .bind(twin.0)
+            .bind(visitor.0)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    let page = feed::next_page(&state.db, &state.landmarks, state.feed_settings(), twin, cursor, Some(PAGE as i64)).await?;
+    let mut tx = state.db.begin().await?;
+    for table in ["shown_paintings", "hidden_paintings", "feed_candidates", "user_preferences"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE visitor_id = $1")).bind(twin.0).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(page.items.iter().map(|item| item.card.id).collect())
 }
