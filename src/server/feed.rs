@@ -306,7 +306,11 @@ async fn diverse_unseen(
     // A spare landmark or two in case a list is used up.
     let listed = &turns[..(wanted + 2).min(turns.len())];
     let candidates: Vec<i64> = listed.iter().flat_map(|landmark| landmark.neighbours.iter().copied()).collect();
-    let available: HashSet<i64> = sqlx::query_scalar(&format!("SELECT p.id FROM paintings p WHERE p.id = ANY($2) AND {UNSEEN}"))
+    // Probes by id: a plan free to choose would hash every painting the visitor has seen.
+    let available: HashSet<i64> = sqlx::query_scalar(&format!(
+        "SELECT p.id FROM unnest($2::bigint[]) AS c(id)
+         CROSS JOIN LATERAL (SELECT p.id FROM paintings p WHERE p.id = c.id AND {UNSEEN}) p"
+    ))
         .bind(visitor.0)
         .bind(&candidates)
         .fetch_all(&mut *tx)
