@@ -311,12 +311,12 @@ async fn diverse_unseen(
         "SELECT p.id FROM unnest($2::bigint[]) AS c(id)
          CROSS JOIN LATERAL (SELECT p.id FROM paintings p WHERE p.id = c.id AND {UNSEEN}) p"
     ))
-        .bind(visitor.0)
-        .bind(&candidates)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .collect();
+    .bind(visitor.0)
+    .bind(&candidates)
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .collect();
     let mut excluded: HashSet<i64> = exclude.iter().copied().collect();
     let mut picks = Vec::with_capacity(wanted);
     for landmark in listed {

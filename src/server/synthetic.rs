@@ -28,11 +28,11 @@ pub fn clustered(n: usize, clusters: usize, spread: f32, seed: u64) -> Clustered
     let mut rng = StdRng::seed_from_u64(seed);
     let mut random_vector = |scales: &[f32]| scales.iter().map(|scale| rng.random_range(-1.0..1.0) * scale).collect::<Vec<f32>>();
     let centres: Vec<Vec<f32>> = (0..clusters).map(|_| l2_normalised(&random_vector(&[1.0; EMBEDDING_DIM]))).collect();
-    // Per-dimension noise scales: a power law, scaled to the energy of equal noise everywhere.
+    // Per-dimension noise scales: a power law, with the energy that equal noise of
+    // `spread * 1.7 / sqrt(dim)` in every dimension would have.
     let falloff: Vec<f32> = (1..=EMBEDDING_DIM).map(|rank| (rank as f32).powf(-SPECTRUM_EXPONENT)).collect();
     let energy = falloff.iter().map(|s| s * s).sum::<f32>().sqrt();
-    let per_dimension = spread * 1.7 / (EMBEDDING_DIM as f32).sqrt();
-    let scales: Vec<f32> = falloff.iter().map(|s| s / energy * (EMBEDDING_DIM as f32).sqrt() * per_dimension).collect();
+    let scales: Vec<f32> = falloff.iter().map(|s| s / energy * spread * 1.7).collect();
     let paintings = (0..n)
         .map(|i| {
             let cluster = i % clusters;
