@@ -159,6 +159,10 @@ pub struct Config {
     /// How many index tuples an iterative HNSW scan may visit before the exact fallback.
     #[arg(long, env = "ARTWALL_FEED_MAX_SCAN_TUPLES", default_value_t = 100_000)]
     pub feed_max_scan_tuples: i64,
+    /// Once a visitor has seen this share of the catalogue, the feed looks for their nearest
+    /// unseen paintings with an exact scan instead of an iterative index scan (cheaper from there).
+    #[arg(long, env = "ARTWALL_FEED_EXACT_SCAN_SEEN_SHARE", default_value_t = 1.0 / 32.0)]
+    pub feed_exact_scan_seen_share: f64,
 
     /// Search similarity floor (default: 0.22 for CLIP, 0.15 for the stand-in).
     #[arg(long, env = "ARTWALL_SEARCH_MIN_SIMILARITY")]

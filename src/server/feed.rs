@@ -43,11 +43,17 @@ pub struct FeedSettings {
     pub exploration_rate: f64,
     /// `hnsw.max_scan_tuples` for the iterative scan before the exact fallback.
     pub max_scan_tuples: i64,
+    /// Share of the catalogue seen from which deep scans are exact (see `find_candidates`).
+    pub exact_scan_seen_share: f64,
+}
+
+impl FeedSettings {
+    pub const DEFAULT: Self = Self { exploration_rate: 1.0 / 6.0, max_scan_tuples: 100_000, exact_scan_seen_share: 1.0 / 32.0 };
 }
 
 impl Default for FeedSettings {
     fn default() -> Self {
-        Self { exploration_rate: 1.0 / 6.0, max_scan_tuples: 100_000 }
+        Self::DEFAULT
     }
 }
 
@@ -78,9 +84,9 @@ impl Landmarks {
         set_scan_settings(&mut tx, FeedSettings::default().max_scan_tuples).await?;
         let mut landmarks = Vec::with_capacity(LANDMARKS);
         for vector in farthest_points(&vectors, LANDMARKS).into_iter().map(Vector::from) {
-            let neighbours = sqlx::query_scalar("SELECT id FROM paintings WHERE published ORDER BY embedding <=> $1 LIMIT $2")
+            // A literal LIMIT: a generic plan cannot see a bound one and may rank the whole catalogue.
+            let neighbours = sqlx::query_scalar(&format!("SELECT id FROM paintings WHERE published ORDER BY embedding <=> $1 LIMIT {LANDMARK_NEIGHBOURS}"))
                 .bind(&vector)
-                .bind(LANDMARK_NEIGHBOURS)
                 .fetch_all(&mut *tx)
                 .await?;
             landmarks.push(Landmark { vector, neighbours });
@@ -141,23 +147,25 @@ pub async fn next_page(
     }
     let anchors = landmarks.get(db).await?;
     let mut tx = db.begin().await?;
-    // One feed request at a time per visitor: two tabs never receive the same painting. The lock
-    // and the taste come in one round trip.
-    let taste: Option<Vector> = sqlx::query_scalar(
+    // One feed request at a time per visitor: two tabs never receive the same painting. The lock,
+    // the scan settings that every index search below needs (deep scans, diverse picks) and the
+    // taste come in one round trip. The page's statements plan once per connection (planning
+    // them took longer than running some); only the deep scan needs a custom plan.
+    let taste: Option<Vector> = sqlx::query_scalar(&format!(
         "SELECT (SELECT taste FROM user_preferences WHERE visitor_id = $1)
-         FROM (SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))) AS one_request_per_visitor",
-    )
+         FROM (SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7)), {},
+                      set_config('plan_cache_mode', 'force_generic_plan', true)) AS one_request_per_visitor",
+        scan_settings(settings.max_scan_tuples)
+    ))
     .bind(visitor.0)
     .fetch_one(&mut *tx)
     .await?;
-    // Every index search below (deep scans and diverse picks) must get past the seen paintings.
-    set_scan_settings(&mut tx, settings.max_scan_tuples).await?;
 
-    let mut nearest = Vec::new();
+    let (mut nearest, mut spare) = (Vec::new(), None);
     let explore = match &taste {
         Some(taste) => {
             let explore = exploration_slots(served, limit, settings.exploration_rate);
-            nearest = nearest_unseen(&mut tx, visitor, taste, limit - explore).await?;
+            (nearest, spare) = nearest_unseen(&mut tx, settings, visitor, taste, limit - explore).await?;
             explore
         }
         None => limit,
@@ -170,17 +178,25 @@ pub async fn next_page(
 
     let mut items = interleave(nearest, diverse, taste.is_some(), served);
     let ids: Vec<i64> = items.iter().map(|item| item.card.id).collect();
-    // Record the page, and learn which of it is saved and whether anything is left, in one
-    // statement (the EXISTS cannot see the insert, hence the explicit exclusion).
+    // A spare nearest painting that did not end up on the page proves more are left; only
+    // without one does the catalogue have to be asked, which can pass every seen painting.
+    let more_known = spare.is_some_and(|id| !ids.contains(&id));
+    // Record the page and drop it from the candidates, so the next page re-ranks only what is
+    // left; learn which of it is saved and whether anything is left; all in one statement (the
+    // EXISTS cannot see the insert, hence the explicit exclusion; OR skips it when $3 answers).
     let (saved, has_more): (Vec<i64>, bool) = sqlx::query_as(&format!(
         "WITH recorded AS (
              INSERT INTO shown_paintings (visitor_id, painting_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING
+         ), served AS (
+             UPDATE feed_candidates SET painting_ids = ARRAY(SELECT id FROM unnest(painting_ids) AS c(id) WHERE id <> ALL($2))
+             WHERE visitor_id = $1
          )
          SELECT ARRAY(SELECT painting_id FROM saved_paintings WHERE visitor_id = $1 AND painting_id = ANY($2)),
-                EXISTS (SELECT 1 FROM paintings p WHERE {UNSEEN} AND p.id <> ALL($2))"
+                $3 OR EXISTS (SELECT 1 FROM paintings p WHERE {UNSEEN} AND p.id <> ALL($2))"
     ))
     .bind(visitor.0)
     .bind(&ids)
+    .bind(more_known)
     .fetch_one(&mut *tx)
     .await?;
     items.iter_mut().for_each(|item| item.saved = saved.contains(&item.card.id));
@@ -194,27 +210,30 @@ const UNSEEN: &str = "p.published
     AND NOT EXISTS (SELECT 1 FROM shown_paintings s WHERE s.visitor_id = $1 AND s.painting_id = p.id)
     AND NOT EXISTS (SELECT 1 FROM hidden_paintings h WHERE h.visitor_id = $1 AND h.painting_id = p.id)";
 
-/// The nearest unseen paintings, best first: the visitor's candidates re-ranked against the
-/// current taste, after a deep scan for new candidates when those cannot fill the page.
+/// The `limit` nearest unseen paintings, best first: the visitor's candidates re-ranked against
+/// the current taste, after a deep scan for new candidates when those cannot fill the page. Also
+/// the id of the next one, if there is one.
 async fn nearest_unseen(
     tx: &mut PgConnection,
+    settings: FeedSettings,
     visitor: VisitorId,
     taste: &Vector,
     limit: i64,
-) -> ServerResult<Vec<(CardRow, f32)>> {
+) -> ServerResult<(Vec<(CardRow, f32)>, Option<i64>)> {
     if limit <= 0 {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     }
     let page = candidate_page_sql();
-    let rows = fetch_scored(&mut *tx, &page, visitor, taste, limit).await?;
-    if rows.len() as i64 == limit {
-        return Ok(rows);
+    let mut rows = fetch_scored(&mut *tx, &page, visitor, taste, limit + 1).await?;
+    if (rows.len() as i64) < limit {
+        find_candidates(&mut *tx, settings, visitor, taste).await?;
+        rows = fetch_scored(&mut *tx, &page, visitor, taste, limit + 1).await?;
     }
-    find_candidates(&mut *tx, visitor, taste).await?;
-    fetch_scored(&mut *tx, &page, visitor, taste, limit).await
+    let spare = if rows.len() as i64 > limit { rows.pop().map(|(row, _)| row.id) } else { None };
+    Ok((rows, spare))
 }
 
-/// How many nearest unseen paintings one deep index scan keeps for the pages that follow.
+/// How many nearest unseen paintings one deep scan keeps for the pages that follow.
 pub const CANDIDATES: i64 = 256;
 /// Candidates serve while the taste they were found for is within this cosine distance of the
 /// current one (similarity 0.98); a taste that moved further gets a fresh scan.
@@ -231,12 +250,31 @@ pub fn candidate_page_sql() -> String {
     )
 }
 
-/// Replaces the visitor's candidates with the `CANDIDATES` unseen paintings nearest the taste,
-/// from an iterative index scan, or an exact scan where the index scan gave up
-/// (`hnsw.max_scan_tuples`) before finding them all.
-async fn find_candidates(tx: &mut PgConnection, visitor: VisitorId, taste: &Vector) -> ServerResult<()> {
+/// Replaces the visitor's candidates with the `CANDIDATES` unseen paintings nearest the taste and
+/// returns them: from an iterative index scan while the visitor has seen little of the catalogue,
+/// otherwise, or where the index scan gave up (`hnsw.max_scan_tuples`) before finding them all,
+/// from an exact scan. Expects the scan settings of `set_scan_settings`.
+///
+/// The iterative scan costs about 30 µs for each seen painting it has to pass, the exact scan
+/// about 1 µs for each painting in the catalogue (both measured on 100k paintings), hence the
+/// switch at `exact_scan_seen_share` (default 1/32) of the catalogue seen.
+pub async fn find_candidates(tx: &mut PgConnection, settings: FeedSettings, visitor: VisitorId, taste: &Vector) -> ServerResult<Vec<i64>> {
+    // The catalogue's size is the planner's estimate (unknown, so exact, before the first ANALYZE).
+    // Custom plans from here on: a generic plan of the scan cannot see its LIMIT and may choose to
+    // rank the whole catalogue.
+    let (seen, catalogue, _): (i64, f64, String) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM shown_paintings WHERE visitor_id = $1),
+                (SELECT greatest(reltuples, 0)::float8 FROM pg_class WHERE oid = 'paintings'::regclass),
+                set_config('plan_cache_mode', 'force_custom_plan', true)",
+    )
+    .bind(visitor.0)
+    .fetch_one(&mut *tx)
+    .await?;
     let scan = nearest_unseen_sql();
-    let mut ids: Vec<i64> = sqlx::query_scalar(&scan).bind(visitor.0).bind(taste).bind(CANDIDATES).fetch_all(&mut *tx).await?;
+    let mut ids = Vec::new();
+    if (seen as f64) < catalogue * settings.exact_scan_seen_share {
+        ids = sqlx::query_scalar(&scan).bind(visitor.0).bind(taste).bind(CANDIDATES).fetch_all(&mut *tx).await?;
+    }
     if (ids.len() as i64) < CANDIDATES {
         sqlx::query("SET LOCAL enable_indexscan = off").execute(&mut *tx).await?;
         ids = sqlx::query_scalar(&scan).bind(visitor.0).bind(taste).bind(CANDIDATES).fetch_all(&mut *tx).await?;
@@ -251,20 +289,22 @@ async fn find_candidates(tx: &mut PgConnection, visitor: VisitorId, taste: &Vect
     .bind(&ids)
     .execute(&mut *tx)
     .await?;
-    Ok(())
+    Ok(ids)
 }
 
-/// Iterative HNSW scans for the current transaction. relaxed_order returns neighbours slightly
-/// out of order, which does not matter: candidates are re-ranked exactly. Custom plans always: a
-/// generic plan of a prepared statement cannot see the LIMIT and may pick an exact scan.
-pub async fn set_scan_settings(tx: &mut PgConnection, max_scan_tuples: i64) -> ServerResult<()> {
-    sqlx::query(
-        "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.max_scan_tuples', $1, true),
-                set_config('hnsw.ef_search', '100', true), set_config('plan_cache_mode', 'force_custom_plan', true)",
+/// Settings for iterative HNSW scans, as `set_config` calls local to the transaction.
+/// relaxed_order returns neighbours slightly out of order, which does not matter: candidates are
+/// re-ranked exactly.
+fn scan_settings(max_scan_tuples: i64) -> String {
+    format!(
+        "set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.max_scan_tuples', '{max_scan_tuples}', true),
+         set_config('hnsw.ef_search', '100', true)"
     )
-    .bind(max_scan_tuples.to_string())
-    .execute(&mut *tx)
-    .await?;
+}
+
+/// Iterative HNSW scans for the rest of the transaction (see `scan_settings`).
+pub async fn set_scan_settings(tx: &mut PgConnection, max_scan_tuples: i64) -> ServerResult<()> {
+    sqlx::query(&format!("SELECT {}", scan_settings(max_scan_tuples))).execute(&mut *tx).await?;
     Ok(())
 }
 
@@ -287,8 +327,8 @@ async fn fetch_scored(tx: &mut PgConnection, query: &str, visitor: VisitorId, ta
 
 /// Unseen paintings spread over the catalogue: the nearest unseen painting to each landmark in
 /// turn. Landmarks come in farthest-point order, so consecutive ones are far apart; each page
-/// starts where the previous one stopped. The cached neighbour lists answer most picks with one
-/// cheap lookup; a landmark whose list this visitor has used up is searched in the index.
+/// starts where the previous one stopped. The cached neighbour lists answer most picks in one
+/// statement; a landmark whose list this visitor has used up is searched in the index.
 async fn diverse_unseen(
     tx: &mut PgConnection,
     visitor: VisitorId,
@@ -305,32 +345,49 @@ async fn diverse_unseen(
     let turns: Vec<&Landmark> = (0..landmarks.len()).map(|turn| &landmarks[(served as usize + turn) % landmarks.len()]).collect();
     // A spare landmark or two in case a list is used up.
     let listed = &turns[..(wanted + 2).min(turns.len())];
-    let candidates: Vec<i64> = listed.iter().flat_map(|landmark| landmark.neighbours.iter().copied()).collect();
-    // Probes by id: a plan free to choose would hash every painting the visitor has seen.
-    let available: HashSet<i64> = sqlx::query_scalar(&format!(
-        "SELECT p.id FROM unnest($2::bigint[]) AS c(id)
-         CROSS JOIN LATERAL (SELECT p.id FROM paintings p WHERE p.id = c.id AND {UNSEEN}) p"
+    let (mut neighbours, mut firsts, mut lasts) = (Vec::new(), Vec::new(), Vec::new());
+    for landmark in listed {
+        firsts.push(neighbours.len() as i32 + 1);
+        neighbours.extend_from_slice(&landmark.neighbours);
+        lasts.push(neighbours.len() as i32);
+    }
+    // The first two available paintings of each listed landmark's list (two, in case lists
+    // overlap). Each list is walked in its own order and probed by id, stopping early: a plan
+    // free to choose would hash every painting the visitor has seen.
+    let rows: Vec<Pick> = sqlx::query_as(&format!(
+        "SELECT t.turn, {CARD_COLUMNS}, (1 - (p.embedding <=> $2))::real AS similarity
+         FROM unnest($3::int[], $4::int[]) WITH ORDINALITY AS t(first, last, turn)
+         CROSS JOIN LATERAL (
+             SELECT p.* FROM unnest($5[t.first:t.last]) AS c(id)
+             CROSS JOIN LATERAL (SELECT p.* FROM paintings p WHERE p.id = c.id AND {UNSEEN} AND p.id <> ALL($6)) p
+             LIMIT 2
+         ) p
+         ORDER BY t.turn"
     ))
     .bind(visitor.0)
-    .bind(&candidates)
+    .bind(taste)
+    .bind(&firsts)
+    .bind(&lasts)
+    .bind(&neighbours)
+    .bind(exclude)
     .fetch_all(&mut *tx)
-    .await?
-    .into_iter()
-    .collect();
+    .await?;
     let mut excluded: HashSet<i64> = exclude.iter().copied().collect();
     let mut picks = Vec::with_capacity(wanted);
-    for landmark in listed {
+    let mut turn = None;
+    for row in rows {
         if picks.len() == wanted {
             break;
         }
-        if let Some(&id) = landmark.neighbours.iter().find(|id| available.contains(id) && !excluded.contains(id)) {
-            excluded.insert(id);
-            picks.push(id);
+        if turn != Some(row.turn) && excluded.insert(row.card.id) {
+            turn = Some(row.turn);
+            picks.push((row.card, row.similarity));
         }
     }
     let search = format!("SELECT p.id FROM paintings p WHERE {UNSEEN} AND p.id <> ALL($3) ORDER BY p.embedding <=> $2 LIMIT 1");
+    let mut searched = Vec::new();
     for landmark in turns.iter().cycle().skip(listed.len()).take(turns.len()) {
-        if picks.len() == wanted {
+        if picks.len() + searched.len() == wanted {
             break;
         }
         let excluded_ids: Vec<i64> = excluded.iter().copied().collect();
@@ -338,25 +395,29 @@ async fn diverse_unseen(
             sqlx::query_scalar(&search).bind(visitor.0).bind(&landmark.vector).bind(&excluded_ids).fetch_optional(&mut *tx).await?;
         if let Some(id) = pick {
             excluded.insert(id);
-            picks.push(id);
+            searched.push(id);
         }
     }
-
-    #[derive(sqlx::FromRow)]
-    struct Pick {
-        #[sqlx(flatten)]
-        card: CardRow,
-        similarity: Option<f32>,
+    if !searched.is_empty() {
+        let mut rows: Vec<Pick> = sqlx::query_as(&format!(
+            "SELECT 0::bigint AS turn, {CARD_COLUMNS}, (1 - (p.embedding <=> $2))::real AS similarity FROM paintings p WHERE p.id = ANY($1)"
+        ))
+        .bind(&searched)
+        .bind(taste)
+        .fetch_all(&mut *tx)
+        .await?;
+        rows.sort_by_key(|row| searched.iter().position(|id| *id == row.card.id));
+        picks.extend(rows.into_iter().map(|row| (row.card, row.similarity)));
     }
-    let mut rows: Vec<Pick> = sqlx::query_as(&format!(
-        "SELECT {CARD_COLUMNS}, (1 - (p.embedding <=> $2))::real AS similarity FROM paintings p WHERE p.id = ANY($1)"
-    ))
-    .bind(&picks)
-    .bind(taste)
-    .fetch_all(&mut *tx)
-    .await?;
-    rows.sort_by_key(|row| picks.iter().position(|id| *id == row.card.id));
-    Ok(rows.into_iter().map(|row| (row.card, row.similarity)).collect())
+    Ok(picks)
+}
+
+#[derive(sqlx::FromRow)]
+struct Pick {
+    turn: i64,
+    #[sqlx(flatten)]
+    card: CardRow,
+    similarity: Option<f32>,
 }
 
 /// Nearest items in order, with an exploration item every sixth place or so; positions
