@@ -145,6 +145,8 @@ async def pay(request):
     CHARGES[intent_id] = {"id": charge_id, "object": "charge", "amount": amount, "amount_refunded": 0, "refunded": False,
                           "currency": currency, "payment_intent": intent_id, "metadata": metadata, "paid": True, "status": "succeeded"}
     address = {"line1": "88 Century Avenue", "line2": None, "city": "Shanghai", "state": "SH", "postal_code": "200120", "country": "CN"}
+    # Checkout copies the collected address onto the PaymentIntent too; either webhook may land first.
+    intent["shipping"] = {"name": "Test Shopper", "phone": "+86 138 0013 8000", "address": address}
     session.update({
         "status": "complete", "payment_status": "paid", "payment_intent": intent_id,
         "customer_details": {"name": "Test Shopper", "email": "shopper@example.com", "phone": "+86 138 0013 8000", "address": address},

@@ -92,7 +92,10 @@ fn expired(order: &str) -> Value {
 }
 
 fn succeeded(order: &str, amount: i64) -> Value {
-    event("payment_intent.succeeded", json!({ "id": format!("pi_{order}"), "object": "payment_intent", "amount": amount, "amount_received": amount, "currency": "cny", "metadata": { "orderId": order } }))
+    event("payment_intent.succeeded", json!({
+        "id": format!("pi_{order}"), "object": "payment_intent", "amount": amount, "amount_received": amount, "currency": "cny", "metadata": { "orderId": order },
+        "shipping": { "name": "Li Wei", "phone": "+86 138 0000 0000", "address": { "line1": "1 Huaihai Road", "city": "Shanghai", "postal_code": "200000", "country": "CN" } }
+    }))
 }
 
 fn failed(order: &str) -> Value {
@@ -207,6 +210,10 @@ async fn every_pair_of_events_in_both_orders_ends_in_one_correct_state(db: PgPoo
         assert_never_backwards(&timeline);
         let moves_to_paid = timeline.iter().filter(|(from, to, _)| to == "paid" && from.as_deref() != Some("paid")).count();
         assert!(moves_to_paid <= 1, "{pair}: paid at most once: {timeline:?}");
+        // Whichever of the session and the intent lands first brings the address with it.
+        let address: Option<String> = sqlx::query_scalar("SELECT shipping_address->>'text' FROM orders WHERE id = $1").bind(&order).fetch_one(&shop.db).await.unwrap();
+        let brought_address = pair.contains('C') || pair.contains('S');
+        assert_eq!(address.as_deref(), brought_address.then_some("1 Huaihai Road, Shanghai, 200000, CN"), "{pair}");
         if pair.contains('F') {
             assert!(timeline.iter().any(|(_, _, note)| note.as_deref().is_some_and(|n| n.contains("card was declined"))), "{pair}: failure on the timeline");
         }

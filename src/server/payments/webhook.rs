@@ -251,32 +251,41 @@ async fn mark_paid(tx: &mut PgConnection, order_id: &str, payment: Payment<'_>) 
     }
 }
 
+/// Stores where to ship unless an earlier event already did. Checkout puts the collected address
+/// on both the session and its PaymentIntent, and either webhook may arrive first.
+async fn record_shipping(tx: &mut PgConnection, order_id: &str, shipping: Option<&Value>, customer: Option<&Value>) -> ServerResult<()> {
+    let Some(shipping) = shipping.filter(|v| !v.is_null()) else {
+        return Ok(());
+    };
+    let address = shipping.get("address").cloned().unwrap_or(Value::Null);
+    let line = ["line1", "line2", "city", "state", "postal_code", "country"]
+        .iter()
+        .filter_map(|key| text(&address, &[key]))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let from_customer = |key| customer.and_then(|c| text(c, &[key]));
+    let name = text(shipping, &["name"]).or_else(|| from_customer("name"));
+    let phone = text(shipping, &["phone"]).or_else(|| from_customer("phone"));
+    sqlx::query(
+        "UPDATE orders SET shipping_name = coalesce(shipping_name, left($2, 200)), shipping_phone = coalesce(shipping_phone, left($3, 40)),
+         shipping_address = coalesce(shipping_address, $4) WHERE id = $1",
+    )
+    .bind(order_id)
+    .bind(name)
+    .bind(phone)
+    .bind(json!({ "text": line, "stripe": address }))
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
 async fn session_completed(tx: &mut PgConnection, session: &Value) -> ServerResult<Outcome> {
     let Some(order_id) = find_order(tx, session, "stripe_session_id", text(session, &["id"])).await? else {
         return Ok(Outcome::UnknownOrder);
     };
     // Where to ship: newer API versions nest it under collected_information.
-    let shipping = session.pointer("/collected_information/shipping_details").or_else(|| session.get("shipping_details")).filter(|v| !v.is_null());
-    if let Some(shipping) = shipping {
-        let address = shipping.get("address").cloned().unwrap_or(Value::Null);
-        let line = ["line1", "line2", "city", "state", "postal_code", "country"]
-            .iter()
-            .filter_map(|key| text(&address, &[key]))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let name = text(shipping, &["name"]).or_else(|| text(session, &["customer_details", "name"]));
-        let phone = text(shipping, &["phone"]).or_else(|| text(session, &["customer_details", "phone"]));
-        sqlx::query(
-            "UPDATE orders SET shipping_name = coalesce(shipping_name, left($2, 200)), shipping_phone = coalesce(shipping_phone, left($3, 40)),
-             shipping_address = coalesce(shipping_address, $4) WHERE id = $1",
-        )
-        .bind(&order_id)
-        .bind(name)
-        .bind(phone)
-        .bind(json!({ "text": line, "stripe": address }))
-        .execute(&mut *tx)
-        .await?;
-    }
+    let shipping = session.pointer("/collected_information/shipping_details").or_else(|| session.get("shipping_details"));
+    record_shipping(tx, &order_id, shipping, session.get("customer_details")).await?;
     let payment = Payment {
         amount: session.get("amount_total").and_then(Value::as_i64),
         currency: text(session, &["currency"]),
@@ -306,6 +315,7 @@ async fn payment_succeeded(tx: &mut PgConnection, intent: &Value) -> ServerResul
         payment_intent: text(intent, &["id"]).map(str::to_owned),
         via: "payment_intent.succeeded",
     };
+    record_shipping(tx, &order_id, intent.get("shipping"), None).await?;
     mark_paid(tx, &order_id, payment).await
 }
 
