@@ -3,7 +3,8 @@
 #  1. embeddings per second, Rust pipeline vs Python onnxruntime + NumPy/PIL, same model, images,
 #     batch size and threads, on the stand-in and on a ViT-B/32-shaped graph with random weights;
 #  2. server cold start to ready;
-#  3. feed latency on 100k synthetic paintings against the raw SQL, short pages, recall@24;
+#  3. feed latency on 100k synthetic paintings, over HTTP and in process, against the raw SQL,
+#     short pages, recall@24;
 #  4. admin dashboard figures with 100k paintings and 1M activity events;
 #  5. feed quality: simulated visitors, precision@12 after 0/10/20/40 interactions vs oracle, random;
 #  6. activity ingest: events/s accepted over HTTP at concurrency 32, events lost, worker rate;

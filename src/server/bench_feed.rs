@@ -1,21 +1,26 @@
 //! `artwall bench-feed`: feed latency on a large synthetic catalogue (clustered vectors), for a
 //! visitor who has seen 0, 1k and 10k paintings (exactly the top of their ranking, the worst
-//! case), against the page's statement run raw. Also the deep scan that refreshes a visitor's
-//! candidates, and recall@24 against an exact scan. Prints figures; asserts nothing. Runs only in a
-//! database whose name contains "bench": it replaces the catalogue there.
+//! case): the feed server function as a browser calls it (GET /api/feed on the app served in this
+//! process), the page function it calls, and the page's statement run raw. Also the deep scan that
+//! refreshes a visitor's candidates, and recall@24 against an exact scan. Prints figures; asserts
+//! nothing. Runs only in a database whose name contains "bench": it replaces the catalogue there.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use leptos::config::LeptosOptions;
 use pgvector::Vector;
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::server::config::Config;
+use crate::server::bench_ingest::http_error;
 use crate::server::error::ServerResult;
-use crate::server::feed::{self, FeedSettings, Landmarks};
-use crate::server::synthetic;
-use crate::server::visitor::VisitorId;
+use crate::server::feed::{self, FeedSettings};
+use crate::server::visitor::{VisitorId, VISITOR_COOKIE};
+use crate::server::{router, synthetic, AppState};
+use crate::types::FeedPage;
 
 const CLUSTERS: usize = 200;
 /// Source keys of the synthetic catalogue; a new generator gets a new key, so it is rebuilt.
@@ -57,59 +62,118 @@ const RECALL_VISITORS: usize = 5;
 /// the true k-th neighbour plus this much, so that ties do not count as misses.
 const RECALL_EPSILON: f64 = 1e-3;
 
-pub async fn run(db: &PgPool, paintings: usize, requests: usize) -> ServerResult<()> {
-    require_bench_database(db, "bench-feed").await?;
-    let catalogue = ensure_synthetic_catalogue(db, paintings).await?;
-    let settings = FeedSettings::default();
-    let landmarks = Landmarks::default();
+pub async fn run(config: Config, leptos_options: LeptosOptions, db: PgPool, paintings: usize, requests: usize) -> ServerResult<()> {
+    require_bench_database(&db, "bench-feed").await?;
+    let catalogue = ensure_synthetic_catalogue(&db, paintings).await?;
+    // The load generator is one visitor at one address: lift the feed's rate limit for it.
+    let state = AppState::with_pool(Config { rate_feed_per_minute: u32::MAX, ..config }, leptos_options, db.clone()).await?;
+    let settings = state.feed_settings();
     // The server keeps its landmarks for minutes; build them before timing, as a running server has.
-    landmarks.get(db).await?;
+    state.landmarks.get(&db).await?;
+    let server = serve_in_process(state.clone()).await?;
     // The planner's row estimate picks between index and exact deep scans, as it would after autovacuum.
-    sqlx::query("ANALYZE paintings").execute(db).await?;
-    println!("{requests} pages of 10 per visitor; raw = the page's nearest-neighbour statement alone, on the same state");
+    sqlx::query("ANALYZE paintings").execute(&db).await?;
+    println!("{requests} pages of 10 per way, each for its own twin visitor; server fn = GET /api/feed over HTTP (cookie, JSON, middleware);");
+    println!("page fn = the function it calls, in process; raw = the page's nearest-neighbour statement alone, on the same state");
     println!("deep scan and recall@24: median and mean over {RECALL_VISITORS} visitors; recall±: ann-benchmarks' (ties within {RECALL_EPSILON} count)");
-    println!("seen    feed p50   feed p95   feed p99   raw p50    raw p95    deep scan  short pages  recall@24  recall±");
+    println!("seen    fn p50     fn p95     fn p99     page p50   page p95   raw p50    raw p95    deep scan  short pages  recall@24  recall±");
     for (round, seen) in [0usize, 1_000, 10_000].into_iter().enumerate() {
         let mut visitors = Vec::with_capacity(RECALL_VISITORS);
         for centre in &catalogue.centres[round * RECALL_VISITORS..(round + 1) * RECALL_VISITORS] {
-            visitors.push(visitor_who_has_seen(db, Vector::from(centre.clone()), seen).await?);
+            visitors.push(visitor_who_has_seen(&db, Vector::from(centre.clone()), seen).await?);
         }
         let (mut deep_scans, mut recall, mut tolerant_recall) = (Vec::new(), 0.0, 0.0);
         for (visitor, taste) in &visitors {
-            let measured = deep_scan_and_recall(db, settings, *visitor, taste).await?;
+            let measured = deep_scan_and_recall(&db, settings, *visitor, taste).await?;
             deep_scans.push(measured.deep_scan);
             recall += measured.recall / RECALL_VISITORS as f64;
             tolerant_recall += measured.tolerant_recall / RECALL_VISITORS as f64;
         }
 
+        // Each way serves its own twin (same taste, same seen paintings), so both meet the same
+        // pages, deep scans included.
         let (visitor, taste) = &visitors[0];
+        let (twin, _) = visitor_who_has_seen(&db, taste.clone(), seen).await?;
         let page_sql = feed::candidate_page_sql();
-        let mut timings = Vec::with_capacity(requests);
-        let mut raw = Vec::with_capacity(requests);
+        let (mut over_http, mut in_process, mut raw) = (Vec::new(), Vec::new(), Vec::new());
         let mut short = 0;
-        let mut cursor = Some(seen.to_string());
-        for _ in 0..requests {
-            let started = Instant::now();
-            let page = feed::next_page(db, &landmarks, settings, *visitor, cursor.as_deref(), Some(10)).await?;
-            timings.push(started.elapsed());
-            if page.items.len() < 10 && page.has_more {
-                short += 1;
+        for (way, visitor) in [(Way::Http, twin), (Way::InProcess, *visitor)] {
+            let timings = match way {
+                Way::Http => &mut over_http,
+                Way::InProcess => &mut in_process,
+            };
+            let mut cursor = Some(seen.to_string());
+            for _ in 0..requests {
+                let started = Instant::now();
+                let page = match way {
+                    Way::Http => server.feed_page(visitor, cursor.as_deref()).await?,
+                    Way::InProcess => feed::next_page(&db, &state.landmarks, settings, visitor, cursor.as_deref(), Some(10)).await?,
+                };
+                timings.push(started.elapsed());
+                if page.items.len() < 10 && page.has_more {
+                    short += 1;
+                }
+                cursor = page.next_cursor;
+                // Side by side: the same statement the next page will run, on the state it will see.
+                raw.push(run_raw(&db, visitor, taste, &page_sql, 9, false).await?.0);
             }
-            cursor = page.next_cursor;
-            // Side by side: the same statement the next page will run, on the state it will see.
-            raw.push(run_raw(db, *visitor, taste, &page_sql, 9, false).await?.0);
         }
         println!(
-            "{seen:<7} {:<10} {:<10} {:<10} {:<10} {:<10} {:<10} {short:<12} {recall:<10.3} {tolerant_recall:.3}",
-            ms(percentile(&mut timings, 0.5)),
-            ms(percentile(&mut timings, 0.95)),
-            ms(percentile(&mut timings, 0.99)),
+            "{seen:<7} {:<10} {:<10} {:<10} {:<10} {:<10} {:<10} {:<10} {:<10} {short:<12} {recall:<10.3} {tolerant_recall:.3}",
+            ms(percentile(&mut over_http, 0.5)),
+            ms(percentile(&mut over_http, 0.95)),
+            ms(percentile(&mut over_http, 0.99)),
+            ms(percentile(&mut in_process, 0.5)),
+            ms(percentile(&mut in_process, 0.95)),
             ms(percentile(&mut raw, 0.5)),
             ms(percentile(&mut raw, 0.95)),
             ms(percentile(&mut deep_scans, 0.5)),
         );
     }
     Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum Way {
+    Http,
+    InProcess,
+}
+
+/// The app, served on a free local port for the rest of the run, and a client for its feed.
+struct InProcessServer {
+    client: reqwest::Client,
+    feed: url::Url,
+}
+
+async fn serve_in_process(state: AppState) -> ServerResult<InProcessServer> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let feed = url::Url::parse(&format!("http://{}/api/feed", listener.local_addr()?)).map_err(|e| AppError::invalid(e.to_string()))?;
+    // Connect info gives the rate limits each client's address, as in `serve`.
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = reqwest::Client::builder().build().map_err(http_error)?;
+    Ok(InProcessServer { client, feed })
+}
+
+impl InProcessServer {
+    async fn feed_page(&self, visitor: VisitorId, cursor: Option<&str>) -> ServerResult<FeedPage> {
+        let mut query = vec![("limit", "10")];
+        query.extend(cursor.map(|cursor| ("cursor", cursor)));
+        let response = self
+            .client
+            .get(self.feed.clone())
+            .query(&query)
+            .header(reqwest::header::COOKIE, format!("{VISITOR_COOKIE}={}", visitor.0))
+            .send()
+            .await
+            .map_err(http_error)?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.text().await.unwrap_or_default();
+            return Err(AppError::invalid(format!("the feed answered {status}: {body}")).into());
+        }
+        response.json().await.map_err(http_error)
+    }
 }
 
 /// A new visitor with this taste who has seen exactly the top `seen` of its ranking (exact scan).

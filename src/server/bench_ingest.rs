@@ -93,6 +93,6 @@ fn event(i: usize, paintings: &[i64]) -> Value {
     json!({ "id": Uuid::new_v4(), "type": event_type, "paintingId": painting, "position": i, "source": "feed", "metadata": metadata })
 }
 
-fn http_error(error: reqwest::Error) -> ServerError {
+pub fn http_error(error: reqwest::Error) -> ServerError {
     ServerError::from(AppError::invalid(format!("HTTP: {error}")))
 }

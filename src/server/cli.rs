@@ -26,7 +26,7 @@ pub async fn main() -> ExitCode {
         Command::Import { file, limit } => return import_file(cli.config, &file, limit).await,
         Command::Admin { command: AdminCommand::Create { email } } => create_admin(&cli.config, &email).await,
         Command::Styles { command: StylesCommand::Generate { out } } => generate_styles(&cli.config, &out).await,
-        Command::BenchFeed { paintings, requests } => bench_feed(&cli.config, paintings, requests).await,
+        Command::BenchFeed { paintings, requests } => bench_feed(cli.config, paintings, requests).await,
         Command::BenchDashboard { paintings, activities, requests } => bench_dashboard(&cli.config, paintings, activities, requests).await,
         Command::BenchQuality { visitors, seed } => bench_quality(cli.config, visitors, seed).await,
         Command::BenchIngest { server, events, concurrency, workers } => {
@@ -170,10 +170,10 @@ async fn import_file(config: Config, file: &Path, limit: Option<usize>) -> ExitC
     }
 }
 
-async fn bench_feed(config: &Config, paintings: usize, requests: usize) -> ServerResult<()> {
-    let db = connect(config).await?;
+async fn bench_feed(config: Config, paintings: usize, requests: usize) -> ServerResult<()> {
+    let db = connect(&config).await?;
     sqlx::migrate!().run(&db).await?;
-    crate::server::bench_feed::run(&db, paintings, requests).await
+    crate::server::bench_feed::run(config, leptos_options()?, db, paintings, requests).await
 }
 
 async fn bench_dashboard(config: &Config, paintings: usize, activities: i64, requests: usize) -> ServerResult<()> {
