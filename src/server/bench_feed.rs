@@ -97,11 +97,7 @@ pub async fn run(config: Config, leptos_options: LeptosOptions, db: PgPool, pain
         let page_sql = feed::candidate_page_sql();
         let (mut over_http, mut in_process, mut raw) = (Vec::new(), Vec::new(), Vec::new());
         let mut short = 0;
-        for (way, visitor) in [(Way::Http, twin), (Way::InProcess, *visitor)] {
-            let timings = match way {
-                Way::Http => &mut over_http,
-                Way::InProcess => &mut in_process,
-            };
+        for (way, visitor, timings) in [(Way::Http, twin, &mut over_http), (Way::InProcess, *visitor, &mut in_process)] {
             let mut cursor = Some(seen.to_string());
             for _ in 0..requests {
                 let started = Instant::now();
