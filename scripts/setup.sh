@@ -39,7 +39,7 @@ if [ ! -f "$($pg_config --sharedir)/extension/vector.control" ] || \
   build_dir="$ARTWALL_CACHE/pgvector-src"
   rm -rf "$build_dir" && mkdir -p "$build_dir"
   (cd "$build_dir" && apt-get source -qq pgvector >/dev/null)
-  dir=$(find "$build_dir" -maxdepth 1 -type d -name 'pgvector-*' | head -n1)
+  dir=$(find "$build_dir" -mindepth 1 -maxdepth 1 -type d -name 'pgvector-*' | head -n1)
   # OPTFLAGS="": the default -march=native breaks on another CPU.
   make -s -C "$dir" PG_CONFIG=$pg_config OPTFLAGS="" >/dev/null
   as_root make -s -C "$dir" PG_CONFIG=$pg_config OPTFLAGS="" install >/dev/null
