@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Runs, in scratch places, the install steps that scripts/setup.sh skipped on this machine because
+# their results were already there, and checks what they produce; `make test` calls it. A step
+# that only breaks on a brand-new machine then breaks here too. Nothing installed is touched.
+# The slow ones (cargo install of cargo-leptos, ~12 min, and of cargo-nextest) are checked, not
+# rerun: the version that the install command names is the one installed, and the test that
+# skips the install accepts it.
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+source "$here/scripts/env.sh"
+source "$here/scripts/setup_steps.sh"
+
+scratch=$(mktemp -d "$TMPDIR/setup-check.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+ok() { printf '\033[1;32m[setup-check]\033[0m %s\n' "$*"; }
+fail() { printf '\033[1;31m[setup-check]\033[0m %s\n' "$*" >&2; exit 1; }
+
+# Debian packages: every name resolves and is installed.
+apt-get install --simulate -qq "${APT_PACKAGES[@]}" >/dev/null || fail "apt cannot resolve: ${APT_PACKAGES[*]}"
+[ -z "$(missing_apt_packages)" ] || fail "not installed: $(missing_apt_packages | tr '\n' ' ')"
+ok "apt packages resolve and are installed (${#APT_PACKAGES[@]})"
+
+# pgvector: built from the source package and installed into a scratch DESTDIR.
+build_pgvector "$scratch/pgvector-src" "$scratch/root"
+so="$scratch/root$($PG_CONFIG --pkglibdir)/vector.so"
+control="$scratch/root$($PG_CONFIG --sharedir)/extension/vector.control"
+[ -s "$so" ] || fail "pgvector's build installed no $so"
+pgvector_control_ok "$control" || fail "pgvector's build installed no $PGVECTOR_SERIES control file at $control"
+pgvector_installed || fail "the installed pgvector does not pass setup's test"
+ok "pgvector $(sed -n "s/^default_version = '\(.*\)'/\1/p" "$control") builds from source into a scratch DESTDIR (vector.so, vector.control)"
+
+# The Python tools: the pinned requirements resolve from scratch, and the venv has them.
+"$ARTWALL_VENV/bin/pip" install -q --dry-run --ignore-installed -r "$here/scripts/requirements.txt" \
+  || fail "scripts/requirements.txt does not resolve"
+python_tools_installed || fail "the venv at $ARTWALL_VENV does not match scripts/requirements.txt"
+ok "scripts/requirements.txt resolves from scratch"
+
+# The stand-in model: generated into a scratch dir, current by setup's test, and loadable.
+generate_standin_model "$scratch/standin" >/dev/null
+standin_model_current "$scratch/standin" || fail "a freshly generated stand-in model does not pass setup's test"
+"$ARTWALL_VENV/bin/python" - "$scratch/standin" <<'PY' || fail "the freshly generated stand-in model does not load and run"
+import json, sys
+import numpy as np
+import onnxruntime as ort
+model = sys.argv[1]
+visual = ort.InferenceSession(f"{model}/visual.onnx", providers=["CPUExecutionProvider"])
+pixels = np.random.default_rng(0).standard_normal((2, 3, 224, 224)).astype(np.float32)
+[embeds] = visual.run(None, {visual.get_inputs()[0].name: pixels})
+assert embeds.shape == (2, 512), embeds.shape
+assert np.allclose(np.linalg.norm(embeds, axis=1), 1, atol=1e-4)
+textual = ort.InferenceSession(f"{model}/textual.onnx", providers=["CPUExecutionProvider"])
+[text] = textual.run(None, {textual.get_inputs()[0].name: np.zeros((1, 77), dtype=np.int64)})
+assert text.shape == (1, 512), text.shape
+print(json.load(open(f"{model}/model.json"))["id"])
+PY
+ok "the stand-in model generates into a scratch dir and runs in ONNX Runtime"
+
+# Rust tools: what the install commands name is what is installed and what the skip test wants.
+installed=$(cargo install --list)
+rustc=$(rustc --version | cut -d' ' -f2)
+for tool in leptos nextest mutants; do
+  version=${CARGO_TOOL_VERSIONS[$tool]}
+  # What a brand-new machine's install would meet: the pinned version on crates.io, buildable
+  # with our rustc.
+  info=$(cd "$scratch" && cargo info "cargo-$tool@$version" 2>/dev/null || true)
+  grep -q "^version: $version\( \|$\)" <<<"$info" || fail "crates.io has no cargo-$tool $version"
+  needs=$(sed -n 's/^rust-version: //p' <<<"$info")
+  if [ -n "$needs" ] && [ "$(printf '%s\n%s\n' "$needs" "$rustc" | sort -V | head -n1)" != "$needs" ]; then
+    fail "cargo-$tool $version needs rustc $needs; this is $rustc"
+  fi
+  # cargo-mutants is installed only by `make mutants`.
+  if [ "$tool" = mutants ] && ! grep -q "^cargo-mutants v" <<<"$installed"; then continue; fi
+  grep -q "^cargo-$tool v$version:" <<<"$installed" || fail "cargo install --list has no cargo-$tool v$version"
+  cargo_tool_installed "$tool" || fail "cargo $tool --version ($(cargo "$tool" --version 2>&1)) does not pass setup's test for $version"
+done
+grep -q "^wasm-bindgen-cli v$(wasm_bindgen_version):" <<<"$installed" || fail "wasm-bindgen-cli $(wasm_bindgen_version) (Cargo.lock's) is not installed"
+wasm_bindgen_installed || fail "wasm-bindgen --version does not pass setup's test"
+rustup target list --installed | grep -qx wasm32-unknown-unknown || fail "no wasm32-unknown-unknown target"
+ok "cargo-leptos, cargo-nextest, cargo-mutants: the pinned versions exist for rustc $rustc; those installed are the pinned ones and pass setup's tests"
+
+# npm: node_modules matches package-lock.json.
+(cd "$here" && npm ls --depth=0 >/dev/null) || fail "node_modules does not match package-lock.json"
+node_modules_installed || fail "node_modules does not pass setup's test"
+ok "node_modules matches package-lock.json"
