@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the app with cargo-leptos, seeds a fresh database with part of the demo catalogue and an
-# admin, serves it on 127.0.0.1:3000 and runs the Playwright suite in end2end/. Expects the test
-# Postgres on port $1 (started by scripts/test.sh).
+# Builds the app with cargo-leptos, imports part of the demo catalogue into a fresh database,
+# starts the shop exactly as `make run` does (scripts/shop.sh: the test Stripe server, the first
+# admin) on 127.0.0.1:3000 and runs the Playwright suite in end2end/. Expects the test Postgres on
+# port $1 (started by scripts/test.sh).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
@@ -13,7 +14,6 @@ bin="$CARGO_TARGET_DIR/debug/artwall"
 
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/artwall_e2e"
 export ARTWALL_MEDIA_DIR="$here/.data/e2e-media"
-export E2E_ADMIN_EMAIL="e2e-admin@example.com" E2E_ADMIN_PASSWORD="e2e password, not secret"
 dropdb --if-exists -h 127.0.0.1 -p "$PG_PORT" -U postgres artwall_e2e
 createdb -h 127.0.0.1 -p "$PG_PORT" -U postgres artwall_e2e
 rm -rf "$ARTWALL_MEDIA_DIR"
@@ -22,31 +22,22 @@ if [ ! -f "$ARTWALL_DEMO_CATALOGUE" ]; then
   "$ARTWALL_VENV/bin/python" scripts/make_demo_catalogue.py --out "$(dirname "$ARTWALL_DEMO_CATALOGUE")"
 fi
 "$bin" import "$ARTWALL_DEMO_CATALOGUE" --limit 40
-ARTWALL_ADMIN_PASSWORD="$E2E_ADMIN_PASSWORD" "$bin" admin create "$E2E_ADMIN_EMAIL"
 
-# Stripe is localstripe plus our harness; its pay page completes the session and its signed
-# webhooks come back to the app.
-STRIPE_PORT=8420 WEBHOOK_SECRET="whsec_e2e"
-ARTWALL_HARNESS_WEBHOOK_URL="http://127.0.0.1:3000/api/webhooks/stripe" ARTWALL_HARNESS_WEBHOOK_SECRET="$WEBHOOK_SECRET" \
-  "$ARTWALL_VENV/bin/python" scripts/stripe_harness.py --port "$STRIPE_PORT" > "$ARTWALL_CACHE/logs-e2e-stripe.log" 2>&1 &
-stripe=$!
-# The admin import test fetches images from a server of its own on 127.0.0.1.
+# The one addition to `make run`'s configuration: the admin import test fetches images from a
+# server of its own on 127.0.0.1. A Stripe key from the caller's environment would bypass the
+# test Stripe server.
 export ARTWALL_FETCH_ALLOW_PRIVATE=true
-export ARTWALL_STRIPE_SECRET_KEY="sk_test_e2e" ARTWALL_STRIPE_API_BASE="http://127.0.0.1:$STRIPE_PORT" \
-  ARTWALL_STRIPE_WEBHOOK_SECRETS="$WEBHOOK_SECRET"
-
-"$bin" serve > "$ARTWALL_CACHE/logs-e2e-server.log" 2>&1 &
-server=$!
-trap 'kill $server $stripe 2>/dev/null; wait $server $stripe 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  curl -s -o /dev/null "http://127.0.0.1:$STRIPE_PORT/" && break
-  kill -0 $stripe 2>/dev/null || { cat "$ARTWALL_CACHE/logs-e2e-stripe.log"; exit 1; }
-  sleep 0.2
-done
-for _ in $(seq 1 100); do
-  curl -sf http://127.0.0.1:3000/readyz >/dev/null && break
-  kill -0 $server 2>/dev/null || { cat "$ARTWALL_CACHE/logs-e2e-server.log"; exit 1; }
-  sleep 0.2
-done
+unset ARTWALL_STRIPE_SECRET_KEY ARTWALL_STRIPE_API_BASE ARTWALL_STRIPE_WEBHOOK_SECRETS
+mkdir -p "$ARTWALL_LOG_DIR"
+shop_log="$ARTWALL_LOG_DIR/e2e-shop.log"
+bash scripts/shop.sh "$bin" > "$shop_log" 2>&1 &
+shop=$!
+trap 'kill $shop 2>/dev/null; wait $shop 2>/dev/null || true' EXIT
+wait_until_up http://127.0.0.1:3000/readyz "the shop" $shop "$shop_log"
+# The tests sign in with what the first run printed, as a newcomer would.
+E2E_ADMIN_EMAIL=$(sed -n 's/^  email: *//p' "$shop_log")
+E2E_ADMIN_PASSWORD=$(sed -n 's/^  password: *//p' "$shop_log")
+export E2E_ADMIN_EMAIL E2E_ADMIN_PASSWORD
+[ -n "$E2E_ADMIN_PASSWORD" ] || { echo "the first run printed no admin password:" >&2; cat "$shop_log" >&2; exit 1; }
 # Extra arguments pick specs or tests, e.g. `scripts/e2e.sh 54330 wall`.
 (cd end2end && npx playwright test "${@:2}")

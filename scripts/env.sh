@@ -22,3 +22,24 @@ if [ -z "${ARTWALL_DEMO_CATALOGUE:-}" ]; then
     export ARTWALL_DEMO_CATALOGUE="$here/.data/generated-catalogue/metadata.csv"
   fi
 fi
+# Logs of the servers our scripts start (the test Stripe server, e2e's shop).
+export ARTWALL_LOG_DIR="${ARTWALL_LOG_DIR:-$here/.data/logs}"
+
+# wait_until_up URL NAME PID LOG: polls URL until it answers below 500 (60 s at most), failing
+# early with LOG when the process PID has died.
+wait_until_up() {
+  local url=$1 name=$2 pid=$3 log=$4 code
+  for _ in $(seq 1 300); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "$url" || true)
+    [ "$code" != 000 ] && [ "$code" -lt 500 ] && return 0
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "$name stopped before it was ready; its log ($log):" >&2
+      tail -n 40 "$log" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+  echo "$name was not ready at $url after 60 s; its log ($log):" >&2
+  tail -n 40 "$log" >&2
+  return 1
+}

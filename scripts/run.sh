@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make run`: a local Postgres with pgvector, migrations, the demo catalogue, the app on
-# http://127.0.0.1:3000. Ctrl-C stops the app and the database this script started.
+# `make run`: a local Postgres with pgvector, migrations, the demo catalogue, then the whole shop
+# (scripts/shop.sh: test payments unless a Stripe key is set, a first admin) on
+# http://127.0.0.1:3000. Ctrl-C stops the shop and the database this script started.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
@@ -12,20 +13,15 @@ export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:$PG_PORT/artw
 export ARTWALL_MEDIA_DIR="${ARTWALL_MEDIA_DIR:-$here/.data/media}"
 
 bash scripts/pg.sh start .data/pg "$PG_PORT"
-# Ctrl-C reaches the server too (same process group); then we stop the cluster we started.
-stop_all() {
-  set +e
-  [ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null
-  wait 2>/dev/null
-  bash scripts/pg.sh stop .data/pg
-}
-trap stop_all EXIT
+trap 'bash scripts/pg.sh stop .data/pg' EXIT
+# Ctrl-C reaches the shop too (same process group); this script then just stops the cluster.
 trap 'exit 0' INT TERM
 psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = 'artwall'" | grep -q 1 \
   || createdb -h 127.0.0.1 -p "$PG_PORT" -U postgres artwall
 
 if [ "${RELEASE:-0}" = 1 ]; then
-  cargo leptos build --release; bin="$CARGO_TARGET_DIR/release/artwall"
+  # Release builds ship brotli and gzip copies of the WASM, JS and CSS beside them.
+  cargo leptos build --release --precompress; bin="$CARGO_TARGET_DIR/release/artwall"
 else
   cargo leptos build; bin="$CARGO_TARGET_DIR/debug/artwall"
 fi
@@ -38,7 +34,4 @@ fi
 # Idempotent: paintings already present are skipped in seconds.
 "$bin" import "$ARTWALL_DEMO_CATALOGUE"
 
-echo "ArtWall on http://127.0.0.1:3000 (admin: target/debug/artwall admin create you@example.com). Ctrl-C stops."
-"$bin" serve &
-server_pid=$!
-wait "$server_pid"
+bash scripts/shop.sh "$bin"

@@ -5,9 +5,10 @@ async-stripe requires. This module adds, inside localstripe's own aiohttp app:
 
 - POST /v1/checkout/sessions (honours Idempotency-Key), GET /v1/checkout/sessions/{id},
   POST /v1/checkout/sessions/{id}/expire                      -> checkout.session.expired
-- GET  /pay/{id}: the "hosted" pay page. It completes the session (a PaymentIntent and a Charge,
-  the session's metadata copied onto both, shipping details filled in), sends
-  checkout.session.completed and payment_intent.succeeded, then redirects to the success URL
+- GET  /pay/{id}: the "hosted" pay page, which says that no card is charged. Its Pay button
+  (POST /pay/{id}) completes the session (a PaymentIntent and a Charge, the session's metadata
+  copied onto both, shipping details filled in), sends checkout.session.completed and
+  payment_intent.succeeded, then redirects to the success URL; Cancel goes to the cancel URL
 - POST /v1/refunds (payment_intent, amount)                    -> charge.refunded
 - webhooks signed with Stripe's v1 scheme to ARTWALL_HARNESS_WEBHOOK_URL with
   ARTWALL_HARNESS_WEBHOOK_SECRET, delivered in the background like Stripe does
@@ -19,6 +20,7 @@ import argparse
 import asyncio
 import hashlib
 import hmac
+import html
 import json
 import logging
 import os
@@ -131,11 +133,38 @@ async def expire_session(request):
     return web.json_response(public(session))
 
 
+PAY_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Test payment</title>
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#222}}
+.notice{{background:#fff4d6;border:1px solid #e0b84a;padding:.5rem .75rem;border-radius:4px}}
+button{{font:inherit;padding:.6rem 1.2rem;background:#1d4ed8;color:#fff;border:0;border-radius:4px;cursor:pointer}}
+a{{margin-left:1rem}}</style></head>
+<body><h1>Test payment</h1>
+<p class="notice">Test payments: no card is charged. This page stands in for Stripe Checkout.</p>
+<p>{item}</p><p>Total: <strong>{amount}</strong></p>
+<p>Ships to the test address: Test Shopper, 88 Century Avenue, Shanghai 200120, China.</p>
+<form method="post"><button type="submit">Pay {amount}</button><a href="{cancel}">Cancel</a></form>
+</body></html>"""
+
+
+def pay_page(session):
+    items = session.get("line_items_received") or [{}]
+    product = items[0].get("price_data", {}).get("product_data", {})
+    amount = f"{session['currency'].upper()} {session['amount_total'] / 100:,.2f}"
+    return web.Response(content_type="text/html", text=PAY_PAGE.format(
+        item=html.escape(product.get("name") or "Your order"), amount=html.escape(amount),
+        cancel=html.escape(session.get("cancel_url") or "/", quote=True)))
+
+
 async def pay(request):
-    """The pay page: completes the session and sends the shopper back, like Checkout does."""
+    """The pay page (GET) and its Pay button (POST): completes the session and sends the shopper
+    back, like Checkout does."""
     session = SESSIONS.get(request.path.rsplit("/", 1)[-1])
     if not session or session["status"] != "open":
         return web.Response(status=410, text="This checkout session is no longer open.")
+    if request.method != "POST":
+        return pay_page(session)
     metadata = dict(session["metadata"])
     metadata.update((session.get("payment_intent_data") or {}).get("metadata") or {})
     intent_id, charge_id = new_id("pi_"), new_id("ch_")

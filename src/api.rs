@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::types::{AddedPainting, AdminOrders, AdminOverview, AdminPaintings, PaintingEdit, FeedPage, JobView, OrderView, Onboarding, PaintingDetail, RoomState, SavedList, ScoredCard, SearchResults};
+use crate::types::{ShopInfo, AddedPainting, AdminOrders, AdminOverview, AdminPaintings, PaintingEdit, FeedPage, JobView, OrderView, Onboarding, PaintingDetail, RoomState, SavedList, ScoredCard, SearchResults};
 
 #[cfg(feature = "ssr")]
 use crate::server::{error::respond, AppState};
@@ -22,6 +22,13 @@ async fn admin_context() -> Result<(AppState, crate::server::auth::Admin), AppEr
     let parts = expect_context::<axum::http::request::Parts>();
     let admin = respond(crate::server::auth::require_admin(&state.db, &parts.headers).await)?;
     Ok((state, admin))
+}
+
+/// What every page shows about the shop (GET /api/shop): whether payments are test payments.
+#[server(endpoint = "shop", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_shop_info() -> Result<ShopInfo, AppError> {
+    let state = expect_context::<AppState>();
+    Ok(ShopInfo { test_payments: state.payments.is_test_mode() })
 }
 
 /// The next page of the visitor's feed (also reachable as GET /api/feed?cursor=..&limit=..).

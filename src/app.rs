@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{path, SsrMode};
 
@@ -21,6 +21,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <meta name="description" content="ArtWall: museum-quality prints of public-domain paintings, in a feed that learns your taste."/>
+                // cargo-leptos hashes the CSS, JS and WASM names: they are cached as immutable.
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -36,9 +38,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href="/pkg/artwall.css"/>
         <Title formatter=|title: String| if title.is_empty() { "ArtWall".to_string() } else { format!("{title} · ArtWall") }/>
         <Router>
+            <TestPaymentsNotice/>
             <header class="site-header">
                 <A href="/" attr:class="brand">"ArtWall"</A>
                 <nav aria-label="Main">
@@ -75,5 +77,20 @@ pub fn App() -> impl IntoView {
                 <p>"Public-domain paintings from the Art Institute of Chicago and The Met, printed to order."</p>
             </footer>
         </Router>
+    }
+}
+
+/// On every page while payments are in test mode, so nobody believes they paid.
+#[component]
+fn TestPaymentsNotice() -> impl IntoView {
+    let shop = OnceResource::new_blocking(crate::api::load_shop_info());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                shop.await.ok().filter(|shop| shop.test_payments).map(|_| view! {
+                    <p class="test-payments" role="note">"Test payments: no card is charged."</p>
+                })
+            })}
+        </Suspense>
     }
 }

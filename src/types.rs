@@ -86,6 +86,14 @@ pub struct StyleCard {
     pub picture: Option<(String, i32, i32, String)>,
 }
 
+/// What every page needs to know about the shop itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShopInfo {
+    /// Payments go to a test-mode Stripe (or the project's own test server): no card is charged.
+    pub test_payments: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Onboarding {
     pub cards: Vec<StyleCard>,

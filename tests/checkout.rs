@@ -127,9 +127,12 @@ async fn buy_pay_refund_with_the_real_client_and_signed_webhooks(db: PgPool) {
     assert_eq!(amount, 32_370 + 5_000, "priced on the server: 24900 x 1.3 + black frame");
     assert!(url.ends_with(&session));
 
-    // The pay page completes the session and sends the shopper back to the order page.
+    // The pay page says no card is charged; its Pay button completes the session and sends the
+    // shopper back to the order page.
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let paid = http.get(&url).send().await.unwrap();
+    let page = http.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("no card is charged") && page.contains("CNY 373.70"), "{page}");
+    let paid = http.post(&url).send().await.unwrap();
     assert_eq!(paid.status(), reqwest::StatusCode::SEE_OTHER);
     let back = paid.headers()["location"].to_str().unwrap().to_owned();
     assert!(back.ends_with(&format!("/order/{order}?success=true")), "{back}");

@@ -1,18 +1,43 @@
-import { test, expect } from "@playwright/test";
-import { hydrated, openFirstPainting, signInAsAdmin, sql } from "../support/pages";
+import { test, expect, Page } from "@playwright/test";
+import { hydrated, signInAsAdmin, sql } from "../support/pages";
 
-// Stripe here is localstripe plus our harness (scripts/stripe_harness.py, started by e2e.sh): its
-// pay page completes the Checkout Session and sends the real signed webhooks back to the app.
-test("buy a print, pay, see it confirmed; the admin ships it and the shopper sees the timeline", async ({ page, browser }) => {
-  await openFirstPainting(page);
+const notice = (page: Page) => page.getByRole("note").filter({ hasText: "Test payments: no card is charged." });
+
+// The journey of a newcomer to `make run`'s shop: scripts/e2e.sh starts it through the same
+// scripts/shop.sh, so Stripe is the project's test server (localstripe plus our harness), whose
+// pay page completes the Checkout Session and sends the real signed webhooks back to the app, and
+// the admin is the one the first run printed.
+test("a newcomer picks styles, buys a print on the test pay page; the admin ships it and the shopper sees it shipped", async ({ page, browser }) => {
+  await page.goto("/");
+  await expect(notice(page)).toBeVisible();
+  await hydrated(page);
+  await page.getByRole("link", { name: "Start with your home's style" }).click();
+  await expect(page).toHaveURL(/\/onboarding$/);
+  await hydrated(page);
+  await page.getByLabel(/北欧/).check();
+  await page.getByRole("button", { name: "Show me paintings" }).click();
+  await expect(page).toHaveURL(/\/feed$/);
+  await expect(notice(page)).toBeVisible();
+  const cards = page.locator(".feed-grid:not(.placeholders) .card");
+  await expect(cards.first()).toBeVisible();
+  await hydrated(page);
+  const firstPage = await cards.count();
+  await page.mouse.wheel(0, 6000);
+  await expect.poll(() => cards.count(), { message: "scrolling loads the next page" }).toBeGreaterThan(firstPage);
+  await cards.nth(firstPage).locator("a").first().click();
+  await expect(page).toHaveURL(/\/painting\/\d+$/);
+  await hydrated(page);
+  await expect(notice(page)).toBeVisible();
+
   await page.getByLabel("Size").selectOption("60x80");
   await page.getByLabel("Material").selectOption("canvas");
   await page.getByLabel("Frame").selectOption("black");
   await expect(page.getByTestId("price")).toHaveText("¥438.70"); // round(29900 * 1.3) + 5000
 
-  const payPage = page.waitForRequest((r) => /\/pay\/cs_test_\w+$/.test(r.url()));
   await page.getByRole("button", { name: "Buy this print" }).click();
-  expect(new URL((await payPage).url()).port).toBe("8420");
+  await page.waitForURL(/^http:\/\/127\.0\.0\.1:8420\/pay\/cs_test_\w+$/);
+  await expect(page.getByText("Test payments: no card is charged.")).toBeVisible();
+  await page.getByRole("button", { name: "Pay CNY 438.70" }).click();
   await page.waitForURL(/\/order\/order_\w+\?success=true$/);
   const orderPath = new URL(page.url()).pathname;
   const orderId = orderPath.split("/").pop()!;
@@ -46,7 +71,9 @@ test("buy a print, pay, see it confirmed; the admin ships it and the shopper see
 
   await page.goto(orderPath);
   await hydrated(page);
+  await expect(notice(page)).toBeVisible();
   await expect(status).toHaveAttribute("data-status", "shipped");
+  await expect(status).toHaveText("Shipped");
   await expect(page.getByTestId("tracking")).toHaveText("SF1234567890");
   const timeline = page.locator(".timeline li");
   await expect(timeline.locator(".timeline-status")).toHaveText(["Awaiting payment", "Paid", "Being printed", "Shipped"]);

@@ -65,6 +65,30 @@ pub async fn upsert_admin(db: &PgPool, email: &AdminEmail, password_hash: &str) 
     Ok(id)
 }
 
+/// A password for the first admin: 20 letters and digits (about 119 bits), in groups of five so
+/// that it can be read off a terminal.
+pub fn generate_password() -> String {
+    use rand::distr::{Alphanumeric, SampleString};
+    let raw = Alphanumeric.sample_string(&mut rand::rng(), 20);
+    raw.as_bytes().chunks(5).map(|group| std::str::from_utf8(group).expect("ASCII")).collect::<Vec<_>>().join("-")
+}
+
+/// Creates `email` as the shop's first admin, unless there is an admin already (then `None`).
+pub async fn create_first_admin(db: &PgPool, email: &AdminEmail, password_hash: &str) -> ServerResult<Option<i64>> {
+    let mut tx = db.begin().await?;
+    // Two first runs at once must not both create an admin.
+    sqlx::query("LOCK TABLE admin_users IN SHARE ROW EXCLUSIVE MODE").execute(&mut *tx).await?;
+    let id: Option<(i64,)> = sqlx::query_as(
+        "INSERT INTO admin_users (email, password_hash) SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM admin_users) RETURNING id",
+    )
+    .bind(email.as_str())
+    .bind(password_hash)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(id.map(|(id,)| id))
+}
+
 /// Checks credentials and opens a session; returns the raw token for the cookie.
 pub async fn login(db: &PgPool, email: &str, password: &str, session_hours: i64) -> ServerResult<String> {
     let wrong = || ServerError::App(AppError::invalid("wrong email or password"));
@@ -157,6 +181,15 @@ mod tests {
         for bad in ["", "ada", "@example.com", "ada@", "ada@localhost", "a@b@c.d"] {
             assert!(AdminEmail::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn generated_passwords_are_long_random_and_accepted() {
+        let (a, b) = (generate_password(), generate_password());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 23, "{a}");
+        assert!(a.split('-').all(|group| group.len() == 5 && group.chars().all(|c| c.is_ascii_alphanumeric())), "{a}");
+        assert!(hash_password(&a).is_ok());
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub async fn main() -> ExitCode {
         Command::Migrate => migrate(&cli.config).await,
         Command::Import { file, limit } => return import_file(cli.config, &file, limit).await,
         Command::Admin { command: AdminCommand::Create { email } } => create_admin(&cli.config, &email).await,
+        Command::Admin { command: AdminCommand::FirstRun { email } } => create_first_admin(&cli.config, &email).await,
         Command::Styles { command: StylesCommand::Generate { out } } => generate_styles(&cli.config, &out).await,
         Command::BenchFeed { paintings, requests } => bench_feed(cli.config, paintings, requests).await,
         Command::BenchDashboard { paintings, activities, requests } => bench_dashboard(&cli.config, paintings, activities, requests).await,
@@ -139,6 +140,24 @@ async fn create_admin(config: &Config, email: &str) -> ServerResult<()> {
     sqlx::migrate!().run(&db).await?;
     let id = auth::upsert_admin(&db, &email, &hash).await?;
     println!("admin {} ready (id {id})", email.as_str());
+    Ok(())
+}
+
+async fn create_first_admin(config: &Config, email: &str) -> ServerResult<()> {
+    let email = AdminEmail::parse(email)?;
+    let password = auth::generate_password();
+    let hash = auth::hash_password(&password)?;
+    let db = connect(config).await?;
+    sqlx::migrate!().run(&db).await?;
+    let login = config.public_url.join("admin/login").map_err(|e| ServerError::App(crate::error::AppError::invalid(format!("ARTWALL_PUBLIC_URL: {e}"))))?;
+    match auth::create_first_admin(&db, &email, &hash).await? {
+        Some(_) => println!(
+            "First admin created. Sign in at {login}\n  email:    {}\n  password: {password}\n\
+             The password is shown this once; only its hash is stored. `make admin EMAIL=...` adds an admin or resets a password.",
+            email.as_str()
+        ),
+        None => println!("Admin console: {login} (`make admin EMAIL=...` adds an admin or resets a password)"),
+    }
     Ok(())
 }
 

@@ -105,6 +105,12 @@ pub enum AdminCommand {
     /// Create an admin, or reset their password. The password is read from
     /// ARTWALL_ADMIN_PASSWORD or, failing that, from the first line of standard input.
     Create { email: String },
+    /// Create the shop's first admin with a generated password, printed once (only its hash is
+    /// stored). Does nothing when an admin exists. `make run` calls it.
+    FirstRun {
+        #[arg(long, env = "ARTWALL_FIRST_ADMIN_EMAIL", default_value = "admin@artwall.test")]
+        email: String,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

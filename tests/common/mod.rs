@@ -41,6 +41,13 @@ pub fn clip() -> Arc<Clip> {
     .clone()
 }
 
+/// The URL of the test's own database (for a process the test starts).
+pub fn database_url(db: &PgPool) -> String {
+    let mut url = url::Url::parse(&std::env::var("DATABASE_URL").expect("DATABASE_URL")).unwrap();
+    url.set_path(db.connect_options().get_database().expect("a named test database"));
+    url.to_string()
+}
+
 pub fn leptos_options() -> LeptosOptions {
     LeptosOptions::builder().output_name("artwall").site_root("target/site").build()
 }

@@ -29,6 +29,7 @@ const SHIPPING_COUNTRIES: [CreateCheckoutSessionShippingAddressCollectionAllowed
 pub struct Payments {
     client: Option<Client>,
     methods: Vec<CreateCheckoutSessionAllowedPaymentMethodTypes>,
+    test_mode: bool,
 }
 
 /// What the Checkout Session shows and carries.
@@ -62,11 +63,18 @@ impl Payments {
             .iter()
             .map(|m| m.trim().parse().map_err(|_| ServerError::Payment(format!("unknown payment method {m:?} in ARTWALL_PAYMENT_METHODS"))))
             .collect::<ServerResult<Vec<_>>>()?;
-        Ok(Self { client, methods })
+        // Stripe's test-mode keys (and the project's own test server's) never charge a card.
+        let test_mode = config.stripe_secret_key.as_deref().is_some_and(|key| key.starts_with("sk_test_") || key.starts_with("rk_test_"));
+        Ok(Self { client, methods, test_mode })
     }
 
     pub fn is_configured(&self) -> bool {
         self.client.is_some()
+    }
+
+    /// Payments are configured with a test-mode key: shoppers are told that no card is charged.
+    pub fn is_test_mode(&self) -> bool {
+        self.test_mode
     }
 
     fn client(&self) -> ServerResult<&Client> {

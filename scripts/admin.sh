@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# `make admin EMAIL=you@example.com`: adds an admin to `make run`'s database, or resets their
+# password (asked for on the terminal; ARTWALL_ADMIN_PASSWORD also works). Resetting a password
+# is also how to get back into a shop whose first admin's password was lost.
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$here"
+source scripts/env.sh
+email=${1:?usage: make admin EMAIL=you@example.com}
+bin="$CARGO_TARGET_DIR/debug/artwall"
+[ -x "$bin" ] || bin="$CARGO_TARGET_DIR/release/artwall"
+[ -x "$bin" ] || { echo "build the shop first: make run" >&2; exit 1; }
+PG_PORT="${ARTWALL_PG_PORT:-54329}"
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:$PG_PORT/artwall}"
+# The cluster may be running under `make run`; if this script starts it, it stops it again.
+if ! psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -c 'SELECT 1' >/dev/null 2>&1; then
+  bash scripts/pg.sh start .data/pg "$PG_PORT"
+  trap 'bash scripts/pg.sh stop .data/pg' EXIT
+fi
+"$bin" admin create "$email"
