@@ -14,7 +14,7 @@ RUN PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 COPY scripts/requirements.txt scripts/
 RUN python3 -m venv /venv && /venv/bin/pip install -r scripts/requirements.txt
 COPY . .
-RUN cargo leptos build --release \
+RUN cargo leptos build --release --precompress \
     && /venv/bin/python scripts/make_standin_model.py --out /app/model \
     && cp /venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* /app/libonnxruntime.so
 
@@ -24,6 +24,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates
     && rm -rf /var/lib/apt/lists/* && useradd --system --home /app artwall
 WORKDIR /app
 COPY --from=build /app/target/release/artwall /app/artwall
+# The hashed asset names, read from beside the binary.
+COPY --from=build /app/target/release/hash.txt /app/hash.txt
 COPY --from=build /app/target/site /app/site
 COPY --from=build /app/migrations /app/migrations
 COPY --from=build /app/Leptos.toml /app/Leptos.toml

@@ -162,6 +162,36 @@ async fn admin_login_session_and_logout(db: PgPool) {
 }
 
 #[sqlx::test]
+async fn the_first_run_prints_a_one_time_admin_password_that_signs_in(db: PgPool) {
+    let app = common::TestApp::new(db.clone()).await;
+    let first_run = || {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_artwall"))
+            .args(["admin", "first-run"])
+            .env("DATABASE_URL", common::database_url(&db))
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let printed = first_run();
+    let line = |name: &str| printed.lines().find_map(|l| l.trim().strip_prefix(name)).map(|v| v.trim().to_owned());
+    assert_eq!(line("email:").as_deref(), Some("admin@artwall.test"), "{printed}");
+    let password = line("password:").unwrap_or_else(|| panic!("no password in {printed}"));
+    assert!(printed.contains("http://127.0.0.1:3000/admin/login"), "{printed}");
+    let (stored,): (String,) = sqlx::query_as("SELECT password_hash FROM admin_users").fetch_one(&db).await.unwrap();
+    assert!(stored.starts_with("$argon2id$") && !stored.contains(&password), "only the hash is stored");
+    let (status, headers, body) = send(&app, login_request("admin@artwall.test", &password)).await;
+    assert!(status.is_success() || status.is_redirection(), "{status} {body}");
+    assert!(headers.get(header::SET_COOKIE).is_some());
+
+    // Later runs create nobody and print no password.
+    let again = first_run();
+    assert!(again.contains("/admin/login") && !again.contains("password:"), "{again}");
+    let (admins,): (i64,) = sqlx::query_as("SELECT count(*) FROM admin_users").fetch_one(&db).await.unwrap();
+    assert_eq!(admins, 1);
+}
+
+#[sqlx::test]
 async fn health_and_readiness(db: PgPool) {
     let app = common::TestApp::new(db).await;
     assert_eq!(send(&app, get("/healthz")).await.0, StatusCode::OK);
@@ -170,4 +200,124 @@ async fn health_and_readiness(db: PgPool) {
     let ready: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(ready["database"], true);
     assert_eq!(ready["model"]["kind"], "standin");
+}
+
+/// A site folder as cargo-leptos leaves it: hashed names, and for release builds `.gz`/`.br`
+/// copies beside them.
+fn built_site(dir: &std::path::Path) -> (Vec<u8>, Vec<u8>) {
+    use std::io::Write;
+    let pkg = dir.join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    // Compressible, like real WASM and JS, and big enough that compression is worth it.
+    let wasm: Vec<u8> = (0..200_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+    let js = "export function hydrate() { /* ... */ }\n".repeat(2_000).into_bytes();
+    std::fs::write(pkg.join("artwall.wasmHASH.wasm"), &wasm).unwrap();
+    std::fs::write(pkg.join("artwall.jsHASH.js"), &js).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&js).unwrap();
+    std::fs::write(pkg.join("artwall.jsHASH.js.gz"), gz.finish().unwrap()).unwrap();
+    (wasm, js)
+}
+
+fn decoded(encoding: Option<&str>, body: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    match encoding {
+        Some("br") => brotli_decompressor::Decompressor::new(body, 4096).read_to_end(&mut out).unwrap(),
+        Some("gzip") => flate2::read::GzDecoder::new(body).read_to_end(&mut out).unwrap(),
+        None => return body.to_vec(),
+        Some(other) => panic!("unexpected content-encoding {other}"),
+    };
+    out
+}
+
+#[sqlx::test]
+async fn built_assets_go_out_compressed_and_immutable_and_pages_are_not_cached(db: PgPool) {
+    let app = common::TestApp::new(db).await;
+    let site = tempfile::tempdir().unwrap();
+    let (wasm, js) = built_site(site.path());
+    // No page is rendered through this router: Leptos reads hash.txt beside the binary for pages.
+    let options = leptos::prelude::LeptosOptions::builder()
+        .output_name("artwall")
+        .site_root(site.path().to_str().unwrap())
+        .hash_files(true)
+        .build();
+    let assets_router = artwall::server::router(artwall::server::AppState { leptos_options: options, ..app.state.clone() });
+    let fetch_from = |router: axum::Router, uri: &str, accept: Option<&str>| {
+        let mut request = Request::get(uri);
+        if let Some(accept) = accept {
+            request = request.header(header::ACCEPT_ENCODING, accept);
+        }
+        let request = request.body(Body::empty()).unwrap();
+        async move {
+            use http_body_util::BodyExt;
+            use tower::ServiceExt;
+            let response = router.oneshot(request).await.unwrap();
+            let (parts, body) = response.into_parts();
+            (parts.status, parts.headers, body.collect().await.unwrap().to_bytes().to_vec())
+        }
+    };
+    let fetch = |uri: &str, accept: Option<&str>| fetch_from(assets_router.clone(), uri, accept);
+    let encoding = |headers: &axum::http::HeaderMap| headers.get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap().to_owned());
+
+    // Compressed on the fly (a debug build has no precompressed copies), brotli preferred.
+    let (status, headers, body) = fetch("/pkg/artwall.wasmHASH.wasm", Some("gzip, deflate, br")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(encoding(&headers).as_deref(), Some("br"));
+    assert!(body.len() < wasm.len() / 4, "{} of {} bytes", body.len(), wasm.len());
+    assert_eq!(decoded(Some("br"), &body), wasm);
+    assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
+    assert!(headers.get_all(header::VARY).iter().any(|v| v.to_str().unwrap().contains("accept-encoding")), "{headers:?}");
+    assert_eq!(headers[header::CONTENT_TYPE], "application/wasm");
+
+    // The release build's precompressed copy is served as it is.
+    let (status, headers, body) = fetch("/pkg/artwall.jsHASH.js", Some("gzip")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(encoding(&headers).as_deref(), Some("gzip"));
+    assert_eq!(body, std::fs::read(site.path().join("pkg/artwall.jsHASH.js.gz")).unwrap());
+    assert_eq!(decoded(Some("gzip"), &body), js);
+    assert!(headers.get_all(header::VARY).iter().any(|v| v.to_str().unwrap().contains("accept-encoding")), "{headers:?}");
+    assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
+
+    // A client that accepts no encoding gets the file itself.
+    let (_, headers, body) = fetch("/pkg/artwall.jsHASH.js", None).await;
+    assert_eq!(encoding(&headers), None);
+    assert_eq!(body, js);
+
+    // A missing file is a 404 that nothing caches for a year.
+    let (status, headers, _) = fetch("/pkg/artwall.gone.wasm", Some("br")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_ne!(headers.get(header::CACHE_CONTROL).map(|v| v.to_str().unwrap()), Some("public, max-age=31536000, immutable"));
+
+    // Pages are compressed too, and never cached without revalidation.
+    let (status, headers, body) = fetch_from(app.router(), "/", Some("br")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CACHE_CONTROL], "private, no-cache");
+    assert_eq!(encoding(&headers).as_deref(), Some("br"));
+    assert!(String::from_utf8(decoded(Some("br"), &body)).unwrap().contains("Paintings for the walls you live with"));
+}
+
+#[sqlx::test]
+async fn every_page_says_no_card_is_charged_while_payments_are_in_test_mode(db: PgPool) {
+    const NOTICE: &str = "Test payments: no card is charged.";
+    let with_key = |key: Option<&'static str>| {
+        let db = db.clone();
+        async move { common::TestApp::with_config(db, |config| config.stripe_secret_key = key.map(str::to_owned)).await }
+    };
+    let test_mode = with_key(Some("sk_test_artwall_local")).await;
+    for page in ["/", "/onboarding", "/search", "/orders", "/admin/login"] {
+        let (status, _, body) = send(&test_mode, get(page)).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(body.contains(NOTICE), "{page} has no test-payments notice");
+    }
+    let (_, _, body) = send(&test_mode, get("/api/shop")).await;
+    assert_eq!(body, r#"{"testPayments":true}"#);
+
+    for key in [Some("sk_live_artwall"), None] {
+        let app = with_key(key).await;
+        let (_, _, body) = send(&app, get("/")).await;
+        assert!(body.contains("Paintings for the walls you live with") && !body.contains(NOTICE), "{key:?}");
+        let (_, _, body) = send(&app, get("/api/shop")).await;
+        assert_eq!(body, r#"{"testPayments":false}"#, "{key:?}");
+    }
 }

@@ -100,3 +100,17 @@ test("pages are served under a nonce CSP and still hydrate, with no CSP violatio
   await expect(card.getByRole("button", { name: "Unsave" })).toHaveAttribute("aria-pressed", "true");
   expect(violations).toEqual([]);
 });
+
+test("the built WASM, JS and CSS go out compressed under hashed, immutable names; pages are not cached", async ({ request }) => {
+  const page = await request.get("/", { headers: { "accept-encoding": "br, gzip" } });
+  expect(page.headers()["cache-control"]).toBe("private, no-cache");
+  const assets = new Set((await page.text()).match(/\/pkg\/artwall\.[\w-]+\.(js|wasm|css)/g));
+  expect([...assets].map((a) => a.split(".").pop()).sort()).toEqual(["css", "js", "wasm"]);
+  for (const asset of assets) {
+    const response = await request.get(asset, { headers: { "accept-encoding": "br, gzip" } });
+    expect(response.status(), asset).toBe(200);
+    expect(response.headers()["content-encoding"], asset).toMatch(/^(br|gzip)$/);
+    expect(response.headers()["vary"], asset).toContain("accept-encoding");
+    expect(response.headers()["cache-control"], asset).toBe("public, max-age=31536000, immutable");
+  }
+});

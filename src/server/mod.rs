@@ -50,6 +50,7 @@ use leptos::prelude::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
+use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -164,6 +165,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/room-photo", post(rooms::upload_route).layer(DefaultBodyLimit::max(room_body_limit(&state.config))))
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
+    router = router.nest_service(&format!("/{}", site_pkg_dir(&state.leptos_options)), site_assets(&state.leptos_options));
     if let Storage::Local { root } = state.storage.as_ref() {
         let media = Router::new().fallback_service(ServeDir::new(root)).layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
@@ -179,8 +181,36 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.limits.clone(), limits::rate_limit))
         .layer(middleware::from_fn(security::security_headers))
         .layer(middleware::from_fn(move |request: Request, next: Next| visitor::visitor_cookie(secure, request, next)))
+        // Brotli or gzip for whatever is not compressed yet (pages, JSON, debug builds' WASM);
+        // images are left alone (the default predicate).
+        .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+fn site_pkg_dir(options: &LeptosOptions) -> &str {
+    options.site_pkg_dir.trim_matches('/')
+}
+
+/// The WASM, JS and CSS that cargo-leptos built: the precompressed `.br`/`.gz` files of a release
+/// build when the browser accepts them (the compression layer compresses the rest on the fly).
+/// Hashed names never change content, so they are cached for a year; unhashed ones revalidate.
+fn site_assets(options: &LeptosOptions) -> Router {
+    let dir = std::path::Path::new(&*options.site_root).join(site_pkg_dir(options));
+    let cache_control = HeaderValue::from_static(if options.hash_files { IMMUTABLE_CACHE_CONTROL } else { "no-cache" });
+    Router::new()
+        .fallback_service(ServeDir::new(dir).precompressed_br().precompressed_gzip())
+        .layer(middleware::map_response(move |mut response: Response| {
+            let cache_control = cache_control.clone();
+            async move {
+                if response.status().is_success() {
+                    let headers = response.headers_mut();
+                    headers.insert(header::CACHE_CONTROL, cache_control);
+                    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+                }
+                response
+            }
+        }))
 }
 
 /// Admin pages redirect to the login page without a session. Admin server functions call the

@@ -28,9 +28,14 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    let is_html = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
+    // Pages are made for one visitor and change with every deploy: never stored for reuse
+    // without asking (the hashed assets they link are the part that is cached).
+    if is_html && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    }
     // Pages rendered by the shell already carry their nonce CSP.
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        let is_html = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
         // An HTML response the shell did not render (an error page) gets no scripts at all.
         let policy = if is_html { UNRENDERED_PAGE_CSP } else { NON_PAGE_CSP };
         headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(policy));
