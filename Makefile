@@ -1,5 +1,5 @@
 # The two commands in the README. Both install what they need (scripts/setup.sh) first.
-.PHONY: run test bench
+.PHONY: run test bench admin mutants
 
 run:
 	bash scripts/run.sh
@@ -7,6 +7,14 @@ run:
 test:
 	bash scripts/test.sh
 
+# Adds an admin to `make run`'s shop, or resets their password: make admin EMAIL=you@example.com
+admin:
+	bash scripts/admin.sh "$(EMAIL)"
+
 # Benchmarks print figures; they are not tests and assert nothing about speed.
 bench:
 	bash scripts/bench.sh
+
+# Mutation testing of the shop's promises (hours; not part of CI): make mutants [ONLY="pricing orders"]
+mutants:
+	MUTANT_GROUPS="$(ONLY)" bash scripts/mutants.sh

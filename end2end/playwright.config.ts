@@ -5,6 +5,8 @@ import { defineConfig } from "@playwright/test";
 export default defineConfig({
   testDir: "./tests",
   timeout: 60_000,
+  // The whole suite: a stuck run fails with what it was doing instead of holding CI.
+  globalTimeout: 15 * 60_000,
   expect: { timeout: 15_000 },
   fullyParallel: false,
   workers: 1,

