@@ -14,23 +14,22 @@ cd "$here"
 bash scripts/setup.sh mutants
 source scripts/env.sh
 
-# group: files mutated | the test targets that guard them
-declare -A FILES=(
-  [webhook]="src/server/payments/webhook.rs"
-  [orders]="src/orders.rs src/server/orders.rs"
-  [feed]="src/server/feed.rs"
-  [taste]="src/server/taste.rs"
-  [guards]="src/server/visitor.rs src/server/auth.rs"
-  [pricing]="src/pricing.rs"
-)
-declare -A TESTS=(
-  [webhook]="--test webhook"
-  [orders]="--lib --test checkout --test webhook"
-  [feed]="--test feed --test discover"
-  [taste]="--lib --test activity"
-  [guards]="--lib --test http --test checkout --test security"
-  [pricing]="--lib --test checkout"
-)
+# One line a group: its name | the files mutated | the test targets that guard them.
+GROUP_TABLE="
+webhook | src/server/payments/webhook.rs          | --test webhook
+orders  | src/orders.rs src/server/orders.rs       | --lib --test checkout --test webhook
+feed    | src/server/feed.rs                      | --test feed --test discover
+taste   | src/server/taste.rs                     | --lib --test activity
+guards  | src/server/visitor.rs src/server/auth.rs | --lib --test http --test checkout --test security
+pricing | src/pricing.rs                          | --lib --test checkout
+"
+declare -A FILES TESTS
+while IFS='|' read -r name files tests; do
+  name=$(echo $name)
+  [ -n "$name" ] || continue
+  FILES[$name]=$(echo $files)
+  TESTS[$name]=$(echo $tests)
+done <<<"$GROUP_TABLE"
 groups=(${MUTANT_GROUPS:-webhook orders feed taste guards pricing})
 
 PG_PORT="${ARTWALL_MUTANTS_PG_PORT:-54331}"
