@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make admin EMAIL=you@example.com`: adds an admin to `make run`'s database, or resets their
-# password (asked for on the terminal; ARTWALL_ADMIN_PASSWORD also works). Resetting a password
-# is also how to get back into a shop whose first admin's password was lost.
+# password (asked for on the terminal, not echoed; ARTWALL_ADMIN_PASSWORD also works). Resetting
+# a password signs that admin out everywhere, and is how to get back into a shop whose first
+# admin's password was lost.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
@@ -16,5 +17,11 @@ export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:$PG_PORT/artw
 if ! psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -c 'SELECT 1' >/dev/null 2>&1; then
   bash scripts/pg.sh start .data/pg "$PG_PORT"
   trap 'bash scripts/pg.sh stop .data/pg' EXIT
+fi
+# Asked here, without echo, when a person is at the terminal.
+if [ -z "${ARTWALL_ADMIN_PASSWORD:-}" ] && [ -t 0 ]; then
+  read -rs -p "New password for $email (at least 10 characters): " ARTWALL_ADMIN_PASSWORD
+  echo
+  export ARTWALL_ADMIN_PASSWORD
 fi
 "$bin" admin create "$email"

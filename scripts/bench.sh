@@ -8,7 +8,8 @@
 #  4. admin dashboard figures with 100k paintings and 1M activity events;
 #  5. feed quality: simulated visitors, precision@12 after 0/10/20/40 interactions vs oracle, random;
 #  6. activity ingest: events/s accepted over HTTP at concurrency 32, events lost, worker rate;
-#  7. hydrate WASM size, raw and gzipped (release build).
+#  7. hydrate WASM size, raw and gzipped (release build), and the bytes a first visit to /feed
+#     transfers (HTML, WASM, JS, CSS as served, precompressed).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
@@ -24,7 +25,7 @@ fi
 vit=.data/models/vit-b32-random/visual.onnx
 [ -f "$vit" ] || "$ARTWALL_VENV/bin/python" scripts/make_vit_b32.py --out "$vit"
 
-cargo leptos build --release
+cargo leptos build --release --precompress
 bin="$CARGO_TARGET_DIR/release/artwall"
 export ARTWALL_MODEL_THREADS=$THREADS DATABASE_URL=postgres://unused
 
@@ -69,11 +70,13 @@ DATABASE_URL="$demo_db" "$bin" migrate 2>/dev/null
 DATABASE_URL="$demo_db" "$bin" import "$ARTWALL_DEMO_CATALOGUE" 2>/dev/null
 DATABASE_URL="$demo_db" "$bin" bench-quality --visitors 40 2>/dev/null
 
-echo "== activity ingest: 100k events at concurrency 32, then the taste worker"
 # The load generator is one client at one address: lift the activity rate limit for it.
 DATABASE_URL="$demo_db" ARTWALL_TASTE_WORKERS=0 ARTWALL_RATE_ACTIVITY_PER_MINUTE=100000000 "$bin" serve 2>/dev/null &
 server=$!
 until curl -sf http://127.0.0.1:3099/readyz >/dev/null; do sleep 0.05; done
+echo "== bytes of a first visit (release, precompressed)"
+bash scripts/first_visit_bytes.sh http://127.0.0.1:3099/feed
+echo "== activity ingest: 100k events at concurrency 32, then the taste worker"
 DATABASE_URL="$demo_db" "$bin" bench-ingest --server http://127.0.0.1:3099 --events 100000 --concurrency 32 --workers 2 2>/dev/null
 kill $server; wait $server 2>/dev/null || true
 

@@ -28,11 +28,14 @@ fi
 # test Stripe server.
 export ARTWALL_FETCH_ALLOW_PRIVATE=true
 unset ARTWALL_STRIPE_SECRET_KEY ARTWALL_STRIPE_API_BASE ARTWALL_STRIPE_WEBHOOK_SECRETS
+# The test Stripe server starts empty, like the database.
+export ARTWALL_TEST_STRIPE_STATE="$here/.data/e2e-stripe-state.json"
+rm -f "$ARTWALL_TEST_STRIPE_STATE"
 mkdir -p "$ARTWALL_LOG_DIR"
 shop_log="$ARTWALL_LOG_DIR/e2e-shop.log"
 bash scripts/shop.sh "$bin" > "$shop_log" 2>&1 &
 shop=$!
-trap 'kill $shop 2>/dev/null; wait $shop 2>/dev/null || true' EXIT
+trap 'stop_processes $shop' EXIT
 wait_until_up http://127.0.0.1:3000/readyz "the shop" $shop "$shop_log"
 # The tests sign in with what the first run printed, as a newcomer would.
 E2E_ADMIN_EMAIL=$(sed -n 's/^  email: *//p' "$shop_log")

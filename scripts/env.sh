@@ -25,21 +25,42 @@ fi
 # Logs of the servers our scripts start (the test Stripe server, e2e's shop).
 export ARTWALL_LOG_DIR="${ARTWALL_LOG_DIR:-$here/.data/logs}"
 
-# wait_until_up URL NAME PID LOG: polls URL until it answers below 500 (60 s at most), failing
-# early with LOG when the process PID has died.
+# refuse_port_in_use PORT NAME: fails when something already answers on the loopback PORT
+# (another `make run`, say), instead of letting the new server die and the old one answer.
+refuse_port_in_use() {
+  if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+    echo "port $1, which $2 needs, is already in use on 127.0.0.1: is another 'make run' or 'make test' running?" >&2
+    return 1
+  fi
+}
+
+# wait_until_up URL NAME PID LOG: polls URL until it answers below 500 (60 s at most) while the
+# process PID is alive, failing early with the end of LOG (a file, if there is one) when it dies.
 wait_until_up() {
   local url=$1 name=$2 pid=$3 log=$4 code
   for _ in $(seq 1 300); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' "$url" || true)
-    [ "$code" != 000 ] && [ "$code" -lt 500 ] && return 0
     if ! kill -0 "$pid" 2>/dev/null; then
-      echo "$name stopped before it was ready; its log ($log):" >&2
-      tail -n 40 "$log" >&2
+      echo "$name stopped before it was ready." >&2
+      if [ -f "$log" ]; then echo "The end of its log ($log):" >&2; tail -n 40 "$log" >&2; fi
       return 1
     fi
+    code=$(curl -s -o /dev/null -w '%{http_code}' "$url" || true)
+    [ "$code" != 000 ] && [ "$code" -lt 500 ] && return 0
     sleep 0.2
   done
-  echo "$name was not ready at $url after 60 s; its log ($log):" >&2
-  tail -n 40 "$log" >&2
+  echo "$name was not ready at $url after 60 s." >&2
+  if [ -f "$log" ]; then tail -n 40 "$log" >&2; fi
   return 1
+}
+
+# stop_processes PID...: TERM, up to 10 s to finish, then KILL.
+stop_processes() {
+  [ $# -gt 0 ] || return 0
+  kill -TERM "$@" 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    kill -0 "$@" 2>/dev/null || break
+    sleep 0.2
+  done
+  kill -KILL "$@" 2>/dev/null || true
+  wait "$@" 2>/dev/null || true
 }

@@ -32,9 +32,20 @@ while IFS='|' read -r name files tests; do
 done <<<"$GROUP_TABLE"
 groups=(${MUTANT_GROUPS:-webhook orders feed taste guards pricing})
 
-PG_PORT="${ARTWALL_MUTANTS_PG_PORT:-54331}"
+# A mutant left behind by a run that was killed outright would look like an edit: start only
+# from committed files, and say so if one is left changed.
+all_files=$(for group in "${groups[@]}"; do echo "${FILES[$group]:-}"; done)
+if ! git diff --quiet HEAD -- $all_files; then
+  echo "commit or stash your changes to these files first: $(git diff --name-only HEAD -- $all_files | tr '\n' ' ')" >&2
+  exit 2
+fi
+check_restored() {
+  git diff --quiet HEAD -- $all_files || echo "WARNING: a mutant may be left in: $(git diff --name-only HEAD -- $all_files | tr '\n' ' ')(git checkout -- FILE restores it)" >&2
+}
+
+PG_PORT="${ARTWALL_MUTANTS_PG_PORT:-54332}"
 bash scripts/pg.sh start .data/pg-mutants "$PG_PORT"
-trap 'bash scripts/pg.sh stop .data/pg-mutants' EXIT
+trap 'bash scripts/pg.sh stop .data/pg-mutants; check_restored' EXIT
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
 
 out_root="$ARTWALL_CACHE/mutants"
@@ -46,11 +57,12 @@ for group in "${groups[@]}"; do
   echo "== $group: ${FILES[$group]} against ${TESTS[$group]}"
   # Exit 2 (missed) and 3 (timeouts) are results, not failures of the run.
   status=0
+  mkdir -p "$out_root/$group"
   cargo mutants --in-place --no-shuffle --features ssr --no-default-features --minimum-test-timeout 60 \
     --output "$out_root/$group" "${file_args[@]}" -- ${TESTS[$group]} || status=$?
-  [ "$status" -le 3 ] || { echo "cargo mutants failed for $group (exit $status)" >&2; exit "$status"; }
+  case $status in 0|2|3) ;; *) echo "cargo mutants failed for $group (exit $status)" >&2; exit "$status" ;; esac
   for f in ${FILES[$group]}; do
-    count() { grep -c "^$f:" "$out_root/$group/mutants.out/$1.txt" 2>/dev/null || true; }
+    count() { cat "$out_root/$group/mutants.out/$1.txt" 2>/dev/null | grep -c "^$f:" || true; }
     summary+=("$(printf '%-34s caught %4s  missed %4s  timeout %4s  unviable %4s' "$f" "$(count caught)" "$(count missed)" "$(count timeout)" "$(count unviable)")")
   done
 done

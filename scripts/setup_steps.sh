@@ -38,7 +38,11 @@ build_pgvector() {
     as_root apt-get update -qq
   fi
   rm -rf "$build_dir" && mkdir -p "$build_dir"
-  (cd "$build_dir" && apt-get source -qq pgvector >/dev/null 2>&1)
+  # Package lists go stale when Debian uploads a new revision: refresh them once and retry.
+  if ! (cd "$build_dir" && apt-get source -qq pgvector >/dev/null); then
+    as_root apt-get update -qq
+    (cd "$build_dir" && apt-get source -qq pgvector >/dev/null) || { echo "apt-get source pgvector failed (see above)" >&2; return 1; }
+  fi
   # -mindepth 1: the build dir's own name may match the pattern too.
   dir=$(find "$build_dir" -mindepth 1 -maxdepth 1 -type d -name 'pgvector-*' | head -n1)
   [ -n "$dir" ] && [ -f "$dir/Makefile" ] || { echo "no pgvector source with a Makefile under $build_dir" >&2; return 1; }

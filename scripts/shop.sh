@@ -18,17 +18,20 @@ mkdir -p "$ARTWALL_LOG_DIR"
 
 pids=()
 stop_all() {
-  set +e
-  [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null
-  wait 2>/dev/null
+  trap '' INT TERM # a second Ctrl-C must not cut the clean-up short
+  stop_processes "${pids[@]}"
 }
 trap stop_all EXIT
 trap 'exit 0' INT TERM
+refuse_port_in_use "${site_addr##*:}" ArtWall
 
 if [ -z "${ARTWALL_STRIPE_SECRET_KEY:-}" ]; then
   stripe_port="${ARTWALL_TEST_STRIPE_PORT:-8420}"
   stripe_log="$ARTWALL_LOG_DIR/test-stripe.log"
+  refuse_port_in_use "$stripe_port" "the test Stripe server"
   webhook_secret="whsec_$("$ARTWALL_VENV/bin/python" -c 'import secrets; print(secrets.token_hex(24))')"
+  # Its sessions outlive a restart, like the database's orders that point at them.
+  ARTWALL_HARNESS_STATE="${ARTWALL_TEST_STRIPE_STATE:-$here/.data/test-stripe-state.json}" \
   ARTWALL_HARNESS_WEBHOOK_URL="http://$site_addr/api/webhooks/stripe" ARTWALL_HARNESS_WEBHOOK_SECRET="$webhook_secret" \
     "$ARTWALL_VENV/bin/python" scripts/stripe_harness.py --port "$stripe_port" > "$stripe_log" 2>&1 &
   pids+=($!)
@@ -39,12 +42,16 @@ if [ -z "${ARTWALL_STRIPE_SECRET_KEY:-}" ]; then
   payments="test payments: no card is charged (test Stripe server on 127.0.0.1:$stripe_port)"
 else
   payments="payments through Stripe"
+  if [ -z "${ARTWALL_STRIPE_WEBHOOK_SECRETS:-}" ]; then
+    echo "WARNING: ARTWALL_STRIPE_WEBHOOK_SECRETS is not set: no webhook will be accepted, so no order will ever be marked paid." >&2
+  fi
+  echo "Stripe cannot reach 127.0.0.1 itself: forward its webhooks with 'stripe listen --forward-to $site_addr/api/webhooks/stripe' and set ARTWALL_STRIPE_WEBHOOK_SECRETS to the secret it prints." >&2
 fi
 
 "$bin" admin first-run
 "$bin" serve &
 pids+=($!)
-wait_until_up "http://$site_addr/readyz" "ArtWall" "${pids[-1]}" "(the output above)"
+wait_until_up "http://$site_addr/readyz" "ArtWall" "${pids[-1]}" "-"
 echo "ArtWall is ready on http://$site_addr ($payments). Ctrl-C stops it."
 # Whichever server stops first stops the rest.
 wait -n "${pids[@]}"

@@ -40,6 +40,24 @@ SESSIONS = {}
 IDEMPOTENT = {}
 CHARGES = {}  # payment intent id -> charge
 log = logging.getLogger("stripe-harness")
+# `make run` keeps the harness's sessions and charges in this file, so that orders still pending
+# or paid when it was stopped can be reconciled or refunded after a restart.
+STATE_FILE = os.environ.get("ARTWALL_HARNESS_STATE")
+
+
+def load_state():
+    if STATE_FILE and os.path.exists(STATE_FILE):
+        with open(STATE_FILE) as f:
+            state = json.load(f)
+        for table, saved in ((SESSIONS, state["sessions"]), (IDEMPOTENT, state["idempotent"]), (CHARGES, state["charges"])):
+            table.update(saved)
+
+
+def save_state():
+    if STATE_FILE:
+        with open(STATE_FILE + ".tmp", "w") as f:
+            json.dump({"sessions": SESSIONS, "idempotent": IDEMPOTENT, "charges": CHARGES}, f)
+        os.replace(STATE_FILE + ".tmp", STATE_FILE)
 
 
 def new_id(prefix):
@@ -110,6 +128,7 @@ async def create_session(request):
     SESSIONS[session["id"]] = session
     if key:
         IDEMPOTENT[key] = session["id"]
+    save_state()
     return web.json_response(public(session))
 
 
@@ -129,6 +148,7 @@ async def expire_session(request):
     if session["status"] != "open":
         return fail(400, f"Only open sessions can be expired; this one is {session['status']}")
     session["status"] = "expired"
+    save_state()
     send_later("checkout.session.expired", public(session))
     return web.json_response(public(session))
 
@@ -181,6 +201,7 @@ async def pay(request):
         "customer_details": {"name": "Test Shopper", "email": "shopper@example.com", "phone": "+86 138 0013 8000", "address": address},
         "collected_information": {"shipping_details": {"name": "Test Shopper", "address": address}},
     })
+    save_state()
     send_later("checkout.session.completed", public(session))
     send_later("payment_intent.succeeded", intent)
     raise web.HTTPSeeOther(session["success_url"])
@@ -197,6 +218,7 @@ async def create_refund(request):
         return fail(400, f"Refund amount must be between 1 and {remaining}")
     charge["amount_refunded"] += amount
     charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+    save_state()
     refund = {"id": new_id("re_"), "object": "refund", "amount": amount, "currency": charge["currency"], "charge": charge["id"],
               "payment_intent": charge["payment_intent"], "status": "succeeded", "created": int(time.time()), "metadata": {}}
     send_later("charge.refunded", charge)
@@ -227,6 +249,7 @@ def main():
     parser.add_argument("--port", type=int, default=8420)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
+    load_state()
     web.run_app(app, host="127.0.0.1", port=args.port, access_log=None)
 
 

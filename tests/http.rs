@@ -164,31 +164,63 @@ async fn admin_login_session_and_logout(db: PgPool) {
 #[sqlx::test]
 async fn the_first_run_prints_a_one_time_admin_password_that_signs_in(db: PgPool) {
     let app = common::TestApp::new(db.clone()).await;
-    let first_run = || {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_artwall"))
-            .args(["admin", "first-run"])
-            .env("DATABASE_URL", common::database_url(&db))
-            .output()
-            .unwrap();
+    let first_run = |bootstrap: Option<(&str, &str)>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_artwall"));
+        command.args(["admin", "first-run"]).env("DATABASE_URL", common::database_url(&db));
+        for inherited in ["ARTWALL_FIRST_ADMIN_EMAIL", "ARTWALL_PUBLIC_URL", "ARTWALL_ADMIN_EMAIL", "ARTWALL_ADMIN_PASSWORD_HASH"] {
+            command.env_remove(inherited);
+        }
+        if let Some((email, hash)) = bootstrap {
+            command.env("ARTWALL_ADMIN_EMAIL", email).env("ARTWALL_ADMIN_PASSWORD_HASH", hash);
+        }
+        let output = command.output().unwrap();
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         String::from_utf8(output.stdout).unwrap()
     };
-    let printed = first_run();
+    // A deployment with a configured bootstrap admin gets no generated one.
+    let bootstrap = auth::hash_password("a long enough password").unwrap();
+    let printed = first_run(Some(("ops@example.com", &bootstrap)));
+    assert!(printed.contains("ops@example.com") && !printed.contains("password:"), "{printed}");
+    let (admins,): (i64,) = sqlx::query_as("SELECT count(*) FROM admin_users").fetch_one(&db).await.unwrap();
+    assert_eq!(admins, 0, "first-run leaves the bootstrap admin to `serve`");
+
+    let printed = first_run(None);
     let line = |name: &str| printed.lines().find_map(|l| l.trim().strip_prefix(name)).map(|v| v.trim().to_owned());
     assert_eq!(line("email:").as_deref(), Some("admin@artwall.test"), "{printed}");
     let password = line("password:").unwrap_or_else(|| panic!("no password in {printed}"));
     assert!(printed.contains("http://127.0.0.1:3000/admin/login"), "{printed}");
     let (stored,): (String,) = sqlx::query_as("SELECT password_hash FROM admin_users").fetch_one(&db).await.unwrap();
-    assert!(stored.starts_with("$argon2id$") && !stored.contains(&password), "only the hash is stored");
+    assert!(stored.starts_with("$argon2id$"), "only the hash is stored: {stored}");
     let (status, headers, body) = send(&app, login_request("admin@artwall.test", &password)).await;
     assert!(status.is_success() || status.is_redirection(), "{status} {body}");
-    assert!(headers.get(header::SET_COOKIE).is_some());
+    assert!(headers.get_all(header::SET_COOKIE).iter().any(|c| c.to_str().unwrap().starts_with("artwall_admin=")), "{headers:?}");
 
     // Later runs create nobody and print no password.
-    let again = first_run();
+    let again = first_run(None);
     assert!(again.contains("/admin/login") && !again.contains("password:"), "{again}");
     let (admins,): (i64,) = sqlx::query_as("SELECT count(*) FROM admin_users").fetch_one(&db).await.unwrap();
     assert_eq!(admins, 1);
+}
+
+#[sqlx::test]
+async fn a_new_password_signs_the_admin_out_everywhere_and_the_same_one_does_not(db: PgPool) {
+    let app = common::TestApp::new(db.clone()).await;
+    let email = AdminEmail::parse("ada@example.com").unwrap();
+    let hash = auth::hash_password("a long enough password").unwrap();
+    auth::upsert_admin(&db, &email, &hash).await.unwrap();
+    let session = |headers: &axum::http::HeaderMap| headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let overview = |cookie: &str| Request::get("/api/admin/overview").header(header::COOKIE, cookie).body(Body::empty()).unwrap();
+
+    let (_, headers, _) = send(&app, login_request("ada@example.com", "a long enough password")).await;
+    let cookie = session(&headers);
+    // The bootstrap admin's hash is set again at every start: sessions survive that.
+    auth::upsert_admin(&db, &email, &hash).await.unwrap();
+    assert_eq!(send(&app, overview(&cookie)).await.0, StatusCode::OK);
+
+    auth::upsert_admin(&db, &email, &auth::hash_password("another long password").unwrap()).await.unwrap();
+    assert_eq!(send(&app, overview(&cookie)).await.0, StatusCode::UNAUTHORIZED, "a reset password revokes the sessions");
+    let (_, headers, _) = send(&app, login_request("ada@example.com", "another long password")).await;
+    assert_eq!(send(&app, overview(&session(&headers))).await.0, StatusCode::OK);
 }
 
 #[sqlx::test]
@@ -269,6 +301,7 @@ async fn built_assets_go_out_compressed_and_immutable_and_pages_are_not_cached(d
     assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
     assert!(headers.get_all(header::VARY).iter().any(|v| v.to_str().unwrap().contains("accept-encoding")), "{headers:?}");
     assert_eq!(headers[header::CONTENT_TYPE], "application/wasm");
+    assert!(headers.get(header::SET_COOKIE).is_none(), "a shared, cached response carries no visitor cookie");
 
     // The release build's precompressed copy is served as it is.
     let (status, headers, body) = fetch("/pkg/artwall.jsHASH.js", Some("gzip")).await;
@@ -295,6 +328,9 @@ async fn built_assets_go_out_compressed_and_immutable_and_pages_are_not_cached(d
     assert_eq!(headers[header::CACHE_CONTROL], "private, no-cache");
     assert_eq!(encoding(&headers).as_deref(), Some("br"));
     assert!(String::from_utf8(decoded(Some("br"), &body)).unwrap().contains("Paintings for the walls you live with"));
+    // Pages with a shopper's own orders are not even kept on disk.
+    let (_, headers, _) = fetch_from(app.router(), "/orders", None).await;
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
 }
 
 #[sqlx::test]

@@ -51,11 +51,17 @@ fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
 }
 
-/// Creates the admin, or replaces their password hash.
+/// Creates the admin, or replaces their password hash. A new password signs them out of every
+/// session (the same hash again, as the bootstrap admin sets at each start, does not).
 pub async fn upsert_admin(db: &PgPool, email: &AdminEmail, password_hash: &str) -> ServerResult<i64> {
     PasswordHash::new(password_hash).map_err(|e| ServerError::PasswordHash(format!("not an argon2 PHC string: {e}")))?;
     let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO admin_users (email, password_hash) VALUES ($1, $2)
+        "WITH changed AS (
+             SELECT id FROM admin_users WHERE email = $1 AND password_hash <> $2
+         ), revoked AS (
+             UPDATE admin_sessions SET revoked_at = now() WHERE admin_id IN (SELECT id FROM changed) AND revoked_at IS NULL
+         )
+         INSERT INTO admin_users (email, password_hash) VALUES ($1, $2)
          ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash RETURNING id",
     )
     .bind(email.as_str())

@@ -48,13 +48,32 @@ pub async fn main() -> ExitCode {
 fn leptos_options() -> ServerResult<LeptosOptions> {
     let path = std::env::var("ARTWALL_LEPTOS_TOML").unwrap_or_else(|_| "Leptos.toml".into());
     let conf = leptos::config::get_configuration(Some(&path))
-        .map_err(|e| ServerError::Model(format!("Leptos options from {path}: {e}")))?;
+        .map_err(|e| ServerError::Config(format!("Leptos options from {path}: {e}")))?;
     Ok(conf.leptos_options)
+}
+
+/// With hashed asset names, Leptos reads their names from the hash file beside the binary on
+/// every page: refuse to start without it rather than serve pages that panic or link nothing.
+fn check_hash_file(options: &LeptosOptions) -> ServerResult<()> {
+    if !options.hash_files {
+        return Ok(());
+    }
+    let exe = std::env::current_exe()?;
+    let hash_file = exe.parent().unwrap_or(Path::new(".")).join(&*options.hash_file);
+    if hash_file.is_file() {
+        Ok(())
+    } else {
+        Err(ServerError::Config(format!(
+            "{} is missing: cargo-leptos writes it beside the binary (hash-files is on); copy it with the binary",
+            hash_file.display()
+        )))
+    }
 }
 
 async fn serve(config: Config) -> ServerResult<()> {
     let started = Instant::now();
     let options = leptos_options()?;
+    check_hash_file(&options)?;
     let addr = options.site_addr;
     let state = AppState::start(config, options).await?;
     bootstrap_admin(&state).await?;
@@ -144,6 +163,10 @@ async fn create_admin(config: &Config, email: &str) -> ServerResult<()> {
 }
 
 async fn create_first_admin(config: &Config, email: &str) -> ServerResult<()> {
+    if let (Some(bootstrap), Some(_)) = (&config.admin_email, &config.admin_password_hash) {
+        println!("Admin console: sign in as {bootstrap} (ARTWALL_ADMIN_EMAIL, created by `serve`); no first admin is generated.");
+        return Ok(());
+    }
     let email = AdminEmail::parse(email)?;
     let password = auth::generate_password();
     let hash = auth::hash_password(&password)?;

@@ -34,6 +34,9 @@ pub enum ServerError {
     Payment(String),
     #[error("password hashing: {0}")]
     PasswordHash(String),
+    /// The server cannot start as configured.
+    #[error("configuration: {0}")]
+    Config(String),
 }
 
 pub type ServerResult<T> = Result<T, ServerError>;

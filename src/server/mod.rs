@@ -203,7 +203,7 @@ fn site_assets(options: &LeptosOptions) -> Router {
         .layer(middleware::map_response(move |mut response: Response| {
             let cache_control = cache_control.clone();
             async move {
-                if response.status().is_success() {
+                if response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED {
                     let headers = response.headers_mut();
                     headers.insert(header::CACHE_CONTROL, cache_control);
                     headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));

@@ -22,7 +22,11 @@ pub fn page_csp(nonce: &str) -> String {
 const NON_PAGE_CSP: &str = "default-src 'none'; img-src 'self'; style-src 'self'; frame-ancestors 'none'; sandbox";
 const UNRENDERED_PAGE_CSP: &str = "default-src 'self'; script-src 'none'; frame-ancestors 'none'";
 
+/// Pages with a shopper's or an admin's own data (addresses, orders): not even kept on disk.
+const PERSONAL_PAGES: &[&str] = &["/admin", "/order"];
+
 pub async fn security_headers(request: Request, next: Next) -> Response {
+    let personal = PERSONAL_PAGES.iter().any(|prefix| request.uri().path().starts_with(prefix));
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -32,7 +36,8 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     // Pages are made for one visitor and change with every deploy: never stored for reuse
     // without asking (the hashed assets they link are the part that is cached).
     if is_html && !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+        let policy = if personal { "no-store" } else { "private, no-cache" };
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     }
     // Pages rendered by the shell already carry their nonce CSP.
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {

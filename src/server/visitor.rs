@@ -21,8 +21,16 @@ pub struct VisitorId(pub Uuid);
 #[derive(Debug, Clone, Copy)]
 pub struct SecureCookies(pub bool);
 
+/// Paths that serve the same bytes to everyone and may sit in shared caches: they get no visitor
+/// (a cookie minted on a cached response would be handed to every later visitor).
+const SHARED_PATHS: &[&str] = &["/pkg/", "/media/", "/healthz", "/readyz", "/favicon.svg"];
+
 /// Middleware: reads the visitor cookie, or mints a new id and sets the cookie on the response.
 pub async fn visitor_cookie(secure: SecureCookies, mut request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if SHARED_PATHS.iter().any(|shared| path.starts_with(shared)) {
+        return next.run(request).await;
+    }
     let existing = CookieJar::from_headers(request.headers())
         .get(VISITOR_COOKIE)
         .and_then(|cookie| Uuid::parse_str(cookie.value()).ok())
