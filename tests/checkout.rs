@@ -16,7 +16,7 @@ use axum::http::{header, Request, StatusCode};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-const SECRET: &str = "whsec_harness";
+const SECRET: &str = "whsec_harness_checkout";
 
 /// localstripe + harness on a free loopback port, sending webhooks to `webhook_url`.
 struct LocalStripe {

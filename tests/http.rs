@@ -230,8 +230,16 @@ async fn health_and_readiness(db: PgPool) {
     let (status, _, body) = send(&app, get("/readyz")).await;
     assert_eq!(status, StatusCode::OK);
     let ready: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(ready["database"], true);
-    assert_eq!(ready["model"]["kind"], "standin");
+    assert_eq!(ready, serde_json::json!({ "ready": true, "database": true }), "ready or not, and no model id");
+}
+
+#[sqlx::test]
+async fn browsers_are_told_https_only_when_the_shop_is_public_over_https(db: PgPool) {
+    let plain = common::TestApp::new(db.clone()).await;
+    assert!(send(&plain, get("/healthz")).await.1.get(header::STRICT_TRANSPORT_SECURITY).is_none(), "not over plain http");
+    let https = common::TestApp::with_config(db, |c| c.public_url = "https://shop.example/".parse().unwrap()).await;
+    let (_, headers, _) = send(&https, get("/healthz")).await;
+    assert_eq!(headers[header::STRICT_TRANSPORT_SECURITY], "max-age=31536000; includeSubDomains");
 }
 
 /// A site folder as cargo-leptos leaves it: hashed names, and for release builds `.gz`/`.br`
@@ -356,4 +364,22 @@ async fn every_page_says_no_card_is_charged_while_payments_are_in_test_mode(db: 
         let (_, _, body) = send(&app, get("/api/shop")).await;
         assert_eq!(body, r#"{"testPayments":false}"#, "{key:?}");
     }
+}
+
+#[sqlx::test]
+async fn arguments_that_do_not_decode_are_400s_not_500s(db: PgPool) {
+    let app = common::TestApp::new(db).await;
+    let (status, _, body) = send(&app, get("/api/painting?id=abc")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("malformed request"), "{body}");
+    let checkout = Request::post("/api/checkout")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "application/json")
+        .body(Body::from("painting_id=abc&size=30x40&material=paper&frame=none"))
+        .unwrap();
+    let (status, _, body) = send(&app, checkout).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    // A function that runs and fails keeps its own status.
+    let (status, _, _) = send(&app, get("/api/painting?id=987654321")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

@@ -25,7 +25,13 @@ struct Shop {
 
 impl Shop {
     async fn new(db: PgPool) -> Self {
-        let app = common::TestApp::with_config(db.clone(), |c| c.stripe_webhook_secrets = vec!["whsec_old".into(), SECRET.into()]).await;
+        Self::with_secrets(db, &["whsec_old", SECRET]).await
+    }
+
+    /// A shop whose webhook secrets are `secrets`, as `ARTWALL_STRIPE_WEBHOOK_SECRETS` lists them.
+    async fn with_secrets(db: PgPool, secrets: &[&str]) -> Self {
+        let secrets: Vec<String> = secrets.iter().map(|s| s.to_string()).collect();
+        let app = common::TestApp::with_config(db.clone(), |c| c.stripe_webhook_secrets = secrets).await;
         app.import_demo(1).await;
         let painting = sqlx::query_scalar("SELECT id FROM paintings").fetch_one(&db).await.unwrap();
         Self { app, db, painting }
@@ -257,4 +263,55 @@ async fn unknown_orders_mismatched_amounts_and_refunds_are_handled_visibly(db: P
     let timeline = shop.timeline(&order).await;
     assert_never_backwards(&timeline);
     assert!(timeline.iter().any(|(_, _, note)| note.as_deref().is_some_and(|n| n.contains("partial refund"))));
+}
+
+#[sqlx::test]
+async fn an_empty_secret_entry_signs_nothing(db: PgPool) {
+    // `ARTWALL_STRIPE_WEBHOOK_SECRETS="whsec_...,"`: the trailing comma is an empty entry.
+    let shop = Shop::with_secrets(db, &[SECRET, ""]).await;
+    let (order, amount) = shop.order().await;
+    let body = serde_json::to_vec(&completed(&order, amount)).unwrap();
+    let (status, answer) = shop.deliver_raw(body.clone(), Some(sign(&body, "", now()))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(shop.state(&order).await, (OrderStatus::Pending, false, 0));
+    let (status, _) = shop.deliver_raw(body.clone(), Some(sign(&body, SECRET, now()))).await;
+    assert_eq!(status, StatusCode::OK, "the real secret still works");
+}
+
+#[test]
+fn payments_refuse_to_start_with_a_short_webhook_secret() {
+    use artwall::server::payments::{Payments, MIN_WEBHOOK_SECRET_CHARS};
+    let config = |key: Option<&str>, secrets: &[&str]| {
+        let mut config = common::config(std::path::Path::new("/nonexistent"));
+        config.stripe_secret_key = key.map(str::to_owned);
+        config.stripe_webhook_secrets = secrets.iter().map(|s| s.to_string()).collect();
+        config
+    };
+    let long = "whsec_".to_owned() + &"x".repeat(MIN_WEBHOOK_SECRET_CHARS);
+    let short = "whsec_short";
+    assert!(Payments::from_config(&config(Some("sk_test_x"), &[&long, short])).is_err(), "a short secret with payments on");
+    let payments = Payments::from_config(&config(Some("sk_test_x"), &[&long, "", " "])).unwrap();
+    assert_eq!(payments.webhook_secrets(), [long.clone()], "empty entries are dropped");
+    assert!(Payments::from_config(&config(None, &[short])).is_ok(), "no payments, nothing to protect");
+}
+
+#[sqlx::test]
+async fn hostile_signature_headers_are_400s(db: PgPool) {
+    let shop = Shop::new(db).await;
+    let (order, amount) = shop.order().await;
+    let body = serde_json::to_vec(&completed(&order, amount)).unwrap();
+    let v1 = sign(&body, SECRET, now()).split_once(",v1=").unwrap().1.to_owned();
+    let big_body = vec![b' '; 250 * 1024];
+    let many = format!("t={}{}", now(), format!(",v1={}", "ab".repeat(32)).repeat(5000));
+    let cases = [
+        ("the smallest i64 as timestamp", body.clone(), format!("t={},v1={v1}", i64::MIN)),
+        ("the largest i64 as timestamp", body.clone(), format!("t={},v1={v1}", i64::MAX)),
+        ("5,000 made-up v1 over 250 KB", big_body, many),
+        ("an empty v1", body.clone(), format!("t={},v1=", now())),
+    ];
+    for (name, body, signature) in cases {
+        let (status, answer) = shop.deliver_raw(body, Some(signature)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{name}: {answer}");
+    }
+    assert_eq!(shop.state(&order).await, (OrderStatus::Pending, false, 0));
 }

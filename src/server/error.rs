@@ -91,6 +91,26 @@ pub fn multipart_error(error: axum::extract::multipart::MultipartError, too_larg
     }
 }
 
+/// Middleware: a server function's error answers with its own status. Leptos answers every
+/// server-function error with 500, and `respond` corrects that only once the function runs;
+/// arguments that do not decode (`/api/painting?id=abc`) never reach it. The error body is the
+/// `AppError` itself, so its status is read from there.
+pub async fn server_fn_error_status(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR || !response.headers().contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // Error bodies are a few hundred bytes; anything else is left a 500.
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({ "error": AppError::Internal.to_string() }))).into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
 /// For server functions: turns a server result into the public error and makes the HTTP status
 /// match it (server functions otherwise answer every error with 500).
 pub fn respond<T>(result: ServerResult<T>) -> Result<T, AppError> {

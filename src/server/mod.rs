@@ -176,10 +176,11 @@ pub fn router(state: AppState) -> Router {
     let secure = SecureCookies(state.config.cookies_secure());
     let public_origin = state.config.public_url.origin().ascii_serialization();
     router
+        .layer(middleware::from_fn(error::server_fn_error_status))
         .layer(middleware::from_fn_with_state(state.clone(), admin_pages_guard))
         .layer(middleware::from_fn_with_state(public_origin, security::refuse_cross_site))
         .layer(middleware::from_fn_with_state(state.limits.clone(), limits::rate_limit))
-        .layer(middleware::from_fn(security::security_headers))
+        .layer(middleware::from_fn_with_state(security::Hsts(state.config.cookies_secure()), security::security_headers))
         .layer(middleware::from_fn(move |request: Request, next: Next| visitor::visitor_cookie(secure, request, next)))
         // Brotli or gzip for whatever is not compressed yet (pages, JSON, debug builds' WASM);
         // images are left alone (the default predicate).
@@ -231,14 +232,11 @@ async fn admin_pages_guard(State(state): State<AppState>, request: Request, next
     next.run(request).await
 }
 
-/// Ready when the database answers and the model is loaded.
+/// Ready when the database answers (the model is loaded before the server listens). Says no
+/// more than that: which model runs is for the admin console, not for anyone who asks.
 async fn readyz(State(state): State<AppState>) -> Response {
     let database = sqlx::query("SELECT 1").execute(&state.db).await.is_ok();
-    let model = state.clip.info();
-    let body = Json(serde_json::json!({
-        "database": database,
-        "model": { "id": model.id, "kind": model.kind_name() },
-    }));
+    let body = Json(serde_json::json!({ "ready": database, "database": database }));
     let status = if database { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, body).into_response()
 }

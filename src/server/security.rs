@@ -25,13 +25,20 @@ const UNRENDERED_PAGE_CSP: &str = "default-src 'self'; script-src 'none'; frame-
 /// Pages with a shopper's or an admin's own data (addresses, orders): not even kept on disk.
 const PERSONAL_PAGES: &[&str] = &["/admin", "/order"];
 
-pub async fn security_headers(request: Request, next: Next) -> Response {
+/// Whether browsers are told to use https only (the public URL is https).
+#[derive(Debug, Clone, Copy)]
+pub struct Hsts(pub bool);
+
+pub async fn security_headers(State(hsts): State<Hsts>, request: Request, next: Next) -> Response {
     let personal = PERSONAL_PAGES.iter().any(|prefix| request.uri().path().starts_with(prefix));
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if hsts.0 {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    }
     let is_html = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
     // Pages are made for one visitor and change with every deploy: never stored for reuse
     // without asking (the hashed assets they link are the part that is cached).

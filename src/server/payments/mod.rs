@@ -30,7 +30,11 @@ pub struct Payments {
     client: Option<Client>,
     methods: Vec<CreateCheckoutSessionAllowedPaymentMethodTypes>,
     test_mode: bool,
+    webhook_secrets: Vec<String>,
 }
+
+/// Webhook secrets shorter than this are refused at start-up while payments are configured.
+pub const MIN_WEBHOOK_SECRET_CHARS: usize = 16;
 
 /// What the Checkout Session shows and carries.
 pub struct CheckoutRequest<'a> {
@@ -65,7 +69,21 @@ impl Payments {
             .collect::<ServerResult<Vec<_>>>()?;
         // Stripe's test-mode keys (and the project's own test server's) never charge a card.
         let test_mode = config.stripe_secret_key.as_deref().is_some_and(|key| key.starts_with("sk_test_") || key.starts_with("rk_test_"));
-        Ok(Self { client, methods, test_mode })
+        // An empty entry (`ARTWALL_STRIPE_WEBHOOK_SECRETS=` or a trailing comma) would be an empty
+        // HMAC key, with which anyone can sign.
+        let webhook_secrets: Vec<String> =
+            config.stripe_webhook_secrets.iter().map(|secret| secret.trim().to_owned()).filter(|secret| !secret.is_empty()).collect();
+        if client.is_some() && webhook_secrets.iter().any(|secret| secret.chars().count() < MIN_WEBHOOK_SECRET_CHARS) {
+            return Err(ServerError::Config(format!(
+                "every ARTWALL_STRIPE_WEBHOOK_SECRETS entry must have at least {MIN_WEBHOOK_SECRET_CHARS} characters"
+            )));
+        }
+        Ok(Self { client, methods, test_mode, webhook_secrets })
+    }
+
+    /// The secrets a webhook's signature is checked against (none empty).
+    pub fn webhook_secrets(&self) -> &[String] {
+        &self.webhook_secrets
     }
 
     pub fn is_configured(&self) -> bool {

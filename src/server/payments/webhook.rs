@@ -18,6 +18,7 @@ use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::Sha256;
+use subtle::ConstantTimeEq;
 use sqlx::{PgConnection, PgPool, Row};
 
 use crate::orders::OrderStatus;
@@ -43,15 +44,25 @@ pub enum SignatureError {
     Mismatch,
 }
 
-/// Checks `header` (`t=...,v1=...,v1=...`) over `payload` against every secret.
+/// At most this many `v1` values are checked: Stripe sends one, or two while a secret rolls. A
+/// header with thousands costs what one costs.
+const MAX_V1_SIGNATURES: usize = 4;
+
+/// Checks `header` (`t=...,v1=...,v1=...`) over `payload` against every secret: one HMAC per
+/// secret, compared in constant time with each (32-byte) `v1` value.
 pub fn verify_signature(header: Option<&str>, payload: &[u8], secrets: &[String], now: i64) -> Result<(), SignatureError> {
     let header = header.ok_or(SignatureError::Missing)?;
     let mut timestamp = None;
-    let mut signatures = Vec::new();
+    let mut signatures: Vec<[u8; 32]> = Vec::new();
     for part in header.split(',') {
         match part.trim().split_once('=') {
             Some(("t", t)) => timestamp = Some(t.parse::<i64>().map_err(|_| SignatureError::Malformed)?),
-            Some(("v1", hex_sig)) => signatures.push(hex::decode(hex_sig).map_err(|_| SignatureError::Malformed)?),
+            Some(("v1", _)) if signatures.len() == MAX_V1_SIGNATURES => {}
+            Some(("v1", hex_sig)) => {
+                let mut signature = [0u8; 32];
+                hex::decode_to_slice(hex_sig, &mut signature).map_err(|_| SignatureError::Malformed)?;
+                signatures.push(signature);
+            }
             Some(_) => {} // v0 and future schemes are ignored, as Stripe advises
             None => return Err(SignatureError::Malformed),
         }
@@ -60,19 +71,18 @@ pub fn verify_signature(header: Option<&str>, payload: &[u8], secrets: &[String]
     if signatures.is_empty() {
         return Err(SignatureError::Malformed);
     }
-    if (now - timestamp).abs() > SIGNATURE_TOLERANCE_SECONDS {
+    // abs_diff: any i64 the header holds, however far off, is merely stale.
+    if now.abs_diff(timestamp) > SIGNATURE_TOLERANCE_SECONDS.unsigned_abs() {
         return Err(SignatureError::Stale);
     }
     for secret in secrets {
-        for signature in &signatures {
-            let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-            mac.update(timestamp.to_string().as_bytes());
-            mac.update(b".");
-            mac.update(payload);
-            // Constant-time comparison.
-            if mac.verify_slice(signature).is_ok() {
-                return Ok(());
-            }
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+        mac.update(timestamp.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(payload);
+        let expected = mac.finalize().into_bytes();
+        if signatures.iter().any(|signature| bool::from(expected.as_slice().ct_eq(signature))) {
+            return Ok(());
         }
     }
     Err(SignatureError::Mismatch)
@@ -126,7 +136,7 @@ impl Outcome {
 pub async fn route(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok());
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    if let Err(error) = verify_signature(signature, &body, &state.config.stripe_webhook_secrets, now) {
+    if let Err(error) = verify_signature(signature, &body, state.payments.webhook_secrets(), now) {
         tracing::warn!(%error, "stripe webhook refused");
         return (StatusCode::BAD_REQUEST, Json(json!({ "error": error.to_string() }))).into_response();
     }
@@ -392,5 +402,32 @@ mod tests {
             assert_eq!(verify_signature(Some(bad), payload, &secrets, NOW), Err(SignatureError::Malformed), "{bad:?}");
         }
         assert_eq!(verify_signature(Some(&good), payload, &[], NOW), Err(SignatureError::Mismatch), "no secret configured");
+        // Signatures are 32 bytes: a shorter or longer v1 is malformed, not a cheap guess.
+        for bad in [format!("t={NOW},v1="), format!("t={NOW},v1=00"), format!("{good}00")] {
+            assert_eq!(verify_signature(Some(&bad), payload, &secrets, NOW), Err(SignatureError::Malformed), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn timestamps_at_the_ends_of_i64_are_stale_not_a_panic() {
+        let payload = br#"{"id":"evt_1"}"#;
+        let v1 = sign(payload, "whsec_test", NOW).split_once(",v1=").unwrap().1.to_owned();
+        for t in [i64::MIN, i64::MAX, -1] {
+            let header = format!("t={t},v1={v1}");
+            assert_eq!(verify_signature(Some(&header), payload, &["whsec_test".into()], NOW), Err(SignatureError::Stale), "{t}");
+        }
+    }
+
+    #[test]
+    fn only_the_first_few_v1_values_are_checked() {
+        let payload = br#"{"id":"evt_1"}"#;
+        let secrets = ["whsec_test".to_owned()];
+        let good = sign(payload, "whsec_test", NOW);
+        let v1 = good.split_once(",v1=").unwrap().1;
+        let junk = format!(",v1={}", "ab".repeat(32)).repeat(5000);
+        // Stripe's own signature comes first: accepted, however much follows.
+        assert_eq!(verify_signature(Some(&format!("{good}{junk}")), payload, &secrets, NOW), Ok(()));
+        // Behind thousands of made-up ones it is never reached: no HMAC per entry.
+        assert_eq!(verify_signature(Some(&format!("t={NOW}{junk},v1={v1}")), payload, &secrets, NOW), Err(SignatureError::Mismatch));
     }
 }
