@@ -6,7 +6,7 @@ set -euo pipefail
 page=${1:?usage: first_visit_bytes.sh URL}
 origin=$(grep -o '^https\?://[^/]*' <<<"$page")
 # Bytes on the wire and the encoding they came in.
-transferred() { curl -s -H 'Accept-Encoding: br, gzip' -o /dev/null -w '%{size_download} %header{content-encoding}' "$1"; }
+transferred() { curl -s -H 'Accept-Encoding: br, gzip' -o /dev/null -w '%{size_download} %header{content-encoding}\n' "$1"; }
 total=0
 report() {
   local kind=$1 url=$2 bytes encoding
