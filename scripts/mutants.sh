@@ -11,18 +11,21 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
+# Its own target dir: cargo names this crate's artifacts the same in every checkout, so builds of
+# the mutated tree and of your checkout would overwrite each other's in a shared one.
+export CARGO_TARGET_DIR="${ARTWALL_MUTANTS_TARGET_DIR:-${ARTWALL_CACHE:-$HOME/.cache/artwall}/mutants-target}"
 bash scripts/setup.sh mutants
 source scripts/env.sh
 
 # One line a group: its name | the files mutated | the functions mutated there (all: *) | the
-# test targets that guard them (arguments to `cargo nextest run`).
+# modules of tests/it that guard them (the unit tests always run too).
 GROUP_TABLE="
-webhook | src/server/payments/webhook.rs           | * | --lib --test webhook
-orders  | src/orders.rs src/server/orders.rs       | * | --lib --test checkout --test webhook
-taste   | src/server/taste.rs                      | * | --lib --test activity --test rooms
-guards  | src/server/visitor.rs src/server/auth.rs | * | --lib --test http --test checkout --test security
-pricing | src/pricing.rs                           | * | --lib --test checkout
-feed    | src/server/feed.rs | next_page nearest_unseen nearest_unseen_sql diverse_unseen find_candidates candidate_page_sql | --lib --test feed --test discover
+webhook | src/server/payments/webhook.rs           | * | webhook
+orders  | src/orders.rs src/server/orders.rs       | * | checkout webhook
+taste   | src/server/taste.rs                      | * | activity rooms
+guards  | src/server/visitor.rs src/server/auth.rs | * | http checkout security
+pricing | src/pricing.rs                           | * | checkout
+feed    | src/server/feed.rs | next_page nearest_unseen nearest_unseen_sql diverse_unseen find_candidates candidate_page_sql | feed discover
 "
 declare -A FILES FUNCTIONS TESTS
 while IFS='|' read -r name files functions tests; do
@@ -59,6 +62,8 @@ for group in "${groups[@]}"; do
   [ -n "${FILES[$group]:-}" ] || { echo "unknown group $group (have: ${!FILES[*]})" >&2; exit 2; }
   file_args=()
   for f in ${FILES[$group]}; do file_args+=(--file "$f"); done
+  modules=${TESTS[$group]}
+  test_args=(--lib --test it -E "kind(lib) | test(/^(${modules// /|})::/)")
   echo "== $group: ${FILES[$group]} (functions matching ${FUNCTIONS[$group]}) against ${TESTS[$group]}"
   # Exit 2 (missed) and 3 (timeouts) are results, not failures of the run.
   status=0
@@ -67,7 +72,7 @@ for group in "${groups[@]}"; do
   # linker without touching cargo's fingerprints, so the build cache stays valid.
   mold -run cargo mutants --in-place --no-shuffle --features ssr --no-default-features \
     --test-tool nextest --minimum-test-timeout 90 --re "${FUNCTIONS[$group]}" \
-    --output "$out_root/$group" "${file_args[@]}" -- ${TESTS[$group]} || status=$?
+    --output "$out_root/$group" "${file_args[@]}" -- "${test_args[@]}" || status=$?
   case $status in 0|2|3) ;; *) echo "cargo mutants failed for $group (exit $status)" >&2; exit "$status" ;; esac
   for f in ${FILES[$group]}; do
     count() { cat "$out_root/$group/mutants.out/$1.txt" 2>/dev/null | grep -c "^$f:" || true; }
