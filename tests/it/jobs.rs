@@ -1,7 +1,7 @@
 //! Admin import jobs against a real local HTTP server: downloads, failures with reasons,
 //! retries, idempotency, resuming after a restart, and the SSRF refusals of the fetcher.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,6 +1,6 @@
 //! Importing paintings into a real database (one database per test via #[sqlx::test]).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

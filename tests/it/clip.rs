@@ -1,7 +1,7 @@
 //! CLIP pipeline: preprocessing against CLIP's reference tensor, tokenizer ids against CLIP's
 //! reference tokenizer, batch/single equivalence, and the stand-in's colour semantics.
 
-mod common;
+use crate::common;
 
 use artwall::server::clip::{cosine, preprocess, TextTokenizer};
 use artwall::server::images::{decode_rgb, ImageLimits};

@@ -1,7 +1,7 @@
 //! Room photos through `POST /api/room-photo`: limits, EXIF stripping, storage under
 //! `user-rooms/{visitor}/`, the taste blend, and the no-JavaScript form flow.
 
-mod common;
+use crate::common;
 
 use std::io::Cursor;
 

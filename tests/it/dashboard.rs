@@ -1,6 +1,6 @@
 //! The dashboard's figures from known data, and the dashboard endpoint behind the admin guard.
 
-mod common;
+use crate::common;
 
 use artwall::orders::OrderStatus;
 use artwall::server::dashboard;

@@ -1,7 +1,5 @@
 //! The never-repeating personalised feed, over synthetic clustered catalogues in real Postgres.
 
-mod common;
-
 use std::collections::HashSet;
 
 use artwall::server::clip::cosine;

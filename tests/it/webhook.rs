@@ -2,7 +2,7 @@
 //! both orders, unknown orders and amount mismatches. Each case asserts the final state and the
 //! timeline, through the real router with our own Stripe-style signing.
 
-mod common;
+use crate::common;
 
 use artwall::orders::OrderStatus;
 use artwall::pricing::PrintOptions;

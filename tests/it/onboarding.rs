@@ -1,6 +1,6 @@
 //! Style onboarding: committed embeddings, the start-up model check, seeding and re-seeding.
 
-mod common;
+use crate::common;
 
 use artwall::server::clip::{cosine, l2_normalised};
 use artwall::server::onboarding::StyleEmbeddings;

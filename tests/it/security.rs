@@ -1,6 +1,6 @@
 //! Headers on every response, the CSP nonce on pages, and cross-site state changes refused.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};

@@ -1,6 +1,5 @@
 //! Helpers shared by the integration tests. Tests need the environment that `make test` sets:
 //! DATABASE_URL (a Postgres server with pgvector), ARTWALL_MODEL_DIR and ORT_DYLIB_PATH.
-#![allow(dead_code)] // each test binary uses a different subset
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};

@@ -1,6 +1,6 @@
 //! Adding one painting from the admin form, with errors beside their fields; publishing.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};

@@ -1,7 +1,7 @@
 //! The GCS storage backend, with Google's real client against fake-gcs-server
 //! (FAKE_GCS_SERVER_BIN, set by `make test`).
 
-mod common;
+use crate::common;
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};

@@ -1,6 +1,6 @@
 //! Rate limits: 429 with Retry-After, per visitor and per IP address.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 

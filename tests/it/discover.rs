@@ -1,6 +1,6 @@
 //! Saved paintings, "more like this" and text search, through the HTTP surface.
 
-mod common;
+use crate::common;
 
 use artwall::server::{paintings, synthetic};
 use artwall::server::visitor::VisitorId;

@@ -1,6 +1,6 @@
 //! Activity ingestion over HTTP and the taste worker, against real Postgres.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

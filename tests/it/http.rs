@@ -1,6 +1,6 @@
 //! The HTTP surface, driven through the real router (`Router::oneshot`) over a test database.
 
-mod common;
+use crate::common;
 
 use artwall::server::auth::{self, AdminEmail};
 use axum::body::Body;

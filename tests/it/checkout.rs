@@ -3,7 +3,7 @@
 //! signed webhooks reach it. Also: the double-click guard, Stripe being down, refunds,
 //! reconciliation, and that nobody reads another visitor's order.
 
-mod common;
+use crate::common;
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};

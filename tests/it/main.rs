@@ -1,0 +1,22 @@
+//! The integration tests, in one binary: the server is linked once instead of once per file.
+//! Each module is one feature's tests; `common` is their shared harness (a database per test,
+//! the app on a real port, fixtures). Run one module with `cargo nextest run -E 'test(/^feed::/)'`.
+
+mod common;
+
+mod activity;
+mod admin_catalogue;
+mod catalogue;
+mod checkout;
+mod clip;
+mod dashboard;
+mod discover;
+mod feed;
+mod gcs;
+mod http;
+mod jobs;
+mod limits;
+mod onboarding;
+mod rooms;
+mod security;
+mod webhook;
