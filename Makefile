@@ -1,11 +1,15 @@
 # The two commands in the README. Both install what they need (scripts/setup.sh) first.
-.PHONY: run test bench admin mutants
+.PHONY: run test check bench admin mutants
 
 run:
 	bash scripts/run.sh
 
 test:
 	bash scripts/test.sh
+
+# Formatting and clippy (warnings denied) for the server and the browser client; make test runs it first.
+check:
+	bash scripts/setup.sh && bash scripts/check.sh
 
 # Adds an admin to `make run`'s shop, or resets their password: make admin EMAIL=you@example.com
 admin:

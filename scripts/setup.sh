@@ -31,6 +31,10 @@ fi
 
 # --- Rust toolchain pieces -------------------------------------------------------------------
 rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+# `make check` formats and lints with these (in rustup's default profile, not in its minimal one).
+for component in rustfmt clippy; do
+  rustup component list --installed | grep -q "^$component-" || rustup component add "$component"
+done
 # cargo-leptos builds the app (about 12 minutes to install on 2 cores), cargo-nextest runs its
 # tests (about 5); cargo-mutants only for `make mutants` (scripts/setup.sh mutants).
 cargo_tools=(leptos nextest)

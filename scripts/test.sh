@@ -8,6 +8,8 @@ bash scripts/setup.sh
 source scripts/env.sh
 echo "== setup steps, from scratch"
 bash scripts/setup_check.sh
+echo "== format and lints"
+bash scripts/check.sh
 
 PG_PORT="${ARTWALL_TEST_PG_PORT:-54330}"
 bash scripts/pg.sh start .data/pg-test "$PG_PORT"

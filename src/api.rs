@@ -1,10 +1,16 @@
 //! Server functions: public endpoints, kept thin. Each one authenticates and authorises inside
 //! itself, then calls into `server::`.
+// A form's server function takes one argument per field; the attribute cannot sit on the function
+// itself, because `#[server]` generates the client's twin without it.
+#![allow(clippy::too_many_arguments)]
 
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::types::{ShopInfo, AddedPainting, AdminOrders, AdminOverview, AdminPaintings, PaintingEdit, FeedPage, JobView, OrderView, Onboarding, PaintingDetail, RoomState, SavedList, ScoredCard, SearchResults};
+use crate::types::{
+    AddedPainting, AdminOrders, AdminOverview, AdminPaintings, FeedPage, JobView, Onboarding, OrderView,
+    PaintingDetail, PaintingEdit, RoomState, SavedList, ScoredCard, SearchResults, ShopInfo,
+};
 
 #[cfg(feature = "ssr")]
 use crate::server::{error::respond, AppState};
@@ -38,7 +44,9 @@ pub async fn load_feed_page(cursor: Option<String>, limit: Option<i64>) -> Resul
     use crate::server::{feed, visitor::current_visitor};
     let state = expect_context::<AppState>();
     let visitor = current_visitor()?;
-    respond(feed::next_page(&state.db, &state.landmarks, state.feed_settings(), visitor, cursor.as_deref(), limit).await)
+    respond(
+        feed::next_page(&state.db, &state.landmarks, state.feed_settings(), visitor, cursor.as_deref(), limit).await,
+    )
 }
 
 /// "Start over" once everything has been seen: forgets what was shown (not what was hidden).
@@ -164,7 +172,8 @@ pub async fn load_admin_overview() -> Result<AdminOverview, AppError> {
     use crate::server::{dashboard, paintings};
     let (state, admin) = admin_context().await?;
     let model = state.clip.info();
-    let (catalogue_size, figures) = respond(tokio::try_join!(paintings::catalogue_size(&state.db), dashboard::figures(&state.db)))?;
+    let (catalogue_size, figures) =
+        respond(tokio::try_join!(paintings::catalogue_size(&state.db), dashboard::figures(&state.db)))?;
     Ok(AdminOverview {
         admin_email: admin.email,
         model_id: model.id.clone(),
@@ -179,7 +188,12 @@ pub async fn load_admin_overview() -> Result<AdminOverview, AppError> {
 /// Buy a print: the server prices it, opens (or reuses) the order and its Stripe Checkout
 /// Session, and returns the Checkout URL (a plain form post is redirected there).
 #[server(endpoint = "checkout")]
-pub async fn start_checkout(painting_id: i64, size: String, material: String, frame: String) -> Result<String, AppError> {
+pub async fn start_checkout(
+    painting_id: i64,
+    size: String,
+    material: String,
+    frame: String,
+) -> Result<String, AppError> {
     use crate::pricing::PrintOptions;
     use crate::server::{checkout, visitor::current_visitor};
     let state = expect_context::<AppState>();
@@ -244,7 +258,9 @@ pub async fn refund_order(order_id: String, amount_cents: Option<String>) -> Res
     let amount = invalid(
         amount_cents
             .filter(|a| !a.trim().is_empty())
-            .map(|a| a.trim().parse::<i64>().map_err(|_| "the refund amount must be a whole number of cents".to_owned()))
+            .map(|a| {
+                a.trim().parse::<i64>().map_err(|_| "the refund amount must be a whole number of cents".to_owned())
+            })
             .transpose(),
     )?;
     respond(fulfilment::refund(&state, &admin, &order_id, amount).await)
@@ -325,7 +341,6 @@ pub async fn load_admin_painting(id: i64) -> Result<PaintingEdit, AppError> {
 
 /// Saves a painting's edited metadata (the fields of the add form, without the image).
 #[server(endpoint = "admin/painting/edit")]
-#[allow(clippy::too_many_arguments)] // one argument per form field
 pub async fn update_painting(
     id: i64,
     title: String,
@@ -342,8 +357,16 @@ pub async fn update_painting(
     use crate::server::catalogue_admin;
     let (state, admin) = admin_context().await?;
     let mut fields: std::collections::HashMap<String, String> = [
-        ("title", title), ("title_en", title_en), ("artist", artist), ("artist_en", artist_en), ("year", year), ("style", style),
-        ("tags", tags), ("source", source), ("source_url", source_url), ("license", license),
+        ("title", title),
+        ("title_en", title_en),
+        ("artist", artist),
+        ("artist_en", artist_en),
+        ("year", year),
+        ("style", style),
+        ("tags", tags),
+        ("source", source),
+        ("source_url", source_url),
+        ("license", license),
     ]
     .into_iter()
     .map(|(name, value)| (name.to_owned(), value))

@@ -3,7 +3,20 @@ use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{path, SsrMode};
 
-use crate::pages::{admin::{Dashboard, LoginPage}, admin_catalogue::{AdminPaintingsPage, EditPaintingPage, NewPaintingPage}, admin_jobs::{ImportPage, JobPage}, admin_orders::{AdminOrderPage, AdminOrdersPage}, feed::Feed, orders::{OrderPage, OrdersPage}, landing::Landing, not_found::NotFound, onboarding::OnboardingPage, painting::Painting, saved::SavedPage, search::SearchPage};
+use crate::pages::{
+    admin::{Dashboard, LoginPage},
+    admin_catalogue::{AdminPaintingsPage, EditPaintingPage, NewPaintingPage},
+    admin_jobs::{ImportPage, JobPage},
+    admin_orders::{AdminOrderPage, AdminOrdersPage},
+    feed::Feed,
+    landing::Landing,
+    not_found::NotFound,
+    onboarding::OnboardingPage,
+    orders::{OrderPage, OrdersPage},
+    painting::Painting,
+    saved::SavedPage,
+    search::SearchPage,
+};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     // The page's CSP names this response's nonce, which the hydration scripts carry.

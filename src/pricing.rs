@@ -222,8 +222,11 @@ mod tests {
         assert!(error.contains("unknown size \"30x40\"") && error.contains("40x50"), "{error}");
         assert!(PrintOptions::parse("40x50", "vinyl", "none").unwrap_err().contains("unknown material"));
         assert!(PrintOptions::parse("40x50", "paper", "silver").unwrap_err().contains("unknown frame"));
-        assert!(serde_json::from_str::<PrintOptions>(r#"{"size":"40x50","material":"paper","frame":"plastic"}"#).is_err());
-        let parsed: PrintOptions = serde_json::from_str(r#"{"size":"80x100","material":"textured","frame":"gold"}"#).unwrap();
+        assert!(
+            serde_json::from_str::<PrintOptions>(r#"{"size":"40x50","material":"paper","frame":"plastic"}"#).is_err()
+        );
+        let parsed: PrintOptions =
+            serde_json::from_str(r#"{"size":"80x100","material":"textured","frame":"gold"}"#).unwrap();
         assert_eq!(parsed.describe(), "80 × 100 cm, Textured canvas, Gold frame");
     }
 

@@ -86,7 +86,13 @@ impl Queue {
 }
 
 /// Records an event; a no-op when rendering on the server.
-pub fn track(kind: &'static str, painting_id: Option<i64>, position: Option<i64>, source: Source, metadata: Map<String, Value>) {
+pub fn track(
+    kind: &'static str,
+    painting_id: Option<i64>,
+    position: Option<i64>,
+    source: Source,
+    metadata: Map<String, Value>,
+) {
     #[cfg(feature = "hydrate")]
     client::push(kind, painting_id, position, source, metadata);
     #[cfg(not(feature = "hydrate"))]
@@ -128,12 +134,15 @@ mod client {
 
     const ENDPOINT: &str = "/api/activity";
 
+    /// Painting id -> (position, source, visible since in ms).
+    type VisibleCards = std::collections::HashMap<i64, (Option<i64>, Source, f64)>;
+
     thread_local! {
         static QUEUE: RefCell<Queue> = RefCell::new(Queue::default());
         static STARTED: Cell<bool> = const { Cell::new(false) };
         static OBSERVER: RefCell<Option<web_sys::IntersectionObserver>> = const { RefCell::new(None) };
-        /// Cards at least half visible now: painting id -> (position, source, visible since, ms).
-        static VISIBLE: RefCell<std::collections::HashMap<i64, (Option<i64>, Source, f64)>> = RefCell::default();
+        /// Cards at least half visible now.
+        static VISIBLE: RefCell<VisibleCards> = RefCell::default();
         static IMPRESSED: RefCell<std::collections::HashSet<(i64, &'static str)>> = RefCell::default();
         /// How far down the page the visitor has been, as a share of its height (0 to 1).
         static SCROLL_DEPTH: Cell<f64> = const { Cell::new(0.0) };
@@ -168,7 +177,9 @@ mod client {
                                 if IMPRESSED.with(|i| i.borrow_mut().insert((id, source.as_str()))) {
                                     push("impression", Some(id), position, source, Map::new());
                                 }
-                                VISIBLE.with(|v| _ = v.borrow_mut().entry(id).or_insert((position, source, js_sys::Date::now())));
+                                VISIBLE.with(|v| {
+                                    _ = v.borrow_mut().entry(id).or_insert((position, source, js_sys::Date::now()))
+                                });
                             } else {
                                 end_view(id);
                             }
@@ -177,15 +188,18 @@ mod client {
                     let options = web_sys::IntersectionObserverInit::new();
                     let thresholds = js_sys::Array::of2(&0.0.into(), &0.5.into());
                     options.set_threshold(&thresholds);
-                    let observer = web_sys::IntersectionObserver::new_with_options(callback.as_ref().unchecked_ref(), &options)
-                        .expect("IntersectionObserver is supported");
+                    let observer =
+                        web_sys::IntersectionObserver::new_with_options(callback.as_ref().unchecked_ref(), &options)
+                            .expect("IntersectionObserver is supported");
                     callback.forget(); // one observer for the page's lifetime
                     observer
                 })
                 .clone()
         });
         let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
-        let Ok(cards) = document.query_selector_all(".card[data-painting-id][data-source]:not([data-observed])") else { return };
+        let Ok(cards) = document.query_selector_all(".card[data-painting-id][data-source]:not([data-observed])") else {
+            return;
+        };
         for i in 0..cards.length() {
             if let Some(card) = cards.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()) {
                 let _ = card.set_attribute("data-observed", "");
@@ -195,13 +209,18 @@ mod client {
     }
 
     fn new_id() -> String {
-        web_sys::window()
-            .and_then(|w| w.crypto().ok())
-            .map(|c| c.random_uuid())
-            .unwrap_or_else(|| format!("00000000-0000-4000-8000-{:012x}", (js_sys::Math::random() * 2f64.powi(48)) as u64))
+        web_sys::window().and_then(|w| w.crypto().ok()).map(|c| c.random_uuid()).unwrap_or_else(|| {
+            format!("00000000-0000-4000-8000-{:012x}", (js_sys::Math::random() * 2f64.powi(48)) as u64)
+        })
     }
 
-    pub fn push(kind: &'static str, painting_id: Option<i64>, position: Option<i64>, source: Source, metadata: Map<String, Value>) {
+    pub fn push(
+        kind: &'static str,
+        painting_id: Option<i64>,
+        position: Option<i64>,
+        source: Source,
+        metadata: Map<String, Value>,
+    ) {
         let event = Event { id: new_id(), kind, painting_id, position, source: source.as_str(), metadata };
         QUEUE.with(|q| q.borrow_mut().push(event));
     }
@@ -214,8 +233,10 @@ mod client {
         gloo_timers::callback::Interval::new(2_000, || flush(false)).forget();
         let on_scroll = Closure::<dyn Fn()>::new(|| {
             let Some(window) = web_sys::window() else { return };
-            let bottom = window.scroll_y().unwrap_or(0.0) + window.inner_height().ok().and_then(|h| h.as_f64()).unwrap_or(0.0);
-            let height = window.document().and_then(|d| d.document_element()).map_or(0.0, |e| f64::from(e.scroll_height()));
+            let bottom =
+                window.scroll_y().unwrap_or(0.0) + window.inner_height().ok().and_then(|h| h.as_f64()).unwrap_or(0.0);
+            let height =
+                window.document().and_then(|d| d.document_element()).map_or(0.0, |e| f64::from(e.scroll_height()));
             if height > 0.0 {
                 SCROLL_DEPTH.with(|depth| depth.set(depth.get().max((bottom / height).clamp(0.0, 1.0))));
             }
@@ -271,7 +292,10 @@ mod client {
         init.set_headers(&headers);
         let request = window.fetch_with_str_and_init(ENDPOINT, &init);
         leptos::task::spawn_local(async move {
-            let response = wasm_bindgen_futures::JsFuture::from(request).await.ok().and_then(|r| r.dyn_into::<web_sys::Response>().ok());
+            let response = wasm_bindgen_futures::JsFuture::from(request)
+                .await
+                .ok()
+                .and_then(|r| r.dyn_into::<web_sys::Response>().ok());
             match response {
                 // 4xx: the batch itself is wrong; sending it again would not help.
                 Some(r) if r.ok() || (400..500).contains(&r.status()) && r.status() != 429 => {}
@@ -290,7 +314,14 @@ mod tests {
     use super::*;
 
     fn event(n: usize) -> Event {
-        Event { id: format!("id-{n}"), kind: "impression", painting_id: Some(n as i64), position: Some(n as i64), source: "feed", metadata: Map::new() }
+        Event {
+            id: format!("id-{n}"),
+            kind: "impression",
+            painting_id: Some(n as i64),
+            position: Some(n as i64),
+            source: "feed",
+            metadata: Map::new(),
+        }
     }
 
     #[test]
@@ -316,7 +347,10 @@ mod tests {
         queue.requeue(batch.clone());
         queue.requeue(batch);
         assert_eq!(queue.len(), 6);
-        assert_eq!(queue.take_batch().iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["id-0", "id-1", "id-2", "id-3", "id-4", "id-9"]);
+        assert_eq!(
+            queue.take_batch().iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+            ["id-0", "id-1", "id-2", "id-3", "id-4", "id-9"]
+        );
     }
 
     #[test]

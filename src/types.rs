@@ -20,7 +20,11 @@ pub struct PaintingCard {
 
 impl PaintingCard {
     pub fn alt_text(&self) -> String {
-        format!("{} by {}", self.title_en.as_deref().unwrap_or(&self.title), self.artist_en.as_deref().unwrap_or(&self.artist))
+        format!(
+            "{} by {}",
+            self.title_en.as_deref().unwrap_or(&self.title),
+            self.artist_en.as_deref().unwrap_or(&self.artist)
+        )
     }
 }
 
@@ -223,6 +227,7 @@ pub struct JobFailure {
 
 /// One row of the admin's catalogue list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct AdminPainting {
     pub id: i64,
     pub title: String,

@@ -15,14 +15,17 @@ pub fn Sentinel(#[prop(into)] on_visible: Callback<()>, #[prop(into)] rearm: Sig
         rearm.track();
         let Some(element) = node.get() else { return };
         let callback = Closure::<dyn Fn(js_sys::Array)>::new(move |entries: js_sys::Array| {
-            let visible = entries.iter().any(|entry| entry.unchecked_into::<web_sys::IntersectionObserverEntry>().is_intersecting());
+            let visible = entries
+                .iter()
+                .any(|entry| entry.unchecked_into::<web_sys::IntersectionObserverEntry>().is_intersecting());
             if visible {
                 on_visible.run(());
             }
         });
         let options = web_sys::IntersectionObserverInit::new();
         options.set_root_margin("800px 0px");
-        let Ok(observer) = web_sys::IntersectionObserver::new_with_options(callback.as_ref().unchecked_ref(), &options) else {
+        let Ok(observer) = web_sys::IntersectionObserver::new_with_options(callback.as_ref().unchecked_ref(), &options)
+        else {
             return; // very old browser: the Load more button still works
         };
         observer.observe(&element);

@@ -16,7 +16,13 @@ const DEFAULT_WALL_CM: u32 = 300;
 const KEY_STEP_PERCENT: f64 = 2.0;
 
 #[component]
-pub fn WallPreview(painting_id: i64, image_url: String, painting_width: i32, painting_height: i32, options: RwSignal<PrintOptions>) -> impl IntoView {
+pub fn WallPreview(
+    painting_id: i64,
+    image_url: String,
+    painting_width: i32,
+    painting_height: i32,
+    options: RwSignal<PrintOptions>,
+) -> impl IntoView {
     let room = Resource::new(|| (), |_| load_room());
     let query = use_query_map();
     let refusal = move || query.read().get("room_error").map(|code| room_error_message(&code));
@@ -62,7 +68,13 @@ pub fn WallPreview(painting_id: i64, image_url: String, painting_width: i32, pai
 }
 
 #[component]
-fn RoomWall(photo: RoomPhoto, image_url: String, painting_width: i32, painting_height: i32, options: RwSignal<PrintOptions>) -> impl IntoView {
+fn RoomWall(
+    photo: RoomPhoto,
+    image_url: String,
+    painting_width: i32,
+    painting_height: i32,
+    options: RwSignal<PrintOptions>,
+) -> impl IntoView {
     let wall_cm = RwSignal::new(DEFAULT_WALL_CM);
     // The painting's centre, in percent of the photo.
     let position = RwSignal::new((50.0_f64, 40.0_f64));

@@ -107,17 +107,19 @@ const CHART_HEIGHT: f64 = 120.0;
 fn FeedHealth(figures: DashboardFigures) -> impl IntoView {
     let funnel = figures.funnel;
     let percent = |rate: Option<f64>| rate.map_or_else(|| "–".to_owned(), |r| format!("{:.1}%", r * 100.0));
-    let ranked = |title: &'static str, list: Vec<RankedPainting>| view! {
-        <div>
-            <h3>{title}</h3>
-            {if list.is_empty() {
-                view! { <p class="muted">"None yet."</p> }.into_any()
-            } else {
-                view! {
-                    <ol>{list.into_iter().map(|p| view! { <li><a href=format!("/painting/{}", p.id)>{p.title}</a> " (" {p.count} ")"</li> }).collect_view()}</ol>
-                }.into_any()
-            }}
-        </div>
+    let ranked = |title: &'static str, list: Vec<RankedPainting>| {
+        view! {
+            <div>
+                <h3>{title}</h3>
+                {if list.is_empty() {
+                    view! { <p class="muted">"None yet."</p> }.into_any()
+                } else {
+                    view! {
+                        <ol>{list.into_iter().map(|p| view! { <li><a href=format!("/painting/{}", p.id)>{p.title}</a> " (" {p.count} ")"</li> }).collect_view()}</ol>
+                    }.into_any()
+                }}
+            </div>
+        }
     };
     view! {
         <h2>"Feed health"</h2>
@@ -158,7 +160,9 @@ pub fn AdminNav() -> impl IntoView {
 /// An admin page's error: an ended session links to the sign-in page.
 pub fn admin_error(error: AppError) -> AnyView {
     match error {
-        AppError::Unauthorized => view! { <p>"Your session has ended. " <a href="/admin/login">"Sign in again"</a></p> }.into_any(),
+        AppError::Unauthorized => {
+            view! { <p>"Your session has ended. " <a href="/admin/login">"Sign in again"</a></p> }.into_any()
+        }
         error => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
     }
 }

@@ -4,7 +4,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::{add_painting, load_admin_painting, load_admin_paintings, replace_painting_image, SetPaintingPublished, StartReembed, UpdatePainting};
+use crate::api::{
+    add_painting, load_admin_painting, load_admin_paintings, replace_painting_image, SetPaintingPublished,
+    StartReembed, UpdatePainting,
+};
 use crate::error::AppError;
 use crate::pages::admin::{admin_error, AdminNav};
 use crate::types::{AddedPainting, AdminPainting, PaintingEdit};
@@ -16,7 +19,10 @@ pub fn AdminPaintingsPage() -> impl IntoView {
     let page = move || query.read().get("page").and_then(|p| p.parse::<i64>().ok()).unwrap_or(1);
     let publish = ServerAction::<SetPaintingPublished>::new();
     let reembed = ServerAction::<StartReembed>::new();
-    let paintings = Resource::new(move || (search(), page(), publish.version().get()), |(q, page, _)| load_admin_paintings(Some(q), Some(page)));
+    let paintings = Resource::new(
+        move || (search(), page(), publish.version().get()),
+        |(q, page, _)| load_admin_paintings(Some(q), Some(page)),
+    );
     view! {
         <Title text="Catalogue · Admin"/>
         <section class="admin">
@@ -111,8 +117,8 @@ const PAINTING_FIELDS: &[(&str, &str, &str)] = &[
 /// the new painting is shown with its six nearest neighbours.
 #[component]
 pub fn NewPaintingPage() -> impl IntoView {
-    use leptos::web_sys::{FormData, HtmlFormElement, SubmitEvent};
     use leptos::wasm_bindgen::JsCast;
+    use leptos::web_sys::{FormData, HtmlFormElement, SubmitEvent};
     let add = Action::new_local(|data: &FormData| add_painting(data.clone().into()));
     let field_error = move |field: &'static str| move || field_error(add.value().get(), field);
     let on_submit = move |event: SubmitEvent| {
@@ -153,7 +159,9 @@ pub fn NewPaintingPage() -> impl IntoView {
 /// The message for `field`, when the last answer was an error in that field.
 fn field_error<T>(answer: Option<Result<T, AppError>>, field: &str) -> Option<impl IntoView> {
     match answer {
-        Some(Err(AppError::InvalidField { field: f, message })) if f == field => Some(view! { <span class="field-error" role="alert">{message}</span> }),
+        Some(Err(AppError::InvalidField { field: f, message })) if f == field => {
+            Some(view! { <span class="field-error" role="alert">{message}</span> })
+        }
         _ => None,
     }
 }
@@ -196,7 +204,10 @@ pub fn EditPaintingPage() -> impl IntoView {
     let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or_default();
     let save = ServerAction::<UpdatePainting>::new();
     let publish = ServerAction::<SetPaintingPublished>::new();
-    let painting = Resource::new(move || (id(), save.version().get(), publish.version().get()), |(id, ..)| load_admin_painting(id));
+    let painting = Resource::new(
+        move || (id(), save.version().get(), publish.version().get()),
+        |(id, ..)| load_admin_painting(id),
+    );
     view! {
         <Title text="Edit painting · Admin"/>
         <section class="admin">
@@ -215,7 +226,11 @@ pub fn EditPaintingPage() -> impl IntoView {
 }
 
 #[component]
-fn EditPainting(painting: PaintingEdit, save: ServerAction<UpdatePainting>, publish: ServerAction<SetPaintingPublished>) -> impl IntoView {
+fn EditPainting(
+    painting: PaintingEdit,
+    save: ServerAction<UpdatePainting>,
+    publish: ServerAction<SetPaintingPublished>,
+) -> impl IntoView {
     use leptos::wasm_bindgen::JsCast;
     use leptos::web_sys::{FormData, HtmlFormElement, SubmitEvent};
     let replace = Action::new_local(|data: &FormData| replace_painting_image(data.clone().into()));

@@ -64,7 +64,9 @@ fn import_error_message(code: &str) -> &'static str {
         "empty" => "Paste a JSON list or choose a file with at least one painting.",
         "too_many" => "That is more paintings than one job takes; split the list.",
         "too_large" => "That file is too large to import.",
-        "unreadable" => "That is neither the seed's JSON shape ({\"paintings\":[…]}) nor the demo catalogue's CSV columns.",
+        "unreadable" => {
+            "That is neither the seed's JSON shape ({\"paintings\":[…]}) nor the demo catalogue's CSV columns."
+        }
         _ => "The import could not be started. Try again.",
     }
 }
@@ -76,7 +78,10 @@ pub fn JobPage() -> impl IntoView {
     let resume = ServerAction::<ResumeJob>::new();
     let tick = RwSignal::new(0u32);
     let id = move || params.read().get("id").unwrap_or_default();
-    let job = Resource::new(move || (id(), tick.get(), retry.version().get(), resume.version().get()), |(id, ..)| load_job(id));
+    let job = Resource::new(
+        move || (id(), tick.get(), retry.version().get(), resume.version().get()),
+        |(id, ..)| load_job(id),
+    );
     // Live progress without a manual refresh: ask again while the job is queued or running.
     Effect::new(move |_| {
         if job.get().and_then(Result::ok).is_some_and(|j| j.is_active()) {

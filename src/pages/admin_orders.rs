@@ -83,7 +83,11 @@ pub fn AdminOrderPage() -> impl IntoView {
 }
 
 #[component]
-fn AdminOrder(order: OrderView, advance: ServerAction<AdvanceOrder>, refund: ServerAction<RefundOrder>) -> impl IntoView {
+fn AdminOrder(
+    order: OrderView,
+    advance: ServerAction<AdvanceOrder>,
+    refund: ServerAction<RefundOrder>,
+) -> impl IntoView {
     let moves = order.status.admin_moves();
     let refundable = order.status.is_paid() && order.status != OrderStatus::Refunded;
     let remaining = order.amount_cents - order.refunded_cents;

@@ -40,7 +40,10 @@ fn FeedGrid(first: FeedPage) -> impl IntoView {
     let hiding = RwSignal::new(std::collections::HashSet::<i64>::new());
     let hide = Callback::new(move |id: i64| {
         hiding.update(|h| _ = h.insert(id));
-        set_timeout(move || items.update(|list| list.retain(|item| item.card.id != id)), std::time::Duration::from_millis(320));
+        set_timeout(
+            move || items.update(|list| list.retain(|item| item.card.id != id)),
+            std::time::Duration::from_millis(320),
+        );
     });
     // After hydration: start tracking, and watch every card that renders.
     Effect::new(move |_| {

@@ -84,7 +84,9 @@ pub fn OrderPage() -> impl IntoView {
     let tick = RwSignal::new(0u32);
     let order = Resource::new(move || (id(), tick.get(), save_address.version().get()), |(id, _, _)| load_order(id));
     // Until the webhook lands, check again every couple of seconds.
-    let confirming = move || returning_from_stripe() && order.get().and_then(Result::ok).is_some_and(|o| o.status == OrderStatus::Pending);
+    let confirming = move || {
+        returning_from_stripe() && order.get().and_then(Result::ok).is_some_and(|o| o.status == OrderStatus::Pending)
+    };
     Effect::new(move |_| {
         if confirming() {
             set_timeout(move || tick.update(|t| *t += 1), std::time::Duration::from_millis(CONFIRMING_POLL_MS));

@@ -4,12 +4,12 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api::{load_more_like_this, load_painting, SetSaved, StartCheckout};
 use crate::components::card::{PaintingCardView, TrackCards};
-use crate::tracking::Source;
 use crate::components::configurator::{frame_class, PrintConfigurator};
 use crate::components::wall::WallPreview;
-use crate::pricing::PrintOptions;
 use crate::error::AppError;
 use crate::pages::not_found::NotFound;
+use crate::pricing::PrintOptions;
+use crate::tracking::Source;
 use crate::types::PaintingDetail;
 
 #[component]

@@ -25,9 +25,11 @@ pub const NOTIFY_CHANNEL: &str = "artwall_activity";
 
 /// Event types the browser may send. Purchases, searches and style choices are recorded by the
 /// server itself.
-const CLIENT_EVENTS: &[&str] = &["impression", "view", "click", "save", "unsave", "hide", "share", "session_start", "session_end"];
+const CLIENT_EVENTS: &[&str] =
+    &["impression", "view", "click", "save", "unsave", "hide", "share", "session_start", "session_end"];
 const SOURCES: &[&str] = &["feed", "detail", "search", "saved"];
-pub const STYLE_CODES: &[&str] = &["modern", "nordic", "japanese", "chinese", "french", "american", "industrial", "cream"];
+pub const STYLE_CODES: &[&str] =
+    &["modern", "nordic", "japanese", "chinese", "french", "american", "industrial", "cream"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,7 +65,14 @@ pub struct CheckedEvent {
 impl CheckedEvent {
     /// An event the server itself records (a save button, a search): trusted, not parsed.
     pub fn server(event_type: &str, painting_id: Option<i64>, source: &str, metadata: Value) -> Self {
-        Self { id: Uuid::new_v4(), event_type: event_type.into(), painting_id, position: None, source: Some(source.into()), metadata }
+        Self {
+            id: Uuid::new_v4(),
+            event_type: event_type.into(),
+            painting_id,
+            position: None,
+            source: Some(source.into()),
+            metadata,
+        }
     }
 }
 
@@ -149,7 +158,12 @@ pub async fn ingest(db: &PgPool, visitor: VisitorId, body: &[u8]) -> ServerResul
 
     // Painting ids must exist: unknown ones are rejected, not silently dropped.
     let wanted: Vec<i64> = checked.iter().flatten().filter_map(|e| e.painting_id).collect();
-    let known: HashSet<i64> = sqlx::query_scalar("SELECT id FROM paintings WHERE id = ANY($1)").bind(&wanted).fetch_all(db).await?.into_iter().collect();
+    let known: HashSet<i64> = sqlx::query_scalar("SELECT id FROM paintings WHERE id = ANY($1)")
+        .bind(&wanted)
+        .fetch_all(db)
+        .await?
+        .into_iter()
+        .collect();
     let mut ids_in_batch = HashSet::new();
     for result in checked.iter_mut() {
         if let Ok(event) = result {
@@ -167,7 +181,9 @@ pub async fn ingest(db: &PgPool, visitor: VisitorId, body: &[u8]) -> ServerResul
         .into_iter()
         .enumerate()
         .map(|(index, result)| match result {
-            Ok(event) if inserted.contains(&event.id) => EventResult { index, status: EventStatus::Logged, error: None },
+            Ok(event) if inserted.contains(&event.id) => {
+                EventResult { index, status: EventStatus::Logged, error: None }
+            }
             Ok(_) => EventResult { index, status: EventStatus::Duplicate, error: None },
             Err(error) => EventResult { index, status: EventStatus::Rejected, error: Some(error) },
         })
@@ -207,7 +223,11 @@ pub async fn record(db: &PgPool, visitor: VisitorId, valid: &[&CheckedEvent]) ->
 }
 
 /// Saved and hidden state changes at once, so the page is right before the worker runs.
-async fn apply_saves_and_hides(tx: &mut sqlx::PgConnection, visitor: VisitorId, events: &[&CheckedEvent]) -> ServerResult<()> {
+async fn apply_saves_and_hides(
+    tx: &mut sqlx::PgConnection,
+    visitor: VisitorId,
+    events: &[&CheckedEvent],
+) -> ServerResult<()> {
     // The last save or unsave of each painting in the batch decides.
     let mut saved: HashMap<i64, bool> = HashMap::new();
     let mut hidden = Vec::new();
@@ -219,25 +239,37 @@ async fn apply_saves_and_hides(tx: &mut sqlx::PgConnection, visitor: VisitorId, 
             _ => {}
         }
     }
-    let (to_save, to_unsave): (Vec<(i64, bool)>, Vec<(i64, bool)>) = saved.into_iter().partition(|(_, save)| *save);
+    let (to_save, to_unsave): (Vec<_>, Vec<_>) = saved.into_iter().partition(|(_, save)| *save);
     let to_save: Vec<i64> = to_save.into_iter().map(|(id, _)| id).collect();
     let to_unsave: Vec<i64> = to_unsave.into_iter().map(|(id, _)| id).collect();
-    sqlx::query("INSERT INTO saved_paintings (visitor_id, painting_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING")
+    sqlx::query(
+        "INSERT INTO saved_paintings (visitor_id, painting_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING",
+    )
+    .bind(visitor.0)
+    .bind(&to_save)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM saved_paintings WHERE visitor_id = $1 AND painting_id = ANY($2)")
         .bind(visitor.0)
-        .bind(&to_save)
+        .bind(&to_unsave)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM saved_paintings WHERE visitor_id = $1 AND painting_id = ANY($2)").bind(visitor.0).bind(&to_unsave).execute(&mut *tx).await?;
-    sqlx::query("INSERT INTO hidden_paintings (visitor_id, painting_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING")
-        .bind(visitor.0)
-        .bind(&hidden)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO hidden_paintings (visitor_id, painting_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING",
+    )
+    .bind(visitor.0)
+    .bind(&hidden)
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 
 /// `POST /api/activity`. The router caps the body at `MAX_BODY_BYTES` (413 beyond).
-pub async fn ingest_route(State(state): State<AppState>, Extension(visitor): Extension<VisitorId>, body: Bytes) -> Result<Json<IngestResponse>, ServerError> {
+pub async fn ingest_route(
+    State(state): State<AppState>,
+    Extension(visitor): Extension<VisitorId>,
+    body: Bytes,
+) -> Result<Json<IngestResponse>, ServerError> {
     Ok(Json(ingest(&state.db, visitor, &body).await?))
 }
 
@@ -247,7 +279,8 @@ mod tests {
     use serde_json::json;
 
     fn event(extra: Value) -> Value {
-        let mut base = json!({"id": Uuid::new_v4(), "type": "impression", "paintingId": 1, "position": 0, "source": "feed"});
+        let mut base =
+            json!({"id": Uuid::new_v4(), "type": "impression", "paintingId": 1, "position": 0, "source": "feed"});
         base.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
         base
     }

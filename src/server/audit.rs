@@ -7,7 +7,14 @@ use crate::server::error::ServerResult;
 
 /// Records one admin action, in the caller's transaction where there is one, so that the log
 /// and the change land together or not at all.
-pub async fn record<'e, E>(db: E, admin: &Admin, action: &str, subject: &str, before: Option<Value>, after: Option<Value>) -> ServerResult<()>
+pub async fn record<'e, E>(
+    db: E,
+    admin: &Admin,
+    action: &str,
+    subject: &str,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> ServerResult<()>
 where
     E: sqlx::PgExecutor<'e>,
 {

@@ -28,8 +28,14 @@ impl AdminEmail {
     pub fn parse(raw: &str) -> Result<Self, AppError> {
         let email = raw.trim().to_lowercase();
         let valid = email.len() <= 254
-            && email.split_once('@').is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.') && !domain.contains('@'));
-        if valid { Ok(Self(email)) } else { Err(AppError::invalid("enter a valid email address")) }
+            && email
+                .split_once('@')
+                .is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.') && !domain.contains('@'));
+        if valid {
+            Ok(Self(email))
+        } else {
+            Err(AppError::invalid("enter a valid email address"))
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -54,7 +60,8 @@ fn verify_password(password: &str, phc: &str) -> bool {
 /// Creates the admin, or replaces their password hash. A new password signs them out of every
 /// session (the same hash again, as the bootstrap admin sets at each start, does not).
 pub async fn upsert_admin(db: &PgPool, email: &AdminEmail, password_hash: &str) -> ServerResult<i64> {
-    PasswordHash::new(password_hash).map_err(|e| ServerError::PasswordHash(format!("not an argon2 PHC string: {e}")))?;
+    PasswordHash::new(password_hash)
+        .map_err(|e| ServerError::PasswordHash(format!("not an argon2 PHC string: {e}")))?;
     let (id,): (i64,) = sqlx::query_as(
         "WITH changed AS (
              SELECT id FROM admin_users WHERE email = $1 AND password_hash <> $2
@@ -162,7 +169,13 @@ pub fn session_cookie(token: String, secure: bool, hours: i64) -> Cookie<'static
 }
 
 pub fn cleared_session_cookie(secure: bool) -> Cookie<'static> {
-    Cookie::build((ADMIN_COOKIE, "")).path("/").http_only(true).secure(secure).same_site(SameSite::Strict).max_age(time::Duration::ZERO).build()
+    Cookie::build((ADMIN_COOKIE, ""))
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Strict)
+        .max_age(time::Duration::ZERO)
+        .build()
 }
 
 /// Adds a Set-Cookie header to the response of the current server function.

@@ -20,7 +20,10 @@ pub async fn run(db: &PgPool, paintings: usize, activities: i64, requests: usize
     if present != activities {
         let started = Instant::now();
         seed_shop(db, activities).await?;
-        println!("seeded {activities} activity events, saves, hides, {VISITORS} tastes and orders in {:.0} s", started.elapsed().as_secs_f64());
+        println!(
+            "seeded {activities} activity events, saves, hides, {VISITORS} tastes and orders in {:.0} s",
+            started.elapsed().as_secs_f64()
+        );
     }
 
     // What the page waits for: all figures at once (as the server function runs them).

@@ -14,8 +14,8 @@ use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::server::config::Config;
 use crate::server::bench_ingest::http_error;
+use crate::server::config::Config;
 use crate::server::error::ServerResult;
 use crate::server::feed::{self, FeedSettings};
 use crate::server::visitor::{VisitorId, VISITOR_COOKIE};
@@ -30,7 +30,10 @@ const CATALOGUE_KEY: &str = "bench-v2";
 pub async fn require_bench_database(db: &PgPool, command: &str) -> ServerResult<()> {
     let database: String = sqlx::query_scalar("SELECT current_database()").fetch_one(db).await?;
     if !database.contains("bench") {
-        return Err(AppError::Invalid(format!("{command} replaces data; run it on a database named *bench*, not {database}")).into());
+        return Err(AppError::Invalid(format!(
+            "{command} replaces data; run it on a database named *bench*, not {database}"
+        ))
+        .into());
     }
     Ok(())
 }
@@ -50,8 +53,13 @@ pub async fn ensure_synthetic_catalogue(db: &PgPool, paintings: usize) -> Server
         synthetic::insert(db, &catalogue, CATALOGUE_KEY).await?;
         let mut conn = db.acquire().await?;
         sqlx::query("SET maintenance_work_mem = '2GB'").execute(&mut *conn).await?;
-        sqlx::query("CREATE INDEX paintings_embedding_hnsw ON paintings USING hnsw (embedding vector_cosine_ops)").execute(&mut *conn).await?;
-        println!("loaded {paintings} synthetic paintings in {CLUSTERS} clusters and built the HNSW index in {:.0} s", started.elapsed().as_secs_f64());
+        sqlx::query("CREATE INDEX paintings_embedding_hnsw ON paintings USING hnsw (embedding vector_cosine_ops)")
+            .execute(&mut *conn)
+            .await?;
+        println!(
+            "loaded {paintings} synthetic paintings in {CLUSTERS} clusters and built the HNSW index in {:.0} s",
+            started.elapsed().as_secs_f64()
+        );
     }
     Ok(catalogue)
 }
@@ -62,11 +70,18 @@ const RECALL_VISITORS: usize = 5;
 /// the true k-th neighbour plus this much, so that ties do not count as misses.
 const RECALL_EPSILON: f64 = 1e-3;
 
-pub async fn run(config: Config, leptos_options: LeptosOptions, db: PgPool, paintings: usize, requests: usize) -> ServerResult<()> {
+pub async fn run(
+    config: Config,
+    leptos_options: LeptosOptions,
+    db: PgPool,
+    paintings: usize,
+    requests: usize,
+) -> ServerResult<()> {
     require_bench_database(&db, "bench-feed").await?;
     let catalogue = ensure_synthetic_catalogue(&db, paintings).await?;
     // The load generator is one visitor at one address: lift the feed's rate limit for it.
-    let state = AppState::with_pool(Config { rate_feed_per_minute: u32::MAX, ..config }, leptos_options, db.clone()).await?;
+    let state =
+        AppState::with_pool(Config { rate_feed_per_minute: u32::MAX, ..config }, leptos_options, db.clone()).await?;
     let settings = state.feed_settings();
     // The server keeps its landmarks for minutes; build them before timing, as a running server has.
     state.landmarks.get(&db).await?;
@@ -97,13 +112,16 @@ pub async fn run(config: Config, leptos_options: LeptosOptions, db: PgPool, pain
         let page_sql = feed::candidate_page_sql();
         let (mut over_http, mut in_process, mut raw) = (Vec::new(), Vec::new(), Vec::new());
         let mut short = 0;
-        for (way, visitor, timings) in [(Way::Http, twin, &mut over_http), (Way::InProcess, *visitor, &mut in_process)] {
+        for (way, visitor, timings) in [(Way::Http, twin, &mut over_http), (Way::InProcess, *visitor, &mut in_process)]
+        {
             let mut cursor = Some(seen.to_string());
             for _ in 0..requests {
                 let started = Instant::now();
                 let page = match way {
                     Way::Http => server.feed_page(visitor, cursor.as_deref()).await?,
-                    Way::InProcess => feed::next_page(&db, &state.landmarks, settings, visitor, cursor.as_deref(), Some(10)).await?,
+                    Way::InProcess => {
+                        feed::next_page(&db, &state.landmarks, settings, visitor, cursor.as_deref(), Some(10)).await?
+                    }
                 };
                 timings.push(started.elapsed());
                 if page.items.len() < 10 && page.has_more {
@@ -143,7 +161,8 @@ struct InProcessServer {
 
 async fn serve_in_process(state: AppState) -> ServerResult<InProcessServer> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let feed = url::Url::parse(&format!("http://{}/api/feed", listener.local_addr()?)).map_err(|e| AppError::invalid(e.to_string()))?;
+    let feed = url::Url::parse(&format!("http://{}/api/feed", listener.local_addr()?))
+        .map_err(|e| AppError::invalid(e.to_string()))?;
     // Connect info gives the rate limits each client's address, as in `serve`.
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -175,7 +194,11 @@ impl InProcessServer {
 /// A new visitor with this taste who has seen exactly the top `seen` of its ranking (exact scan).
 async fn visitor_who_has_seen(db: &PgPool, taste: Vector, seen: usize) -> ServerResult<(VisitorId, Vector)> {
     let visitor = VisitorId(Uuid::new_v4());
-    sqlx::query("INSERT INTO user_preferences (visitor_id, taste) VALUES ($1, $2)").bind(visitor.0).bind(&taste).execute(db).await?;
+    sqlx::query("INSERT INTO user_preferences (visitor_id, taste) VALUES ($1, $2)")
+        .bind(visitor.0)
+        .bind(&taste)
+        .execute(db)
+        .await?;
     let mut tx = db.begin().await?;
     sqlx::query("SET LOCAL enable_indexscan = off").execute(&mut *tx).await?;
     sqlx::query("INSERT INTO shown_paintings (visitor_id, painting_id) SELECT $1, id FROM paintings ORDER BY embedding <=> $2 LIMIT $3")
@@ -190,7 +213,14 @@ async fn visitor_who_has_seen(db: &PgPool, taste: Vector, seen: usize) -> Server
 
 /// One run of a feed statement alone (same SQL, same settings, sqlx only, read only): its
 /// duration and the ids it returned; `exact` turns the index off.
-async fn run_raw(db: &PgPool, visitor: VisitorId, taste: &Vector, sql: &str, limit: i64, exact: bool) -> ServerResult<(Duration, Vec<i64>)> {
+async fn run_raw(
+    db: &PgPool,
+    visitor: VisitorId,
+    taste: &Vector,
+    sql: &str,
+    limit: i64,
+    exact: bool,
+) -> ServerResult<(Duration, Vec<i64>)> {
     let mut tx = db.begin().await?;
     feed::set_scan_settings(&mut tx, FeedSettings::default().max_scan_tuples).await?;
     if exact {
@@ -213,7 +243,12 @@ struct DeepScan {
 /// back, so the visitor is left as it was), and recall@24 of the page pipeline (deep scan, then
 /// exact re-ranking) against an exact scan of the catalogue, strictly by id and with
 /// ann-benchmarks' tolerance for ties.
-async fn deep_scan_and_recall(db: &PgPool, settings: FeedSettings, visitor: VisitorId, taste: &Vector) -> ServerResult<DeepScan> {
+async fn deep_scan_and_recall(
+    db: &PgPool,
+    settings: FeedSettings,
+    visitor: VisitorId,
+    taste: &Vector,
+) -> ServerResult<DeepScan> {
     let mut tx = db.begin().await?;
     feed::set_scan_settings(&mut tx, settings.max_scan_tuples).await?;
     let started = Instant::now();
@@ -235,7 +270,11 @@ async fn deep_scan_and_recall(db: &PgPool, settings: FeedSettings, visitor: Visi
 
 /// The 24 of these paintings nearest the taste, with their cosine distances, nearest first.
 async fn nearest_24(db: &PgPool, taste: &Vector, ids: &[i64]) -> ServerResult<Vec<(i64, f64)>> {
-    Ok(sqlx::query_as("SELECT id, embedding <=> $2 FROM paintings WHERE id = ANY($1) ORDER BY 2 LIMIT 24").bind(ids).bind(taste).fetch_all(db).await?)
+    Ok(sqlx::query_as("SELECT id, embedding <=> $2 FROM paintings WHERE id = ANY($1) ORDER BY 2 LIMIT 24")
+        .bind(ids)
+        .bind(taste)
+        .fetch_all(db)
+        .await?)
 }
 
 pub fn percentile(timings: &mut [Duration], q: f64) -> Duration {

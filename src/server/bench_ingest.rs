@@ -20,7 +20,8 @@ use crate::server::error::{ServerError, ServerResult};
 use crate::server::worker;
 
 pub async fn run(db: &PgPool, server: &Url, events: usize, concurrency: usize, workers: usize) -> ServerResult<()> {
-    let paintings: Vec<i64> = sqlx::query_scalar("SELECT id FROM paintings WHERE published ORDER BY id LIMIT 200").fetch_all(db).await?;
+    let paintings: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM paintings WHERE published ORDER BY id LIMIT 200").fetch_all(db).await?;
     if paintings.is_empty() {
         return Err(AppError::invalid("bench-ingest needs a catalogue; import one first").into());
     }
@@ -33,7 +34,8 @@ pub async fn run(db: &PgPool, server: &Url, events: usize, concurrency: usize, w
     let started = Instant::now();
     let mut senders = Vec::new();
     for &visitor in &visitors {
-        let (client, endpoint, next_batch, paintings) = (client.clone(), endpoint.clone(), next_batch.clone(), paintings.clone());
+        let (client, endpoint, next_batch, paintings) =
+            (client.clone(), endpoint.clone(), next_batch.clone(), paintings.clone());
         senders.push(tokio::spawn(async move {
             let mut logged = 0usize;
             while next_batch.fetch_add(1, Ordering::Relaxed) < batches {
@@ -60,8 +62,14 @@ pub async fn run(db: &PgPool, server: &Url, events: usize, concurrency: usize, w
         accepted += sender.await??;
     }
     let accept_seconds = started.elapsed().as_secs_f64();
-    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM activities WHERE visitor_id = ANY($1)").bind(&visitors).fetch_one(db).await?;
-    println!("accepted {accepted} events in {accept_seconds:.2} s at concurrency {concurrency}: {:.0} events/s", accepted as f64 / accept_seconds);
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM activities WHERE visitor_id = ANY($1)")
+        .bind(&visitors)
+        .fetch_one(db)
+        .await?;
+    println!(
+        "accepted {accepted} events in {accept_seconds:.2} s at concurrency {concurrency}: {:.0} events/s",
+        accepted as f64 / accept_seconds
+    );
     println!("stored {stored} of {accepted} accepted: {} lost", accepted as i64 - stored);
 
     let started = Instant::now();
@@ -77,8 +85,15 @@ pub async fn run(db: &PgPool, server: &Url, events: usize, concurrency: usize, w
         task.await??;
     }
     let work_seconds = started.elapsed().as_secs_f64();
-    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM activities WHERE visitor_id = ANY($1) AND NOT processed").bind(&visitors).fetch_one(db).await?;
-    println!("{} worker(s) processed {stored} events in {work_seconds:.2} s: {:.0} events/s ({left} left unprocessed)", workers.max(1), stored as f64 / work_seconds);
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM activities WHERE visitor_id = ANY($1) AND NOT processed")
+        .bind(&visitors)
+        .fetch_one(db)
+        .await?;
+    println!(
+        "{} worker(s) processed {stored} events in {work_seconds:.2} s: {:.0} events/s ({left} left unprocessed)",
+        workers.max(1),
+        stored as f64 / work_seconds
+    );
     Ok(())
 }
 

@@ -47,9 +47,14 @@ struct Precision {
 }
 
 pub async fn run(state: &AppState, visitors: usize, seed: u64) -> ServerResult<()> {
-    let rows: Vec<(i64, Vector)> = sqlx::query_as("SELECT id, embedding FROM paintings WHERE published ORDER BY id").fetch_all(&state.db).await?;
+    let rows: Vec<(i64, Vector)> =
+        sqlx::query_as("SELECT id, embedding FROM paintings WHERE published ORDER BY id").fetch_all(&state.db).await?;
     if rows.len() < 100 {
-        return Err(AppError::invalid(format!("bench-quality needs a catalogue of at least 100 paintings, found {}", rows.len())).into());
+        return Err(AppError::invalid(format!(
+            "bench-quality needs a catalogue of at least 100 paintings, found {}",
+            rows.len()
+        ))
+        .into());
     }
     let catalogue: Vec<(i64, Vec<f32>)> = rows.into_iter().map(|(id, v)| (id, v.to_vec())).collect();
     let mut rng = StdRng::seed_from_u64(seed);
@@ -68,8 +73,15 @@ pub async fn run(state: &AppState, visitors: usize, seed: u64) -> ServerResult<(
             }
         }
     }
-    println!("{} simulated visitors, {} paintings, pages of {PAGE}; relevant = top {:.0}% for the hidden taste", visitors, catalogue.len(), RELEVANT_SHARE * 100.0);
-    println!("interactions  feed p@12  oracle p@12  random p@12  ceiling p@12  feed/oracle  feed/random  ceiling/oracle");
+    println!(
+        "{} simulated visitors, {} paintings, pages of {PAGE}; relevant = top {:.0}% for the hidden taste",
+        visitors,
+        catalogue.len(),
+        RELEVANT_SHARE * 100.0
+    );
+    println!(
+        "interactions  feed p@12  oracle p@12  random p@12  ceiling p@12  feed/oracle  feed/random  ceiling/oracle"
+    );
     for (checkpoint, total) in CHECKPOINTS.iter().zip(totals) {
         let n = total.visitors.max(1) as f64;
         let (feed, oracle, random, ceiling) = (total.feed / n, total.oracle / n, total.random / n, total.ceiling / n);
@@ -95,7 +107,11 @@ fn mean<'a>(vectors: impl Iterator<Item = &'a [f32]>) -> Vec<f32> {
 }
 
 /// One visitor's run; the precision measured at each checkpoint it reached.
-async fn simulate(state: &AppState, catalogue: &[(i64, Vec<f32>)], hidden: &[f32]) -> ServerResult<Vec<Option<Precision>>> {
+async fn simulate(
+    state: &AppState,
+    catalogue: &[(i64, Vec<f32>)],
+    hidden: &[f32],
+) -> ServerResult<Vec<Option<Precision>>> {
     let visitor = VisitorId(Uuid::new_v4());
     // Rank of every painting by closeness to the hidden taste (0 = closest).
     let mut by_closeness: Vec<(i64, f32)> = catalogue.iter().map(|(id, v)| (*id, cosine(hidden, v))).collect();
@@ -105,8 +121,10 @@ async fn simulate(state: &AppState, catalogue: &[(i64, Vec<f32>)], hidden: &[f32
     let relevant = |id: &i64| rank[id] < cut(RELEVANT_SHARE);
 
     // Onboarding: the two home styles nearest the hidden taste.
-    let mut styles: Vec<(&str, f32)> =
-        HOME_STYLES.iter().map(|s| (s.code, cosine(hidden, state.styles.embedding(s.code).expect("checked at start-up")))).collect();
+    let mut styles: Vec<(&str, f32)> = HOME_STYLES
+        .iter()
+        .map(|s| (s.code, cosine(hidden, state.styles.embedding(s.code).expect("checked at start-up"))))
+        .collect();
     styles.sort_by(|a, b| b.1.total_cmp(&a.1));
     let codes: Vec<String> = styles.iter().take(2).map(|(code, _)| code.to_string()).collect();
     onboarding::choose(&state.db, &state.styles, visitor, &codes).await?;
@@ -122,7 +140,15 @@ async fn simulate(state: &AppState, catalogue: &[(i64, Vec<f32>)], hidden: &[f32
             true => feed_with_hidden_taste(state, visitor, hidden, cursor.as_deref()).await?,
             false => Vec::new(),
         };
-        let page = feed::next_page(&state.db, &state.landmarks, state.feed_settings(), visitor, cursor.as_deref(), Some(PAGE as i64)).await?;
+        let page = feed::next_page(
+            &state.db,
+            &state.landmarks,
+            state.feed_settings(),
+            visitor,
+            cursor.as_deref(),
+            Some(PAGE as i64),
+        )
+        .await?;
         if page.items.is_empty() {
             break;
         }
@@ -166,19 +192,31 @@ async fn simulate(state: &AppState, catalogue: &[(i64, Vec<f32>)], hidden: &[f32
 
 /// The page our feed would give a twin of `visitor` (same shown and hidden paintings) whose taste
 /// is exactly the hidden one. The twin is removed afterwards.
-async fn feed_with_hidden_taste(state: &AppState, visitor: VisitorId, hidden: &[f32], cursor: Option<&str>) -> ServerResult<Vec<i64>> {
+async fn feed_with_hidden_taste(
+    state: &AppState,
+    visitor: VisitorId,
+    hidden: &[f32],
+    cursor: Option<&str>,
+) -> ServerResult<Vec<i64>> {
     let twin = VisitorId(Uuid::new_v4());
     let mut tx = state.db.begin().await?;
-    sqlx::query("INSERT INTO user_preferences (visitor_id, taste) VALUES ($1, $2)").bind(twin.0).bind(Vector::from(hidden.to_vec())).execute(&mut *tx).await?;
+    sqlx::query("INSERT INTO user_preferences (visitor_id, taste) VALUES ($1, $2)")
+        .bind(twin.0)
+        .bind(Vector::from(hidden.to_vec()))
+        .execute(&mut *tx)
+        .await?;
     for table in ["shown_paintings", "hidden_paintings"] {
-        sqlx::query(&format!("INSERT INTO {table} (visitor_id, painting_id) SELECT $1, painting_id FROM {table} WHERE visitor_id = $2"))
-            .bind(twin.0)
-            .bind(visitor.0)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(&format!(
+            "INSERT INTO {table} (visitor_id, painting_id) SELECT $1, painting_id FROM {table} WHERE visitor_id = $2"
+        ))
+        .bind(twin.0)
+        .bind(visitor.0)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
-    let page = feed::next_page(&state.db, &state.landmarks, state.feed_settings(), twin, cursor, Some(PAGE as i64)).await?;
+    let page =
+        feed::next_page(&state.db, &state.landmarks, state.feed_settings(), twin, cursor, Some(PAGE as i64)).await?;
     let mut tx = state.db.begin().await?;
     for table in ["shown_paintings", "hidden_paintings", "feed_candidates", "user_preferences"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE visitor_id = $1")).bind(twin.0).execute(&mut *tx).await?;

@@ -82,11 +82,19 @@ impl PaintingMeta {
     /// Checks every field, naming the first one that is wrong.
     pub fn parse(raw: RawMeta) -> Result<Self, MetaError> {
         /// Trimmed, empty as none; `label` is how the message names the field.
-        fn text(value: Option<String>, field: &'static str, label: &str, max: usize, required: bool) -> Result<Option<String>, MetaError> {
+        fn text(
+            value: Option<String>,
+            field: &'static str,
+            label: &str,
+            max: usize,
+            required: bool,
+        ) -> Result<Option<String>, MetaError> {
             let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
             match value {
                 None if required => Err(MetaError::new(field, format!("{label} is required"))),
-                Some(v) if v.chars().count() > max => Err(MetaError::new(field, format!("{label} is longer than {max} characters"))),
+                Some(v) if v.chars().count() > max => {
+                    Err(MetaError::new(field, format!("{label} is longer than {max} characters")))
+                }
                 other => Ok(other),
             }
         }
@@ -94,7 +102,8 @@ impl PaintingMeta {
         let artist = text(raw.artist, "artist", "artist", 300, true)?.expect("required");
         let source_url = text(raw.source_url, "source_url", "source URL", 2000, false)?;
         if let Some(url) = &source_url {
-            let parsed = url::Url::parse(url).map_err(|_| MetaError::new("source_url", format!("source URL {url:?} is not a URL")))?;
+            let parsed = url::Url::parse(url)
+                .map_err(|_| MetaError::new("source_url", format!("source URL {url:?} is not a URL")))?;
             if !matches!(parsed.scheme(), "http" | "https") {
                 return Err(MetaError::new("source_url", format!("source URL {url:?} must be http or https")));
             }
@@ -102,18 +111,22 @@ impl PaintingMeta {
         let year_error = |message: String| MetaError::new("year", message);
         let year = match raw.year {
             None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::Number(n)) => Some(n.as_i64().ok_or_else(|| year_error("year must be a whole number".into()))?),
+            Some(serde_json::Value::Number(n)) => {
+                Some(n.as_i64().ok_or_else(|| year_error("year must be a whole number".into()))?)
+            }
             Some(serde_json::Value::String(s)) if s.trim().is_empty() => None,
-            Some(serde_json::Value::String(s)) => Some(s.trim().parse::<i64>().map_err(|_| year_error(format!("year {s:?} is not a number")))?),
+            Some(serde_json::Value::String(s)) => {
+                Some(s.trim().parse::<i64>().map_err(|_| year_error(format!("year {s:?} is not a number")))?)
+            }
             Some(other) => return Err(year_error(format!("year {other} is not a number"))),
         };
         let year = match year {
             Some(y) if !(-3000..=2100).contains(&y) => return Err(year_error(format!("year {y} is out of range"))),
             other => other.map(|y| y as i32),
         };
-        let source_key = text(raw.id, "id", "id", 300, false)?
-            .or_else(|| source_url.clone())
-            .ok_or_else(|| MetaError::new("source_url", "an id or a source URL is required, so that re-imports are recognised"))?;
+        let source_key = text(raw.id, "id", "id", 300, false)?.or_else(|| source_url.clone()).ok_or_else(|| {
+            MetaError::new("source_url", "an id or a source URL is required, so that re-imports are recognised")
+        })?;
         let tags = raw.tags.into_iter().map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()).collect::<Vec<_>>();
         if tags.len() > 30 || tags.iter().any(|t| t.chars().count() > 50) {
             return Err(MetaError::new("tags", "at most 30 tags of at most 50 characters"));
@@ -143,10 +156,16 @@ pub struct NewPainting {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum AddOutcome {
-    Added { id: i64 },
+    Added {
+        id: i64,
+    },
     /// A painting with the same source key is already in the catalogue.
-    AlreadyPresent { id: i64 },
-    Failed { reason: String },
+    AlreadyPresent {
+        id: i64,
+    },
+    Failed {
+        reason: String,
+    },
 }
 
 /// Everything a painting passes through on its way in.
@@ -294,7 +313,9 @@ impl Catalogue {
             .await?
             .ok_or(AppError::NotFound)?;
         let limits = self.limits;
-        let prepared = tokio::task::spawn_blocking(move || prepare(&image, limits)).await?.map_err(|reason| AppError::InvalidField { field: "image".into(), message: reason })?;
+        let prepared = tokio::task::spawn_blocking(move || prepare(&image, limits))
+            .await?
+            .map_err(|reason| AppError::InvalidField { field: "image".into(), message: reason })?;
         let embedding = self.clip.embed_images(prepared.pixels.clone()).await?.pop().expect("one embedding per image");
         let (thumb_url, hd_url) = self.store_renditions(&source_key, &prepared).await?;
         sqlx::query(
@@ -321,7 +342,12 @@ impl Catalogue {
     /// result per id, in order. The feed keeps reading the old vectors until each update lands.
     pub async fn reembed(&self, ids: &[i64]) -> ServerResult<Vec<Result<(), String>>> {
         let rows: std::collections::HashMap<i64, String> =
-            sqlx::query_as::<_, (i64, String)>("SELECT id, image_hd_url FROM paintings WHERE id = ANY($1)").bind(ids).fetch_all(&self.db).await?.into_iter().collect();
+            sqlx::query_as::<_, (i64, String)>("SELECT id, image_hd_url FROM paintings WHERE id = ANY($1)")
+                .bind(ids)
+                .fetch_all(&self.db)
+                .await?
+                .into_iter()
+                .collect();
         let mut results: Vec<Result<(), String>> = Vec::with_capacity(ids.len());
         let mut ready = Vec::new();
         let mut pixels = Vec::new();
@@ -404,7 +430,12 @@ mod tests {
     use super::*;
 
     fn raw(title: &str, artist: &str) -> RawMeta {
-        RawMeta { id: Some("aic:1".into()), title: Some(title.into()), artist: Some(artist.into()), ..Default::default() }
+        RawMeta {
+            id: Some("aic:1".into()),
+            title: Some(title.into()),
+            artist: Some(artist.into()),
+            ..Default::default()
+        }
     }
 
     #[test]

@@ -13,8 +13,8 @@ use crate::error::AppError;
 use crate::server::audit;
 use crate::server::auth::Admin;
 use crate::server::catalogue::{AddOutcome, Catalogue, NewPainting, PaintingMeta, RawMeta};
-use crate::server::fetch::Fetcher;
 use crate::server::error::ServerResult;
+use crate::server::fetch::Fetcher;
 use crate::types::{AdminPainting, AdminPaintings, PaintingEdit};
 
 pub const PAGE_SIZE: i64 = 50;
@@ -28,14 +28,18 @@ pub async fn list(db: &PgPool, query: &str, page: i64) -> ServerResult<AdminPain
     // LIKE's own wildcards in the query are matched literally.
     let pattern = format!("%{}%", query.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
     const MATCHES: &str = "($1 = '%%' OR p.title ILIKE $1 OR p.title_en ILIKE $1 OR p.artist ILIKE $1 OR p.artist_en ILIKE $1 OR p.style ILIKE $1)";
-    let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM paintings p WHERE {MATCHES}")).bind(&pattern).fetch_one(db).await?;
+    let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM paintings p WHERE {MATCHES}"))
+        .bind(&pattern)
+        .fetch_one(db)
+        .await?;
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let page = page.clamp(1, pages);
-    let rows: Vec<(i64, String, String, Option<String>, String, bool, i64, i64, i64)> = sqlx::query_as(&format!(
-        "SELECT p.id, coalesce(p.title_en, p.title), coalesce(p.artist_en, p.artist), p.style, p.image_url, p.published,
-                (SELECT count(*) FROM saved_paintings s WHERE s.painting_id = p.id),
-                (SELECT count(*) FROM activities a WHERE a.painting_id = p.id AND a.event_type = 'view'),
-                (SELECT count(*) FROM orders o WHERE o.painting_id = p.id)
+    let items: Vec<AdminPainting> = sqlx::query_as(&format!(
+        "SELECT p.id, coalesce(p.title_en, p.title) AS title, coalesce(p.artist_en, p.artist) AS artist, p.style,
+                p.image_url, p.published,
+                (SELECT count(*) FROM saved_paintings s WHERE s.painting_id = p.id) AS saves,
+                (SELECT count(*) FROM activities a WHERE a.painting_id = p.id AND a.event_type = 'view') AS views,
+                (SELECT count(*) FROM orders o WHERE o.painting_id = p.id) AS orders
          FROM paintings p WHERE {MATCHES}
          ORDER BY p.created_at DESC, p.id DESC LIMIT $2 OFFSET $3"
     ))
@@ -44,10 +48,6 @@ pub async fn list(db: &PgPool, query: &str, page: i64) -> ServerResult<AdminPain
     .bind((page - 1) * PAGE_SIZE)
     .fetch_all(db)
     .await?;
-    let items = rows
-        .into_iter()
-        .map(|(id, title, artist, style, image_url, published, saves, views, orders)| AdminPainting { id, title, artist, style, image_url, published, saves, views, orders })
-        .collect();
     Ok(AdminPaintings { items, total, page, pages })
 }
 
@@ -60,9 +60,21 @@ pub async fn set_published(db: &PgPool, admin: &Admin, id: i64, published: bool)
         .await?
         .ok_or(AppError::NotFound)?;
     if before != published {
-        sqlx::query("UPDATE paintings SET published = $2, updated_at = now() WHERE id = $1").bind(id).bind(published).execute(&mut *tx).await?;
+        sqlx::query("UPDATE paintings SET published = $2, updated_at = now() WHERE id = $1")
+            .bind(id)
+            .bind(published)
+            .execute(&mut *tx)
+            .await?;
         let action = if published { "painting.publish" } else { "painting.unpublish" };
-        audit::record(&mut *tx, admin, action, &format!("painting:{id}"), Some(json!({ "published": before })), Some(json!({ "published": published }))).await?;
+        audit::record(
+            &mut *tx,
+            admin,
+            action,
+            &format!("painting:{id}"),
+            Some(json!({ "published": before })),
+            Some(json!({ "published": published })),
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(())
@@ -83,19 +95,26 @@ pub struct PaintingForm {
 
 const MAX_TEXT_FIELD_BYTES: usize = 16 * 1024;
 
-pub async fn read_painting_form(mut multipart: multer::Multipart<'static>, max_image_bytes: u64) -> ServerResult<PaintingForm> {
+pub async fn read_painting_form(
+    mut multipart: multer::Multipart<'static>,
+    max_image_bytes: u64,
+) -> ServerResult<PaintingForm> {
     let malformed = |_| AppError::invalid("the form could not be read; try again");
     let mut fields = HashMap::new();
     let mut upload = BytesMut::new();
     while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
         let name = field.name().unwrap_or_default().to_owned();
         let is_image = name == "image";
-        let limit = if is_image { usize::try_from(max_image_bytes).unwrap_or(usize::MAX) } else { MAX_TEXT_FIELD_BYTES };
+        let limit =
+            if is_image { usize::try_from(max_image_bytes).unwrap_or(usize::MAX) } else { MAX_TEXT_FIELD_BYTES };
         let mut value = BytesMut::new();
         while let Some(chunk) = field.chunk().await.map_err(malformed)? {
             if value.len() + chunk.len() > limit {
                 return Err(if is_image {
-                    AppError::InvalidField { field: "image".into(), message: format!("the image is larger than {} MB", max_image_bytes / 1024 / 1024) }
+                    AppError::InvalidField {
+                        field: "image".into(),
+                        message: format!("the image is larger than {} MB", max_image_bytes / 1024 / 1024),
+                    }
                 } else {
                     AppError::InvalidField { field: name, message: "this field is too long".into() }
                 }
@@ -131,7 +150,11 @@ impl PaintingForm {
         match (self.upload.is_empty(), image_url) {
             (false, _) => Ok(ImageSource::Upload(self.upload)),
             (true, Some(url)) => Ok(ImageSource::Url(url.trim().to_owned())),
-            (true, None) => Err(AppError::InvalidField { field: "image".into(), message: "choose an image file or give an image URL".into() }.into()),
+            (true, None) => Err(AppError::InvalidField {
+                field: "image".into(),
+                message: "choose an image file or give an image URL".into(),
+            }
+            .into()),
         }
     }
 }
@@ -158,7 +181,13 @@ pub fn raw_meta(fields: &mut HashMap<String, String>) -> RawMeta {
 /// form with a bad field), then the image fetched (SSRF-safe) or taken from the upload, stored,
 /// embedded and inserted. Without an id or source URL, the image itself (its URL, or a digest
 /// of the upload) identifies the painting, so the same one is never added twice.
-pub async fn add_one(catalogue: &Catalogue, fetcher: &Fetcher, admin: &Admin, mut raw: RawMeta, image: ImageSource) -> ServerResult<i64> {
+pub async fn add_one(
+    catalogue: &Catalogue,
+    fetcher: &Fetcher,
+    admin: &Admin,
+    mut raw: RawMeta,
+    image: ImageSource,
+) -> ServerResult<i64> {
     if raw.source_url.is_none() {
         raw.id = Some(match &image {
             ImageSource::Url(url) => url.clone(),
@@ -167,37 +196,92 @@ pub async fn add_one(catalogue: &Catalogue, fetcher: &Fetcher, admin: &Admin, mu
     }
     let meta = PaintingMeta::parse(raw).map_err(AppError::from)?;
     if let Some(&id) = catalogue.existing(std::slice::from_ref(&meta.source_key)).await?.get(&meta.source_key) {
-        return Err(AppError::InvalidField { field: "source_url".into(), message: format!("this painting is already in the catalogue (#{id})") }.into());
+        return Err(AppError::InvalidField {
+            field: "source_url".into(),
+            message: format!("this painting is already in the catalogue (#{id})"),
+        }
+        .into());
     }
     let (image_field, bytes) = match image {
         ImageSource::Upload(bytes) => ("image", bytes),
-        ImageSource::Url(url) => ("image_url", fetcher.image(&url).await.map_err(|e| AppError::InvalidField { field: "image_url".into(), message: e.to_string() })?),
+        ImageSource::Url(url) => (
+            "image_url",
+            fetcher
+                .image(&url)
+                .await
+                .map_err(|e| AppError::InvalidField { field: "image_url".into(), message: e.to_string() })?,
+        ),
     };
     let title = meta.title.clone();
-    let outcome = catalogue.add_batch(vec![NewPainting { meta, image: bytes }]).await?.pop().expect("one outcome per painting");
+    let outcome =
+        catalogue.add_batch(vec![NewPainting { meta, image: bytes }]).await?.pop().expect("one outcome per painting");
     match outcome {
         AddOutcome::Added { id } => {
-            audit::record(&catalogue.db, admin, "painting.add", &format!("painting:{id}"), None, Some(json!({ "title": title }))).await?;
+            audit::record(
+                &catalogue.db,
+                admin,
+                "painting.add",
+                &format!("painting:{id}"),
+                None,
+                Some(json!({ "title": title })),
+            )
+            .await?;
             Ok(id)
         }
-        AddOutcome::AlreadyPresent { id } => {
-            Err(AppError::InvalidField { field: "source_url".into(), message: format!("this painting is already in the catalogue (#{id})") }.into())
+        AddOutcome::AlreadyPresent { id } => Err(AppError::InvalidField {
+            field: "source_url".into(),
+            message: format!("this painting is already in the catalogue (#{id})"),
         }
-        AddOutcome::Failed { reason } => Err(AppError::InvalidField { field: image_field.into(), message: reason }.into()),
+        .into()),
+        AddOutcome::Failed { reason } => {
+            Err(AppError::InvalidField { field: image_field.into(), message: reason }.into())
+        }
     }
+}
+
+/// A painting's stored metadata, as the edit form starts from it.
+#[derive(sqlx::FromRow)]
+struct EditRow {
+    title: String,
+    title_en: Option<String>,
+    artist: String,
+    artist_en: Option<String>,
+    year: Option<i32>,
+    style: Option<String>,
+    tags: Vec<String>,
+    source: Option<String>,
+    source_url: Option<String>,
+    license: Option<String>,
+    image_url: String,
+    published: bool,
+    embedding_model: String,
 }
 
 /// One painting's metadata for the edit form.
 pub async fn for_edit(db: &PgPool, id: i64) -> ServerResult<PaintingEdit> {
-    let row: Option<(String, Option<String>, String, Option<String>, Option<i32>, Option<String>, Vec<String>, Option<String>, Option<String>, Option<String>, String, bool, String)> =
-        sqlx::query_as(
-            "SELECT title, title_en, artist, artist_en, year, style, tags, source, source_url, license, image_url, published, embedding_model
-             FROM paintings WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(db)
-        .await?;
-    let (title, title_en, artist, artist_en, year, style, tags, source, source_url, license, image_url, published, embedding_model) = row.ok_or(AppError::NotFound)?;
+    let row: Option<EditRow> = sqlx::query_as(
+        "SELECT title, title_en, artist, artist_en, year, style, tags, source, source_url, license, image_url,
+                published, embedding_model
+         FROM paintings WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    let EditRow {
+        title,
+        title_en,
+        artist,
+        artist_en,
+        year,
+        style,
+        tags,
+        source,
+        source_url,
+        license,
+        image_url,
+        published,
+        embedding_model,
+    } = row.ok_or(AppError::NotFound)?;
     Ok(PaintingEdit {
         id,
         title,
@@ -259,12 +343,33 @@ pub async fn update_meta(db: &PgPool, admin: &Admin, id: i64, mut raw: RawMeta) 
 }
 
 /// A new image for painting `id` (upload or URL): new renditions and a new embedding.
-pub async fn replace_image(catalogue: &Catalogue, fetcher: &Fetcher, admin: &Admin, id: i64, image: ImageSource) -> ServerResult<()> {
-    let before: String = sqlx::query_scalar("SELECT image_url FROM paintings WHERE id = $1").bind(id).fetch_optional(&catalogue.db).await?.ok_or(AppError::NotFound)?;
+pub async fn replace_image(
+    catalogue: &Catalogue,
+    fetcher: &Fetcher,
+    admin: &Admin,
+    id: i64,
+    image: ImageSource,
+) -> ServerResult<()> {
+    let before: String = sqlx::query_scalar("SELECT image_url FROM paintings WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&catalogue.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let bytes = match image {
         ImageSource::Upload(bytes) => bytes,
-        ImageSource::Url(url) => fetcher.image(&url).await.map_err(|e| AppError::InvalidField { field: "image_url".into(), message: e.to_string() })?,
+        ImageSource::Url(url) => fetcher
+            .image(&url)
+            .await
+            .map_err(|e| AppError::InvalidField { field: "image_url".into(), message: e.to_string() })?,
     };
     let after = catalogue.replace_image(id, bytes).await?;
-    audit::record(&catalogue.db, admin, "painting.replace_image", &format!("painting:{id}"), Some(json!({ "image": before })), Some(json!({ "image": after }))).await
+    audit::record(
+        &catalogue.db,
+        admin,
+        "painting.replace_image",
+        &format!("painting:{id}"),
+        Some(json!({ "image": before })),
+        Some(json!({ "image": after })),
+    )
+    .await
 }

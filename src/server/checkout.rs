@@ -16,18 +16,27 @@ use crate::types::ShippingAddress;
 
 /// Returns the URL of the Checkout page for this print: the open one for a repeated click,
 /// a new one otherwise.
-pub async fn start(state: &AppState, visitor: VisitorId, painting_id: i64, options: PrintOptions) -> ServerResult<String> {
-    let order = orders::open_for_checkout(&state.db, visitor, painting_id, options, state.config.checkout_ttl_minutes).await?;
+pub async fn start(
+    state: &AppState,
+    visitor: VisitorId,
+    painting_id: i64,
+    options: PrintOptions,
+) -> ServerResult<String> {
+    let order =
+        orders::open_for_checkout(&state.db, visitor, painting_id, options, state.config.checkout_ttl_minutes).await?;
     if let Some(url) = order.session_url {
         return Ok(url);
     }
-    let (title, image): (String, String) = sqlx::query_as("SELECT coalesce(title_en, title), image_hd_url FROM paintings WHERE id = $1")
-        .bind(painting_id)
-        .fetch_one(&state.db)
-        .await?;
-    let absolute = |path: &str| state.config.public_url.join(path).map(|u| u.to_string()).unwrap_or_else(|_| path.to_owned());
+    let (title, image): (String, String) =
+        sqlx::query_as("SELECT coalesce(title_en, title), image_hd_url FROM paintings WHERE id = $1")
+            .bind(painting_id)
+            .fetch_one(&state.db)
+            .await?;
+    let absolute =
+        |path: &str| state.config.public_url.join(path).map(|u| u.to_string()).unwrap_or_else(|_| path.to_owned());
     // Stripe wants at least 30 minutes; a minute more than our own window keeps it valid.
-    let expires_at = time::OffsetDateTime::now_utc().unix_timestamp() + state.config.checkout_ttl_minutes.max(30) * 60 + 60;
+    let expires_at =
+        time::OffsetDateTime::now_utc().unix_timestamp() + state.config.checkout_ttl_minutes.max(30) * 60 + 60;
     let request = CheckoutRequest {
         order_id: &order.id,
         visitor_id: visitor.0.to_string(),
@@ -42,7 +51,10 @@ pub async fn start(state: &AppState, visitor: VisitorId, painting_id: i64, optio
     };
     match state.payments.create_checkout(request).await {
         Ok(session) => {
-            let url = session.url.clone().ok_or_else(|| crate::server::error::ServerError::Payment("session without a URL".into()))?;
+            let url = session
+                .url
+                .clone()
+                .ok_or_else(|| crate::server::error::ServerError::Payment("session without a URL".into()))?;
             orders::attach_session(&state.db, &order.id, session.id.as_str(), &url).await?;
             Ok(url)
         }
@@ -66,23 +78,35 @@ pub fn parse_address(name: &str, phone: &str, address: &str) -> Result<ShippingA
         Ok(value.to_owned())
     };
     let phone = field("phone", phone, 40)?;
-    if !phone.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)) || phone.chars().filter(char::is_ascii_digit).count() < 6 {
+    if !phone.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
+        || phone.chars().filter(char::is_ascii_digit).count() < 6
+    {
         return Err(AppError::invalid("phone must be a phone number (digits, spaces, + - and brackets)"));
     }
     Ok(ShippingAddress { name: field("name", name, 200)?, phone, address: field("address", address, 500)? })
 }
 
 /// The shopper changes where their print goes, before it ships.
-pub async fn update_address(db: &PgPool, visitor: VisitorId, order_id: &str, address: ShippingAddress) -> ServerResult<()> {
+pub async fn update_address(
+    db: &PgPool,
+    visitor: VisitorId,
+    order_id: &str,
+    address: ShippingAddress,
+) -> ServerResult<()> {
     let mut tx = db.begin().await?;
-    let owned: Option<String> = sqlx::query_scalar("SELECT status FROM orders WHERE id = $1 AND visitor_id = $2 FOR UPDATE")
-        .bind(order_id)
-        .bind(visitor.0)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let owned: Option<String> =
+        sqlx::query_scalar("SELECT status FROM orders WHERE id = $1 AND visitor_id = $2 FOR UPDATE")
+            .bind(order_id)
+            .bind(visitor.0)
+            .fetch_optional(&mut *tx)
+            .await?;
     let status: OrderStatus = owned.ok_or(AppError::NotFound)?.parse().expect("CHECK constraint");
     if !status.address_editable() {
-        return Err(AppError::invalid(format!("the address cannot change once an order is {}", status.label().to_lowercase())).into());
+        return Err(AppError::invalid(format!(
+            "the address cannot change once an order is {}",
+            status.label().to_lowercase()
+        ))
+        .into());
     }
     sqlx::query(
         "UPDATE orders SET shipping_name = $2, shipping_phone = $3,

@@ -16,7 +16,9 @@ use crate::server::{clip, connect, image_limits, import, load_clip, router, AppS
 
 pub async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,ort=warn")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,ort=warn")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -28,12 +30,16 @@ pub async fn main() -> ExitCode {
         Command::Admin { command: AdminCommand::FirstRun { email } } => create_first_admin(&cli.config, &email).await,
         Command::Styles { command: StylesCommand::Generate { out } } => generate_styles(&cli.config, &out).await,
         Command::BenchFeed { paintings, requests } => bench_feed(cli.config, paintings, requests).await,
-        Command::BenchDashboard { paintings, activities, requests } => bench_dashboard(&cli.config, paintings, activities, requests).await,
+        Command::BenchDashboard { paintings, activities, requests } => {
+            bench_dashboard(&cli.config, paintings, activities, requests).await
+        }
         Command::BenchQuality { visitors, seed } => bench_quality(cli.config, visitors, seed).await,
         Command::BenchIngest { server, events, concurrency, workers } => {
             bench_ingest(&cli.config, &server, events, concurrency, workers).await
         }
-        Command::BenchEmbed { images, batch, count, visual } => bench_embed(&cli.config, &images, batch, count, visual).await,
+        Command::BenchEmbed { images, batch, count, visual } => {
+            bench_embed(&cli.config, &images, batch, count, visual).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -172,7 +178,10 @@ async fn create_first_admin(config: &Config, email: &str) -> ServerResult<()> {
     let hash = auth::hash_password(&password)?;
     let db = connect(config).await?;
     sqlx::migrate!().run(&db).await?;
-    let login = config.public_url.join("admin/login").map_err(|e| ServerError::App(crate::error::AppError::invalid(format!("ARTWALL_PUBLIC_URL: {e}"))))?;
+    let login = config
+        .public_url
+        .join("admin/login")
+        .map_err(|e| ServerError::App(crate::error::AppError::invalid(format!("ARTWALL_PUBLIC_URL: {e}"))))?;
     match auth::create_first_admin(&db, &email, &hash).await? {
         Some(_) => println!(
             "First admin created. Sign in at {login}\n  email:    {}\n  password: {password}\n\
@@ -199,11 +208,20 @@ async fn import_file(config: Config, file: &Path, limit: Option<usize>) -> ExitC
     };
     match run.await {
         Ok(report) => {
-            println!("added {}, already present {}, failed {}", report.added, report.already_present, report.failed.len());
+            println!(
+                "added {}, already present {}, failed {}",
+                report.added,
+                report.already_present,
+                report.failed.len()
+            );
             for (row, reason) in &report.failed {
                 println!("  failed: {row}: {reason}");
             }
-            if report.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            if report.failed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Err(error) => {
             tracing::error!(%error, "import failed");
@@ -229,13 +247,25 @@ async fn bench_quality(config: Config, visitors: usize, seed: u64) -> ServerResu
     crate::server::bench_quality::run(&state, visitors, seed).await
 }
 
-async fn bench_ingest(config: &Config, server: &url::Url, events: usize, concurrency: usize, workers: usize) -> ServerResult<()> {
+async fn bench_ingest(
+    config: &Config,
+    server: &url::Url,
+    events: usize,
+    concurrency: usize,
+    workers: usize,
+) -> ServerResult<()> {
     let db = connect(config).await?;
     crate::server::bench_ingest::run(&db, server, events, concurrency, workers).await
 }
 
 /// Prints one line of JSON: images embedded per second through decode, preprocess and infer.
-async fn bench_embed(config: &Config, dir: &Path, batch: usize, count: usize, visual: Option<std::path::PathBuf>) -> ServerResult<()> {
+async fn bench_embed(
+    config: &Config,
+    dir: &Path,
+    batch: usize,
+    count: usize,
+    visual: Option<std::path::PathBuf>,
+) -> ServerResult<()> {
     let mut files: Vec<_> = std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
     files.sort();
     files.truncate(count);
@@ -280,7 +310,10 @@ async fn bench_embed(config: &Config, dir: &Path, batch: usize, count: usize, vi
 }
 
 /// Decodes and preprocesses images in parallel on the blocking pool.
-async fn decode_and_preprocess(images: Vec<Vec<u8>>, limits: crate::server::images::ImageLimits) -> ServerResult<Vec<f32>> {
+async fn decode_and_preprocess(
+    images: Vec<Vec<u8>>,
+    limits: crate::server::images::ImageLimits,
+) -> ServerResult<Vec<f32>> {
     let tasks: Vec<_> = images
         .into_iter()
         .map(|bytes| {

@@ -8,7 +8,16 @@ use crate::server::orders;
 use crate::types::{DashboardFigures, DayFigures, Funnel, RankedPainting};
 
 pub async fn figures(db: &PgPool) -> ServerResult<DashboardFigures> {
-    let (orders_by_day, status_counts, funnel, top_saved, top_hidden, visitors_with_taste, (backlog, backlog_oldest_seconds), worker_last_run) = tokio::try_join!(
+    let (
+        orders_by_day,
+        status_counts,
+        funnel,
+        top_saved,
+        top_hidden,
+        visitors_with_taste,
+        (backlog, backlog_oldest_seconds),
+        worker_last_run,
+    ) = tokio::try_join!(
         orders_by_day(db),
         orders::status_counts(db),
         funnel(db),
@@ -18,7 +27,17 @@ pub async fn figures(db: &PgPool) -> ServerResult<DashboardFigures> {
         backlog(db),
         worker_last_run(db),
     )?;
-    Ok(DashboardFigures { orders_by_day, status_counts, funnel, top_saved, top_hidden, visitors_with_taste, backlog, backlog_oldest_seconds, worker_last_run })
+    Ok(DashboardFigures {
+        orders_by_day,
+        status_counts,
+        funnel,
+        top_saved,
+        top_hidden,
+        visitors_with_taste,
+        backlog,
+        backlog_oldest_seconds,
+        worker_last_run,
+    })
 }
 
 async fn orders_by_day(db: &PgPool) -> ServerResult<Vec<DayFigures>> {
@@ -62,9 +81,17 @@ async fn visitors_with_taste(db: &PgPool) -> ServerResult<i64> {
 }
 
 async fn backlog(db: &PgPool) -> ServerResult<(i64, Option<i64>)> {
-    Ok(sqlx::query_as("SELECT count(*), extract(epoch FROM now() - min(created_at))::int8 FROM activities WHERE NOT processed").fetch_one(db).await?)
+    Ok(sqlx::query_as(
+        "SELECT count(*), extract(epoch FROM now() - min(created_at))::int8 FROM activities WHERE NOT processed",
+    )
+    .fetch_one(db)
+    .await?)
 }
 
 async fn worker_last_run(db: &PgPool) -> ServerResult<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT to_char(max(last_run) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"') FROM worker_heartbeats").fetch_one(db).await?)
+    Ok(sqlx::query_scalar(
+        "SELECT to_char(max(last_run) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"') FROM worker_heartbeats",
+    )
+    .fetch_one(db)
+    .await?)
 }

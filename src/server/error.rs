@@ -78,7 +78,10 @@ impl IntoResponse for ServerError {
 
 /// Whether the client asked for JSON (an API client) rather than a page (a browser form).
 pub fn wants_json(headers: &axum::http::HeaderMap) -> bool {
-    headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"))
+    headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"))
 }
 
 /// A multipart upload that failed to read: over the route's body limit (413, `too_large` says
@@ -97,13 +100,19 @@ pub fn multipart_error(error: axum::extract::multipart::MultipartError, too_larg
 /// `AppError` itself, so its status is read from there.
 pub async fn server_fn_error_status(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let response = next.run(request).await;
-    if response.status() != StatusCode::INTERNAL_SERVER_ERROR || !response.headers().contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER) {
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER)
+    {
         return response;
     }
     let (mut parts, body) = response.into_parts();
     // Error bodies are a few hundred bytes; anything else is left a 500.
     let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
-        return (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({ "error": AppError::Internal.to_string() }))).into_response();
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(serde_json::json!({ "error": AppError::Internal.to_string() })),
+        )
+            .into_response();
     };
     if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
         parts.status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -48,7 +48,8 @@ pub struct FeedSettings {
 }
 
 impl FeedSettings {
-    pub const DEFAULT: Self = Self { exploration_rate: 1.0 / 6.0, max_scan_tuples: 100_000, exact_scan_seen_share: 1.0 / 32.0 };
+    pub const DEFAULT: Self =
+        Self { exploration_rate: 1.0 / 6.0, max_scan_tuples: 100_000, exact_scan_seen_share: 1.0 / 32.0 };
 }
 
 impl Default for FeedSettings {
@@ -75,20 +76,23 @@ impl Landmarks {
                 return Ok(landmarks.clone());
             }
         }
-        let sample: Vec<(Vector,)> = sqlx::query_as("SELECT embedding FROM paintings WHERE published ORDER BY random() LIMIT $1")
-            .bind(LANDMARK_SAMPLE)
-            .fetch_all(db)
-            .await?;
+        let sample: Vec<(Vector,)> =
+            sqlx::query_as("SELECT embedding FROM paintings WHERE published ORDER BY random() LIMIT $1")
+                .bind(LANDMARK_SAMPLE)
+                .fetch_all(db)
+                .await?;
         let vectors: Vec<Vec<f32>> = sample.into_iter().map(|(v,)| v.to_vec()).collect();
         let mut tx = db.begin().await?;
         set_scan_settings(&mut tx, FeedSettings::default().max_scan_tuples).await?;
         let mut landmarks = Vec::with_capacity(LANDMARKS);
         for vector in farthest_points(&vectors, LANDMARKS).into_iter().map(Vector::from) {
             // A literal LIMIT: a generic plan cannot see a bound one and may rank the whole catalogue.
-            let neighbours = sqlx::query_scalar(&format!("SELECT id FROM paintings WHERE published ORDER BY embedding <=> $1 LIMIT {LANDMARK_NEIGHBOURS}"))
-                .bind(&vector)
-                .fetch_all(&mut *tx)
-                .await?;
+            let neighbours = sqlx::query_scalar(&format!(
+                "SELECT id FROM paintings WHERE published ORDER BY embedding <=> $1 LIMIT {LANDMARK_NEIGHBOURS}"
+            ))
+            .bind(&vector)
+            .fetch_all(&mut *tx)
+            .await?;
             landmarks.push(Landmark { vector, neighbours });
         }
         tx.commit().await?;
@@ -258,7 +262,12 @@ pub fn candidate_page_sql() -> String {
 /// The iterative scan costs about 30 µs for each seen painting it has to pass, the exact scan
 /// about 1 µs for each painting in the catalogue (both measured on 100k paintings), hence the
 /// switch at `exact_scan_seen_share` (default 1/32) of the catalogue seen.
-pub async fn find_candidates(tx: &mut PgConnection, settings: FeedSettings, visitor: VisitorId, taste: &Vector) -> ServerResult<Vec<i64>> {
+pub async fn find_candidates(
+    tx: &mut PgConnection,
+    settings: FeedSettings,
+    visitor: VisitorId,
+    taste: &Vector,
+) -> ServerResult<Vec<i64>> {
     // The catalogue's size is the planner's estimate (unknown, so exact, before the first ANALYZE).
     // Custom plans from here on: a generic plan of the scan cannot see its LIMIT and may choose to
     // rank the whole catalogue.
@@ -314,7 +323,13 @@ pub fn nearest_unseen_sql() -> String {
     format!("SELECT p.id FROM paintings p WHERE {UNSEEN} ORDER BY p.embedding <=> $2 LIMIT $3")
 }
 
-async fn fetch_scored(tx: &mut PgConnection, query: &str, visitor: VisitorId, target: &Vector, limit: i64) -> ServerResult<Vec<(CardRow, f32)>> {
+async fn fetch_scored(
+    tx: &mut PgConnection,
+    query: &str,
+    visitor: VisitorId,
+    target: &Vector,
+    limit: i64,
+) -> ServerResult<Vec<(CardRow, f32)>> {
     #[derive(sqlx::FromRow)]
     struct Scored {
         #[sqlx(flatten)]
@@ -342,7 +357,8 @@ async fn diverse_unseen(
         return Ok(Vec::new());
     }
     let wanted = wanted as usize;
-    let turns: Vec<&Landmark> = (0..landmarks.len()).map(|turn| &landmarks[(served as usize + turn) % landmarks.len()]).collect();
+    let turns: Vec<&Landmark> =
+        (0..landmarks.len()).map(|turn| &landmarks[(served as usize + turn) % landmarks.len()]).collect();
     // A spare landmark or two in case a list is used up.
     let listed = &turns[..(wanted + 2).min(turns.len())];
     let (mut neighbours, mut firsts, mut lasts) = (Vec::new(), Vec::new(), Vec::new());
@@ -384,15 +400,20 @@ async fn diverse_unseen(
             picks.push((row.card, row.similarity));
         }
     }
-    let search = format!("SELECT p.id FROM paintings p WHERE {UNSEEN} AND p.id <> ALL($3) ORDER BY p.embedding <=> $2 LIMIT 1");
+    let search =
+        format!("SELECT p.id FROM paintings p WHERE {UNSEEN} AND p.id <> ALL($3) ORDER BY p.embedding <=> $2 LIMIT 1");
     let mut searched = Vec::new();
     for landmark in turns.iter().cycle().skip(listed.len()).take(turns.len()) {
         if picks.len() + searched.len() == wanted {
             break;
         }
         let excluded_ids: Vec<i64> = excluded.iter().copied().collect();
-        let pick: Option<i64> =
-            sqlx::query_scalar(&search).bind(visitor.0).bind(&landmark.vector).bind(&excluded_ids).fetch_optional(&mut *tx).await?;
+        let pick: Option<i64> = sqlx::query_scalar(&search)
+            .bind(visitor.0)
+            .bind(&landmark.vector)
+            .bind(&excluded_ids)
+            .fetch_optional(&mut *tx)
+            .await?;
         if let Some(id) = pick {
             excluded.insert(id);
             searched.push(id);
@@ -422,7 +443,12 @@ struct Pick {
 
 /// Nearest items in order, with an exploration item every sixth place or so; positions
 /// continue from `served`.
-fn interleave(nearest: Vec<(CardRow, f32)>, diverse: Vec<(CardRow, Option<f32>)>, personalised: bool, served: i64) -> Vec<FeedItem> {
+fn interleave(
+    nearest: Vec<(CardRow, f32)>,
+    diverse: Vec<(CardRow, Option<f32>)>,
+    personalised: bool,
+    served: i64,
+) -> Vec<FeedItem> {
     let total = nearest.len() + diverse.len();
     let explore_every = if nearest.is_empty() { 1 } else { (total / diverse.len().max(1)).max(2) };
     let mut nearest = nearest.into_iter();
@@ -440,7 +466,13 @@ fn interleave(nearest: Vec<(CardRow, f32)>, diverse: Vec<(CardRow, Option<f32>)>
                 (row, Some(similarity), false)
             }
         };
-        items.push(FeedItem { position: served + slot as i64, similarity, exploration, saved: false, card: card.into() });
+        items.push(FeedItem {
+            position: served + slot as i64,
+            similarity,
+            exploration,
+            saved: false,
+            card: card.into(),
+        });
     }
     items
 }
@@ -450,7 +482,8 @@ pub async fn reset(db: &PgPool, visitor: VisitorId) -> ServerResult<u64> {
     let mut tx = db.begin().await?;
     // The candidates left out everything already shown: the next page needs a fresh scan.
     sqlx::query("DELETE FROM feed_candidates WHERE visitor_id = $1").bind(visitor.0).execute(&mut *tx).await?;
-    let result = sqlx::query("DELETE FROM shown_paintings WHERE visitor_id = $1").bind(visitor.0).execute(&mut *tx).await?;
+    let result =
+        sqlx::query("DELETE FROM shown_paintings WHERE visitor_id = $1").bind(visitor.0).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(result.rows_affected())
 }

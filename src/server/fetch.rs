@@ -100,7 +100,10 @@ impl Fetcher {
 const SNIFF_BYTES: usize = 16;
 
 fn is_image(bytes: &[u8]) -> bool {
-    matches!(image::guess_format(bytes), Ok(image::ImageFormat::Jpeg | image::ImageFormat::Png | image::ImageFormat::WebP))
+    matches!(
+        image::guess_format(bytes),
+        Ok(image::ImageFormat::Jpeg | image::ImageFormat::Png | image::ImageFormat::WebP)
+    )
 }
 
 /// Scheme, and the host when it is an IP literal (names are checked by the resolver).
@@ -138,7 +141,13 @@ pub fn is_public(ip: IpAddr) -> bool {
         }
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => is_public(IpAddr::V4(v4)),
-            None => !(v6.is_loopback() || v6.is_unspecified() || v6.is_multicast() || v6.is_unique_local() || v6.is_unicast_link_local()),
+            None => {
+                !(v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.is_multicast()
+                    || v6.is_unique_local()
+                    || v6.is_unicast_link_local())
+            }
         },
     }
 }
@@ -176,7 +185,9 @@ fn classify(error: reqwest::Error) -> FetchError {
     if error.is_timeout() {
         FetchError::Timeout
     } else {
-        let root = std::iter::successors(Some(&error as &dyn std::error::Error), |e| e.source()).last().map(ToString::to_string);
+        let root = std::iter::successors(Some(&error as &dyn std::error::Error), |e| e.source())
+            .last()
+            .map(ToString::to_string);
         FetchError::Connect(root.unwrap_or_else(|| error.to_string()))
     }
 }
@@ -187,7 +198,19 @@ mod tests {
 
     #[test]
     fn private_loopback_and_link_local_addresses_are_not_public() {
-        for ip in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "100.64.0.1", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1"] {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+        ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
         for ip in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
@@ -200,7 +223,10 @@ mod tests {
         let check = |u: &str| check_url(&Url::parse(u).unwrap(), false);
         assert_eq!(check("file:///etc/passwd"), Err(FetchError::Scheme));
         assert_eq!(check("ftp://example.com/a.jpg"), Err(FetchError::Scheme));
-        assert_eq!(check("http://169.254.169.254/latest/meta-data"), Err(FetchError::PrivateAddress("169.254.169.254".into())));
+        assert_eq!(
+            check("http://169.254.169.254/latest/meta-data"),
+            Err(FetchError::PrivateAddress("169.254.169.254".into()))
+        );
         assert_eq!(check("http://[::1]:8080/a.jpg"), Err(FetchError::PrivateAddress("::1".into())));
         assert_eq!(check("https://example.com/a.jpg"), Ok(()));
         assert_eq!(check_url(&Url::parse("http://127.0.0.1/a.jpg").unwrap(), true), Ok(()));

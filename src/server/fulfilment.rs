@@ -14,13 +14,21 @@ use crate::server::error::ServerResult;
 use crate::server::orders::{self, Actor, Moved};
 use crate::server::AppState;
 
-pub async fn advance(state: &AppState, admin: &Admin, order_id: &str, to: &str, tracking: Option<&str>) -> ServerResult<()> {
+pub async fn advance(
+    state: &AppState,
+    admin: &Admin,
+    order_id: &str,
+    to: &str,
+    tracking: Option<&str>,
+) -> ServerResult<()> {
     let to: OrderStatus = to.parse().map_err(AppError::Invalid)?;
     let tracking = tracking.map(str::trim).filter(|t| !t.is_empty());
     if to == OrderStatus::Shipped {
         match tracking {
             None => return Err(AppError::invalid("a tracking number is required to ship").into()),
-            Some(t) if t.chars().count() > 100 => return Err(AppError::invalid("the tracking number must be at most 100 characters").into()),
+            Some(t) if t.chars().count() > 100 => {
+                return Err(AppError::invalid("the tracking number must be at most 100 characters").into())
+            }
             Some(_) => {}
         }
     }
@@ -29,11 +37,17 @@ pub async fn advance(state: &AppState, admin: &Admin, order_id: &str, to: &str, 
     // Locked: the move checked here is the move made below.
     let current = orders::lock(&mut tx, order_id).await?.ok_or(AppError::NotFound)?;
     if !current.admin_moves().contains(&to) {
-        return Err(AppError::invalid(format!("an order that is {} cannot move to {}", current.code(), to.code())).into());
+        return Err(
+            AppError::invalid(format!("an order that is {} cannot move to {}", current.code(), to.code())).into()
+        );
     }
     let note = match (to, tracking) {
         (OrderStatus::Shipped, Some(tracking)) => {
-            sqlx::query("UPDATE orders SET tracking_number = $2 WHERE id = $1").bind(order_id).bind(tracking).execute(&mut *tx).await?;
+            sqlx::query("UPDATE orders SET tracking_number = $2 WHERE id = $1")
+                .bind(order_id)
+                .bind(tracking)
+                .execute(&mut *tx)
+                .await?;
             format!("shipped with tracking number {tracking}")
         }
         _ => format!("moved to {} by an admin", to.code()),
@@ -56,11 +70,12 @@ pub async fn advance(state: &AppState, admin: &Admin, order_id: &str, to: &str, 
 /// Asks Stripe for a refund (the whole remainder when `amount` is none). The order becomes
 /// refunded when Stripe's `charge.refunded` webhook arrives, like any other refund.
 pub async fn refund(state: &AppState, admin: &Admin, order_id: &str, amount: Option<i64>) -> ServerResult<i64> {
-    let row = sqlx::query("SELECT status, amount_cents, refunded_cents, stripe_payment_intent FROM orders WHERE id = $1")
-        .bind(order_id)
-        .fetch_optional(&state.db)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let row =
+        sqlx::query("SELECT status, amount_cents, refunded_cents, stripe_payment_intent FROM orders WHERE id = $1")
+            .bind(order_id)
+            .fetch_optional(&state.db)
+            .await?
+            .ok_or(AppError::NotFound)?;
     let status: OrderStatus = row.get::<String, _>("status").parse().expect("CHECK constraint");
     let remaining = i64::from(row.get::<i32, _>("amount_cents")) - i64::from(row.get::<i32, _>("refunded_cents"));
     if !status.is_paid() || status == OrderStatus::Refunded || remaining <= 0 {
@@ -70,13 +85,22 @@ pub async fn refund(state: &AppState, admin: &Admin, order_id: &str, amount: Opt
     if !(1..=remaining).contains(&amount) {
         return Err(AppError::invalid(format!("the refund must be between ¥0.01 and {}", format_cny(remaining))).into());
     }
-    let intent: String = row.get::<Option<String>, _>("stripe_payment_intent").ok_or_else(|| AppError::invalid("this order has no Stripe payment to refund"))?;
+    let intent: String = row
+        .get::<Option<String>, _>("stripe_payment_intent")
+        .ok_or_else(|| AppError::invalid("this order has no Stripe payment to refund"))?;
     // Same order, same amount already refunded, same request: Stripe answers it once.
     let key = format!("refund_{order_id}_{}_{amount}", remaining);
     state.payments.refund(&intent, amount, &key).await?;
     let admin_id = admin.id.to_string();
     let mut tx = state.db.begin().await?;
-    orders::note(&mut tx, order_id, Actor::Admin(&admin_id), &format!("refund of {} requested from Stripe", format_cny(amount)), false).await?;
+    orders::note(
+        &mut tx,
+        order_id,
+        Actor::Admin(&admin_id),
+        &format!("refund of {} requested from Stripe", format_cny(amount)),
+        false,
+    )
+    .await?;
     audit::record(
         &mut *tx,
         admin,

@@ -42,9 +42,8 @@ pub fn decode_rgb(bytes: &[u8], limits: ImageLimits) -> Result<RgbImage, ImageRe
     if !matches!(format, ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP) {
         return Err(ImageRejected::NotAnImage);
     }
-    let (width, height) = ImageReader::with_format(Cursor::new(bytes), format)
-        .into_dimensions()
-        .map_err(|_| ImageRejected::Corrupt)?;
+    let (width, height) =
+        ImageReader::with_format(Cursor::new(bytes), format).into_dimensions().map_err(|_| ImageRejected::Corrupt)?;
     if width == 0 || height == 0 {
         return Err(ImageRejected::Corrupt);
     }
@@ -127,7 +126,9 @@ mod tests {
     }
 
     fn jpeg(width: u32, height: u32) -> Vec<u8> {
-        jpeg_rendition(&RgbImage::from_fn(width, height, |x, y| image::Rgb([x as u8, y as u8, 99])), 4096, 90).jpeg.to_vec()
+        jpeg_rendition(&RgbImage::from_fn(width, height, |x, y| image::Rgb([x as u8, y as u8, 99])), 4096, 90)
+            .jpeg
+            .to_vec()
     }
 
     /// A PNG whose header claims `width` x `height` but carries almost no data: a decompression bomb

@@ -35,7 +35,11 @@ pub enum ImportFormat {
 impl ImportFormat {
     /// JSON when the text starts like JSON, else CSV.
     pub fn sniff(text: &str) -> Self {
-        if text.trim_start().starts_with('{') { Self::Json } else { Self::Csv }
+        if text.trim_start().starts_with('{') {
+            Self::Json
+        } else {
+            Self::Csv
+        }
     }
 }
 
@@ -89,7 +93,8 @@ struct JsonPainting {
 pub fn read_rows(path: &Path) -> Result<Vec<ImportRow>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let is_json = path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("json"));
-    parse_rows(&text, if is_json { ImportFormat::Json } else { ImportFormat::Csv }).map_err(|e| format!("{}: {e}", path.display()))
+    parse_rows(&text, if is_json { ImportFormat::Json } else { ImportFormat::Csv })
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Parses an import text into rows. Row-level problems (a missing title, say) become failed
@@ -108,7 +113,12 @@ pub fn parse_rows(text: &str, format: ImportFormat) -> Result<Vec<ImportRow>, St
                         Some(u) if is_remote(&u) => (Some(u), None),
                         other => (None, other),
                     };
-                    ImportRow { label: format!("#{} {}", i + 1, p.meta.title.clone().unwrap_or_default()), meta: p.meta, file, image_url }
+                    ImportRow {
+                        label: format!("#{} {}", i + 1, p.meta.title.clone().unwrap_or_default()),
+                        meta: p.meta,
+                        file,
+                        image_url,
+                    }
                 })
                 .collect())
         }
@@ -123,9 +133,16 @@ pub fn parse_rows(text: &str, format: ImportFormat) -> Result<Vec<ImportRow>, St
                         (Some(source), Some(object)) if !object.is_empty() => Some(format!("{source}:{object}")),
                         _ => None,
                     });
-                    let image_url = row.image_source_url.filter(|u| is_remote(u)).or_else(|| is_remote(&row.file).then(|| row.file.clone()));
+                    let image_url = row
+                        .image_source_url
+                        .filter(|u| is_remote(u))
+                        .or_else(|| is_remote(&row.file).then(|| row.file.clone()));
                     Ok(ImportRow {
-                        label: format!("row {} {}", i + 2, if row.file.is_empty() { row.title.clone().unwrap_or_default() } else { row.file.clone() }),
+                        label: format!(
+                            "row {} {}",
+                            i + 2,
+                            if row.file.is_empty() { row.title.clone().unwrap_or_default() } else { row.file.clone() }
+                        ),
                         meta: RawMeta {
                             id,
                             title: row.title,
@@ -153,12 +170,18 @@ fn is_remote(location: &str) -> bool {
 }
 
 /// Imports rows whose images are files relative to `base_dir`, with a progress bar.
-pub async fn import_rows(catalogue: &Catalogue, rows: Vec<ImportRow>, base_dir: &Path, progress: &ProgressBar) -> ServerResult<ImportReport> {
+pub async fn import_rows(
+    catalogue: &Catalogue,
+    rows: Vec<ImportRow>,
+    base_dir: &Path,
+    progress: &ProgressBar,
+) -> ServerResult<ImportReport> {
     let mut report = ImportReport::default();
     let mut failed = Vec::new();
     for (chunk_index, chunk) in rows.chunks(BATCH).enumerate() {
         // Rows already imported are skipped before their images are even read.
-        let metas: Vec<Result<PaintingMeta, String>> = chunk.iter().map(|row| PaintingMeta::parse(row.meta.clone()).map_err(|e| e.to_string())).collect();
+        let metas: Vec<Result<PaintingMeta, String>> =
+            chunk.iter().map(|row| PaintingMeta::parse(row.meta.clone()).map_err(|e| e.to_string())).collect();
         let keys: Vec<String> = metas.iter().flatten().map(|meta| meta.source_key.clone()).collect();
         let existing = catalogue.existing(&keys).await?;
         let mut batch = Vec::new();
@@ -215,8 +238,10 @@ fn load_image(meta: PaintingMeta, row: &ImportRow, base_dir: &Path, max_bytes: u
 pub fn progress_bar(len: usize) -> ProgressBar {
     let bar = ProgressBar::new(len as u64);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} paintings, {per_sec}, ETA {eta}")
-            .expect("static template"),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} paintings, {per_sec}, ETA {eta}",
+        )
+        .expect("static template"),
     );
     bar
 }

@@ -52,12 +52,17 @@ pub async fn create_import(db: &PgPool, admin: &Admin, text: &str) -> ServerResu
         return Err(AppError::invalid("the list has no paintings").into());
     }
     if rows.len() > MAX_ITEMS {
-        return Err(AppError::Invalid(format!("at most {MAX_ITEMS} paintings per job; this list has {}", rows.len())).into());
+        return Err(
+            AppError::Invalid(format!("at most {MAX_ITEMS} paintings per job; this list has {}", rows.len())).into()
+        );
     }
     let id = Uuid::new_v4();
     let items: Vec<serde_json::Value> = rows
         .into_iter()
-        .map(|row| serde_json::to_value(ImportItem { label: row.label, meta: row.meta, image_url: row.image_url }).expect("plain data"))
+        .map(|row| {
+            serde_json::to_value(ImportItem { label: row.label, meta: row.meta, image_url: row.image_url })
+                .expect("plain data")
+        })
         .collect();
     let mut tx = db.begin().await?;
     sqlx::query("INSERT INTO batch_jobs (id, kind, status, total, created_by) VALUES ($1, 'import', 'queued', $2, $3)")
@@ -74,7 +79,15 @@ pub async fn create_import(db: &PgPool, admin: &Admin, text: &str) -> ServerResu
     .bind(&items)
     .execute(&mut *tx)
     .await?;
-    audit::record(&mut *tx, admin, "job.create", &format!("job:{id}"), None, Some(serde_json::json!({ "kind": "import", "total": items.len() }))).await?;
+    audit::record(
+        &mut *tx,
+        admin,
+        "job.create",
+        &format!("job:{id}"),
+        None,
+        Some(serde_json::json!({ "kind": "import", "total": items.len() })),
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(job = %id, total = items.len(), "import job queued");
     Ok(id)
@@ -86,13 +99,20 @@ pub async fn create_reembed(db: &PgPool, admin: &Admin) -> ServerResult<Uuid> {
     let mut tx = db.begin().await?;
     // One at a time: a second would only redo the first's work.
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('artwall.reembed'))").execute(&mut *tx).await?;
-    let active: Option<Uuid> =
-        sqlx::query_scalar("SELECT id FROM batch_jobs WHERE kind = 'reembed' AND status IN ('queued', 'running', 'interrupted') LIMIT 1").fetch_optional(&mut *tx).await?;
+    let active: Option<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM batch_jobs WHERE kind = 'reembed' AND status IN ('queued', 'running', 'interrupted') LIMIT 1",
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
     if let Some(active) = active {
         return Err(AppError::Invalid(format!("a re-embed job is already under way ({active})")).into());
     }
     let id = Uuid::new_v4();
-    sqlx::query("INSERT INTO batch_jobs (id, kind, status, created_by) VALUES ($1, 'reembed', 'queued', $2)").bind(id).bind(admin.id).execute(&mut *tx).await?;
+    sqlx::query("INSERT INTO batch_jobs (id, kind, status, created_by) VALUES ($1, 'reembed', 'queued', $2)")
+        .bind(id)
+        .bind(admin.id)
+        .execute(&mut *tx)
+        .await?;
     let total = sqlx::query(
         "INSERT INTO batch_job_items (job_id, position, payload)
          SELECT $1, (row_number() OVER (ORDER BY id) - 1)::int, jsonb_build_object('paintingId', id) FROM paintings",
@@ -102,7 +122,15 @@ pub async fn create_reembed(db: &PgPool, admin: &Admin) -> ServerResult<Uuid> {
     .await?
     .rows_affected();
     sqlx::query("UPDATE batch_jobs SET total = $2 WHERE id = $1").bind(id).bind(total as i32).execute(&mut *tx).await?;
-    audit::record(&mut *tx, admin, "job.create", &format!("job:{id}"), None, Some(serde_json::json!({ "kind": "reembed", "total": total }))).await?;
+    audit::record(
+        &mut *tx,
+        admin,
+        "job.create",
+        &format!("job:{id}"),
+        None,
+        Some(serde_json::json!({ "kind": "reembed", "total": total })),
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -113,16 +141,26 @@ pub async fn retry_failed(db: &PgPool, admin: &Admin, id: Uuid) -> ServerResult<
     if matches!(lock_status(&mut tx, id).await?.as_str(), "queued" | "running") {
         return Err(AppError::invalid("the job is still running; retry once it has finished").into());
     }
-    let retried = sqlx::query("UPDATE batch_job_items SET status = 'pending', updated_at = now() WHERE job_id = $1 AND status = 'failed'")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected() as i64;
+    let retried = sqlx::query(
+        "UPDATE batch_job_items SET status = 'pending', updated_at = now() WHERE job_id = $1 AND status = 'failed'",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected() as i64;
     if retried == 0 {
         return Err(AppError::invalid("nothing failed, so there is nothing to retry").into());
     }
     requeue(&mut tx, id).await?;
-    audit::record(&mut *tx, admin, "job.retry", &format!("job:{id}"), None, Some(serde_json::json!({ "retried": retried }))).await?;
+    audit::record(
+        &mut *tx,
+        admin,
+        "job.retry",
+        &format!("job:{id}"),
+        None,
+        Some(serde_json::json!({ "retried": retried })),
+    )
+    .await?;
     tx.commit().await?;
     Ok(retried)
 }
@@ -142,12 +180,18 @@ pub async fn resume(db: &PgPool, admin: &Admin, id: Uuid) -> ServerResult<()> {
 
 /// The job's status, with its row locked until the transaction ends.
 async fn lock_status(tx: &mut sqlx::PgConnection, id: Uuid) -> ServerResult<String> {
-    let status: Option<String> = sqlx::query_scalar("SELECT status FROM batch_jobs WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(tx).await?;
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM batch_jobs WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(tx)
+        .await?;
     Ok(status.ok_or(AppError::NotFound)?)
 }
 
 async fn requeue(tx: &mut sqlx::PgConnection, id: Uuid) -> ServerResult<()> {
-    sqlx::query("UPDATE batch_jobs SET status = 'queued', finished_at = NULL, updated_at = now() WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE batch_jobs SET status = 'queued', finished_at = NULL, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     refresh_counts(tx, id).await
 }
 
@@ -228,17 +272,22 @@ pub async fn view(db: &PgPool, id: Uuid) -> ServerResult<JobView> {
     .fetch_all(db)
     .await?
     .into_iter()
-    .map(|(position, label, reason)| JobFailure { position, label: label.unwrap_or_else(|| format!("#{}", position + 1)), reason: reason.unwrap_or_default() })
+    .map(|(position, label, reason)| JobFailure {
+        position,
+        label: label.unwrap_or_else(|| format!("#{}", position + 1)),
+        reason: reason.unwrap_or_default(),
+    })
     .collect();
     Ok(row.into_view(failures))
 }
 
 /// The latest jobs, newest first, without their failures.
 pub async fn recent(db: &PgPool, limit: i64) -> ServerResult<Vec<JobView>> {
-    let rows: Vec<JobRow> = sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM batch_jobs j ORDER BY j.created_at DESC LIMIT $1"))
-        .bind(limit)
-        .fetch_all(db)
-        .await?;
+    let rows: Vec<JobRow> =
+        sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM batch_jobs j ORDER BY j.created_at DESC LIMIT $1"))
+            .bind(limit)
+            .fetch_all(db)
+            .await?;
     Ok(rows.into_iter().map(|row| row.into_view(Vec::new())).collect())
 }
 
@@ -294,12 +343,14 @@ impl Runner {
                 "interrupted"
             }
         };
-        sqlx::query("UPDATE batch_jobs SET status = $2, finished_at = now(), updated_at = now() WHERE id = $1 AND runner = $3")
-            .bind(id)
-            .bind(status)
-            .bind(&self.name)
-            .execute(db)
-            .await?;
+        sqlx::query(
+            "UPDATE batch_jobs SET status = $2, finished_at = now(), updated_at = now() WHERE id = $1 AND runner = $3",
+        )
+        .bind(id)
+        .bind(status)
+        .bind(&self.name)
+        .execute(db)
+        .await?;
         tracing::info!(job = %id, status, "job finished");
         Ok(true)
     }
@@ -317,9 +368,14 @@ impl Runner {
                 return Ok(());
             }
             let outcomes = match kind {
-                "reembed" => self.reembed_chunk(items.into_iter().map(|(position, item)| (position, item.0)).collect()).await?,
+                "reembed" => {
+                    self.reembed_chunk(items.into_iter().map(|(position, item)| (position, item.0)).collect()).await?
+                }
                 _ => {
-                    let items = items.into_iter().map(|(position, item)| (position, serde_json::from_value::<ImportItem>(item.0))).collect();
+                    let items = items
+                        .into_iter()
+                        .map(|(position, item)| (position, serde_json::from_value::<ImportItem>(item.0)))
+                        .collect();
                     self.import_chunk(items).await?
                 }
             };
@@ -327,7 +383,11 @@ impl Runner {
             for (position, outcome) in outcomes {
                 let (status, note, painting) = match outcome {
                     AddOutcome::Added { id } => ("done", "added".to_owned(), Some(id)),
-                    AddOutcome::AlreadyPresent { id } => ("done", if kind == "reembed" { "re-embedded" } else { "already in the catalogue" }.to_owned(), Some(id)),
+                    AddOutcome::AlreadyPresent { id } => (
+                        "done",
+                        if kind == "reembed" { "re-embedded" } else { "already in the catalogue" }.to_owned(),
+                        Some(id),
+                    ),
                     AddOutcome::Failed { reason } => ("failed", reason, None),
                 };
                 sqlx::query(
@@ -350,17 +410,26 @@ impl Runner {
     /// Re-embeds the chunk's paintings from their stored images (the painting is "already
     /// present": it keeps its id, orders and saves).
     async fn reembed_chunk(&self, items: Vec<(i32, serde_json::Value)>) -> ServerResult<Vec<(i32, AddOutcome)>> {
-        let ids: Vec<(i32, i64)> = items.iter().map(|(position, item)| (*position, item["paintingId"].as_i64().unwrap_or(-1))).collect();
+        let ids: Vec<(i32, i64)> =
+            items.iter().map(|(position, item)| (*position, item["paintingId"].as_i64().unwrap_or(-1))).collect();
         let results = self.catalogue.reembed(&ids.iter().map(|(_, id)| *id).collect::<Vec<_>>()).await?;
         Ok(ids
             .into_iter()
             .zip(results)
-            .map(|((position, id), result)| (position, result.map_or_else(|reason| AddOutcome::Failed { reason }, |()| AddOutcome::AlreadyPresent { id })))
+            .map(|((position, id), result)| {
+                (
+                    position,
+                    result.map_or_else(|reason| AddOutcome::Failed { reason }, |()| AddOutcome::AlreadyPresent { id }),
+                )
+            })
             .collect())
     }
 
     /// Parses, skips what is already in the catalogue, downloads the rest, then adds them.
-    async fn import_chunk(&self, items: Vec<(i32, Result<ImportItem, serde_json::Error>)>) -> ServerResult<Vec<(i32, AddOutcome)>> {
+    async fn import_chunk(
+        &self,
+        items: Vec<(i32, Result<ImportItem, serde_json::Error>)>,
+    ) -> ServerResult<Vec<(i32, AddOutcome)>> {
         let mut outcomes = Vec::new();
         let mut to_fetch = Vec::new();
         for (position, item) in items {
@@ -420,7 +489,9 @@ async fn beat(db: PgPool, id: Uuid) {
     let mut every = tokio::time::interval(HEARTBEAT);
     loop {
         every.tick().await;
-        if let Err(error) = sqlx::query("UPDATE batch_jobs SET heartbeat_at = now() WHERE id = $1").bind(id).execute(&db).await {
+        if let Err(error) =
+            sqlx::query("UPDATE batch_jobs SET heartbeat_at = now() WHERE id = $1").bind(id).execute(&db).await
+        {
             tracing::warn!(job = %id, %error, "job heartbeat failed");
         }
     }
@@ -451,7 +522,9 @@ pub async fn import_route(
         (Ok(id), false) => Redirect::to(&format!("/admin/jobs/{id}")).into_response(),
         (Err(error), true) => error.into_response(),
         (Err(AppError::Unauthorized), false) => Redirect::to("/admin/login?next=%2Fadmin%2Fimport").into_response(),
-        (Err(error), false) => Redirect::to(&format!("/admin/import?error={}", import_error_code(&error))).into_response(),
+        (Err(error), false) => {
+            Redirect::to(&format!("/admin/import?error={}", import_error_code(&error))).into_response()
+        }
     }
 }
 
@@ -463,7 +536,8 @@ async fn read_import_form(mut multipart: axum::extract::Multipart) -> ServerResu
     while let Some(field) = multipart.next_field().await.map_err(|e| multipart_error(e, &too_large))? {
         let name = field.name().unwrap_or_default().to_owned();
         let bytes = field.bytes().await.map_err(|e| multipart_error(e, &too_large))?;
-        let text = String::from_utf8(bytes.to_vec()).map_err(|_| AppError::invalid("the file is not UTF-8 text (JSON or CSV)"))?;
+        let text = String::from_utf8(bytes.to_vec())
+            .map_err(|_| AppError::invalid("the file is not UTF-8 text (JSON or CSV)"))?;
         match name.as_str() {
             "paintings" => pasted = text,
             "file" => uploaded = text,

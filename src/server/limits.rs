@@ -53,7 +53,10 @@ impl Limiter {
     fn new(per_minute: u32, per_visitor: bool) -> Self {
         let quota = |n: u32| Quota::per_minute(NonZeroU32::new(n.max(1)).expect("at least one"));
         let ip_quota = if per_visitor { per_minute.saturating_mul(IP_MULTIPLIER) } else { per_minute };
-        Self { per_visitor: per_visitor.then(|| RateLimiter::keyed(quota(per_minute))), per_ip: RateLimiter::keyed(quota(ip_quota)) }
+        Self {
+            per_visitor: per_visitor.then(|| RateLimiter::keyed(quota(per_minute))),
+            per_ip: RateLimiter::keyed(quota(ip_quota)),
+        }
     }
 }
 
@@ -151,7 +154,9 @@ mod tests {
     fn failed_sign_ins_slow_the_next_answer_down_until_one_succeeds() {
         let config = {
             use clap::Parser;
-            crate::server::config::Cli::try_parse_from(["artwall", "--database-url", "postgres://unused"]).unwrap().config
+            crate::server::config::Cli::try_parse_from(["artwall", "--database-url", "postgres://unused"])
+                .unwrap()
+                .config
         };
         let limits = RateLimits::from_config(&config);
         let ip: IpAddr = "203.0.113.7".parse().unwrap();

@@ -19,9 +19,9 @@ pub mod feed;
 pub mod fetch;
 pub mod fulfilment;
 pub mod images;
+pub mod import;
 pub mod jobs;
 pub mod limits;
-pub mod import;
 pub mod onboarding;
 pub mod order_jobs;
 pub mod orders;
@@ -39,11 +39,11 @@ pub mod worker;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{FromRef, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use leptos::prelude::LeptosOptions;
@@ -105,7 +105,18 @@ impl AppState {
         let limits = Arc::new(limits::RateLimits::from_config(&config));
         let fetch_timeout = Duration::from_secs(config.fetch_timeout_seconds.max(1));
         let fetcher = fetch::Fetcher::new(config.max_image_bytes, fetch_timeout, config.fetch_allow_private);
-        Ok(Self { leptos_options, config: Arc::new(config), db, clip, storage, landmarks: Arc::default(), styles, payments, limits, fetcher })
+        Ok(Self {
+            leptos_options,
+            config: Arc::new(config),
+            db,
+            clip,
+            storage,
+            landmarks: Arc::default(),
+            styles,
+            payments,
+            limits,
+            fetcher,
+        })
     }
 
     pub fn feed_settings(&self) -> feed::FeedSettings {
@@ -117,7 +128,12 @@ impl AppState {
     }
 
     pub fn catalogue(&self) -> Catalogue {
-        Catalogue { db: self.db.clone(), clip: self.clip.clone(), storage: self.storage.clone(), limits: image_limits(&self.config) }
+        Catalogue {
+            db: self.db.clone(),
+            clip: self.clip.clone(),
+            storage: self.storage.clone(),
+            limits: image_limits(&self.config),
+        }
     }
 
     /// This process's runner of admin batch jobs.
@@ -160,12 +176,19 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/api/activity", post(activity::ingest_route).layer(DefaultBodyLimit::max(activity::MAX_BODY_BYTES)))
-        .route("/api/webhooks/stripe", post(payments::webhook::route).layer(DefaultBodyLimit::max(payments::webhook::MAX_BODY_BYTES)))
+        .route(
+            "/api/webhooks/stripe",
+            post(payments::webhook::route).layer(DefaultBodyLimit::max(payments::webhook::MAX_BODY_BYTES)),
+        )
         .route("/api/admin/jobs/import", post(jobs::import_route).layer(DefaultBodyLimit::max(jobs::MAX_UPLOAD_BYTES)))
-        .route("/api/room-photo", post(rooms::upload_route).layer(DefaultBodyLimit::max(room_body_limit(&state.config))))
+        .route(
+            "/api/room-photo",
+            post(rooms::upload_route).layer(DefaultBodyLimit::max(room_body_limit(&state.config))),
+        )
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
-    router = router.nest_service(&format!("/{}", site_pkg_dir(&state.leptos_options)), site_assets(&state.leptos_options));
+    router =
+        router.nest_service(&format!("/{}", site_pkg_dir(&state.leptos_options)), site_assets(&state.leptos_options));
     if let Storage::Local { root } = state.storage.as_ref() {
         let media = Router::new().fallback_service(ServeDir::new(root)).layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
@@ -180,7 +203,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), admin_pages_guard))
         .layer(middleware::from_fn_with_state(public_origin, security::refuse_cross_site))
         .layer(middleware::from_fn_with_state(state.limits.clone(), limits::rate_limit))
-        .layer(middleware::from_fn_with_state(security::Hsts(state.config.cookies_secure()), security::security_headers))
+        .layer(middleware::from_fn_with_state(
+            security::Hsts(state.config.cookies_secure()),
+            security::security_headers,
+        ))
         .layer(middleware::from_fn(move |request: Request, next: Next| visitor::visitor_cookie(secure, request, next)))
         // Brotli or gzip for whatever is not compressed yet (pages, JSON, debug builds' WASM);
         // images are left alone (the default predicate).
@@ -199,9 +225,8 @@ fn site_pkg_dir(options: &LeptosOptions) -> &str {
 fn site_assets(options: &LeptosOptions) -> Router {
     let dir = std::path::Path::new(&*options.site_root).join(site_pkg_dir(options));
     let cache_control = HeaderValue::from_static(if options.hash_files { IMMUTABLE_CACHE_CONTROL } else { "no-cache" });
-    Router::new()
-        .fallback_service(ServeDir::new(dir).precompressed_br().precompressed_gzip())
-        .layer(middleware::map_response(move |mut response: Response| {
+    Router::new().fallback_service(ServeDir::new(dir).precompressed_br().precompressed_gzip()).layer(
+        middleware::map_response(move |mut response: Response| {
             let cache_control = cache_control.clone();
             async move {
                 if response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED {
@@ -211,7 +236,8 @@ fn site_assets(options: &LeptosOptions) -> Router {
                 }
                 response
             }
-        }))
+        }),
+    )
 }
 
 /// Admin pages redirect to the login page without a session. Admin server functions call the

@@ -50,8 +50,10 @@ impl StyleEmbeddings {
 
     /// Loads the file and refuses a mismatch: embeddings from another model live in another space.
     pub fn load(path: &Path, model_id: &str) -> ServerResult<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| ServerError::Model(format!("reading {}: {e}", path.display())))?;
-        let file: Self = serde_json::from_str(&text).map_err(|e| ServerError::Model(format!("parsing {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ServerError::Model(format!("reading {}: {e}", path.display())))?;
+        let file: Self =
+            serde_json::from_str(&text).map_err(|e| ServerError::Model(format!("parsing {}: {e}", path.display())))?;
         if file.model_id != model_id {
             return Err(ServerError::Model(format!(
                 "{} was generated with model {} but {model_id} is loaded; run `artwall styles generate --out {}`",
@@ -63,7 +65,13 @@ impl StyleEmbeddings {
         for style in &HOME_STYLES {
             match file.styles.get(style.code) {
                 Some(entry) if entry.embedding.len() == EMBEDDING_DIM => {}
-                _ => return Err(ServerError::Model(format!("{}: style {} is missing or malformed", path.display(), style.code))),
+                _ => {
+                    return Err(ServerError::Model(format!(
+                        "{}: style {} is missing or malformed",
+                        path.display(),
+                        style.code
+                    )))
+                }
             }
         }
         Ok(file)

@@ -56,7 +56,14 @@ pub async fn run_once(db: &PgPool, payments: &Payments) -> ServerResult<JobRepor
             },
             None => {
                 let mut tx = db.begin().await?;
-                orders::transition(&mut tx, &order_id, OrderStatus::Expired, Actor::System, Some("not paid within the checkout window")).await?;
+                orders::transition(
+                    &mut tx,
+                    &order_id,
+                    OrderStatus::Expired,
+                    Actor::System,
+                    Some("not paid within the checkout window"),
+                )
+                .await?;
                 tx.commit().await?;
                 report.expired += 1;
             }
@@ -90,7 +97,11 @@ async fn reconcile(db: &PgPool, payments: &Payments, session_id: &str) -> Server
     let paid = session.payment_status.as_str() == "paid";
     let event_type = if paid { "checkout.session.completed" } else { "checkout.session.expired" };
     let object = serde_json::to_value(&session).unwrap_or_else(|_| json!({ "id": session_id }));
-    let event = StripeEvent { id: format!("reconcile_{session_id}_{event_type}"), event_type: event_type.into(), data: EventData { object } };
+    let event = StripeEvent {
+        id: format!("reconcile_{session_id}_{event_type}"),
+        event_type: event_type.into(),
+        data: EventData { object },
+    };
     let outcome = webhook::handle(db, &event).await?;
     tracing::info!(session = %session_id, ?outcome, "reconciled with Stripe");
     Ok(())

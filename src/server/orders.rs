@@ -36,9 +36,13 @@ impl Actor<'_> {
 /// What `transition` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Moved {
-    Yes { from: OrderStatus },
+    Yes {
+        from: OrderStatus,
+    },
     /// The machine does not allow it from the current status; nothing changed.
-    Refused { current: OrderStatus },
+    Refused {
+        current: OrderStatus,
+    },
 }
 
 /// A new order id: `order_` and 24 random alphanumerics.
@@ -48,13 +52,22 @@ pub fn new_order_id() -> String {
 
 /// The order's current status, locked until the transaction ends.
 pub async fn lock(tx: &mut PgConnection, order_id: &str) -> ServerResult<Option<OrderStatus>> {
-    let status: Option<String> = sqlx::query_scalar("SELECT status FROM orders WHERE id = $1 FOR UPDATE").bind(order_id).fetch_optional(&mut *tx).await?;
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM orders WHERE id = $1 FOR UPDATE")
+        .bind(order_id)
+        .fetch_optional(&mut *tx)
+        .await?;
     Ok(status.map(|s| s.parse().expect("the CHECK constraint keeps statuses known")))
 }
 
 /// Moves the order to `to` if the machine allows it, stamping the matching timestamp and
 /// writing the timeline row.
-pub async fn transition(tx: &mut PgConnection, order_id: &str, to: OrderStatus, actor: Actor<'_>, note: Option<&str>) -> ServerResult<Moved> {
+pub async fn transition(
+    tx: &mut PgConnection,
+    order_id: &str,
+    to: OrderStatus,
+    actor: Actor<'_>,
+    note: Option<&str>,
+) -> ServerResult<Moved> {
     let current = lock(tx, order_id).await?.ok_or(AppError::NotFound)?;
     if !current.can_move_to(to) {
         return Ok(Moved::Refused { current });
@@ -76,7 +89,14 @@ pub async fn transition(tx: &mut PgConnection, order_id: &str, to: OrderStatus, 
 }
 
 /// A timeline row; with `from == to` it records a fact (a partial refund, a flag) without a move.
-pub async fn timeline(tx: &mut PgConnection, order_id: &str, from: Option<OrderStatus>, to: OrderStatus, actor: Actor<'_>, note: Option<&str>) -> ServerResult<()> {
+pub async fn timeline(
+    tx: &mut PgConnection,
+    order_id: &str,
+    from: Option<OrderStatus>,
+    to: OrderStatus,
+    actor: Actor<'_>,
+    note: Option<&str>,
+) -> ServerResult<()> {
     let actor_id = match actor {
         Actor::Admin(id) => Some(id),
         _ => None,
@@ -97,7 +117,10 @@ pub async fn timeline(tx: &mut PgConnection, order_id: &str, from: Option<OrderS
 pub async fn note(tx: &mut PgConnection, order_id: &str, actor: Actor<'_>, note: &str, flag: bool) -> ServerResult<()> {
     let current = lock(tx, order_id).await?.ok_or(AppError::NotFound)?;
     if flag {
-        sqlx::query("UPDATE orders SET needs_attention = true, updated_at = now() WHERE id = $1").bind(order_id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE orders SET needs_attention = true, updated_at = now() WHERE id = $1")
+            .bind(order_id)
+            .execute(&mut *tx)
+            .await?;
     }
     timeline(tx, order_id, Some(current), current, actor, Some(note)).await
 }
@@ -111,11 +134,26 @@ pub struct OpenOrder {
 
 /// Returns the visitor's open order for exactly this print (a double click, a second tab), or
 /// creates one. The advisory lock makes two simultaneous clicks agree on one order.
-pub async fn open_for_checkout(db: &PgPool, visitor: VisitorId, painting_id: i64, options: PrintOptions, ttl_minutes: i64) -> ServerResult<OpenOrder> {
+pub async fn open_for_checkout(
+    db: &PgPool,
+    visitor: VisitorId,
+    painting_id: i64,
+    options: PrintOptions,
+    ttl_minutes: i64,
+) -> ServerResult<OpenOrder> {
     let mut tx = db.begin().await?;
-    let guard = format!("checkout:{}:{painting_id}:{}:{}:{}", visitor.0, options.size.code(), options.material.code(), options.frame.code());
+    let guard = format!(
+        "checkout:{}:{painting_id}:{}:{}:{}",
+        visitor.0,
+        options.size.code(),
+        options.material.code(),
+        options.frame.code()
+    );
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))").bind(&guard).execute(&mut *tx).await?;
-    let published: Option<bool> = sqlx::query_scalar("SELECT published FROM paintings WHERE id = $1").bind(painting_id).fetch_optional(&mut *tx).await?;
+    let published: Option<bool> = sqlx::query_scalar("SELECT published FROM paintings WHERE id = $1")
+        .bind(painting_id)
+        .fetch_optional(&mut *tx)
+        .await?;
     if published != Some(true) {
         return Err(AppError::NotFound.into());
     }
@@ -133,7 +171,11 @@ pub async fn open_for_checkout(db: &PgPool, visitor: VisitorId, painting_id: i64
     .fetch_optional(&mut *tx)
     .await?;
     let order = match existing {
-        Some(row) => OpenOrder { id: row.get("id"), amount_cents: i64::from(row.get::<i32, _>("amount_cents")), session_url: row.get("stripe_session_url") },
+        Some(row) => OpenOrder {
+            id: row.get("id"),
+            amount_cents: i64::from(row.get::<i32, _>("amount_cents")),
+            session_url: row.get("stripe_session_url"),
+        },
         None => {
             let id = new_order_id();
             let amount_cents = options.amount_cents();
@@ -173,7 +215,11 @@ pub async fn attach_session(db: &PgPool, order_id: &str, session_id: &str, url: 
 /// Stripe refused or was unreachable: the order cannot be paid any more.
 pub async fn fail(db: &PgPool, order_id: &str, reason: &str) -> ServerResult<()> {
     let mut tx = db.begin().await?;
-    sqlx::query("UPDATE orders SET failure_reason = $2 WHERE id = $1").bind(order_id).bind(reason).execute(&mut *tx).await?;
+    sqlx::query("UPDATE orders SET failure_reason = $2 WHERE id = $1")
+        .bind(order_id)
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
     transition(&mut tx, order_id, OrderStatus::Failed, Actor::System, Some(reason)).await?;
     tx.commit().await?;
     Ok(())
@@ -189,7 +235,8 @@ fn order_columns() -> String {
 }
 
 fn order_from_row(row: &sqlx::postgres::PgRow) -> OrderView {
-    let options = PrintOptions::parse(row.get("size"), row.get("material"), row.get("frame")).expect("CHECK constraints keep options known");
+    let options = PrintOptions::parse(row.get("size"), row.get("material"), row.get("frame"))
+        .expect("CHECK constraints keep options known");
     let shipping = row.get::<Option<String>, _>("shipping_name").map(|name| ShippingAddress {
         name,
         phone: row.get::<Option<String>, _>("shipping_phone").unwrap_or_default(),
@@ -263,7 +310,11 @@ pub async fn for_visitor(db: &PgPool, visitor: VisitorId) -> ServerResult<Vec<Or
 }
 
 /// All orders for the admin, newest first, optionally one status only, with counts per status.
-pub async fn for_admin(db: &PgPool, status: Option<OrderStatus>, limit: i64) -> ServerResult<(Vec<OrderView>, Vec<(OrderStatus, i64)>)> {
+pub async fn for_admin(
+    db: &PgPool,
+    status: Option<OrderStatus>,
+    limit: i64,
+) -> ServerResult<(Vec<OrderView>, Vec<(OrderStatus, i64)>)> {
     let rows = sqlx::query(&format!(
         "SELECT {} FROM orders o JOIN paintings p ON p.id = o.painting_id
          WHERE ($1::text IS NULL OR o.status = $1) ORDER BY o.created_at DESC LIMIT $2",
@@ -278,7 +329,8 @@ pub async fn for_admin(db: &PgPool, status: Option<OrderStatus>, limit: i64) -> 
 
 /// How many orders are in each status, every status listed.
 pub async fn status_counts(db: &PgPool) -> ServerResult<Vec<(OrderStatus, i64)>> {
-    let counts: Vec<(String, i64)> = sqlx::query_as("SELECT status, count(*) FROM orders GROUP BY status").fetch_all(db).await?;
+    let counts: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, count(*) FROM orders GROUP BY status").fetch_all(db).await?;
     Ok(OrderStatus::ALL
         .into_iter()
         .map(|s| (s, counts.iter().find(|(code, _)| code == s.code()).map_or(0, |(_, n)| *n)))

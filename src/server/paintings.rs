@@ -10,7 +10,8 @@ use crate::server::error::ServerResult;
 use crate::server::visitor::VisitorId;
 use crate::types::{PaintingCard, PaintingDetail, SavedList, ScoredCard};
 
-pub(crate) const CARD_COLUMNS: &str = "p.id, p.title, p.title_en, p.artist, p.artist_en, p.year, p.style, p.image_url, p.thumb_width, p.thumb_height";
+pub(crate) const CARD_COLUMNS: &str =
+    "p.id, p.title, p.title_en, p.artist, p.artist_en, p.year, p.style, p.image_url, p.thumb_width, p.thumb_height";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct CardRow {
@@ -89,7 +90,14 @@ struct ScoredRow {
 
 /// Published paintings nearest to `target`, without the visitor's hidden ones and `except`,
 /// at or above `floor`.
-pub async fn nearest(db: &PgPool, target: &Vector, visitor: VisitorId, except: Option<i64>, floor: f32, limit: i64) -> ServerResult<Vec<ScoredCard>> {
+pub async fn nearest(
+    db: &PgPool,
+    target: &Vector,
+    visitor: VisitorId,
+    except: Option<i64>,
+    floor: f32,
+    limit: i64,
+) -> ServerResult<Vec<ScoredCard>> {
     let mut tx = db.begin().await?;
     sqlx::query("SET LOCAL hnsw.iterative_scan = relaxed_order").execute(&mut *tx).await?;
     let rows: Vec<ScoredRow> = sqlx::query_as(&format!(
@@ -116,7 +124,10 @@ pub async fn nearest(db: &PgPool, target: &Vector, visitor: VisitorId, except: O
 
 /// "More like this": the paintings nearest to painting `id`.
 pub async fn more_like_this(db: &PgPool, id: i64, visitor: VisitorId, limit: i64) -> ServerResult<Vec<ScoredCard>> {
-    let embedding: Option<Vector> = sqlx::query_scalar("SELECT embedding FROM paintings WHERE id = $1 AND published").bind(id).fetch_optional(db).await?;
+    let embedding: Option<Vector> = sqlx::query_scalar("SELECT embedding FROM paintings WHERE id = $1 AND published")
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
     let embedding = embedding.ok_or(AppError::NotFound)?;
     nearest(db, &embedding, visitor, Some(id), -1.0, limit).await
 }
@@ -137,7 +148,8 @@ pub async fn set_saved(db: &PgPool, visitor: VisitorId, id: i64, saved: bool, so
     if !["feed", "detail", "search", "saved"].contains(&source) {
         return Err(AppError::invalid(format!("unknown source {source:?}")).into());
     }
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM paintings WHERE id = $1)").bind(id).fetch_one(db).await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM paintings WHERE id = $1)").bind(id).fetch_one(db).await?;
     if !exists {
         return Err(AppError::NotFound.into());
     }

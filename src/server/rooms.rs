@@ -40,7 +40,12 @@ pub async fn upload(state: &AppState, visitor: VisitorId, bytes: Bytes) -> Serve
         Ok((jpeg_rendition(&image, STORED_LONG_SIDE, 85), pixels))
     })
     .await??;
-    let embedding = state.clip.embed_images(pixels).await?.pop().ok_or_else(|| ServerError::Model("no embedding returned".into()))?;
+    let embedding = state
+        .clip
+        .embed_images(pixels)
+        .await?
+        .pop()
+        .ok_or_else(|| ServerError::Model("no embedding returned".into()))?;
 
     let digest = hex::encode(&Sha256::digest(&stored.jpeg)[..8]);
     let key = MediaKey::parse(format!("user-rooms/{}/{digest}.jpg", visitor.0))?;
@@ -52,31 +57,41 @@ pub async fn upload(state: &AppState, visitor: VisitorId, bytes: Bytes) -> Serve
 }
 
 /// Records the photo, blends it into the taste and logs the activity, in one transaction.
-async fn save(db: &PgPool, visitor: VisitorId, key: &MediaKey, width: i32, height: i32, embedding: &[f32]) -> ServerResult<()> {
+async fn save(
+    db: &PgPool,
+    visitor: VisitorId,
+    key: &MediaKey,
+    width: i32,
+    height: i32,
+    embedding: &[f32],
+) -> ServerResult<()> {
     let mut tx = db.begin().await?;
     sqlx::query("INSERT INTO user_preferences (visitor_id) VALUES ($1) ON CONFLICT (visitor_id) DO NOTHING")
         .bind(visitor.0)
         .execute(&mut *tx)
         .await?;
     // Locked like the taste worker locks it, so neither overwrites the other's update.
-    let (current,): (Option<Vector>,) = sqlx::query_as("SELECT taste FROM user_preferences WHERE visitor_id = $1 FOR UPDATE")
-        .bind(visitor.0)
-        .fetch_one(&mut *tx)
-        .await?;
+    let (current,): (Option<Vector>,) =
+        sqlx::query_as("SELECT taste FROM user_preferences WHERE visitor_id = $1 FOR UPDATE")
+            .bind(visitor.0)
+            .fetch_one(&mut *tx)
+            .await?;
     let blended = taste::blend_room(current.map(|v| v.to_vec()), embedding);
     sqlx::query("UPDATE user_preferences SET taste = $2, updated_at = now() WHERE visitor_id = $1")
         .bind(visitor.0)
         .bind(Vector::from(blended))
         .execute(&mut *tx)
         .await?;
-    sqlx::query("INSERT INTO room_photos (visitor_id, media_key, width, height, embedding) VALUES ($1, $2, $3, $4, $5)")
-        .bind(visitor.0)
-        .bind(key.as_str())
-        .bind(width)
-        .bind(height)
-        .bind(Vector::from(embedding.to_vec()))
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO room_photos (visitor_id, media_key, width, height, embedding) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(visitor.0)
+    .bind(key.as_str())
+    .bind(width)
+    .bind(height)
+    .bind(Vector::from(embedding.to_vec()))
+    .execute(&mut *tx)
+    .await?;
     // Processed already: the blend above is its whole effect on the taste.
     sqlx::query("INSERT INTO activities (visitor_id, event_type, source, processed, processed_at) VALUES ($1, 'room_photo', 'room', true, now())")
         .bind(visitor.0)
@@ -88,12 +103,16 @@ async fn save(db: &PgPool, visitor: VisitorId, key: &MediaKey, width: i32, heigh
 
 /// The visitor's newest room photo, if they have uploaded one.
 pub async fn latest(state: &AppState, visitor: VisitorId) -> ServerResult<Option<RoomPhoto>> {
-    let row: Option<(String, i32, i32)> =
-        sqlx::query_as("SELECT media_key, width, height FROM room_photos WHERE visitor_id = $1 ORDER BY id DESC LIMIT 1")
-            .bind(visitor.0)
-            .fetch_optional(&state.db)
-            .await?;
-    row.map(|(key, width, height)| Ok(RoomPhoto { url: state.storage.public_url(&MediaKey::parse(key)?), width, height })).transpose()
+    let row: Option<(String, i32, i32)> = sqlx::query_as(
+        "SELECT media_key, width, height FROM room_photos WHERE visitor_id = $1 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(visitor.0)
+    .fetch_optional(&state.db)
+    .await?;
+    row.map(|(key, width, height)| {
+        Ok(RoomPhoto { url: state.storage.public_url(&MediaKey::parse(key)?), width, height })
+    })
+    .transpose()
 }
 
 /// `POST /api/room-photo`, multipart with a `photo` file and an optional `next` page.
@@ -192,7 +211,10 @@ mod tests {
     fn refusals_map_to_fixed_codes() {
         let invalid = |e: ImageRejected| AppError::from(ServerError::Image(e));
         assert_eq!(error_code(&invalid(ImageRejected::TooLarge { size: 2, limit: 1 })), "too_large");
-        assert_eq!(error_code(&invalid(ImageRejected::TooManyPixels { width: 9, height: 9, limit: 1 })), "too_many_pixels");
+        assert_eq!(
+            error_code(&invalid(ImageRejected::TooManyPixels { width: 9, height: 9, limit: 1 })),
+            "too_many_pixels"
+        );
         assert_eq!(error_code(&invalid(ImageRejected::NotAnImage)), "not_an_image");
         assert_eq!(error_code(&invalid(ImageRejected::Empty)), "missing");
         assert_eq!(error_code(&AppError::Internal), "unavailable");

@@ -45,7 +45,13 @@ pub fn default_floor(kind: ModelKind) -> f32 {
     }
 }
 
-pub async fn search(db: &PgPool, clip: &Arc<Clip>, visitor: VisitorId, raw_query: &str, floor: f32) -> ServerResult<SearchResults> {
+pub async fn search(
+    db: &PgPool,
+    clip: &Arc<Clip>,
+    visitor: VisitorId,
+    raw_query: &str,
+    floor: f32,
+) -> ServerResult<SearchResults> {
     let query = Query::parse(raw_query)?;
     let embeddings = clip.embed_texts(vec![query.0.clone(), String::new()]).await?;
     let (text, empty) = (&embeddings[0], &embeddings[1]);

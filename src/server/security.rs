@@ -40,7 +40,8 @@ pub async fn security_headers(State(hsts): State<Hsts>, request: Request, next: 
         // Not includeSubDomains: the shop may live on an apex domain whose subdomains are not ours.
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
     }
-    let is_html = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
+    let is_html =
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
     // Pages are made for one visitor and change with every deploy: never stored for reuse
     // without asking (the hashed assets they link are the part that is cached).
     if is_html && !headers.contains_key(header::CACHE_CONTROL) {

@@ -33,6 +33,7 @@ impl MediaKey {
     }
 }
 
+#[allow(clippy::large_enum_variant, reason = "one per process, never moved in a hot path")]
 pub enum Storage {
     Local { root: PathBuf },
     Gcs { client: google_cloud_storage::client::Storage, bucket: String, public_base: Url },
@@ -109,8 +110,10 @@ impl Storage {
         match self {
             Self::Local { root } => Ok(tokio::fs::read(root.join(key.as_str())).await?),
             Self::Gcs { client, bucket, .. } => {
-                let storage_error = |e: google_cloud_storage::Error| ServerError::Storage(format!("GCS read {}: {e}", key.as_str()));
-                let mut response = client.read_object(bucket_path(bucket), key.as_str()).send().await.map_err(storage_error)?;
+                let storage_error =
+                    |e: google_cloud_storage::Error| ServerError::Storage(format!("GCS read {}: {e}", key.as_str()));
+                let mut response =
+                    client.read_object(bucket_path(bucket), key.as_str()).send().await.map_err(storage_error)?;
                 let mut contents = Vec::new();
                 while let Some(chunk) = response.next().await.transpose().map_err(storage_error)? {
                     contents.extend_from_slice(&chunk);

@@ -26,7 +26,8 @@ const SPECTRUM_EXPONENT: f32 = 0.75;
 /// `n` embeddings around `clusters` random centres; `spread` sets how loose the clusters are.
 pub fn clustered(n: usize, clusters: usize, spread: f32, seed: u64) -> Clustered {
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut random_vector = |scales: &[f32]| scales.iter().map(|scale| rng.random_range(-1.0..1.0) * scale).collect::<Vec<f32>>();
+    let mut random_vector =
+        |scales: &[f32]| scales.iter().map(|scale| rng.random_range(-1.0..1.0) * scale).collect::<Vec<f32>>();
     let centres: Vec<Vec<f32>> = (0..clusters).map(|_| l2_normalised(&random_vector(&[1.0; EMBEDDING_DIM]))).collect();
     // Per-dimension noise scales: a power law, with the energy that equal noise of
     // `spread * 1.7 / sqrt(dim)` in every dimension would have.

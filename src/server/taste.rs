@@ -33,7 +33,8 @@ pub fn apply(taste: Option<Vec<f32>>, painting: &[f32], weight: f32) -> Option<V
         None if weight > 0.0 => Some(l2_normalised(painting)),
         None => None,
         Some(taste) => {
-            let moved: Vec<f32> = taste.iter().zip(painting).map(|(t, p)| t + LEARNING_RATE * weight * (p - t)).collect();
+            let moved: Vec<f32> =
+                taste.iter().zip(painting).map(|(t, p)| t + LEARNING_RATE * weight * (p - t)).collect();
             Some(l2_normalised(&moved))
         }
     }
@@ -47,7 +48,8 @@ pub fn blend_room(taste: Option<Vec<f32>>, room: &[f32]) -> Vec<f32> {
     match taste {
         None => l2_normalised(room),
         Some(taste) => {
-            let mixed: Vec<f32> = taste.iter().zip(room).map(|(t, r)| (1.0 - ROOM_BLEND_WEIGHT) * t + ROOM_BLEND_WEIGHT * r).collect();
+            let mixed: Vec<f32> =
+                taste.iter().zip(room).map(|(t, r)| (1.0 - ROOM_BLEND_WEIGHT) * t + ROOM_BLEND_WEIGHT * r).collect();
             l2_normalised(&mixed)
         }
     }

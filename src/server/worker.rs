@@ -93,8 +93,10 @@ pub async fn process_available(db: &PgPool) -> ServerResult<usize> {
 /// this visitor.
 pub async fn process_visitor(db: &PgPool, visitor: Uuid) -> ServerResult<usize> {
     let mut tx = db.begin().await?;
-    let mine: bool =
-        sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 11))").bind(visitor.to_string()).fetch_one(&mut *tx).await?;
+    let mine: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 11))")
+        .bind(visitor.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
     if !mine {
         return Ok(0);
     }
@@ -109,17 +111,19 @@ pub async fn process_visitor(db: &PgPool, visitor: Uuid) -> ServerResult<usize> 
         return Ok(0);
     }
     let painting_ids: Vec<i64> = events.iter().filter_map(|e| e.2).collect();
-    let embeddings: HashMap<i64, Vec<f32>> = sqlx::query_as::<_, (i64, Vector)>("SELECT id, embedding FROM paintings WHERE id = ANY($1)")
-        .bind(&painting_ids)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .map(|(id, v)| (id, v.to_vec()))
-        .collect();
-    let current: Option<(Option<Vector>,)> = sqlx::query_as("SELECT taste FROM user_preferences WHERE visitor_id = $1 FOR UPDATE")
-        .bind(visitor)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let embeddings: HashMap<i64, Vec<f32>> =
+        sqlx::query_as::<_, (i64, Vector)>("SELECT id, embedding FROM paintings WHERE id = ANY($1)")
+            .bind(&painting_ids)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(|(id, v)| (id, v.to_vec()))
+            .collect();
+    let current: Option<(Option<Vector>,)> =
+        sqlx::query_as("SELECT taste FROM user_preferences WHERE visitor_id = $1 FOR UPDATE")
+            .bind(visitor)
+            .fetch_optional(&mut *tx)
+            .await?;
     let mut taste = current.and_then(|(t,)| t).map(|t| t.to_vec());
     let mut applied = 0i32;
     for (_, event_type, painting_id, dwell) in &events {
@@ -141,7 +145,10 @@ pub async fn process_visitor(db: &PgPool, visitor: Uuid) -> ServerResult<usize> 
     .execute(&mut *tx)
     .await?;
     let ids: Vec<i64> = events.iter().map(|e| e.0).collect();
-    sqlx::query("UPDATE activities SET processed = true, processed_at = now() WHERE id = ANY($1)").bind(&ids).execute(&mut *tx).await?;
+    sqlx::query("UPDATE activities SET processed = true, processed_at = now() WHERE id = ANY($1)")
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(events.len())
 }

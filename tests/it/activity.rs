@@ -42,6 +42,8 @@ async fn paintings(db: &PgPool, n: usize) -> (synthetic::Clustered, Vec<i64>) {
     (catalogue, ids)
 }
 
+/// An activity row as stored: visitor, event type, position, source, metadata, processed.
+type StoredActivity = (Uuid, String, Option<i32>, Option<String>, Value, bool);
 #[sqlx::test]
 async fn a_valid_batch_is_stored_and_answered_at_once(db: PgPool) {
     let app = common::TestApp::new(db.clone()).await;
@@ -54,12 +56,17 @@ async fn a_valid_batch_is_stored_and_answered_at_once(db: PgPool) {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["success"], true);
     assert_eq!(body["logged"], 3);
-    let statuses: Vec<&str> = body["results"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
+    let statuses: Vec<&str> =
+        body["results"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["logged", "logged", "logged", "rejected", "rejected"]);
     assert!(body["results"][4]["error"].as_str().unwrap().contains("does not exist"), "unknown paintings are named");
 
-    let rows: Vec<(Uuid, String, Option<i32>, Option<String>, Value, bool)> =
-        sqlx::query_as("SELECT visitor_id, event_type, position, source, metadata, processed FROM activities ORDER BY id").fetch_all(&db).await.unwrap();
+    let rows: Vec<StoredActivity> = sqlx::query_as(
+        "SELECT visitor_id, event_type, position, source, metadata, processed FROM activities ORDER BY id",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
     assert_eq!(rows.len(), 3);
     assert!(rows.iter().all(|r| r.0.to_string() == VISITOR && !r.5), "the cookie's visitor, unprocessed");
     assert_eq!(rows[2].1, "view");
@@ -87,7 +94,8 @@ async fn bad_batches_get_clear_errors(db: PgPool) {
     let (status, body) = post(&app, json!({"events": too_many}).to_string()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["error"].as_str().unwrap().contains("1 to 100"));
-    let (status, _) = post(&app, json!({"visitorId": Uuid::new_v4(), "events": [event("session_start", None)]}).to_string()).await;
+    let (status, _) =
+        post(&app, json!({"visitorId": Uuid::new_v4(), "events": [event("session_start", None)]}).to_string()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "the visitor comes from the cookie, never the body");
     let (status, _) = post(&app, vec![b' '; 70 * 1024]).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
@@ -109,7 +117,16 @@ async fn saves_and_hides_take_effect_before_the_worker_runs(db: PgPool) {
 /// Events for several visitors, as (visitor, type, painting index, dwell).
 fn scripted_events(visitors: &[Uuid], n: usize) -> Vec<(Uuid, &'static str, usize, Option<i64>)> {
     let kinds = ["impression", "view", "click", "save", "share", "hide", "unsave", "view"];
-    (0..n).map(|i| (visitors[i % visitors.len()], kinds[(i * 7 + i / 3) % kinds.len()], (i * 13) % 40, Some(((i * 911) % 9000) as i64))).collect()
+    (0..n)
+        .map(|i| {
+            (
+                visitors[i % visitors.len()],
+                kinds[(i * 7 + i / 3) % kinds.len()],
+                (i * 13) % 40,
+                Some(((i * 911) % 9000) as i64),
+            )
+        })
+        .collect()
 }
 
 async fn store(db: &PgPool, events: &[(Uuid, &str, usize, Option<i64>)], ids: &[i64]) {
@@ -126,7 +143,10 @@ async fn store(db: &PgPool, events: &[(Uuid, &str, usize, Option<i64>)], ids: &[
 }
 
 /// The taste each visitor should end with, applying the rule in order.
-fn expected_tastes(events: &[(Uuid, &str, usize, Option<i64>)], embeddings: &[Vec<f32>]) -> HashMap<Uuid, (Option<Vec<f32>>, i32)> {
+fn expected_tastes(
+    events: &[(Uuid, &str, usize, Option<i64>)],
+    embeddings: &[Vec<f32>],
+) -> HashMap<Uuid, (Option<Vec<f32>>, i32)> {
     let mut out: HashMap<Uuid, (Option<Vec<f32>>, i32)> = HashMap::new();
     for (visitor, kind, painting, dwell) in events {
         let entry = out.entry(*visitor).or_default();
@@ -142,15 +162,24 @@ fn expected_tastes(events: &[(Uuid, &str, usize, Option<i64>)], embeddings: &[Ve
 async fn assert_tastes(db: &PgPool, expected: &HashMap<Uuid, (Option<Vec<f32>>, i32)>) {
     for (visitor, (taste, count)) in expected {
         let (stored, stored_count): (Option<pgvector::Vector>, i32) =
-            sqlx::query_as("SELECT taste, interaction_count FROM user_preferences WHERE visitor_id = $1").bind(visitor).fetch_one(db).await.unwrap();
+            sqlx::query_as("SELECT taste, interaction_count FROM user_preferences WHERE visitor_id = $1")
+                .bind(visitor)
+                .fetch_one(db)
+                .await
+                .unwrap();
         assert_eq!(stored_count, *count, "interaction count of {visitor}");
         match (stored, taste) {
-            (Some(stored), Some(taste)) => assert!(cosine(&stored.to_vec(), taste) > 0.99999, "taste of {visitor} matches the in-order rule"),
+            (Some(stored), Some(taste)) => {
+                assert!(cosine(&stored.to_vec(), taste) > 0.99999, "taste of {visitor} matches the in-order rule")
+            }
             (None, None) => {}
-            (stored, taste) => panic!("taste of {visitor}: stored {:?}, expected {:?}", stored.is_some(), taste.is_some()),
+            (stored, taste) => {
+                panic!("taste of {visitor}: stored {:?}, expected {:?}", stored.is_some(), taste.is_some())
+            }
         }
     }
-    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM activities WHERE NOT processed").fetch_one(db).await.unwrap();
+    let left: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM activities WHERE NOT processed").fetch_one(db).await.unwrap();
     assert_eq!(left, 0);
 }
 
@@ -171,7 +200,11 @@ async fn a_failed_round_applies_nothing_and_loses_nothing(db: PgPool) {
     let (_, ids) = paintings(&db, 40).await;
     let visitor = Uuid::new_v4();
     // A count about to overflow makes the update fail after the taste is computed.
-    sqlx::query("INSERT INTO user_preferences (visitor_id, interaction_count) VALUES ($1, 2147483647)").bind(visitor).execute(&db).await.unwrap();
+    sqlx::query("INSERT INTO user_preferences (visitor_id, interaction_count) VALUES ($1, 2147483647)")
+        .bind(visitor)
+        .execute(&db)
+        .await
+        .unwrap();
     store(&db, &[(visitor, "save", 1, None), (visitor, "click", 2, None)], &ids).await;
     assert!(worker::process_visitor(&db, visitor).await.is_err());
     let (taste, unprocessed): (Option<pgvector::Vector>, i64) = sqlx::query_as(
@@ -199,11 +232,17 @@ async fn two_workers_share_one_queue_safely(db: PgPool) {
         loop {
             let n = worker::process_available(&db).await.unwrap();
             if n == 0 {
-                let left: i64 = sqlx::query_scalar("SELECT count(*) FROM activities WHERE NOT processed").fetch_one(&db).await.unwrap();
+                let left: i64 = sqlx::query_scalar("SELECT count(*) FROM activities WHERE NOT processed")
+                    .fetch_one(&db)
+                    .await
+                    .unwrap();
                 if left == 0 {
                     return total;
                 }
-                assert!(std::time::Instant::now() < deadline, "{left} events still unprocessed after 30 s ({total} applied by this worker)");
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{left} events still unprocessed after 30 s ({total} applied by this worker)"
+                );
                 tokio::time::sleep(std::time::Duration::from_millis(5)).await;
             }
             total += n;

@@ -30,11 +30,12 @@ async fn import_is_idempotent(db: PgPool) {
     assert_eq!(count(&db).await, 6);
 
     // Keys come from the museum ids; images and sizes are recorded for layout.
-    let (key, thumb_w, thumb_h, url, model): (String, i32, i32, String, String) =
-        sqlx::query_as("SELECT source_key, thumb_width, thumb_height, image_url, embedding_model FROM paintings ORDER BY id LIMIT 1")
-            .fetch_one(&db)
-            .await
-            .unwrap();
+    let (key, thumb_w, thumb_h, url, model): (String, i32, i32, String, String) = sqlx::query_as(
+        "SELECT source_key, thumb_width, thumb_height, image_url, embedding_model FROM paintings ORDER BY id LIMIT 1",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
     assert_eq!(key, "Art Institute of Chicago:866");
     assert_eq!(thumb_w.max(thumb_h), 600);
     assert_eq!(model, app.state.clip.info().id);
@@ -84,7 +85,11 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
-        if path.is_dir() { out.extend(walk(&path)) } else { out.push(path) }
+        if path.is_dir() {
+            out.extend(walk(&path))
+        } else {
+            out.push(path)
+        }
     }
     out
 }

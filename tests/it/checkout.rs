@@ -85,7 +85,8 @@ fn as_visitor(uri: &str, visitor: Uuid) -> Request<Body> {
 }
 
 async fn status_of(db: &PgPool, order: &str) -> OrderStatus {
-    let status: String = sqlx::query_scalar("SELECT status FROM orders WHERE id = $1").bind(order).fetch_one(db).await.unwrap();
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM orders WHERE id = $1").bind(order).fetch_one(db).await.unwrap();
     status.parse().unwrap()
 }
 
@@ -93,7 +94,12 @@ async fn status_of(db: &PgPool, order: &str) -> OrderStatus {
 async fn wait_for(db: &PgPool, order: &str, want: impl Fn(OrderStatus, i64) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let (status, refunded): (String, i32) = sqlx::query_as("SELECT status, refunded_cents FROM orders WHERE id = $1").bind(order).fetch_one(db).await.unwrap();
+        let (status, refunded): (String, i32) =
+            sqlx::query_as("SELECT status, refunded_cents FROM orders WHERE id = $1")
+                .bind(order)
+                .fetch_one(db)
+                .await
+                .unwrap();
         if want(status.parse().unwrap(), i64::from(refunded)) {
             return;
         }
@@ -113,10 +119,15 @@ async fn buy_pay_refund_with_the_real_client_and_signed_webhooks(db: PgPool) {
     // Unknown options are a clear 400, never a default.
     let (status, _, body) = app.send(buy(shopper, painting, "plastic")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(String::from_utf8_lossy(&body).contains("unknown frame \\\"plastic\\\""), "{}", String::from_utf8_lossy(&body));
+    assert!(
+        String::from_utf8_lossy(&body).contains("unknown frame \\\"plastic\\\""),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
 
     // Buy twice (a double click): one order, one session, the same URL.
-    let (first, second) = tokio::join!(app.send(buy(shopper, painting, "black")), app.send(buy(shopper, painting, "black")));
+    let (first, second) =
+        tokio::join!(app.send(buy(shopper, painting, "black")), app.send(buy(shopper, painting, "black")));
     assert_eq!(first.0, StatusCode::OK, "{}", String::from_utf8_lossy(&first.2));
     let url: String = serde_json::from_slice(&first.2).unwrap();
     let again: String = serde_json::from_slice(&second.2).unwrap();
@@ -164,20 +175,29 @@ async fn buy_pay_refund_with_the_real_client_and_signed_webhooks(db: PgPool) {
     assert_eq!(fulfilment::refund(&app.state, &admin, &order, None).await.unwrap(), 27_370);
     wait_for(&db, &order, |s, _| s == OrderStatus::Refunded).await;
     assert!(fulfilment::refund(&app.state, &admin, &order, None).await.is_err(), "nothing left to refund");
-    let admin_notes: i64 = sqlx::query_scalar("SELECT count(*) FROM order_events WHERE order_id = $1 AND actor = 'admin' AND actor_id = $2")
-        .bind(&order)
-        .bind(admin.id.to_string())
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let admin_notes: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM order_events WHERE order_id = $1 AND actor = 'admin' AND actor_id = $2",
+    )
+    .bind(&order)
+    .bind(admin.id.to_string())
+    .fetch_one(&db)
+    .await
+    .unwrap();
     assert_eq!(admin_notes, 2, "each admin refund is on the timeline with the admin's id");
-    let audited: Vec<(String, serde_json::Value)> = sqlx::query_as("SELECT action, after FROM audit_log WHERE admin_id = $1 AND subject = $2 ORDER BY id")
-        .bind(admin.id)
-        .bind(format!("order:{order}"))
-        .fetch_all(&db)
-        .await
-        .unwrap();
-    assert_eq!(audited, [("order.refund".to_owned(), serde_json::json!({ "requested_cents": 10_000 })), ("order.refund".to_owned(), serde_json::json!({ "requested_cents": 27_370 }))]);
+    let audited: Vec<(String, serde_json::Value)> =
+        sqlx::query_as("SELECT action, after FROM audit_log WHERE admin_id = $1 AND subject = $2 ORDER BY id")
+            .bind(admin.id)
+            .bind(format!("order:{order}"))
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    assert_eq!(
+        audited,
+        [
+            ("order.refund".to_owned(), serde_json::json!({ "requested_cents": 10_000 })),
+            ("order.refund".to_owned(), serde_json::json!({ "requested_cents": 27_370 }))
+        ]
+    );
 }
 
 #[sqlx::test]
@@ -190,13 +210,22 @@ async fn an_unpaid_session_is_reconciled_and_expired_at_stripe(db: PgPool) {
     assert_eq!(status, StatusCode::OK);
     let order: String = sqlx::query_scalar("SELECT id FROM orders").fetch_one(&db).await.unwrap();
     // Its webhook never came; its window has passed.
-    sqlx::query("UPDATE orders SET expires_at = now() - interval '1 minute' WHERE id = $1").bind(&order).execute(&db).await.unwrap();
+    sqlx::query("UPDATE orders SET expires_at = now() - interval '1 minute' WHERE id = $1")
+        .bind(&order)
+        .execute(&db)
+        .await
+        .unwrap();
     let report = order_jobs::run_once(&db, &app.state.payments).await.unwrap();
     assert_eq!(report.reconciled, 1);
     assert_eq!(status_of(&db, &order).await, OrderStatus::Expired);
     // Stripe's own expired event (sent when we expired the session) changes nothing more.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    let moves: i64 = sqlx::query_scalar("SELECT count(*) FROM order_events WHERE order_id = $1 AND to_status = 'expired'").bind(&order).fetch_one(&db).await.unwrap();
+    let moves: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM order_events WHERE order_id = $1 AND to_status = 'expired'")
+            .bind(&order)
+            .fetch_one(&db)
+            .await
+            .unwrap();
     assert_eq!(moves, 1);
 }
 
@@ -208,8 +237,12 @@ async fn stripe_down_means_a_clear_message_and_no_dangling_order(db: PgPool) {
     let (status, _, body) = app.send(buy(Uuid::new_v4(), painting, "gold")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(String::from_utf8_lossy(&body).contains("PaymentUnavailable"), "{}", String::from_utf8_lossy(&body));
-    assert_eq!(artwall::error::AppError::PaymentUnavailable.to_string(), "payment is unavailable right now; please try again in a moment");
-    let (status, reason): (String, String) = sqlx::query_as("SELECT status, failure_reason FROM orders").fetch_one(&db).await.unwrap();
+    assert_eq!(
+        artwall::error::AppError::PaymentUnavailable.to_string(),
+        "payment is unavailable right now; please try again in a moment"
+    );
+    let (status, reason): (String, String) =
+        sqlx::query_as("SELECT status, failure_reason FROM orders").fetch_one(&db).await.unwrap();
     assert_eq!(status, "failed");
     assert!(reason.contains("could not start a checkout"));
 }

@@ -15,7 +15,9 @@ fn preprocessing_matches_clip_reference_tensor() {
     let fixtures = common::repo().join("tests/fixtures");
     let image = decode_rgb(&std::fs::read(fixtures.join("franz-kafka.jpg")).unwrap(), LIMITS).unwrap();
     let ours = preprocess::preprocess(&image);
-    let expected = Array4::<f32>::read_npy(std::fs::File::open(fixtures.join("expected_preprocessed_image.npy")).unwrap()).unwrap();
+    let expected =
+        Array4::<f32>::read_npy(std::fs::File::open(fixtures.join("expected_preprocessed_image.npy")).unwrap())
+            .unwrap();
     assert_eq!(expected.shape(), &[1, 3, 224, 224]);
     let diffs: Vec<f32> = ours.iter().zip(expected.iter()).map(|(a, b)| (a - b).abs()).collect();
     let max = diffs.iter().copied().fold(0.0, f32::max);
@@ -27,8 +29,10 @@ fn preprocessing_matches_clip_reference_tensor() {
 
 #[test]
 fn tokenizer_reproduces_reference_ids() {
-    let fixture: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(common::repo().join("tests/fixtures/clip_tokenizer.json")).unwrap()).unwrap();
+    let fixture: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(common::repo().join("tests/fixtures/clip_tokenizer.json")).unwrap(),
+    )
+    .unwrap();
     let tokenizer = TextTokenizer::default();
     let cases = fixture["cases"].as_array().unwrap();
     assert!(cases.len() >= 10);
@@ -46,7 +50,12 @@ fn demo_images(n: usize) -> Vec<(String, image::RgbImage)> {
     files
         .into_iter()
         .take(n)
-        .map(|path| (path.file_name().unwrap().to_string_lossy().into_owned(), decode_rgb(&std::fs::read(&path).unwrap(), LIMITS).unwrap()))
+        .map(|path| {
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                decode_rgb(&std::fs::read(&path).unwrap(), LIMITS).unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -86,7 +95,9 @@ fn standin_text_tower_ranks_bluest_painting_above_reddest() {
     let blueness = |rgb: [f64; 3]| rgb[2] - (rgb[0] + rgb[1]) / 2.0;
     let redness = |rgb: [f64; 3]| rgb[0] - (rgb[1] + rgb[2]) / 2.0;
     let colours: Vec<[f64; 3]> = images.iter().map(|(_, image)| mean_rgb(image)).collect();
-    let argmax = |score: &dyn Fn([f64; 3]) -> f64| (0..colours.len()).max_by(|&a, &b| score(colours[a]).total_cmp(&score(colours[b]))).unwrap();
+    let argmax = |score: &dyn Fn([f64; 3]) -> f64| {
+        (0..colours.len()).max_by(|&a, &b| score(colours[a]).total_cmp(&score(colours[b]))).unwrap()
+    };
     let (bluest, reddest) = (argmax(&blueness), argmax(&redness));
     let embed = |i: usize| clip.embed_images_blocking(preprocess::preprocess(&images[i].1)).unwrap().remove(0);
     let blue = clip.embed_texts_blocking(&["blue".into()]).unwrap().remove(0);

@@ -47,9 +47,21 @@ async fn every_figure_counts_what_is_there(db: PgPool) {
     assert_eq!(figures.orders_by_day.len(), 30);
     let today = figures.orders_by_day.last().unwrap();
     assert_eq!((today.orders, today.revenue_cents), (2, 24900 + 19900));
-    assert_eq!(figures.orders_by_day.iter().map(|d| d.orders).sum::<i64>(), 2, "the order paid 40 days ago is outside the chart");
+    assert_eq!(
+        figures.orders_by_day.iter().map(|d| d.orders).sum::<i64>(),
+        2,
+        "the order paid 40 days ago is outside the chart"
+    );
     let count = |s: OrderStatus| figures.status_counts.iter().find(|(status, _)| *status == s).unwrap().1;
-    assert_eq!((count(OrderStatus::Paid), count(OrderStatus::Shipped), count(OrderStatus::Expired), count(OrderStatus::Pending)), (1, 1, 1, 0));
+    assert_eq!(
+        (
+            count(OrderStatus::Paid),
+            count(OrderStatus::Shipped),
+            count(OrderStatus::Expired),
+            count(OrderStatus::Pending)
+        ),
+        (1, 1, 1, 0)
+    );
     let f = &figures.funnel;
     assert_eq!((f.impressions, f.clicks, f.saves, f.hides, f.purchases), (10, 2, 1, 1, 1));
     assert_eq!((f.save_rate(), f.hide_rate()), (Some(0.1), Some(0.1)));
@@ -67,12 +79,15 @@ async fn the_dashboard_needs_an_admin_and_shows_the_figures(db: PgPool) {
     let (status, _, _) = app.send(Request::get("/api/admin/overview").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (_, cookie) = common::admin_session(&db).await;
-    let (status, _, body) = app.send_text(Request::get("/api/admin/overview").header(header::COOKIE, &cookie).body(Body::empty()).unwrap()).await;
+    let (status, _, body) = app
+        .send_text(Request::get("/api/admin/overview").header(header::COOKIE, &cookie).body(Body::empty()).unwrap())
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let overview: artwall::types::AdminOverview = serde_json::from_str(&body).unwrap();
     assert_eq!((overview.catalogue_size, overview.figures.backlog, overview.figures.orders_by_day.len()), (0, 0, 30));
     // The page itself renders the chart and the funnel on the server.
-    let (status, _, html) = app.send_text(Request::get("/admin").header(header::COOKIE, &cookie).body(Body::empty()).unwrap()).await;
+    let (status, _, html) =
+        app.send_text(Request::get("/admin").header(header::COOKIE, &cookie).body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(html.matches("<rect").count(), 30, "one bar a day");
     assert!(html.contains("Feed health") && html.contains("Visitors with a taste"));

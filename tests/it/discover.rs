@@ -2,8 +2,8 @@
 
 use crate::common;
 
-use artwall::server::{paintings, synthetic};
 use artwall::server::visitor::VisitorId;
+use artwall::server::{paintings, synthetic};
 use artwall::types::{SavedList, ScoredCard, SearchResults};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
@@ -56,7 +56,10 @@ async fn saving_lists_newest_first_and_unsaving_removes(db: PgPool) {
     let (_, page) = send(&app, get("/saved")).await;
     assert!(page.contains("2 paintings"));
 
-    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM activities WHERE event_type IN ('save', 'unsave')").fetch_one(&db).await.unwrap();
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM activities WHERE event_type IN ('save', 'unsave')")
+        .fetch_one(&db)
+        .await
+        .unwrap();
     assert_eq!(events, 4, "each one is an activity for the taste worker");
     assert_eq!(send(&app, set_saved(987_654, true, "feed")).await.0, StatusCode::NOT_FOUND);
     assert_eq!(send(&app, set_saved(ids[1], true, "email")).await.0, StatusCode::BAD_REQUEST);
@@ -67,16 +70,30 @@ async fn more_like_this_is_nearest_first_without_itself_or_hidden(db: PgPool) {
     let app = common::TestApp::new(db.clone()).await;
     let catalogue = synthetic::clustered(60, 6, 0.5, 2);
     let ids = synthetic::insert(&db, &catalogue, "d").await.unwrap();
-    let same_cluster: Vec<i64> = ids.iter().zip(&catalogue.paintings).filter(|(_, (c, _))| *c == 0).map(|(id, _)| *id).collect();
-    sqlx::query("INSERT INTO hidden_paintings (visitor_id, painting_id) VALUES ($1, $2)").bind(visitor().0).bind(same_cluster[1]).execute(&db).await.unwrap();
-    sqlx::query("UPDATE paintings SET published = false WHERE id = $1").bind(same_cluster[2]).execute(&db).await.unwrap();
+    let same_cluster: Vec<i64> =
+        ids.iter().zip(&catalogue.paintings).filter(|(_, (c, _))| *c == 0).map(|(id, _)| *id).collect();
+    sqlx::query("INSERT INTO hidden_paintings (visitor_id, painting_id) VALUES ($1, $2)")
+        .bind(visitor().0)
+        .bind(same_cluster[1])
+        .execute(&db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE paintings SET published = false WHERE id = $1")
+        .bind(same_cluster[2])
+        .execute(&db)
+        .await
+        .unwrap();
 
     let (status, body) = send(&app, get(&format!("/api/painting/similar?id={}", same_cluster[0]))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let similar: Vec<ScoredCard> = serde_json::from_str(&body).unwrap();
     let ids_out: Vec<i64> = similar.iter().map(|s| s.card.id).collect();
     assert_eq!(similar.len(), 8);
-    assert!(!ids_out.contains(&same_cluster[0]) && !ids_out.contains(&same_cluster[1]) && !ids_out.contains(&same_cluster[2]));
+    assert!(
+        !ids_out.contains(&same_cluster[0])
+            && !ids_out.contains(&same_cluster[1])
+            && !ids_out.contains(&same_cluster[2])
+    );
     assert!(similar.windows(2).all(|w| w[0].similarity >= w[1].similarity));
     assert!(similar.iter().take(5).all(|s| same_cluster.contains(&s.card.id)), "its own cluster comes first");
     assert_eq!(send(&app, get("/api/painting/similar?id=987654")).await.0, StatusCode::NOT_FOUND);
@@ -113,6 +130,10 @@ async fn search_finds_colours_honestly_and_checks_its_input(db: PgPool) {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("No close matches") && page.contains("understands colours and light"));
 
-    let logged: Vec<String> = sqlx::query_scalar("SELECT metadata->>'query' FROM activities WHERE event_type = 'search' ORDER BY id").fetch_all(&db).await.unwrap();
+    let logged: Vec<String> =
+        sqlx::query_scalar("SELECT metadata->>'query' FROM activities WHERE event_type = 'search' ORDER BY id")
+            .fetch_all(&db)
+            .await
+            .unwrap();
     assert_eq!(logged, ["dark night", "a cat", "a cat"]);
 }

@@ -24,7 +24,13 @@ async fn set_taste(db: &PgPool, visitor: VisitorId, taste: &[f32]) {
 }
 
 /// A synthetic catalogue and a visitor whose taste is the centre of cluster `cluster`.
-async fn catalogue_and_visitor(db: &PgPool, n: usize, clusters: usize, seed: u64, cluster: usize) -> (synthetic::Clustered, Vec<i64>, VisitorId) {
+async fn catalogue_and_visitor(
+    db: &PgPool,
+    n: usize,
+    clusters: usize,
+    seed: u64,
+    cluster: usize,
+) -> (synthetic::Clustered, Vec<i64>, VisitorId) {
     let catalogue = synthetic::clustered(n, clusters, 0.6, seed);
     let ids = synthetic::insert(db, &catalogue, "s").await.unwrap();
     let v = visitor();
@@ -41,7 +47,13 @@ async fn mark(db: &PgPool, table: &str, visitor: VisitorId, ids: &[i64]) {
         .unwrap();
 }
 
-async fn page(db: &PgPool, landmarks: &Landmarks, settings: FeedSettings, visitor: VisitorId, cursor: Option<String>) -> FeedPage {
+async fn page(
+    db: &PgPool,
+    landmarks: &Landmarks,
+    settings: FeedSettings,
+    visitor: VisitorId,
+    cursor: Option<String>,
+) -> FeedPage {
     feed::next_page(db, landmarks, settings, visitor, cursor.as_deref(), Some(10)).await.unwrap()
 }
 
@@ -106,7 +118,8 @@ async fn mostly_seen_feed_has_no_short_pages(db: PgPool, settings: FeedSettings,
     let v = visitor();
     let taste = catalogue.centres[0].clone();
     set_taste(&db, v, &taste).await;
-    let mut ranked: Vec<(f32, i64)> = catalogue.paintings.iter().zip(&ids).map(|((_, e), &id)| (cosine(e, &taste), id)).collect();
+    let mut ranked: Vec<(f32, i64)> =
+        catalogue.paintings.iter().zip(&ids).map(|((_, e), &id)| (cosine(e, &taste), id)).collect();
     ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
     let seen: Vec<i64> = ranked.iter().take(1900).map(|(_, id)| *id).collect();
     mark(&db, "shown_paintings", v, &seen).await;
@@ -164,7 +177,10 @@ async fn personalised_pages_follow_the_taste_and_explore_one_in_six(db: PgPool) 
     let explored = items.iter().filter(|i| i.exploration).count();
     assert_eq!(explored, 10, "one in six");
     let near: Vec<&_> = items.iter().filter(|i| !i.exploration).collect();
-    assert!(near.iter().filter(|i| i.card.style.as_deref() == Some("cluster-4")).count() >= 45, "the taste's cluster leads");
+    assert!(
+        near.iter().filter(|i| i.card.style.as_deref() == Some("cluster-4")).count() >= 45,
+        "the taste's cluster leads"
+    );
     let mean = |xs: &[f32]| xs.iter().sum::<f32>() / xs.len() as f32;
     let near_similarity: Vec<f32> = near.iter().map(|i| i.similarity.unwrap()).collect();
     let explore_similarity: Vec<f32> = items.iter().filter(|i| i.exploration).map(|i| i.similarity.unwrap()).collect();
@@ -236,13 +252,17 @@ async fn pages_rerank_the_candidates_and_a_moved_taste_gets_new_ones(db: PgPool)
     let (catalogue, ids, v) = catalogue_and_visitor(&db, 1200, 12, 6, 2).await;
     let landmarks = Landmarks::default();
     let settings = FeedSettings::default();
-    let nearest_clusters = |p: &FeedPage| p.items.iter().filter(|i| !i.exploration).map(|i| i.card.style.clone().unwrap()).collect::<HashSet<_>>();
+    let nearest_clusters = |p: &FeedPage| {
+        p.items.iter().filter(|i| !i.exploration).map(|i| i.card.style.clone().unwrap()).collect::<HashSet<_>>()
+    };
     let candidates = |db: PgPool| async move {
-        sqlx::query_as::<_, (pgvector::Vector, String)>("SELECT taste, found_at::text FROM feed_candidates WHERE visitor_id = $1")
-            .bind(v.0)
-            .fetch_one(&db)
-            .await
-            .unwrap()
+        sqlx::query_as::<_, (pgvector::Vector, String)>(
+            "SELECT taste, found_at::text FROM feed_candidates WHERE visitor_id = $1",
+        )
+        .bind(v.0)
+        .fetch_one(&db)
+        .await
+        .unwrap()
     };
     let first = page(&db, &landmarks, settings, v, None).await;
     assert_eq!(nearest_clusters(&first), HashSet::from(["cluster-2".to_string()]));
@@ -250,16 +270,30 @@ async fn pages_rerank_the_candidates_and_a_moved_taste_gets_new_ones(db: PgPool)
 
     // A small move (similarity above 0.98) keeps the candidates, ranked against the new taste.
     let nudged = artwall::server::clip::l2_normalised(
-        &catalogue.centres[2].iter().zip(&catalogue.paintings[ids.len() - 1].1).map(|(c, p)| c + 0.05 * p).collect::<Vec<_>>(),
+        &catalogue.centres[2]
+            .iter()
+            .zip(&catalogue.paintings[ids.len() - 1].1)
+            .map(|(c, p)| c + 0.05 * p)
+            .collect::<Vec<_>>(),
     );
     assert!(cosine(&nudged, &catalogue.centres[2]) > 0.98);
-    sqlx::query("UPDATE user_preferences SET taste = $2 WHERE visitor_id = $1").bind(v.0).bind(pgvector::Vector::from(nudged.clone())).execute(&db).await.unwrap();
+    sqlx::query("UPDATE user_preferences SET taste = $2 WHERE visitor_id = $1")
+        .bind(v.0)
+        .bind(pgvector::Vector::from(nudged.clone()))
+        .execute(&db)
+        .await
+        .unwrap();
     let second = page(&db, &landmarks, settings, v, first.next_cursor).await;
     assert_eq!(candidates(db.clone()).await.1, found_at, "no new scan for a small move");
-    let by_id: std::collections::HashMap<i64, &Vec<f32>> = ids.iter().copied().zip(catalogue.paintings.iter().map(|(_, e)| e)).collect();
-    let similarities: Vec<f32> = second.items.iter().filter(|i| !i.exploration).map(|i| i.similarity.unwrap()).collect();
+    let by_id: std::collections::HashMap<i64, &Vec<f32>> =
+        ids.iter().copied().zip(catalogue.paintings.iter().map(|(_, e)| e)).collect();
+    let similarities: Vec<f32> =
+        second.items.iter().filter(|i| !i.exploration).map(|i| i.similarity.unwrap()).collect();
     for item in second.items.iter().filter(|i| !i.exploration) {
-        assert!((item.similarity.unwrap() - cosine(&nudged, by_id[&item.card.id])).abs() < 1e-3, "scored against the current taste");
+        assert!(
+            (item.similarity.unwrap() - cosine(&nudged, by_id[&item.card.id])).abs() < 1e-3,
+            "scored against the current taste"
+        );
     }
     assert!(similarities.windows(2).all(|w| w[0] >= w[1]), "best first: {similarities:?}");
 

@@ -19,9 +19,14 @@ async fn with_paintings(db: PgPool, n: usize) -> common::TestApp {
     let app = common::TestApp::new(db).await;
     let dir = tempfile::tempdir().unwrap();
     let rows = artwall::server::import::read_rows(&common::demo_csv(dir.path(), n)).unwrap();
-    let report = artwall::server::import::import_rows(&app.state.catalogue(), rows, dir.path(), &indicatif::ProgressBar::hidden())
-        .await
-        .unwrap();
+    let report = artwall::server::import::import_rows(
+        &app.state.catalogue(),
+        rows,
+        dir.path(),
+        &indicatif::ProgressBar::hidden(),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.added, n);
     app
 }
@@ -60,7 +65,8 @@ async fn bad_feed_cursor_is_a_clear_400(db: PgPool) {
 #[sqlx::test]
 async fn painting_page_shows_hd_image_and_unknown_ids_are_real_404s(db: PgPool) {
     let app = with_paintings(db.clone(), 1).await;
-    let (id, hd): (i64, String) = sqlx::query_as("SELECT id, image_hd_url FROM paintings").fetch_one(&db).await.unwrap();
+    let (id, hd): (i64, String) =
+        sqlx::query_as("SELECT id, image_hd_url FROM paintings").fetch_one(&db).await.unwrap();
     let (status, _, body) = send(&app, get(&format!("/painting/{id}"))).await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains(&hd), "HD image in the page");
@@ -89,11 +95,21 @@ async fn admin_pages_redirect_and_admin_functions_refuse_without_a_session(db: P
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert!(!body.to_lowercase().contains("sql"), "no internals leak: {body}");
 
-    let forged = Request::get("/api/admin/overview").header(header::COOKIE, "artwall_admin=deadbeef").body(Body::empty()).unwrap();
+    let forged = Request::get("/api/admin/overview")
+        .header(header::COOKIE, "artwall_admin=deadbeef")
+        .body(Body::empty())
+        .unwrap();
     assert_eq!(send(&app, forged).await.0, StatusCode::UNAUTHORIZED);
 
     // Every admin page and admin server function (orders and jobs have their own tests too).
-    for page in ["/admin/import", "/admin/jobs/00000000-0000-0000-0000-000000000000", "/admin/paintings", "/admin/paintings/new", "/admin/paintings/1", "/admin/orders"] {
+    for page in [
+        "/admin/import",
+        "/admin/jobs/00000000-0000-0000-0000-000000000000",
+        "/admin/paintings",
+        "/admin/paintings/new",
+        "/admin/paintings/1",
+        "/admin/orders",
+    ] {
         let (status, headers, _) = send(&app, get(page)).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
         assert!(headers[header::LOCATION].to_str().unwrap().starts_with("/admin/login?next="), "{page}");
@@ -104,7 +120,12 @@ async fn admin_pages_redirect_and_admin_functions_refuse_without_a_session(db: P
         ("GET", "/api/admin/paintings", "", ""),
         ("GET", "/api/admin/painting?id=1", "", ""),
         ("POST", "/api/admin/painting/publish", "application/x-www-form-urlencoded", "id=1&published=false"),
-        ("POST", "/api/admin/painting/edit", "application/x-www-form-urlencoded", "id=1&title=t&title_en=&artist=a&artist_en=&year=&style=&tags=&source=&source_url=&license="),
+        (
+            "POST",
+            "/api/admin/painting/edit",
+            "application/x-www-form-urlencoded",
+            "id=1&title=t&title_en=&artist=a&artist_en=&year=&style=&tags=&source=&source_url=&license=",
+        ),
         ("POST", "/api/admin/painting/image", multipart, empty_form),
         ("POST", "/api/admin/paintings/add", multipart, empty_form),
         ("POST", "/api/admin/jobs/reembed", "", ""),
@@ -156,9 +177,17 @@ async fn admin_login_session_and_logout(db: PgPool) {
     assert!(!overview.model_is_clip, "tests run the stand-in");
     assert_eq!(send(&app, authed("/admin")).await.0, StatusCode::OK);
 
-    let logout = Request::post("/api/admin/logout").header(header::COOKIE, &session).header(header::ACCEPT, "application/json").body(Body::empty()).unwrap();
+    let logout = Request::post("/api/admin/logout")
+        .header(header::COOKIE, &session)
+        .header(header::ACCEPT, "application/json")
+        .body(Body::empty())
+        .unwrap();
     assert!(send(&app, logout).await.0.is_success());
-    assert_eq!(send(&app, authed("/api/admin/overview")).await.0, StatusCode::UNAUTHORIZED, "logout revokes the session server-side");
+    assert_eq!(
+        send(&app, authed("/api/admin/overview")).await.0,
+        StatusCode::UNAUTHORIZED,
+        "logout revokes the session server-side"
+    );
 }
 
 #[sqlx::test]
@@ -167,7 +196,9 @@ async fn the_first_run_prints_a_one_time_admin_password_that_signs_in(db: PgPool
     let first_run = |bootstrap: Option<(&str, &str)>| {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_artwall"));
         command.args(["admin", "first-run"]).env("DATABASE_URL", common::database_url(&db));
-        for inherited in ["ARTWALL_FIRST_ADMIN_EMAIL", "ARTWALL_PUBLIC_URL", "ARTWALL_ADMIN_EMAIL", "ARTWALL_ADMIN_PASSWORD_HASH"] {
+        for inherited in
+            ["ARTWALL_FIRST_ADMIN_EMAIL", "ARTWALL_PUBLIC_URL", "ARTWALL_ADMIN_EMAIL", "ARTWALL_ADMIN_PASSWORD_HASH"]
+        {
             command.env_remove(inherited);
         }
         if let Some((email, hash)) = bootstrap {
@@ -193,7 +224,10 @@ async fn the_first_run_prints_a_one_time_admin_password_that_signs_in(db: PgPool
     assert!(stored.starts_with("$argon2id$"), "only the hash is stored: {stored}");
     let (status, headers, body) = send(&app, login_request("admin@artwall.test", &password)).await;
     assert!(status.is_success() || status.is_redirection(), "{status} {body}");
-    assert!(headers.get_all(header::SET_COOKIE).iter().any(|c| c.to_str().unwrap().starts_with("artwall_admin=")), "{headers:?}");
+    assert!(
+        headers.get_all(header::SET_COOKIE).iter().any(|c| c.to_str().unwrap().starts_with("artwall_admin=")),
+        "{headers:?}"
+    );
 
     // Later runs create nobody and print no password.
     let again = first_run(None);
@@ -208,8 +242,11 @@ async fn a_new_password_signs_the_admin_out_everywhere_and_the_same_one_does_not
     let email = AdminEmail::parse("ada@example.com").unwrap();
     let hash = auth::hash_password("a long enough password").unwrap();
     auth::upsert_admin(&db, &email, &hash).await.unwrap();
-    let session = |headers: &axum::http::HeaderMap| headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
-    let overview = |cookie: &str| Request::get("/api/admin/overview").header(header::COOKIE, cookie).body(Body::empty()).unwrap();
+    let session = |headers: &axum::http::HeaderMap| {
+        headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned()
+    };
+    let overview =
+        |cookie: &str| Request::get("/api/admin/overview").header(header::COOKIE, cookie).body(Body::empty()).unwrap();
 
     let (_, headers, _) = send(&app, login_request("ada@example.com", "a long enough password")).await;
     let cookie = session(&headers);
@@ -218,7 +255,11 @@ async fn a_new_password_signs_the_admin_out_everywhere_and_the_same_one_does_not
     assert_eq!(send(&app, overview(&cookie)).await.0, StatusCode::OK);
 
     auth::upsert_admin(&db, &email, &auth::hash_password("another long password").unwrap()).await.unwrap();
-    assert_eq!(send(&app, overview(&cookie)).await.0, StatusCode::UNAUTHORIZED, "a reset password revokes the sessions");
+    assert_eq!(
+        send(&app, overview(&cookie)).await.0,
+        StatusCode::UNAUTHORIZED,
+        "a reset password revokes the sessions"
+    );
     let (_, headers, _) = send(&app, login_request("ada@example.com", "another long password")).await;
     assert_eq!(send(&app, overview(&session(&headers))).await.0, StatusCode::OK);
 }
@@ -236,7 +277,10 @@ async fn health_and_readiness(db: PgPool) {
 #[sqlx::test]
 async fn browsers_are_told_https_only_when_the_shop_is_public_over_https(db: PgPool) {
     let plain = common::TestApp::new(db.clone()).await;
-    assert!(send(&plain, get("/healthz")).await.1.get(header::STRICT_TRANSPORT_SECURITY).is_none(), "not over plain http");
+    assert!(
+        send(&plain, get("/healthz")).await.1.get(header::STRICT_TRANSPORT_SECURITY).is_none(),
+        "not over plain http"
+    );
     let https = common::TestApp::with_config(db, |c| c.public_url = "https://shop.example/".parse().unwrap()).await;
     let (_, headers, _) = send(&https, get("/healthz")).await;
     assert_eq!(headers[header::STRICT_TRANSPORT_SECURITY], "max-age=31536000");
@@ -282,7 +326,8 @@ async fn built_assets_go_out_compressed_and_immutable_and_pages_are_not_cached(d
         .site_root(site.path().to_str().unwrap())
         .hash_files(true)
         .build();
-    let assets_router = artwall::server::router(artwall::server::AppState { leptos_options: options, ..app.state.clone() });
+    let assets_router =
+        artwall::server::router(artwall::server::AppState { leptos_options: options, ..app.state.clone() });
     let fetch_from = |router: axum::Router, uri: &str, accept: Option<&str>| {
         let mut request = Request::get(uri);
         if let Some(accept) = accept {
@@ -298,7 +343,8 @@ async fn built_assets_go_out_compressed_and_immutable_and_pages_are_not_cached(d
         }
     };
     let fetch = |uri: &str, accept: Option<&str>| fetch_from(assets_router.clone(), uri, accept);
-    let encoding = |headers: &axum::http::HeaderMap| headers.get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap().to_owned());
+    let encoding =
+        |headers: &axum::http::HeaderMap| headers.get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap().to_owned());
 
     // Compressed on the fly (a debug build has no precompressed copies), brotli preferred.
     let (status, headers, body) = fetch("/pkg/artwall.wasmHASH.wasm", Some("gzip, deflate, br")).await;
@@ -307,7 +353,10 @@ async fn built_assets_go_out_compressed_and_immutable_and_pages_are_not_cached(d
     assert!(body.len() < wasm.len() / 4, "{} of {} bytes", body.len(), wasm.len());
     assert_eq!(decoded(Some("br"), &body), wasm);
     assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
-    assert!(headers.get_all(header::VARY).iter().any(|v| v.to_str().unwrap().contains("accept-encoding")), "{headers:?}");
+    assert!(
+        headers.get_all(header::VARY).iter().any(|v| v.to_str().unwrap().contains("accept-encoding")),
+        "{headers:?}"
+    );
     assert_eq!(headers[header::CONTENT_TYPE], "application/wasm");
     assert!(headers.get(header::SET_COOKIE).is_none(), "a shared, cached response carries no visitor cookie");
 
@@ -317,7 +366,10 @@ async fn built_assets_go_out_compressed_and_immutable_and_pages_are_not_cached(d
     assert_eq!(encoding(&headers).as_deref(), Some("gzip"));
     assert_eq!(body, std::fs::read(site.path().join("pkg/artwall.jsHASH.js.gz")).unwrap());
     assert_eq!(decoded(Some("gzip"), &body), js);
-    assert!(headers.get_all(header::VARY).iter().any(|v| v.to_str().unwrap().contains("accept-encoding")), "{headers:?}");
+    assert!(
+        headers.get_all(header::VARY).iter().any(|v| v.to_str().unwrap().contains("accept-encoding")),
+        "{headers:?}"
+    );
     assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
 
     // A client that accepts no encoding gets the file itself.
@@ -328,7 +380,10 @@ async fn built_assets_go_out_compressed_and_immutable_and_pages_are_not_cached(d
     // A missing file is a 404 that nothing caches for a year.
     let (status, headers, _) = fetch("/pkg/artwall.gone.wasm", Some("br")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_ne!(headers.get(header::CACHE_CONTROL).map(|v| v.to_str().unwrap()), Some("public, max-age=31536000, immutable"));
+    assert_ne!(
+        headers.get(header::CACHE_CONTROL).map(|v| v.to_str().unwrap()),
+        Some("public, max-age=31536000, immutable")
+    );
 
     // Pages are compressed too, and never cached without revalidation.
     let (status, headers, body) = fetch_from(app.router(), "/", Some("br")).await;

@@ -66,7 +66,11 @@ async fn image(State(server): State<ImageServer>, Path(name): Path<String>) -> R
 
 async fn missing(State(server): State<ImageServer>) -> Response {
     server.count("/missing.jpg");
-    if server.fixed.load(Ordering::SeqCst) { ([(header::CONTENT_TYPE, "image/jpeg")], demo_image(10)).into_response() } else { StatusCode::NOT_FOUND.into_response() }
+    if server.fixed.load(Ordering::SeqCst) {
+        ([(header::CONTENT_TYPE, "image/jpeg")], demo_image(10)).into_response()
+    } else {
+        StatusCode::NOT_FOUND.into_response()
+    }
 }
 
 async fn text(State(server): State<ImageServer>) -> Response {
@@ -80,7 +84,11 @@ async fn text(State(server): State<ImageServer>) -> Response {
 
 /// A JPEG header, then zeros for ever, with no Content-Length.
 async fn endless() -> Response {
-    let head = futures::stream::once(async { Ok::<_, std::io::Error>(bytes::Bytes::from_static(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1])) });
+    let head = futures::stream::once(async {
+        Ok::<_, std::io::Error>(bytes::Bytes::from_static(&[
+            0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1,
+        ]))
+    });
     let zeros = futures::stream::repeat_with(|| Ok(bytes::Bytes::from(vec![0u8; 64 * 1024])));
     Body::from_stream(futures::StreamExt::chain(head, zeros)).into_response()
 }
@@ -92,7 +100,9 @@ fn painting(n: usize, base: &str, path: &str) -> serde_json::Value {
 async fn submit(app: &common::TestApp, cookie: &str, paintings: &[serde_json::Value]) -> Uuid {
     let body = json!({ "paintings": paintings }).to_string();
     let boundary = "XjobsX";
-    let form = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"paintings\"\r\n\r\n{body}\r\n--{boundary}--\r\n");
+    let form = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"paintings\"\r\n\r\n{body}\r\n--{boundary}--\r\n"
+    );
     let request = Request::post("/api/admin/jobs/import")
         .header(header::COOKIE, cookie)
         .header(header::ACCEPT, "application/json")
@@ -158,7 +168,8 @@ async fn an_import_job_adds_paintings_reports_failures_and_retries_them(db: PgPo
     assert_eq!((view.processed, view.failed), (6, 0));
     assert_eq!(published(&db).await, 6);
     assert_eq!(server.hits("/img/0.jpg"), 1, "already in the catalogue: not downloaded again");
-    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action LIKE 'job.%'").fetch_one(&db).await.unwrap();
+    let audited: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action LIKE 'job.%'").fetch_one(&db).await.unwrap();
     assert_eq!(audited, 3, "two jobs created, one retry");
 }
 
@@ -178,11 +189,19 @@ async fn a_job_interrupted_by_a_restart_resumes_where_it_stopped(db: PgPool) {
         .execute(&db)
         .await
         .unwrap();
-    sqlx::query("UPDATE batch_job_items SET status = 'done', outcome = 'added' WHERE job_id = $1 AND position = 0").bind(id).execute(&db).await.unwrap();
+    sqlx::query("UPDATE batch_job_items SET status = 'done', outcome = 'added' WHERE job_id = $1 AND position = 0")
+        .bind(id)
+        .execute(&db)
+        .await
+        .unwrap();
 
     // A job with a fresh heartbeat belongs to a live runner and is left alone.
     let live = submit(&app, &cookie, &list[..1]).await;
-    sqlx::query("UPDATE batch_jobs SET status = 'running', runner = 'jobs-alive', heartbeat_at = now() WHERE id = $1").bind(live).execute(&db).await.unwrap();
+    sqlx::query("UPDATE batch_jobs SET status = 'running', runner = 'jobs-alive', heartbeat_at = now() WHERE id = $1")
+        .bind(live)
+        .execute(&db)
+        .await
+        .unwrap();
 
     let runner = app.state.job_runner();
     assert!(runner.run_next().await.unwrap());
@@ -202,8 +221,14 @@ async fn the_fetcher_refuses_what_could_reach_inside_or_never_end() {
     let strict = Fetcher::new(1024 * 1024, Duration::from_secs(10), false);
     assert!(matches!(strict.image(&format!("{base}/img/0.jpg")).await, Err(FetchError::PrivateAddress(_))));
     // A name is checked after DNS: localhost resolves to loopback and is refused too.
-    assert!(matches!(strict.image(&format!("http://localhost:{port}/img/0.jpg")).await, Err(FetchError::PrivateAddress(_))));
-    assert_eq!(strict.image("http://169.254.169.254/latest/meta-data/").await, Err(FetchError::PrivateAddress("169.254.169.254".into())));
+    assert!(matches!(
+        strict.image(&format!("http://localhost:{port}/img/0.jpg")).await,
+        Err(FetchError::PrivateAddress(_))
+    ));
+    assert_eq!(
+        strict.image("http://169.254.169.254/latest/meta-data/").await,
+        Err(FetchError::PrivateAddress("169.254.169.254".into()))
+    );
     assert_eq!(strict.image("file:///etc/passwd").await, Err(FetchError::Scheme));
     assert_eq!(strict.image("gopher://example.com/").await, Err(FetchError::Scheme));
     assert_eq!(server.hits("/img/0.jpg"), 0, "nothing refused was ever requested");
@@ -222,7 +247,7 @@ async fn job_endpoints_need_an_admin_session(db: PgPool) {
     let app = common::TestApp::new(db).await;
     let id = Uuid::new_v4();
     for (method, uri, body) in [
-        ("GET", format!("/api/admin/jobs"), String::new()),
+        ("GET", "/api/admin/jobs".to_owned(), String::new()),
         ("GET", format!("/api/admin/job?id={id}"), String::new()),
         ("POST", "/api/admin/job/retry".into(), format!("id={id}")),
         ("POST", "/api/admin/job/resume".into(), format!("id={id}")),
@@ -239,7 +264,9 @@ async fn job_endpoints_need_an_admin_session(db: PgPool) {
     let request = Request::post("/api/admin/jobs/import")
         .header(header::ACCEPT, "application/json")
         .header(header::CONTENT_TYPE, "multipart/form-data; boundary=x")
-        .body(Body::from("--x\r\nContent-Disposition: form-data; name=\"paintings\"\r\n\r\n{\"paintings\":[]}\r\n--x--\r\n"))
+        .body(Body::from(
+            "--x\r\nContent-Disposition: form-data; name=\"paintings\"\r\n\r\n{\"paintings\":[]}\r\n--x--\r\n",
+        ))
         .unwrap();
     assert_eq!(app.send(request).await.0, StatusCode::UNAUTHORIZED);
     let jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM batch_jobs").fetch_one(&app.state.db).await.unwrap();

@@ -65,7 +65,12 @@ async fn activity_is_limited_per_visitor_and_per_address(db: PgPool) {
     assert!(retry_after(&headers) >= 1);
     // Another visitor at the same address still gets through, until the address's own limit
     // (five visitors' worth: 10 a minute; the refused request did not count, so 2 are used).
-    let others: Vec<StatusCode> = futures::future::join_all((0..9).map(|_| app.send(activity("203.0.113.7", Uuid::new_v4())))).await.into_iter().map(|r| r.0).collect();
+    let others: Vec<StatusCode> =
+        futures::future::join_all((0..9).map(|_| app.send(activity("203.0.113.7", Uuid::new_v4()))))
+            .await
+            .into_iter()
+            .map(|r| r.0)
+            .collect();
     assert_eq!(others.iter().filter(|s| **s == StatusCode::OK).count(), 8, "{others:?}");
     assert_eq!(others.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count(), 1, "{others:?}");
     assert_eq!(app.send(activity("198.51.100.9", second)).await.0, StatusCode::OK);

@@ -54,7 +54,8 @@ async fn choosing_styles_seeds_the_taste_and_choosing_again_reseeds_it(db: PgPoo
     let app = common::TestApp::new(db.clone()).await;
     let (status, page) = send(&app, Request::get("/onboarding").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);
-    for name in ["现代简约", "北欧", "日式", "新中式", "法式", "美式", "工业风", "奶油风", "Nordic", "Industrial"] {
+    for name in ["现代简约", "北欧", "日式", "新中式", "法式", "美式", "工业风", "奶油风", "Nordic", "Industrial"]
+    {
         assert!(page.contains(name), "{name} on the page");
     }
     assert_eq!(page.matches("type=\"checkbox\"").count(), 8);
@@ -69,14 +70,24 @@ async fn choosing_styles_seeds_the_taste_and_choosing_again_reseeds_it(db: PgPoo
     let (status, body) = send(&app, choose("codes[1]=nordic&codes[4]=french")).await;
     assert!(status.is_success() || status.is_redirection(), "{status} {body}");
     let styles = &app.state.styles;
-    let expected = l2_normalised(&styles.embedding("nordic").unwrap().iter().zip(styles.embedding("french").unwrap()).map(|(a, b)| a + b).collect::<Vec<_>>());
+    let expected = l2_normalised(
+        &styles
+            .embedding("nordic")
+            .unwrap()
+            .iter()
+            .zip(styles.embedding("french").unwrap())
+            .map(|(a, b)| a + b)
+            .collect::<Vec<_>>(),
+    );
     let (seeded, codes) = taste(&db).await;
     assert!(cosine(&seeded, &expected) > 0.99999, "the normalised mean of the chosen styles");
     assert_eq!(codes, ["nordic", "french"]);
-    let logged: i64 = sqlx::query_scalar("SELECT count(*) FROM activities WHERE event_type = 'style_select' AND metadata->'styleCodes' ? 'nordic'")
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let logged: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM activities WHERE event_type = 'style_select' AND metadata->'styleCodes' ? 'nordic'",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
     assert_eq!(logged, 1);
 
     let (status, _) = send(&app, choose("codes[6]=industrial")).await;

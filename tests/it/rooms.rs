@@ -19,7 +19,9 @@ const BOUNDARY: &str = "artwall-test-boundary";
 fn multipart(photo: &[u8], next: Option<&str>) -> Vec<u8> {
     let mut body = Vec::new();
     if let Some(next) = next {
-        body.extend_from_slice(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"next\"\r\n\r\n{next}\r\n").as_bytes());
+        body.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"next\"\r\n\r\n{next}\r\n").as_bytes(),
+        );
     }
     body.extend_from_slice(
         format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"room.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n").as_bytes(),
@@ -42,7 +44,8 @@ fn upload(visitor: Uuid, body: Vec<u8>, json: bool) -> Request<Body> {
 /// A 64x32 JPEG, half warm and half cool, carrying EXIF that says "rotate 90° clockwise" and a
 /// camera make we must not keep.
 fn phone_photo() -> Vec<u8> {
-    let image = RgbImage::from_fn(64, 32, |x, _| if x < 32 { image::Rgb([200, 120, 60]) } else { image::Rgb([60, 90, 180]) });
+    let image =
+        RgbImage::from_fn(64, 32, |x, _| if x < 32 { image::Rgb([200, 120, 60]) } else { image::Rgb([60, 90, 180]) });
     let mut jpeg = Vec::new();
     DynamicImage::ImageRgb8(image).write_to(&mut Cursor::new(&mut jpeg), ImageFormat::Jpeg).unwrap();
     // Big-endian TIFF with two IFD entries: Orientation = 6, Make = "SpyCam".
@@ -69,7 +72,11 @@ fn png(width: u32, height: u32) -> Vec<u8> {
 }
 
 async fn taste(db: &PgPool, visitor: Uuid) -> Option<Vec<f32>> {
-    let row: Option<(Option<Vector>,)> = sqlx::query_as("SELECT taste FROM user_preferences WHERE visitor_id = $1").bind(visitor).fetch_optional(db).await.unwrap();
+    let row: Option<(Option<Vector>,)> = sqlx::query_as("SELECT taste FROM user_preferences WHERE visitor_id = $1")
+        .bind(visitor)
+        .fetch_optional(db)
+        .await
+        .unwrap();
     row.and_then(|(t,)| t).map(|t| t.to_vec())
 }
 
@@ -82,7 +89,12 @@ async fn a_room_photo_is_stored_without_exif_upright_and_blended_into_the_taste(
         v[0] = 1.0;
         v
     };
-    sqlx::query("INSERT INTO user_preferences (visitor_id, taste) VALUES ($1, $2)").bind(visitor).bind(Vector::from(before.clone())).execute(&db).await.unwrap();
+    sqlx::query("INSERT INTO user_preferences (visitor_id, taste) VALUES ($1, $2)")
+        .bind(visitor)
+        .bind(Vector::from(before.clone()))
+        .execute(&db)
+        .await
+        .unwrap();
 
     let photo = phone_photo();
     assert!(photo.windows(6).any(|w| w == b"SpyCam"), "the fixture carries camera data");
@@ -102,16 +114,35 @@ async fn a_room_photo_is_stored_without_exif_upright_and_blended_into_the_taste(
     // Rotated clockwise: the warm left half is now on top.
     assert!(upright.get_pixel(16, 8)[0] > 150 && upright.get_pixel(16, 56)[2] > 150);
 
-    let (embedding,): (Vector,) = sqlx::query_as("SELECT embedding FROM room_photos WHERE visitor_id = $1").bind(visitor).fetch_one(&db).await.unwrap();
+    let (embedding,): (Vector,) = sqlx::query_as("SELECT embedding FROM room_photos WHERE visitor_id = $1")
+        .bind(visitor)
+        .fetch_one(&db)
+        .await
+        .unwrap();
     let after = taste(&db, visitor).await.unwrap();
     let expected = blend_room(Some(before.clone()), embedding.as_slice());
     assert!(after.iter().zip(&expected).all(|(a, b)| (a - b).abs() < 1e-5), "taste = normalise(0.7 taste + 0.3 room)");
-    assert!(cosine(&after, embedding.as_slice()) > cosine(&before, embedding.as_slice()), "the taste moved toward the room");
-    let logged: i64 = sqlx::query_scalar("SELECT count(*) FROM activities WHERE visitor_id = $1 AND event_type = 'room_photo'").bind(visitor).fetch_one(&db).await.unwrap();
+    assert!(
+        cosine(&after, embedding.as_slice()) > cosine(&before, embedding.as_slice()),
+        "the taste moved toward the room"
+    );
+    let logged: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM activities WHERE visitor_id = $1 AND event_type = 'room_photo'")
+            .bind(visitor)
+            .fetch_one(&db)
+            .await
+            .unwrap();
     assert_eq!(logged, 1);
 
     // The newest photo is the one the painting pages show.
-    let (status, _, body) = app.send(Request::get("/api/room").header(header::COOKIE, format!("artwall_visitor={visitor}")).body(Body::empty()).unwrap()).await;
+    let (status, _, body) = app
+        .send(
+            Request::get("/api/room")
+                .header(header::COOKIE, format!("artwall_visitor={visitor}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let state: artwall::types::RoomState = serde_json::from_slice(&body).unwrap();
     assert_eq!(state.photo, Some(room));
@@ -124,7 +155,11 @@ async fn a_first_room_photo_seeds_a_missing_taste(db: PgPool) {
     let visitor = Uuid::new_v4();
     let (status, _, _) = app.send(upload(visitor, multipart(&png(40, 30), None), true)).await;
     assert_eq!(status, StatusCode::OK);
-    let (embedding,): (Vector,) = sqlx::query_as("SELECT embedding FROM room_photos WHERE visitor_id = $1").bind(visitor).fetch_one(&db).await.unwrap();
+    let (embedding,): (Vector,) = sqlx::query_as("SELECT embedding FROM room_photos WHERE visitor_id = $1")
+        .bind(visitor)
+        .fetch_one(&db)
+        .await
+        .unwrap();
     let seeded = taste(&db, visitor).await.expect("seeded");
     assert!(cosine(&seeded, embedding.as_slice()) > 0.9999);
 }
@@ -139,7 +174,9 @@ async fn uploads_over_the_limits_or_not_images_are_refused_and_change_nothing(db
     let visitor = Uuid::new_v4();
     let noisy = {
         // Random-looking pixels do not compress: well over 20 KB as PNG, under the pixel limit.
-        let image = RgbImage::from_fn(200, 200, |x, y| image::Rgb([(x * 31 + y * 17) as u8, (x * x + y) as u8, (y * y ^ x) as u8]));
+        let image = RgbImage::from_fn(200, 200, |x, y| {
+            image::Rgb([(x * 31 + y * 17) as u8, (x * x + y) as u8, ((y * y) ^ x) as u8])
+        });
         let mut out = Vec::new();
         DynamicImage::ImageRgb8(image).write_to(&mut Cursor::new(&mut out), ImageFormat::Png).unwrap();
         out
@@ -149,7 +186,12 @@ async fn uploads_over_the_limits_or_not_images_are_refused_and_change_nothing(db
         ("over the byte limit", noisy, StatusCode::PAYLOAD_TOO_LARGE, "limit is 20000 bytes"),
         ("over the body limit", vec![0xAB; 200_000], StatusCode::PAYLOAD_TOO_LARGE, "too large"),
         ("over the pixel limit", png(600, 600), StatusCode::BAD_REQUEST, "limit is 250000 pixels"),
-        ("not an image", b"%PDF-1.7 definitely not a photo".to_vec(), StatusCode::BAD_REQUEST, "not a JPEG, PNG or WebP"),
+        (
+            "not an image",
+            b"%PDF-1.7 definitely not a photo".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "not a JPEG, PNG or WebP",
+        ),
     ];
     for (name, bytes, status, message) in cases {
         let (got, _, body) = app.send(upload(visitor, multipart(&bytes, None), true)).await;
@@ -171,17 +213,24 @@ async fn uploads_over_the_limits_or_not_images_are_refused_and_change_nothing(db
 async fn the_browser_form_returns_to_the_page_with_a_fixed_error_code(db: PgPool) {
     let app = common::TestApp::new(db.clone()).await;
     let visitor = Uuid::new_v4();
-    let (status, headers, _) = app.send(upload(visitor, multipart(b"not an image", Some("/painting/7#wall")), false)).await;
+    let (status, headers, _) =
+        app.send(upload(visitor, multipart(b"not an image", Some("/painting/7#wall")), false)).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(headers[header::LOCATION], "/painting/7?room_error=not_an_image#wall");
 
-    let (status, headers, _) = app.send(upload(visitor, multipart(&png(40, 30), Some("https://evil.example/")), false)).await;
+    let (status, headers, _) =
+        app.send(upload(visitor, multipart(&png(40, 30), Some("https://evil.example/")), false)).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(headers[header::LOCATION], "/feed", "never redirected off-site");
 
-    let (status, headers, _) = app.send(upload(visitor, multipart(&png(40, 30), Some("/painting/7#wall")), false)).await;
+    let (status, headers, _) =
+        app.send(upload(visitor, multipart(&png(40, 30), Some("/painting/7#wall")), false)).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(headers[header::LOCATION], "/painting/7#wall");
-    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM room_photos WHERE visitor_id = $1").bind(visitor).fetch_one(&db).await.unwrap();
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM room_photos WHERE visitor_id = $1")
+        .bind(visitor)
+        .fetch_one(&db)
+        .await
+        .unwrap();
     assert_eq!(stored, 2);
 }

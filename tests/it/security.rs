@@ -21,7 +21,10 @@ async fn pages_carry_a_csp_whose_nonce_is_on_every_inline_script(db: PgPool) {
     let scripts: Vec<&str> = html.split("<script").skip(1).map(|tag| tag.split('>').next().unwrap()).collect();
     assert!(!scripts.is_empty(), "the hydration script is there");
     for tag in scripts {
-        assert!(tag.contains(&format!("nonce=\"{nonce}\"")) || tag.contains("src="), "inline script without the nonce: <script{tag}>");
+        assert!(
+            tag.contains(&format!("nonce=\"{nonce}\"")) || tag.contains("src="),
+            "inline script without the nonce: <script{tag}>"
+        );
     }
     assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     assert_eq!(headers[header::REFERRER_POLICY], "strict-origin-when-cross-origin");
@@ -49,10 +52,17 @@ async fn cross_site_state_changes_are_refused(db: PgPool) {
     let visitor = Uuid::new_v4();
     // A painting shown to the visitor: a successful reset would forget it.
     app.import_demo(1).await;
-    sqlx::query("INSERT INTO shown_paintings (visitor_id, painting_id) SELECT $1, id FROM paintings").bind(visitor).execute(&db).await.unwrap();
-    let shown = || async { sqlx::query_scalar::<_, i64>("SELECT count(*) FROM shown_paintings").fetch_one(&db).await.unwrap() };
+    sqlx::query("INSERT INTO shown_paintings (visitor_id, painting_id) SELECT $1, id FROM paintings")
+        .bind(visitor)
+        .execute(&db)
+        .await
+        .unwrap();
+    let shown =
+        || async { sqlx::query_scalar::<_, i64>("SELECT count(*) FROM shown_paintings").fetch_one(&db).await.unwrap() };
 
-    for refused in [("sec-fetch-site", "cross-site"), ("sec-fetch-site", "same-site"), ("origin", "https://evil.example")] {
+    for refused in
+        [("sec-fetch-site", "cross-site"), ("sec-fetch-site", "same-site"), ("origin", "https://evil.example")]
+    {
         let (status, _, _) = app.send(reset_feed(visitor, Some(refused))).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{refused:?}");
         assert_eq!(shown().await, 1, "{refused:?} changed nothing");
@@ -71,17 +81,31 @@ async fn cross_site_state_changes_are_refused(db: PgPool) {
     assert_eq!(app.send(login).await.0, StatusCode::FORBIDDEN);
 
     // Stripe's webhook is server to server and signed: judged by its signature, not its origin.
-    let webhook = Request::post("/api/webhooks/stripe").header("sec-fetch-site", "cross-site").body(Body::from("{}")).unwrap();
+    let webhook =
+        Request::post("/api/webhooks/stripe").header("sec-fetch-site", "cross-site").body(Body::from("{}")).unwrap();
     assert_eq!(app.send(webhook).await.0, StatusCode::BAD_REQUEST);
 
     // A state change is never reachable with GET.
-    let (status, _, _) = app.send(Request::get("/api/feed/reset").header(header::COOKIE, format!("artwall_visitor={visitor}")).body(Body::empty()).unwrap()).await;
+    let (status, _, _) = app
+        .send(
+            Request::get("/api/feed/reset")
+                .header(header::COOKIE, format!("artwall_visitor={visitor}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
     assert!(!status.is_success(), "{status}");
     assert_eq!(shown().await, 1);
 
     let origin = app.state.config.public_url.origin().ascii_serialization();
     for allowed in [("sec-fetch-site", "same-origin"), ("origin", origin.as_str())] {
-        sqlx::query("INSERT INTO shown_paintings (visitor_id, painting_id) SELECT $1, id FROM paintings ON CONFLICT DO NOTHING").bind(visitor).execute(&db).await.unwrap();
+        sqlx::query(
+            "INSERT INTO shown_paintings (visitor_id, painting_id) SELECT $1, id FROM paintings ON CONFLICT DO NOTHING",
+        )
+        .bind(visitor)
+        .execute(&db)
+        .await
+        .unwrap();
         let (status, _, _) = app.send(reset_feed(visitor, Some(allowed))).await;
         assert_eq!(status, StatusCode::OK, "{allowed:?}");
         assert_eq!(shown().await, 0, "{allowed:?}");

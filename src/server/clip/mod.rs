@@ -107,7 +107,9 @@ fn environment(ort_dylib: Option<&Path>) -> ServerResult<&'static Environment> {
         return Ok(env);
     }
     let builder = match ort_dylib {
-        Some(path) => ort::init_from(path).map_err(|e| ServerError::Model(format!("loading {}: {e}", path.display())))?,
+        Some(path) => {
+            ort::init_from(path).map_err(|e| ServerError::Model(format!("loading {}: {e}", path.display())))?
+        }
         None => return Err(ServerError::Model("ORT_DYLIB_PATH is not set: point it at libonnxruntime.so".into())),
     };
     let env = builder.with_name("artwall").build()?;
@@ -167,7 +169,9 @@ impl Clip {
             .collect();
         let int_tensor = |values: Vec<i64>| -> ServerResult<ort::value::DynTensor> {
             Ok(match self.textual.input_type {
-                TensorElementType::Int32 => Tensor::from_array((shape, values.into_iter().map(|v| v as i32).collect::<Vec<_>>()))?.upcast(),
+                TensorElementType::Int32 => {
+                    Tensor::from_array((shape, values.into_iter().map(|v| v as i32).collect::<Vec<_>>()))?.upcast()
+                }
                 _ => Tensor::from_array((shape, values))?.upcast(),
             })
         };
@@ -225,14 +229,21 @@ impl Tower {
             })
             .ok_or_else(|| ServerError::Model(format!("{}: no [N,512] output", path.display())))?;
         let mask_input = match modality {
-            Modality::Text => session.inputs().iter().map(|i| i.name()).find(|name| name.contains("mask")).map(str::to_owned),
+            Modality::Text => {
+                session.inputs().iter().map(|i| i.name()).find(|name| name.contains("mask")).map(str::to_owned)
+            }
             Modality::Image => None,
         };
         let (input, output) = (input.name().to_owned(), output.name().to_owned());
         Ok(Self { session: Mutex::new(session), input, input_type, mask_input, output })
     }
 
-    fn run(&self, input: ort::value::DynTensor, mask: Option<ort::value::DynTensor>, n: usize) -> ServerResult<Vec<Vec<f32>>> {
+    fn run(
+        &self,
+        input: ort::value::DynTensor,
+        mask: Option<ort::value::DynTensor>,
+        n: usize,
+    ) -> ServerResult<Vec<Vec<f32>>> {
         let mut session = self.session.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut inputs = ort::inputs![self.input.as_str() => input];
         if let (Some(name), Some(mask)) = (&self.mask_input, mask) {

@@ -11,7 +11,9 @@ pub const PIXELS: usize = (SIZE * SIZE) as usize;
 /// Floats per preprocessed image: 3 x 224 x 224.
 pub const TENSOR_LEN: usize = 3 * PIXELS;
 
+#[allow(clippy::excessive_precision, reason = "CLIP's published constants, digit for digit")]
 const MEAN: [f32; 3] = [0.481_454_66, 0.457_827_5, 0.408_210_73];
+#[allow(clippy::excessive_precision, reason = "CLIP's published constants, digit for digit")]
 const STD: [f32; 3] = [0.268_629_54, 0.261_302_58, 0.275_777_11];
 
 /// Writes the CLIP input tensor for `image` into `out` (length `TENSOR_LEN`).
@@ -38,7 +40,12 @@ pub fn preprocess_into(image: &RgbImage, resizer: &mut Resizer, out: &mut [f32])
             &ResizeOptions::new()
                 .resize_alg(ResizeAlg::Convolution(FilterType::CatmullRom))
                 // Clamped: rounding can push the box a hair past the edge.
-                .crop(left, top, (f64::from(SIZE) * scale_x).min(f64::from(width) - left), (f64::from(SIZE) * scale_y).min(f64::from(height) - top)),
+                .crop(
+                    left,
+                    top,
+                    (f64::from(SIZE) * scale_x).min(f64::from(width) - left),
+                    (f64::from(SIZE) * scale_y).min(f64::from(height) - top),
+                ),
         )
         .expect("source and target are both RGB8");
     let (red, rest) = out.split_at_mut(PIXELS);

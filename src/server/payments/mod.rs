@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
 use stripe_checkout::checkout_session::{
     CreateCheckoutSession, CreateCheckoutSessionAllowedPaymentMethodTypes, CreateCheckoutSessionLineItems,
-    CreateCheckoutSessionLineItemsPriceData, CreateCheckoutSessionPaymentIntentData, CreateCheckoutSessionShippingAddressCollection,
-    CreateCheckoutSessionShippingAddressCollectionAllowedCountries, ExpireCheckoutSession, ProductData, RetrieveCheckoutSession,
+    CreateCheckoutSessionLineItemsPriceData, CreateCheckoutSessionPaymentIntentData,
+    CreateCheckoutSessionShippingAddressCollection, CreateCheckoutSessionShippingAddressCollectionAllowedCountries,
+    ExpireCheckoutSession, ProductData, RetrieveCheckoutSession,
 };
 use stripe_core::refund::CreateRefund;
 use stripe_shared::{CheckoutSession, CheckoutSessionMode};
@@ -65,14 +66,25 @@ impl Payments {
         let methods = config
             .payment_methods
             .iter()
-            .map(|m| m.trim().parse().map_err(|_| ServerError::Payment(format!("unknown payment method {m:?} in ARTWALL_PAYMENT_METHODS"))))
+            .map(|m| {
+                m.trim().parse().map_err(|_| {
+                    ServerError::Payment(format!("unknown payment method {m:?} in ARTWALL_PAYMENT_METHODS"))
+                })
+            })
             .collect::<ServerResult<Vec<_>>>()?;
         // Stripe's test-mode keys (and the project's own test server's) never charge a card.
-        let test_mode = config.stripe_secret_key.as_deref().is_some_and(|key| key.starts_with("sk_test_") || key.starts_with("rk_test_"));
+        let test_mode = config
+            .stripe_secret_key
+            .as_deref()
+            .is_some_and(|key| key.starts_with("sk_test_") || key.starts_with("rk_test_"));
         // An empty entry (`ARTWALL_STRIPE_WEBHOOK_SECRETS=` or a trailing comma) would be an empty
         // HMAC key, with which anyone can sign.
-        let webhook_secrets: Vec<String> =
-            config.stripe_webhook_secrets.iter().map(|secret| secret.trim().to_owned()).filter(|secret| !secret.is_empty()).collect();
+        let webhook_secrets: Vec<String> = config
+            .stripe_webhook_secrets
+            .iter()
+            .map(|secret| secret.trim().to_owned())
+            .filter(|secret| !secret.is_empty())
+            .collect();
         // Checked with or without a Stripe key: the webhook route is live either way, and a
         // guessable secret would let anyone mark orders paid.
         if webhook_secrets.iter().any(|secret| secret.chars().count() < MIN_WEBHOOK_SECRET_CHARS) {
@@ -112,7 +124,9 @@ impl Payments {
         let mut product = ProductData::new(request.title);
         product.description = Some(request.options.describe());
         product.images = Some(vec![request.image_url.clone()]);
-        let mut price = CreateCheckoutSessionLineItemsPriceData::new(CURRENCY.parse::<stripe_types::Currency>().expect("cny is a currency"));
+        let mut price = CreateCheckoutSessionLineItemsPriceData::new(
+            CURRENCY.parse::<stripe_types::Currency>().expect("cny is a currency"),
+        );
         price.product_data = Some(product);
         price.unit_amount = Some(request.amount_cents);
         let mut item = CreateCheckoutSessionLineItems::new();
@@ -120,7 +134,8 @@ impl Payments {
         item.quantity = Some(1);
         let mut intent = CreateCheckoutSessionPaymentIntentData::new();
         intent.metadata = Some(metadata.clone());
-        let key = IdempotencyKey::new(request.order_id).map_err(|e| ServerError::Payment(format!("idempotency key: {e}")))?;
+        let key =
+            IdempotencyKey::new(request.order_id).map_err(|e| ServerError::Payment(format!("idempotency key: {e}")))?;
         CreateCheckoutSession::new()
             .mode(CheckoutSessionMode::Payment)
             .line_items(vec![item])
@@ -129,7 +144,9 @@ impl Payments {
             .client_reference_id(request.order_id)
             .success_url(request.success_url)
             .cancel_url(request.cancel_url)
-            .shipping_address_collection(CreateCheckoutSessionShippingAddressCollection::new(SHIPPING_COUNTRIES.to_vec()))
+            .shipping_address_collection(CreateCheckoutSessionShippingAddressCollection::new(
+                SHIPPING_COUNTRIES.to_vec(),
+            ))
             .allowed_payment_method_types(self.methods.clone())
             .expires_at(request.expires_at)
             .customize()
@@ -149,7 +166,8 @@ impl Payments {
 
     /// Asks Stripe to refund; the order changes when Stripe's `charge.refunded` arrives.
     pub async fn refund(&self, payment_intent: &str, amount_cents: i64, idempotency: &str) -> ServerResult<()> {
-        let key = IdempotencyKey::new(idempotency).map_err(|e| ServerError::Payment(format!("idempotency key: {e}")))?;
+        let key =
+            IdempotencyKey::new(idempotency).map_err(|e| ServerError::Payment(format!("idempotency key: {e}")))?;
         CreateRefund::new()
             .payment_intent(payment_intent)
             .amount(amount_cents)

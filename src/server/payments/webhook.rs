@@ -18,8 +18,8 @@ use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::Sha256;
-use subtle::ConstantTimeEq;
 use sqlx::{PgConnection, PgPool, Row};
+use subtle::ConstantTimeEq;
 
 use crate::orders::OrderStatus;
 use crate::pricing::format_cny;
@@ -50,7 +50,12 @@ const MAX_V1_SIGNATURES: usize = 8;
 
 /// Checks `header` (`t=...,v1=...,v1=...`) over `payload` against every secret: one HMAC per
 /// secret, compared in constant time with each (32-byte) `v1` value.
-pub fn verify_signature(header: Option<&str>, payload: &[u8], secrets: &[String], now: i64) -> Result<(), SignatureError> {
+pub fn verify_signature(
+    header: Option<&str>,
+    payload: &[u8],
+    secrets: &[String],
+    now: i64,
+) -> Result<(), SignatureError> {
     let header = header.ok_or(SignatureError::Missing)?;
     let mut timestamp = None;
     let mut signatures: Vec<[u8; 32]> = Vec::new();
@@ -144,7 +149,8 @@ pub async fn route(State(state): State<AppState>, headers: HeaderMap, body: Byte
         Ok(event) => event,
         Err(error) => {
             tracing::warn!(%error, "stripe webhook body is not an event");
-            return (StatusCode::BAD_REQUEST, Json(json!({ "error": "the body is not a Stripe event" }))).into_response();
+            return (StatusCode::BAD_REQUEST, Json(json!({ "error": "the body is not a Stripe event" })))
+                .into_response();
         }
     };
     match handle(&state.db, &event).await {
@@ -160,12 +166,14 @@ pub async fn route(State(state): State<AppState>, headers: HeaderMap, body: Byte
 /// Applies one verified event exactly once.
 pub async fn handle(db: &PgPool, event: &StripeEvent) -> ServerResult<Outcome> {
     let mut tx = db.begin().await?;
-    let fresh = sqlx::query("INSERT INTO stripe_events (event_id, event_type) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING")
-        .bind(&event.id)
-        .bind(&event.event_type)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
+    let fresh = sqlx::query(
+        "INSERT INTO stripe_events (event_id, event_type) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING",
+    )
+    .bind(&event.id)
+    .bind(&event.event_type)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
         == 1;
     if !fresh {
         return Ok(Outcome::Duplicate);
@@ -196,15 +204,24 @@ fn reference(value: &Value, key: &str) -> Option<String> {
 }
 
 /// The order an object belongs to: its `orderId` metadata, else the stored session or intent.
-async fn find_order(tx: &mut PgConnection, object: &Value, column: &str, id: Option<&str>) -> ServerResult<Option<String>> {
+async fn find_order(
+    tx: &mut PgConnection,
+    object: &Value,
+    column: &str,
+    id: Option<&str>,
+) -> ServerResult<Option<String>> {
     if let Some(order_id) = text(object, &["metadata", "orderId"]) {
-        let found: Option<String> = sqlx::query_scalar("SELECT id FROM orders WHERE id = $1").bind(order_id).fetch_optional(&mut *tx).await?;
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT id FROM orders WHERE id = $1").bind(order_id).fetch_optional(&mut *tx).await?;
         if found.is_some() {
             return Ok(found);
         }
     }
     let Some(id) = id else { return Ok(None) };
-    Ok(sqlx::query_scalar(&format!("SELECT id FROM orders WHERE {column} = $1")).bind(id).fetch_optional(&mut *tx).await?)
+    Ok(sqlx::query_scalar(&format!("SELECT id FROM orders WHERE {column} = $1"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?)
 }
 
 struct Payment<'a> {
@@ -217,13 +234,16 @@ struct Payment<'a> {
 /// Marks an order paid if the amount matches, through the state machine. A payment after expiry
 /// or failure is still money taken: paid, and flagged. A mismatched amount is never accepted.
 async fn mark_paid(tx: &mut PgConnection, order_id: &str, payment: Payment<'_>) -> ServerResult<Outcome> {
-    let row = sqlx::query("SELECT status, amount_cents, currency, visitor_id, painting_id FROM orders WHERE id = $1 FOR UPDATE")
-        .bind(order_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let row = sqlx::query(
+        "SELECT status, amount_cents, currency, visitor_id, painting_id FROM orders WHERE id = $1 FOR UPDATE",
+    )
+    .bind(order_id)
+    .fetch_one(&mut *tx)
+    .await?;
     let status: OrderStatus = row.get::<String, _>("status").parse().expect("CHECK constraint");
     let (expected, currency) = (i64::from(row.get::<i32, _>("amount_cents")), row.get::<String, _>("currency"));
-    if payment.amount != Some(expected) || payment.currency.map(str::to_lowercase).as_deref() != Some(currency.as_str()) {
+    if payment.amount != Some(expected) || payment.currency.map(str::to_lowercase).as_deref() != Some(currency.as_str())
+    {
         let why = format!(
             "amount mismatch on {}: Stripe reports {} {}, the order is {}; not marked paid",
             payment.via,
@@ -235,18 +255,29 @@ async fn mark_paid(tx: &mut PgConnection, order_id: &str, payment: Payment<'_>) 
         return Ok(Outcome::Flagged(why));
     }
     if let Some(intent) = &payment.payment_intent {
-        sqlx::query("UPDATE orders SET stripe_payment_intent = coalesce(stripe_payment_intent, $2) WHERE id = $1").bind(order_id).bind(intent).execute(&mut *tx).await?;
+        sqlx::query("UPDATE orders SET stripe_payment_intent = coalesce(stripe_payment_intent, $2) WHERE id = $1")
+            .bind(order_id)
+            .bind(intent)
+            .execute(&mut *tx)
+            .await?;
     }
     let late = matches!(status, OrderStatus::Expired | OrderStatus::Failed);
     let note = if late {
-        format!("payment completed ({}) after the order was {}: money was taken; fulfil or refund", payment.via, status.code())
+        format!(
+            "payment completed ({}) after the order was {}: money was taken; fulfil or refund",
+            payment.via,
+            status.code()
+        )
     } else {
         format!("payment completed ({})", payment.via)
     };
     match orders::transition(tx, order_id, OrderStatus::Paid, Actor::Stripe, Some(&note)).await? {
         Moved::Yes { .. } => {
             if late {
-                sqlx::query("UPDATE orders SET needs_attention = true WHERE id = $1").bind(order_id).execute(&mut *tx).await?;
+                sqlx::query("UPDATE orders SET needs_attention = true WHERE id = $1")
+                    .bind(order_id)
+                    .execute(&mut *tx)
+                    .await?;
             }
             // The strongest taste signal there is (weight +1.0), learned by the taste worker.
             sqlx::query("INSERT INTO activities (visitor_id, event_type, painting_id, source) VALUES ($1, 'purchase', $2, 'checkout')")
@@ -263,7 +294,12 @@ async fn mark_paid(tx: &mut PgConnection, order_id: &str, payment: Payment<'_>) 
 
 /// Stores where to ship unless an earlier event already did. Checkout puts the collected address
 /// on both the session and its PaymentIntent, and either webhook may arrive first.
-async fn record_shipping(tx: &mut PgConnection, order_id: &str, shipping: Option<&Value>, customer: Option<&Value>) -> ServerResult<()> {
+async fn record_shipping(
+    tx: &mut PgConnection,
+    order_id: &str,
+    shipping: Option<&Value>,
+    customer: Option<&Value>,
+) -> ServerResult<()> {
     let Some(shipping) = shipping.filter(|v| !v.is_null()) else {
         return Ok(());
     };
@@ -294,7 +330,8 @@ async fn session_completed(tx: &mut PgConnection, session: &Value) -> ServerResu
         return Ok(Outcome::UnknownOrder);
     };
     // Where to ship: newer API versions nest it under collected_information.
-    let shipping = session.pointer("/collected_information/shipping_details").or_else(|| session.get("shipping_details"));
+    let shipping =
+        session.pointer("/collected_information/shipping_details").or_else(|| session.get("shipping_details"));
     record_shipping(tx, &order_id, shipping, session.get("customer_details")).await?;
     let payment = Payment {
         amount: session.get("amount_total").and_then(Value::as_i64),
@@ -309,10 +346,14 @@ async fn session_expired(tx: &mut PgConnection, session: &Value) -> ServerResult
     let Some(order_id) = find_order(tx, session, "stripe_session_id", text(session, &["id"])).await? else {
         return Ok(Outcome::UnknownOrder);
     };
-    Ok(match orders::transition(tx, &order_id, OrderStatus::Expired, Actor::Stripe, Some("checkout session expired")).await? {
-        Moved::Yes { .. } => Outcome::Applied("pending -> expired".into()),
-        Moved::Refused { current } => Outcome::NoChange(format!("already {}", current.code())),
-    })
+    Ok(
+        match orders::transition(tx, &order_id, OrderStatus::Expired, Actor::Stripe, Some("checkout session expired"))
+            .await?
+        {
+            Moved::Yes { .. } => Outcome::Applied("pending -> expired".into()),
+            Moved::Refused { current } => Outcome::NoChange(format!("already {}", current.code())),
+        },
+    )
 }
 
 async fn payment_succeeded(tx: &mut PgConnection, intent: &Value) -> ServerResult<Outcome> {
@@ -344,7 +385,10 @@ async fn charge_refunded(tx: &mut PgConnection, charge: &Value) -> ServerResult<
     let Some(order_id) = find_order(tx, charge, "stripe_payment_intent", intent.as_deref()).await? else {
         return Ok(Outcome::UnknownOrder);
     };
-    let row = sqlx::query("SELECT status, amount_cents, refunded_cents FROM orders WHERE id = $1 FOR UPDATE").bind(&order_id).fetch_one(&mut *tx).await?;
+    let row = sqlx::query("SELECT status, amount_cents, refunded_cents FROM orders WHERE id = $1 FOR UPDATE")
+        .bind(&order_id)
+        .fetch_one(&mut *tx)
+        .await?;
     let status: OrderStatus = row.get::<String, _>("status").parse().expect("CHECK constraint");
     let amount = i64::from(row.get::<i32, _>("amount_cents"));
     let already = i64::from(row.get::<i32, _>("refunded_cents"));
@@ -357,16 +401,30 @@ async fn charge_refunded(tx: &mut PgConnection, charge: &Value) -> ServerResult<
     if refunded <= already {
         return Ok(Outcome::NoChange(format!("{} already recorded as refunded", format_cny(already))));
     }
-    sqlx::query("UPDATE orders SET refunded_cents = $2, updated_at = now() WHERE id = $1").bind(&order_id).bind(refunded as i32).execute(&mut *tx).await?;
+    sqlx::query("UPDATE orders SET refunded_cents = $2, updated_at = now() WHERE id = $1")
+        .bind(&order_id)
+        .bind(refunded as i32)
+        .execute(&mut *tx)
+        .await?;
     if refunded < amount {
         let note = format!("partial refund: {} of {} refunded in total", format_cny(refunded), format_cny(amount));
         orders::note(tx, &order_id, Actor::Stripe, &note, false).await?;
         return Ok(Outcome::Applied(note));
     }
-    Ok(match orders::transition(tx, &order_id, OrderStatus::Refunded, Actor::Stripe, Some(&format!("refunded in full: {}", format_cny(amount)))).await? {
-        Moved::Yes { from } => Outcome::Applied(format!("{} -> refunded", from.code())),
-        Moved::Refused { current } => Outcome::NoChange(format!("already {}", current.code())),
-    })
+    Ok(
+        match orders::transition(
+            tx,
+            &order_id,
+            OrderStatus::Refunded,
+            Actor::Stripe,
+            Some(&format!("refunded in full: {}", format_cny(amount))),
+        )
+        .await?
+        {
+            Moved::Yes { from } => Outcome::Applied(format!("{} -> refunded", from.code())),
+            Moved::Refused { current } => Outcome::NoChange(format!("already {}", current.code())),
+        },
+    )
 }
 
 #[cfg(test)]
@@ -397,14 +455,21 @@ mod tests {
         let secrets = ["whsec_test".to_owned()];
         let good = sign(payload, "whsec_test", NOW);
         assert_eq!(verify_signature(None, payload, &secrets, NOW), Err(SignatureError::Missing));
-        assert_eq!(verify_signature(Some(&sign(payload, "whsec_wrong", NOW)), payload, &secrets, NOW), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify_signature(Some(&sign(payload, "whsec_wrong", NOW)), payload, &secrets, NOW),
+            Err(SignatureError::Mismatch)
+        );
         assert_eq!(verify_signature(Some(&good), br#"{"id":"evt_2"}"#, &secrets, NOW), Err(SignatureError::Mismatch));
         assert_eq!(verify_signature(Some(&good), payload, &secrets, NOW + 301), Err(SignatureError::Stale));
         assert_eq!(verify_signature(Some(&good), payload, &secrets, NOW - 301), Err(SignatureError::Stale));
         for bad in ["", "t=abc,v1=00", "v1=00", &format!("t={NOW}"), &format!("t={NOW},v1=zz"), "garbage"] {
             assert_eq!(verify_signature(Some(bad), payload, &secrets, NOW), Err(SignatureError::Malformed), "{bad:?}");
         }
-        assert_eq!(verify_signature(Some(&good), payload, &[], NOW), Err(SignatureError::Mismatch), "no secret configured");
+        assert_eq!(
+            verify_signature(Some(&good), payload, &[], NOW),
+            Err(SignatureError::Mismatch),
+            "no secret configured"
+        );
         // Signatures are 32 bytes: a shorter or longer v1 is malformed, not a cheap guess.
         for bad in [format!("t={NOW},v1="), format!("t={NOW},v1=00"), format!("{good}00")] {
             assert_eq!(verify_signature(Some(&bad), payload, &secrets, NOW), Err(SignatureError::Malformed), "{bad:?}");
@@ -417,7 +482,11 @@ mod tests {
         let v1 = sign(payload, "whsec_test", NOW).split_once(",v1=").unwrap().1.to_owned();
         for t in [i64::MIN, i64::MAX, -1] {
             let header = format!("t={t},v1={v1}");
-            assert_eq!(verify_signature(Some(&header), payload, &["whsec_test".into()], NOW), Err(SignatureError::Stale), "{t}");
+            assert_eq!(
+                verify_signature(Some(&header), payload, &["whsec_test".into()], NOW),
+                Err(SignatureError::Stale),
+                "{t}"
+            );
         }
     }
 
@@ -431,6 +500,9 @@ mod tests {
         // Stripe's own signature comes first: accepted, however much follows.
         assert_eq!(verify_signature(Some(&format!("{good}{junk}")), payload, &secrets, NOW), Ok(()));
         // Behind thousands of made-up ones it is never reached: no HMAC per entry.
-        assert_eq!(verify_signature(Some(&format!("t={NOW}{junk},v1={v1}")), payload, &secrets, NOW), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify_signature(Some(&format!("t={NOW}{junk},v1={v1}")), payload, &secrets, NOW),
+            Err(SignatureError::Mismatch)
+        );
     }
 }

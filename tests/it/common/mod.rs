@@ -35,7 +35,9 @@ pub fn clip() -> Arc<Clip> {
     static CLIP: OnceLock<Arc<Clip>> = OnceLock::new();
     CLIP.get_or_init(|| {
         let config = config(Path::new("/nonexistent"));
-        Arc::new(Clip::load(&config.model_dir, config.ort_dylib_path.as_deref(), 1).expect("model loads (run `make test`)"))
+        Arc::new(
+            Clip::load(&config.model_dir, config.ort_dylib_path.as_deref(), 1).expect("model loads (run `make test`)"),
+        )
     })
     .clone()
 }
@@ -78,7 +80,10 @@ impl TestApp {
     }
 
     /// Sends one request through the real router; returns status, headers and body.
-    pub async fn send(&self, request: axum::http::Request<axum::body::Body>) -> (axum::http::StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    pub async fn send(
+        &self,
+        request: axum::http::Request<axum::body::Body>,
+    ) -> (axum::http::StatusCode, axum::http::HeaderMap, Vec<u8>) {
         use http_body_util::BodyExt;
         use tower::ServiceExt;
         let response = self.router().oneshot(request).await.unwrap();
@@ -90,11 +95,21 @@ impl TestApp {
     pub async fn import_demo(&self, n: usize) {
         let dir = tempfile::tempdir().unwrap();
         let rows = artwall::server::import::read_rows(&demo_csv(dir.path(), n)).unwrap();
-        artwall::server::import::import_rows(&self.state.catalogue(), rows, dir.path(), &indicatif::ProgressBar::hidden()).await.unwrap();
+        artwall::server::import::import_rows(
+            &self.state.catalogue(),
+            rows,
+            dir.path(),
+            &indicatif::ProgressBar::hidden(),
+        )
+        .await
+        .unwrap();
     }
 
     /// `send`, with the body as text.
-    pub async fn send_text(&self, request: axum::http::Request<axum::body::Body>) -> (axum::http::StatusCode, axum::http::HeaderMap, String) {
+    pub async fn send_text(
+        &self,
+        request: axum::http::Request<axum::body::Body>,
+    ) -> (axum::http::StatusCode, axum::http::HeaderMap, String) {
         let (status, headers, body) = self.send(request).await;
         (status, headers, String::from_utf8_lossy(&body).into_owned())
     }
