@@ -20,12 +20,12 @@ source scripts/env.sh
 # One line a group: its name | the files mutated | the functions mutated there (all: *) | the
 # modules of tests/it that guard them (the unit tests always run too).
 GROUP_TABLE="
-webhook | src/server/payments/webhook.rs           | * | webhook
-orders  | src/orders.rs src/server/orders.rs       | * | checkout webhook
-taste   | src/server/taste.rs                      | * | activity rooms
-guards  | src/server/visitor.rs src/server/auth.rs | * | http checkout security
-pricing | src/pricing.rs                           | * | checkout
-feed    | src/server/feed.rs | next_page nearest_unseen nearest_unseen_sql diverse_unseen find_candidates candidate_page_sql | feed discover
+webhook | src/server/shop/payments/webhook.rs                | * | webhook
+orders  | src/order_status.rs src/server/shop/orders.rs     | * | checkout webhook
+taste   | src/server/discovery/taste.rs                     | * | activity rooms
+guards  | src/server/http/visitor.rs src/server/http/auth.rs | * | http checkout security
+pricing | src/pricing.rs                                    | * | checkout
+feed    | src/server/discovery/feed.rs | next_page nearest_unseen nearest_unseen_sql diverse_unseen find_candidates candidate_page_sql | feed discover
 "
 declare -A FILES FUNCTIONS TESTS
 while IFS='|' read -r name files functions tests; do

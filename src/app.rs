@@ -22,7 +22,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     // The page's CSP names this response's nonce, which the hydration scripts carry.
     #[cfg(feature = "ssr")]
     if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
-        if let Ok(value) = axum::http::HeaderValue::from_str(&crate::server::security::page_csp(&nonce)) {
+        if let Ok(value) = axum::http::HeaderValue::from_str(&crate::server::http::security::page_csp(&nonce)) {
             response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
         }
     }

@@ -7,7 +7,7 @@ pub mod api;
 pub mod app;
 pub mod components;
 pub mod error;
-pub mod orders;
+pub mod order_status;
 pub mod pages;
 pub mod pricing;
 pub mod styles;

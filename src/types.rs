@@ -147,8 +147,8 @@ pub struct RoomPhoto {
 /// One line of an order's timeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEntry {
-    pub from: Option<crate::orders::OrderStatus>,
-    pub to: crate::orders::OrderStatus,
+    pub from: Option<crate::order_status::OrderStatus>,
+    pub to: crate::order_status::OrderStatus,
     /// shopper, stripe, admin or system
     pub actor: String,
     /// The admin's id for admin actions.
@@ -173,7 +173,7 @@ pub struct OrderView {
     pub options: crate::pricing::PrintOptions,
     pub amount_cents: i64,
     pub currency: String,
-    pub status: crate::orders::OrderStatus,
+    pub status: crate::order_status::OrderStatus,
     pub refunded_cents: i64,
     pub tracking_number: Option<String>,
     pub shipping: Option<ShippingAddress>,
@@ -187,7 +187,7 @@ pub struct OrderView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdminOrders {
     pub orders: Vec<OrderView>,
-    pub counts: Vec<(crate::orders::OrderStatus, i64)>,
+    pub counts: Vec<(crate::order_status::OrderStatus, i64)>,
 }
 
 /// A batch job as the admin sees it, with its figures worked out on the server.
@@ -254,7 +254,7 @@ pub struct AdminPaintings {
 pub struct DashboardFigures {
     /// The last 30 days, oldest first: orders paid that day and their revenue net of refunds.
     pub orders_by_day: Vec<DayFigures>,
-    pub status_counts: Vec<(crate::orders::OrderStatus, i64)>,
+    pub status_counts: Vec<(crate::order_status::OrderStatus, i64)>,
     /// The last 7 days.
     pub funnel: Funnel,
     pub top_saved: Vec<RankedPainting>,

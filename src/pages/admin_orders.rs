@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{load_admin_order, load_admin_orders, AdvanceOrder, RefundOrder};
-use crate::orders::OrderStatus;
+use crate::order_status::OrderStatus;
 use crate::pages::admin::{admin_error, AdminNav};
 use crate::pages::orders::{OrderFacts, OrderSummary, OrderTimeline};
 use crate::pricing::format_cny;

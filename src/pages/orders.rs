@@ -9,7 +9,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{load_my_orders, load_order, UpdateShipping};
 use crate::error::AppError;
-use crate::orders::OrderStatus;
+use crate::order_status::OrderStatus;
 use crate::pages::not_found::NotFound;
 use crate::pricing::format_cny;
 use crate::types::{OrderView, TimelineEntry};

@@ -9,10 +9,13 @@ use clap::Parser;
 use leptos::prelude::LeptosOptions;
 use tracing_subscriber::EnvFilter;
 
-use crate::server::auth::{self, AdminEmail};
 use crate::server::config::{AdminCommand, Cli, Command, Config, StylesCommand};
 use crate::server::error::{ServerError, ServerResult};
-use crate::server::{clip, connect, image_limits, import, load_clip, router, AppState};
+use crate::server::http::auth::{self, AdminEmail};
+use crate::server::{
+    catalogue::import, infra::clip, startup::router, state::connect, state::image_limits, state::load_clip,
+    state::AppState,
+};
 
 pub async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -88,10 +91,10 @@ async fn serve(config: Config) -> ServerResult<()> {
     }
     for n in 0..state.config.taste_workers {
         let name = format!("taste-{}-{n}", std::process::id());
-        tokio::spawn(crate::server::worker::run(state.db.clone(), name));
+        tokio::spawn(crate::server::discovery::taste_worker::run(state.db.clone(), name));
     }
     let every = std::time::Duration::from_secs(state.config.order_jobs_seconds.max(1));
-    tokio::spawn(crate::server::order_jobs::run(state.db.clone(), state.payments.clone(), every));
+    tokio::spawn(crate::server::shop::order_jobs::run(state.db.clone(), state.payments.clone(), every));
     tokio::spawn(state.job_runner().run(std::time::Duration::from_secs(1)));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, ready_after_ms = started.elapsed().as_millis() as u64, "serving ArtWall");
@@ -136,7 +139,7 @@ async fn bootstrap_admin(state: &AppState) -> ServerResult<()> {
 
 async fn generate_styles(config: &Config, out: &Path) -> ServerResult<()> {
     let clip = load_clip(config).await?;
-    let styles = crate::server::onboarding::StyleEmbeddings::generate(&clip)?;
+    let styles = crate::server::discovery::onboarding::StyleEmbeddings::generate(&clip)?;
     std::fs::write(out, styles.to_json())?;
     println!("style embeddings for model {} written to {}", styles.model_id, out.display());
     Ok(())
@@ -233,18 +236,18 @@ async fn import_file(config: Config, file: &Path, limit: Option<usize>) -> ExitC
 async fn bench_feed(config: Config, paintings: usize, requests: usize) -> ServerResult<()> {
     let db = connect(&config).await?;
     sqlx::migrate!().run(&db).await?;
-    crate::server::bench_feed::run(config, leptos_options()?, db, paintings, requests).await
+    crate::server::bench::feed::run(config, leptos_options()?, db, paintings, requests).await
 }
 
 async fn bench_dashboard(config: &Config, paintings: usize, activities: i64, requests: usize) -> ServerResult<()> {
     let db = connect(config).await?;
     sqlx::migrate!().run(&db).await?;
-    crate::server::bench_dashboard::run(&db, paintings, activities, requests).await
+    crate::server::bench::dashboard::run(&db, paintings, activities, requests).await
 }
 
 async fn bench_quality(config: Config, visitors: usize, seed: u64) -> ServerResult<()> {
     let state = AppState::start(config, leptos_options()?).await?;
-    crate::server::bench_quality::run(&state, visitors, seed).await
+    crate::server::bench::quality::run(&state, visitors, seed).await
 }
 
 async fn bench_ingest(
@@ -255,7 +258,7 @@ async fn bench_ingest(
     workers: usize,
 ) -> ServerResult<()> {
     let db = connect(config).await?;
-    crate::server::bench_ingest::run(&db, server, events, concurrency, workers).await
+    crate::server::bench::ingest::run(&db, server, events, concurrency, workers).await
 }
 
 /// Prints one line of JSON: images embedded per second through decode, preprocess and infer.
@@ -312,13 +315,14 @@ async fn bench_embed(
 /// Decodes and preprocesses images in parallel on the blocking pool.
 async fn decode_and_preprocess(
     images: Vec<Vec<u8>>,
-    limits: crate::server::images::ImageLimits,
+    limits: crate::server::infra::images::ImageLimits,
 ) -> ServerResult<Vec<f32>> {
     let tasks: Vec<_> = images
         .into_iter()
         .map(|bytes| {
             tokio::task::spawn_blocking(move || {
-                crate::server::images::decode_rgb(&bytes, limits).map(|image| clip::preprocess::preprocess(&image))
+                crate::server::infra::images::decode_rgb(&bytes, limits)
+                    .map(|image| clip::preprocess::preprocess(&image))
             })
         })
         .collect();

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use crate::error::AppError;
-use crate::server::images::ImageRejected;
+use crate::server::infra::images::ImageRejected;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {

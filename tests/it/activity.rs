@@ -4,8 +4,8 @@ use crate::common;
 
 use std::collections::HashMap;
 
-use artwall::server::clip::cosine;
-use artwall::server::{synthetic, taste, worker};
+use artwall::server::infra::clip::cosine;
+use artwall::server::{bench::synthetic, discovery::taste, discovery::taste_worker};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
@@ -190,9 +190,9 @@ async fn the_worker_applies_each_visitors_events_in_order(db: PgPool) {
     let visitors: Vec<Uuid> = (0..3).map(|_| Uuid::new_v4()).collect();
     let events = scripted_events(&visitors, 60);
     store(&db, &events, &ids).await;
-    assert_eq!(worker::process_available(&db).await.unwrap(), 60);
+    assert_eq!(taste_worker::process_available(&db).await.unwrap(), 60);
     assert_tastes(&db, &expected_tastes(&events, &embeddings)).await;
-    assert_eq!(worker::process_available(&db).await.unwrap(), 0, "nothing is applied twice");
+    assert_eq!(taste_worker::process_available(&db).await.unwrap(), 0, "nothing is applied twice");
 }
 
 #[sqlx::test]
@@ -206,7 +206,7 @@ async fn a_failed_round_applies_nothing_and_loses_nothing(db: PgPool) {
         .await
         .unwrap();
     store(&db, &[(visitor, "save", 1, None), (visitor, "click", 2, None)], &ids).await;
-    assert!(worker::process_visitor(&db, visitor).await.is_err());
+    assert!(taste_worker::process_visitor(&db, visitor).await.is_err());
     let (taste, unprocessed): (Option<pgvector::Vector>, i64) = sqlx::query_as(
         "SELECT (SELECT taste FROM user_preferences WHERE visitor_id = $1), (SELECT count(*) FROM activities WHERE NOT processed)",
     )
@@ -230,7 +230,7 @@ async fn two_workers_share_one_queue_safely(db: PgPool) {
     let work = |db: PgPool| async move {
         let (mut total, deadline) = (0, std::time::Instant::now() + std::time::Duration::from_secs(30));
         loop {
-            let n = worker::process_available(&db).await.unwrap();
+            let n = taste_worker::process_available(&db).await.unwrap();
             if n == 0 {
                 let left: i64 = sqlx::query_scalar("SELECT count(*) FROM activities WHERE NOT processed")
                     .fetch_one(&db)

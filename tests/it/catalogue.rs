@@ -4,11 +4,11 @@ use crate::common;
 
 use std::path::Path;
 
-use artwall::server::import::{import_rows, read_rows};
+use artwall::server::catalogue::import::{import_rows, read_rows};
 use indicatif::ProgressBar;
 use sqlx::PgPool;
 
-async fn import(app: &common::TestApp, csv: &Path) -> artwall::server::import::ImportReport {
+async fn import(app: &common::TestApp, csv: &Path) -> artwall::server::catalogue::import::ImportReport {
     let rows = read_rows(csv).unwrap();
     import_rows(&app.state.catalogue(), rows, csv.parent().unwrap(), &ProgressBar::hidden()).await.unwrap()
 }

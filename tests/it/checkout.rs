@@ -9,8 +9,8 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use artwall::orders::OrderStatus;
-use artwall::server::{fulfilment, order_jobs};
+use artwall::order_status::OrderStatus;
+use artwall::server::{shop::fulfilment, shop::order_jobs};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use sqlx::PgPool;

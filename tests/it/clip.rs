@@ -3,8 +3,8 @@
 
 use crate::common;
 
-use artwall::server::clip::{cosine, preprocess, TextTokenizer};
-use artwall::server::images::{decode_rgb, ImageLimits};
+use artwall::server::infra::clip::{cosine, preprocess, TextTokenizer};
+use artwall::server::infra::images::{decode_rgb, ImageLimits};
 use ndarray::Array4;
 use ndarray_npy::ReadNpyExt;
 

@@ -2,8 +2,8 @@
 
 use crate::common;
 
-use artwall::orders::OrderStatus;
-use artwall::server::dashboard;
+use artwall::order_status::OrderStatus;
+use artwall::server::admin::dashboard;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use sqlx::PgPool;

@@ -2,8 +2,8 @@
 
 use crate::common;
 
-use artwall::server::visitor::VisitorId;
-use artwall::server::{paintings, synthetic};
+use artwall::server::http::visitor::VisitorId;
+use artwall::server::{bench::synthetic, discovery::paintings};
 use artwall::types::{SavedList, ScoredCard, SearchResults};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};

@@ -2,10 +2,10 @@
 
 use std::collections::HashSet;
 
-use artwall::server::clip::cosine;
-use artwall::server::feed::{self, FeedSettings, Landmarks};
-use artwall::server::synthetic;
-use artwall::server::visitor::VisitorId;
+use artwall::server::bench::synthetic;
+use artwall::server::discovery::feed::{self, FeedSettings, Landmarks};
+use artwall::server::http::visitor::VisitorId;
+use artwall::server::infra::clip::cosine;
 use artwall::types::FeedPage;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -269,7 +269,7 @@ async fn pages_rerank_the_candidates_and_a_moved_taste_gets_new_ones(db: PgPool)
     let (_, found_at) = candidates(db.clone()).await;
 
     // A small move (similarity above 0.98) keeps the candidates, ranked against the new taste.
-    let nudged = artwall::server::clip::l2_normalised(
+    let nudged = artwall::server::infra::clip::l2_normalised(
         &catalogue.centres[2]
             .iter()
             .zip(&catalogue.paintings[ids.len() - 1].1)

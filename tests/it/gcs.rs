@@ -7,7 +7,7 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 
 use artwall::server::catalogue::{AddOutcome, Catalogue, NewPainting, PaintingMeta, RawMeta};
-use artwall::server::storage::{MediaKey, Storage};
+use artwall::server::infra::storage::{MediaKey, Storage};
 use bytes::Bytes;
 use sqlx::PgPool;
 
@@ -70,7 +70,7 @@ async fn imported_paintings_store_their_renditions_in_gcs(db: PgPool) {
         db: db.clone(),
         clip: common::clip(),
         storage: std::sync::Arc::new(gcs.storage().await),
-        limits: artwall::server::images::ImageLimits { max_bytes: 50 << 20, max_pixels: 100_000_000 },
+        limits: artwall::server::infra::images::ImageLimits { max_bytes: 50 << 20, max_pixels: 100_000_000 },
     };
     let meta = PaintingMeta::parse(RawMeta {
         id: Some("gcs:1".into()),

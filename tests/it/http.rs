@@ -2,7 +2,7 @@
 
 use crate::common;
 
-use artwall::server::auth::{self, AdminEmail};
+use artwall::server::http::auth::{self, AdminEmail};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use sqlx::PgPool;
@@ -18,8 +18,8 @@ fn get(uri: &str) -> Request<Body> {
 async fn with_paintings(db: PgPool, n: usize) -> common::TestApp {
     let app = common::TestApp::new(db).await;
     let dir = tempfile::tempdir().unwrap();
-    let rows = artwall::server::import::read_rows(&common::demo_csv(dir.path(), n)).unwrap();
-    let report = artwall::server::import::import_rows(
+    let rows = artwall::server::catalogue::import::read_rows(&common::demo_csv(dir.path(), n)).unwrap();
+    let report = artwall::server::catalogue::import::import_rows(
         &app.state.catalogue(),
         rows,
         dir.path(),
@@ -326,8 +326,10 @@ async fn built_assets_go_out_compressed_and_immutable_and_pages_are_not_cached(d
         .site_root(site.path().to_str().unwrap())
         .hash_files(true)
         .build();
-    let assets_router =
-        artwall::server::router(artwall::server::AppState { leptos_options: options, ..app.state.clone() });
+    let assets_router = artwall::server::startup::router(artwall::server::state::AppState {
+        leptos_options: options,
+        ..app.state.clone()
+    });
     let fetch_from = |router: axum::Router, uri: &str, accept: Option<&str>| {
         let mut request = Request::get(uri);
         if let Some(accept) = accept {

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use artwall::server::fetch::{FetchError, Fetcher};
-use artwall::server::jobs;
+use artwall::server::catalogue::import_jobs;
+use artwall::server::infra::fetch::{FetchError, Fetcher};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, Request, StatusCode};
@@ -134,13 +134,13 @@ async fn an_import_job_adds_paintings_reports_failures_and_retries_them(db: PgPo
     list.push(painting(5, &base, "/text.jpg"));
 
     let id = submit(&app, &cookie, &list).await;
-    let queued = jobs::view(&db, id).await.unwrap();
+    let queued = import_jobs::view(&db, id).await.unwrap();
     assert_eq!((queued.status.as_str(), queued.total, queued.processed), ("queued", 6, 0));
     let runner = app.state.job_runner();
     assert!(runner.run_next().await.unwrap());
     assert!(!runner.run_next().await.unwrap(), "nothing left to do");
 
-    let done = jobs::view(&db, id).await.unwrap();
+    let done = import_jobs::view(&db, id).await.unwrap();
     assert_eq!((done.status.as_str(), done.processed, done.failed), ("completed", 6, 2));
     let reasons: Vec<_> = done.failures.iter().map(|f| (f.position, f.reason.as_str())).collect();
     assert_eq!(reasons, [(4, "the server answered HTTP 404"), (5, "not an image (JPEG, PNG or WebP)")]);
@@ -156,7 +156,7 @@ async fn an_import_job_adds_paintings_reports_failures_and_retries_them(db: PgPo
     let (status, _, answer) = app.send_text(request).await;
     assert_eq!((status, answer.as_str()), (StatusCode::OK, "2"));
     assert!(runner.run_next().await.unwrap());
-    let retried = jobs::view(&db, id).await.unwrap();
+    let retried = import_jobs::view(&db, id).await.unwrap();
     assert_eq!((retried.status.as_str(), retried.processed, retried.failed), ("completed", 6, 0));
     assert_eq!(published(&db).await, 6);
     assert_eq!(server.hits("/img/0.jpg"), 1);
@@ -164,7 +164,7 @@ async fn an_import_job_adds_paintings_reports_failures_and_retries_them(db: PgPo
     // The same list again adds nothing and downloads nothing.
     let again = submit(&app, &cookie, &list).await;
     assert!(runner.run_next().await.unwrap());
-    let view = jobs::view(&db, again).await.unwrap();
+    let view = import_jobs::view(&db, again).await.unwrap();
     assert_eq!((view.processed, view.failed), (6, 0));
     assert_eq!(published(&db).await, 6);
     assert_eq!(server.hits("/img/0.jpg"), 1, "already in the catalogue: not downloaded again");
@@ -205,12 +205,12 @@ async fn a_job_interrupted_by_a_restart_resumes_where_it_stopped(db: PgPool) {
 
     let runner = app.state.job_runner();
     assert!(runner.run_next().await.unwrap());
-    let resumed = jobs::view(&db, id).await.unwrap();
+    let resumed = import_jobs::view(&db, id).await.unwrap();
     assert_eq!((resumed.status.as_str(), resumed.processed, resumed.failed, resumed.resumes), ("completed", 3, 0, 1));
     assert_eq!(server.hits("/img/0.jpg"), 0, "the finished item is not redone");
     assert_eq!((server.hits("/img/1.jpg"), server.hits("/img/2.jpg")), (1, 1));
     assert!(!runner.run_next().await.unwrap());
-    assert_eq!(jobs::view(&db, live).await.unwrap().status, "running");
+    assert_eq!(import_jobs::view(&db, live).await.unwrap().status, "running");
 }
 
 #[tokio::test]

@@ -2,8 +2,8 @@
 
 use crate::common;
 
-use artwall::server::clip::{cosine, l2_normalised};
-use artwall::server::onboarding::StyleEmbeddings;
+use artwall::server::discovery::onboarding::StyleEmbeddings;
+use artwall::server::infra::clip::{cosine, l2_normalised};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use sqlx::PgPool;

@@ -5,8 +5,8 @@ use crate::common;
 
 use std::io::Cursor;
 
-use artwall::server::clip::cosine;
-use artwall::server::taste::blend_room;
+use artwall::server::discovery::taste::blend_room;
+use artwall::server::infra::clip::cosine;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use image::{DynamicImage, ImageFormat, RgbImage};

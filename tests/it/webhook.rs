@@ -4,11 +4,11 @@
 
 use crate::common;
 
-use artwall::orders::OrderStatus;
+use artwall::order_status::OrderStatus;
 use artwall::pricing::PrintOptions;
-use artwall::server::orders;
-use artwall::server::payments::webhook::sign;
-use artwall::server::visitor::VisitorId;
+use artwall::server::http::visitor::VisitorId;
+use artwall::server::shop::orders;
+use artwall::server::shop::payments::webhook::sign;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{json, Value};
@@ -331,7 +331,7 @@ async fn an_empty_secret_entry_signs_nothing(db: PgPool) {
 
 #[test]
 fn payments_refuse_to_start_with_a_short_webhook_secret() {
-    use artwall::server::payments::{Payments, MIN_WEBHOOK_SECRET_CHARS};
+    use artwall::server::shop::payments::{Payments, MIN_WEBHOOK_SECRET_CHARS};
     let config = |key: Option<&str>, secrets: &[&str]| {
         let mut config = common::config(std::path::Path::new("/nonexistent"));
         config.stripe_secret_key = key.map(str::to_owned);

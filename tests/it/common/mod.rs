@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use artwall::server::clip::Clip;
 use artwall::server::config::{Cli, Config};
-use artwall::server::{router, AppState};
+use artwall::server::infra::clip::Clip;
+use artwall::server::{startup::router, state::AppState};
 use clap::Parser;
 use leptos::prelude::LeptosOptions;
 use sqlx::PgPool;
@@ -94,8 +94,8 @@ impl TestApp {
     /// Imports the first `n` demo paintings.
     pub async fn import_demo(&self, n: usize) {
         let dir = tempfile::tempdir().unwrap();
-        let rows = artwall::server::import::read_rows(&demo_csv(dir.path(), n)).unwrap();
-        artwall::server::import::import_rows(
+        let rows = artwall::server::catalogue::import::read_rows(&demo_csv(dir.path(), n)).unwrap();
+        artwall::server::catalogue::import::import_rows(
             &self.state.catalogue(),
             rows,
             dir.path(),
@@ -147,8 +147,8 @@ pub fn wait_for_port(port: u16, what: &str) {
 }
 
 /// An admin with a live session: the admin and the `Cookie` header value that carries it.
-pub async fn admin_session(db: &PgPool) -> (artwall::server::auth::Admin, String) {
-    use artwall::server::auth;
+pub async fn admin_session(db: &PgPool) -> (artwall::server::http::auth::Admin, String) {
+    use artwall::server::http::auth;
     let email = auth::AdminEmail::parse("ops@example.com").unwrap();
     let id = auth::upsert_admin(db, &email, &auth::hash_password("a long enough password").unwrap()).await.unwrap();
     let token = auth::login(db, "ops@example.com", "a long enough password", 1).await.unwrap();

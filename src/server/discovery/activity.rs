@@ -1,5 +1,5 @@
 //! Activity ingestion: the browser's batched events, checked, stored append-only and answered
-//! at once. The taste worker (`worker.rs`) learns from them afterwards. The visitor is the one in
+//! at once. The taste worker (`taste_worker.rs`) learns from them afterwards. The visitor is the one in
 //! the cookie; a body that names a visitor is refused.
 
 use std::collections::{HashMap, HashSet};
@@ -15,8 +15,8 @@ use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::server::error::{ServerError, ServerResult};
-use crate::server::visitor::VisitorId;
-use crate::server::AppState;
+use crate::server::http::visitor::VisitorId;
+use crate::server::state::AppState;
 
 pub const MAX_EVENTS: usize = 100;
 /// Request body limit for a batch (100 events of a few hundred bytes each, with room to spare).

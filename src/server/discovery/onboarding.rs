@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
 use crate::error::AppError;
-use crate::server::clip::{l2_normalised, Clip, EMBEDDING_DIM};
 use crate::server::error::{ServerError, ServerResult};
-use crate::server::visitor::VisitorId;
+use crate::server::http::visitor::VisitorId;
+use crate::server::infra::clip::{l2_normalised, Clip, EMBEDDING_DIM};
 use crate::styles::{self, HOME_STYLES};
 use crate::types::StyleCard;
 

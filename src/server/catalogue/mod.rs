@@ -3,6 +3,10 @@
 //! Nothing is half-written: a painting's row is inserted only after its images are stored, and
 //! a failure of one painting never affects the others in its batch.
 
+pub mod editor;
+pub mod import;
+pub mod import_jobs;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -14,10 +18,10 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 use crate::error::AppError;
-use crate::server::clip::{preprocess, Clip};
 use crate::server::error::{ServerError, ServerResult};
-use crate::server::images::{decode_rgb, jpeg_rendition, ImageLimits};
-use crate::server::storage::{MediaKey, Storage};
+use crate::server::infra::clip::{preprocess, Clip};
+use crate::server::infra::images::{decode_rgb, jpeg_rendition, ImageLimits};
+use crate::server::infra::storage::{MediaKey, Storage};
 
 pub const THUMB_LONG_SIDE: u32 = 600;
 pub const HD_LONG_SIDE: u32 = 2048;
@@ -179,8 +183,8 @@ pub struct Catalogue {
 
 /// Decoded and resized, ready to embed and store.
 struct Prepared {
-    thumb: crate::server::images::Rendition,
-    hd: crate::server::images::Rendition,
+    thumb: crate::server::infra::images::Rendition,
+    hd: crate::server::infra::images::Rendition,
     pixels: Vec<f32>,
     digest: String,
 }

@@ -17,7 +17,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::error::AppError;
 use crate::server::config::Config;
-use crate::server::visitor::VISITOR_COOKIE;
+use crate::server::http::visitor::VISITOR_COOKIE;
 
 /// One IP address may make this many times a visitor's requests.
 const IP_MULTIPLIER: u32 = 5;

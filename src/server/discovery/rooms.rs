@@ -13,12 +13,12 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 use crate::error::AppError;
-use crate::server::clip::preprocess;
 use crate::server::error::{multipart_error, wants_json, ServerError, ServerResult};
-use crate::server::images::{decode_rgb, jpeg_rendition, ImageLimits, ImageRejected};
-use crate::server::storage::MediaKey;
-use crate::server::visitor::VisitorId;
-use crate::server::{taste, AppState};
+use crate::server::http::visitor::VisitorId;
+use crate::server::infra::clip::preprocess;
+use crate::server::infra::images::{decode_rgb, jpeg_rendition, ImageLimits, ImageRejected};
+use crate::server::infra::storage::MediaKey;
+use crate::server::{discovery::taste, state::AppState};
 use crate::types::RoomPhoto;
 
 /// Long side of the stored copy: plenty for a preview, a fraction of a phone photo's bytes.

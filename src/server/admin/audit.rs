@@ -2,8 +2,8 @@
 
 use serde_json::Value;
 
-use crate::server::auth::Admin;
 use crate::server::error::ServerResult;
+use crate::server::http::auth::Admin;
 
 /// Records one admin action, in the caller's transaction where there is one, so that the log
 /// and the change land together or not at all.

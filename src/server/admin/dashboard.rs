@@ -4,7 +4,7 @@
 use sqlx::PgPool;
 
 use crate::server::error::ServerResult;
-use crate::server::orders;
+use crate::server::shop::orders;
 use crate::types::{DashboardFigures, DayFigures, Funnel, RankedPainting};
 
 pub async fn figures(db: &PgPool) -> ServerResult<DashboardFigures> {

@@ -7,11 +7,11 @@ use serde_json::json;
 use sqlx::PgPool;
 
 use crate::error::AppError;
-use crate::server::activity::{self, CheckedEvent};
-use crate::server::clip::{cosine, Clip, ModelKind};
+use crate::server::discovery::activity::{self, CheckedEvent};
+use crate::server::discovery::paintings;
 use crate::server::error::ServerResult;
-use crate::server::paintings;
-use crate::server::visitor::VisitorId;
+use crate::server::http::visitor::VisitorId;
+use crate::server::infra::clip::{cosine, Clip, ModelKind};
 use crate::types::SearchResults;
 
 pub const MAX_QUERY_CHARS: usize = 200;

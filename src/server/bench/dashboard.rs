@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 
-use crate::server::bench_feed::{ensure_synthetic_catalogue, ms, percentile, require_bench_database};
-use crate::server::dashboard;
+use crate::server::admin::dashboard;
+use crate::server::bench::feed::{ensure_synthetic_catalogue, ms, percentile, require_bench_database};
+use crate::server::discovery::paintings;
 use crate::server::error::ServerResult;
-use crate::server::paintings;
 
 const VISITORS: i64 = 20_000;
 

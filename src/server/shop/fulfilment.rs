@@ -6,13 +6,13 @@ use serde_json::json;
 use sqlx::Row;
 
 use crate::error::AppError;
-use crate::orders::OrderStatus;
+use crate::order_status::OrderStatus;
 use crate::pricing::format_cny;
-use crate::server::audit;
-use crate::server::auth::Admin;
+use crate::server::admin::audit;
 use crate::server::error::ServerResult;
-use crate::server::orders::{self, Actor, Moved};
-use crate::server::AppState;
+use crate::server::http::auth::Admin;
+use crate::server::shop::orders::{self, Actor, Moved};
+use crate::server::state::AppState;
 
 pub async fn advance(
     state: &AppState,

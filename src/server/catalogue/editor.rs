@@ -10,11 +10,11 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 use crate::error::AppError;
-use crate::server::audit;
-use crate::server::auth::Admin;
+use crate::server::admin::audit;
 use crate::server::catalogue::{AddOutcome, Catalogue, NewPainting, PaintingMeta, RawMeta};
 use crate::server::error::ServerResult;
-use crate::server::fetch::Fetcher;
+use crate::server::http::auth::Admin;
+use crate::server::infra::fetch::Fetcher;
 use crate::types::{AdminPainting, AdminPaintings, PaintingEdit};
 
 pub const PAGE_SIZE: i64 = 50;

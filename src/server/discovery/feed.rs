@@ -22,10 +22,10 @@ use sqlx::{PgConnection, PgPool};
 use tokio::sync::RwLock;
 
 use crate::error::AppError;
-use crate::server::clip::cosine;
+use crate::server::discovery::paintings::{CardRow, CARD_COLUMNS};
 use crate::server::error::ServerResult;
-use crate::server::paintings::{CardRow, CARD_COLUMNS};
-use crate::server::visitor::VisitorId;
+use crate::server::http::visitor::VisitorId;
+use crate::server::infra::clip::cosine;
 use crate::types::{FeedItem, FeedPage};
 
 pub const DEFAULT_LIMIT: i64 = 10;

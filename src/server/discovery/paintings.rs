@@ -5,9 +5,9 @@ use serde_json::json;
 use sqlx::PgPool;
 
 use crate::error::AppError;
-use crate::server::activity::{self, CheckedEvent};
+use crate::server::discovery::activity::{self, CheckedEvent};
 use crate::server::error::ServerResult;
-use crate::server::visitor::VisitorId;
+use crate::server::http::visitor::VisitorId;
 use crate::types::{PaintingCard, PaintingDetail, SavedList, ScoredCard};
 
 pub(crate) const CARD_COLUMNS: &str =

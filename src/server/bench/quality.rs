@@ -20,11 +20,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::server::activity::{self, CheckedEvent};
-use crate::server::clip::{cosine, l2_normalised};
+use crate::server::discovery::activity::{self, CheckedEvent};
 use crate::server::error::ServerResult;
-use crate::server::visitor::VisitorId;
-use crate::server::{feed, onboarding, worker, AppState};
+use crate::server::http::visitor::VisitorId;
+use crate::server::infra::clip::{cosine, l2_normalised};
+use crate::server::{discovery::feed, discovery::onboarding, discovery::taste_worker, state::AppState};
 use crate::styles::HOME_STYLES;
 
 pub const CHECKPOINTS: [usize; 4] = [0, 10, 20, 40];
@@ -185,7 +185,7 @@ async fn simulate(
             }
         }
         activity::record(&state.db, visitor, &events.iter().collect::<Vec<_>>()).await?;
-        worker::process_visitor(&state.db, visitor.0).await?;
+        taste_worker::process_visitor(&state.db, visitor.0).await?;
     }
     Ok(measured)
 }

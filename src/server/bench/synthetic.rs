@@ -11,8 +11,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sqlx::PgPool;
 
-use crate::server::clip::{l2_normalised, EMBEDDING_DIM};
 use crate::server::error::ServerResult;
+use crate::server::infra::clip::{l2_normalised, EMBEDDING_DIM};
 
 pub struct Clustered {
     pub centres: Vec<Vec<f32>>,

@@ -15,9 +15,9 @@ use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::server::activity::NOTIFY_CHANNEL;
+use crate::server::discovery::activity::NOTIFY_CHANNEL;
+use crate::server::discovery::taste;
 use crate::server::error::ServerResult;
-use crate::server::taste;
 
 const VISITORS_PER_ROUND: i64 = 32;
 const IDLE_POLL: Duration = Duration::from_secs(1);

@@ -14,12 +14,12 @@ use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::server::bench_ingest::http_error;
+use crate::server::bench::ingest::http_error;
 use crate::server::config::Config;
+use crate::server::discovery::feed::{self, FeedSettings};
 use crate::server::error::ServerResult;
-use crate::server::feed::{self, FeedSettings};
-use crate::server::visitor::{VisitorId, VISITOR_COOKIE};
-use crate::server::{router, synthetic, AppState};
+use crate::server::http::visitor::{VisitorId, VISITOR_COOKIE};
+use crate::server::{bench::synthetic, startup::router, state::AppState};
 use crate::types::FeedPage;
 
 const CLUSTERS: usize = 200;

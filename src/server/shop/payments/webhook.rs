@@ -21,12 +21,12 @@ use sha2::Sha256;
 use sqlx::{PgConnection, PgPool, Row};
 use subtle::ConstantTimeEq;
 
-use crate::orders::OrderStatus;
+use crate::order_status::OrderStatus;
 use crate::pricing::format_cny;
-use crate::server::activity::NOTIFY_CHANNEL;
+use crate::server::discovery::activity::NOTIFY_CHANNEL;
 use crate::server::error::ServerResult;
-use crate::server::orders::{self, Actor, Moved};
-use crate::server::AppState;
+use crate::server::shop::orders::{self, Actor, Moved};
+use crate::server::state::AppState;
 
 pub const SIGNATURE_TOLERANCE_SECONDS: i64 = 300;
 /// Stripe's events are far smaller; this leaves room and refuses anything silly.

@@ -3,7 +3,7 @@
 //! `new = normalise(taste + 0.1 * weight * (painting - taste))`: positive signals pull the taste
 //! toward the painting, negative ones push it away.
 
-use crate::server::clip::l2_normalised;
+use crate::server::infra::clip::l2_normalised;
 
 pub const LEARNING_RATE: f32 = 0.1;
 
@@ -58,7 +58,7 @@ pub fn blend_room(taste: Option<Vec<f32>>, room: &[f32]) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::clip::cosine;
+    use crate::server::infra::clip::cosine;
 
     #[test]
     fn weights_follow_the_rule() {

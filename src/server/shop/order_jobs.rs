@@ -12,11 +12,11 @@ use std::time::Duration;
 use serde_json::json;
 use sqlx::PgPool;
 
-use crate::orders::OrderStatus;
+use crate::order_status::OrderStatus;
 use crate::server::error::ServerResult;
-use crate::server::orders::{self, Actor};
-use crate::server::payments::webhook::{self, EventData, StripeEvent};
-use crate::server::payments::Payments;
+use crate::server::shop::orders::{self, Actor};
+use crate::server::shop::payments::webhook::{self, EventData, StripeEvent};
+use crate::server::shop::payments::Payments;
 
 pub const AUTO_COMPLETE_AFTER_DAYS: i32 = 7;
 const BATCH: i64 = 50;

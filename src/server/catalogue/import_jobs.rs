@@ -18,12 +18,12 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::server::audit;
-use crate::server::auth::Admin;
+use crate::server::admin::audit;
+use crate::server::catalogue::import::{parse_rows, ImportFormat};
 use crate::server::catalogue::{AddOutcome, Catalogue, NewPainting, PaintingMeta, RawMeta};
 use crate::server::error::{multipart_error, ServerResult};
-use crate::server::fetch::Fetcher;
-use crate::server::import::{parse_rows, ImportFormat};
+use crate::server::http::auth::Admin;
+use crate::server::infra::fetch::Fetcher;
 use crate::types::{JobFailure, JobView};
 
 /// Items downloaded, then embedded together.
@@ -504,14 +504,14 @@ pub const MAX_UPLOAD_BYTES: usize = 20 * 1024 * 1024;
 /// `.json` or `.csv` upload). A browser form is sent on to the job's page (or back to the form
 /// with a fixed error code); a client asking for JSON gets `{"jobId": ...}` or the error.
 pub async fn import_route(
-    axum::extract::State(state): axum::extract::State<crate::server::AppState>,
+    axum::extract::State(state): axum::extract::State<crate::server::state::AppState>,
     headers: axum::http::HeaderMap,
     multipart: axum::extract::Multipart,
 ) -> axum::response::Response {
     use axum::response::{IntoResponse, Redirect};
     let wants_json = crate::server::error::wants_json(&headers);
     let result = async {
-        let admin = crate::server::auth::require_admin(&state.db, &headers).await?;
+        let admin = crate::server::http::auth::require_admin(&state.db, &headers).await?;
         let text = read_import_form(multipart).await?;
         create_import(&state.db, &admin, &text).await
     }

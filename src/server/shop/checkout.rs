@@ -5,13 +5,13 @@
 use sqlx::PgPool;
 
 use crate::error::AppError;
-use crate::orders::OrderStatus;
+use crate::order_status::OrderStatus;
 use crate::pricing::PrintOptions;
 use crate::server::error::ServerResult;
-use crate::server::orders::{self, Actor};
-use crate::server::payments::CheckoutRequest;
-use crate::server::visitor::VisitorId;
-use crate::server::AppState;
+use crate::server::http::visitor::VisitorId;
+use crate::server::shop::orders::{self, Actor};
+use crate::server::shop::payments::CheckoutRequest;
+use crate::server::state::AppState;
 use crate::types::ShippingAddress;
 
 /// Returns the URL of the Checkout page for this print: the open one for a repeated click,

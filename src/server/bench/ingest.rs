@@ -15,9 +15,9 @@ use url::Url;
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::server::activity::MAX_EVENTS;
+use crate::server::discovery::activity::MAX_EVENTS;
+use crate::server::discovery::taste_worker;
 use crate::server::error::{ServerError, ServerResult};
-use crate::server::worker;
 
 pub async fn run(db: &PgPool, server: &Url, events: usize, concurrency: usize, workers: usize) -> ServerResult<()> {
     let paintings: Vec<i64> =
@@ -77,7 +77,7 @@ pub async fn run(db: &PgPool, server: &Url, events: usize, concurrency: usize, w
     for _ in 0..workers.max(1) {
         let db = db.clone();
         tasks.push(tokio::spawn(async move {
-            while worker::process_available(&db).await? > 0 {}
+            while taste_worker::process_available(&db).await? > 0 {}
             ServerResult::Ok(())
         }));
     }

@@ -1,16 +1,16 @@
 //! Orders in the database. Every status change goes through `transition`, which locks the row,
-//! asks the state machine (`crate::orders`) and writes the timeline row in the caller's
+//! asks the state machine (`crate::order_status`) and writes the timeline row in the caller's
 //! transaction.
 
 use sqlx::{FromRow, PgConnection, PgPool, Row};
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::orders::OrderStatus;
+use crate::order_status::OrderStatus;
 use crate::pricing::{PrintOptions, CURRENCY};
+use crate::server::discovery::paintings::{CardRow, CARD_COLUMNS};
 use crate::server::error::ServerResult;
-use crate::server::paintings::{CardRow, CARD_COLUMNS};
-use crate::server::visitor::VisitorId;
+use crate::server::http::visitor::VisitorId;
 use crate::types::{OrderView, PaintingCard, ShippingAddress, TimelineEntry};
 
 /// Who moved an order.

@@ -1,0 +1,11 @@
+//! What a visitor sees and how the shop learns their taste: the feed, activity events, the taste
+//! update and the worker that applies it, onboarding styles, search, painting pages, room photos.
+
+pub mod activity;
+pub mod feed;
+pub mod onboarding;
+pub mod paintings;
+pub mod rooms;
+pub mod search;
+pub mod taste;
+pub mod taste_worker;

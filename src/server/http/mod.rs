@@ -1,0 +1,7 @@
+//! Who is asking and whether to answer: the visitor cookie, admin sessions, rate limits, and
+//! the headers and origin checks every response gets.
+
+pub mod auth;
+pub mod limits;
+pub mod security;
+pub mod visitor;

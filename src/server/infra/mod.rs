@@ -1,0 +1,7 @@
+//! Machinery the features use: CLIP embeddings (ONNX Runtime), image decoding within limits,
+//! media storage (local or GCS), and fetching admin-given URLs without SSRF.
+
+pub mod clip;
+pub mod fetch;
+pub mod images;
+pub mod storage;

@@ -1,0 +1,121 @@
+//! The state every request shares (database pool, model, storage, payments, limits) and how the
+//! process builds it at start-up.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+
+use crate::server::catalogue::{import_jobs, Catalogue};
+use crate::server::config::Config;
+use crate::server::discovery::{feed, onboarding};
+use crate::server::error::ServerResult;
+use crate::server::http::limits;
+use crate::server::infra::clip::Clip;
+use crate::server::infra::fetch;
+use crate::server::infra::images::ImageLimits;
+use crate::server::infra::storage::Storage;
+use crate::server::shop::payments;
+
+/// Shared by every request; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub config: Arc<Config>,
+    pub db: PgPool,
+    pub clip: Arc<Clip>,
+    pub storage: Arc<Storage>,
+    pub landmarks: Arc<feed::Landmarks>,
+    pub styles: Arc<onboarding::StyleEmbeddings>,
+    pub payments: Arc<payments::Payments>,
+    pub limits: Arc<limits::RateLimits>,
+    /// The client for image URLs admins give (SSRF-safe); one connection pool for the process.
+    pub fetcher: fetch::Fetcher,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+impl AppState {
+    /// Connects and migrates the database, loads the model and opens storage.
+    pub async fn start(config: Config, leptos_options: LeptosOptions) -> ServerResult<Self> {
+        let db = connect(&config).await?;
+        sqlx::migrate!().run(&db).await?;
+        Self::with_pool(config, leptos_options, db).await
+    }
+
+    /// For tests, which bring their own (already migrated) database.
+    pub async fn with_pool(config: Config, leptos_options: LeptosOptions, db: PgPool) -> ServerResult<Self> {
+        let clip = load_clip(&config).await?;
+        // Refuses to start when the style embeddings come from another model's space.
+        let styles = Arc::new(onboarding::StyleEmbeddings::load(&config.style_embeddings, &clip.info().id)?);
+        let storage = Arc::new(Storage::from_config(&config).await?);
+        tracing::info!(storage = %storage.describe(), "storage ready");
+        let payments = Arc::new(payments::Payments::from_config(&config)?);
+        let limits = Arc::new(limits::RateLimits::from_config(&config));
+        let fetch_timeout = Duration::from_secs(config.fetch_timeout_seconds.max(1));
+        let fetcher = fetch::Fetcher::new(config.max_image_bytes, fetch_timeout, config.fetch_allow_private);
+        Ok(Self {
+            leptos_options,
+            config: Arc::new(config),
+            db,
+            clip,
+            storage,
+            landmarks: Arc::default(),
+            styles,
+            payments,
+            limits,
+            fetcher,
+        })
+    }
+
+    pub fn feed_settings(&self) -> feed::FeedSettings {
+        feed::FeedSettings {
+            exploration_rate: self.config.feed_exploration_rate.clamp(0.0, 1.0),
+            max_scan_tuples: self.config.feed_max_scan_tuples.max(100),
+            exact_scan_seen_share: self.config.feed_exact_scan_seen_share.max(0.0),
+        }
+    }
+
+    pub fn catalogue(&self) -> Catalogue {
+        Catalogue {
+            db: self.db.clone(),
+            clip: self.clip.clone(),
+            storage: self.storage.clone(),
+            limits: image_limits(&self.config),
+        }
+    }
+
+    /// This process's runner of admin batch jobs.
+    pub fn job_runner(&self) -> import_jobs::Runner {
+        import_jobs::Runner {
+            name: format!("jobs-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+            catalogue: self.catalogue(),
+            fetcher: self.fetcher.clone(),
+            fetch_concurrency: self.config.fetch_concurrency,
+        }
+    }
+}
+
+pub async fn connect(config: &Config) -> ServerResult<PgPool> {
+    Ok(PgPoolOptions::new()
+        .max_connections(config.db_max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(&config.database_url)
+        .await?)
+}
+
+pub async fn load_clip(config: &Config) -> ServerResult<Arc<Clip>> {
+    let (dir, lib, threads) = (config.model_dir.clone(), config.ort_dylib_path.clone(), config.model_threads);
+    Ok(Arc::new(tokio::task::spawn_blocking(move || Clip::load(&dir, lib.as_deref(), threads)).await??))
+}
+
+pub fn image_limits(config: &Config) -> ImageLimits {
+    ImageLimits { max_bytes: config.max_image_bytes, max_pixels: config.max_image_pixels }
+}
