@@ -27,11 +27,14 @@ vit=.data/models/vit-b32-random/visual.onnx
 
 cargo leptos build --release --precompress
 bin="$CARGO_TARGET_DIR/release/artwall"
+# The benchmarks are their own binary, outside the shop's.
+cargo build --release --features bench --no-default-features --bin artwall-bench
+bench="$CARGO_TARGET_DIR/release/artwall-bench"
 export ARTWALL_MODEL_THREADS=$THREADS DATABASE_URL=postgres://unused
 
 echo "== embeddings per second (batch $BATCH, $COUNT images, $THREADS threads)"
 for model in "$ARTWALL_MODEL_DIR/visual.onnx" "$vit"; do
-  rust=$("$bin" bench-embed "$images" --batch "$BATCH" --count "$COUNT" --visual "$model" 2>/dev/null)
+  rust=$("$bench" embed "$images" --batch "$BATCH" --count "$COUNT" --visual "$model" 2>/dev/null)
   python=$("$ARTWALL_VENV/bin/python" scripts/bench_embed.py "$images" --model "$model" --batch "$BATCH" --count "$COUNT" --threads "$THREADS")
   "$ARTWALL_VENV/bin/python" - "$model" "$rust" "$python" <<'PY'
 import json, sys
@@ -57,10 +60,10 @@ echo "cold start to /readyz: $(echo "($end - $start) * 1000" | bc | cut -d. -f1)
 
 echo "== feed latency: 100k synthetic paintings (clustered), visitor has seen 0 / 1k / 10k"
 createdb -h 127.0.0.1 -p "$PG_PORT" -U postgres artwall_bench 2>/dev/null || true
-DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/artwall_bench" "$bin" bench-feed --paintings 100000 --requests 100 2>/dev/null
+DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/artwall_bench" "$bench" feed --paintings 100000 --requests 100 2>/dev/null
 
 echo "== admin dashboard: 100k paintings, 1M activity events, every figure"
-DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/artwall_bench" "$bin" bench-dashboard --paintings 100000 --activities 1000000 2>/dev/null
+DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/artwall_bench" "$bench" dashboard --paintings 100000 --activities 1000000 2>/dev/null
 
 echo "== feed quality: simulated visitors on the demo catalogue (precision@12 vs oracle and random)"
 createdb -h 127.0.0.1 -p "$PG_PORT" -U postgres artwall_bench_demo 2>/dev/null || true
@@ -68,7 +71,7 @@ demo_db="postgres://postgres@127.0.0.1:$PG_PORT/artwall_bench_demo"
 export ARTWALL_MEDIA_DIR="$here/.data/bench-media"
 DATABASE_URL="$demo_db" "$bin" migrate 2>/dev/null
 DATABASE_URL="$demo_db" "$bin" import "$ARTWALL_DEMO_CATALOGUE" 2>/dev/null
-DATABASE_URL="$demo_db" "$bin" bench-quality --visitors 40 2>/dev/null
+DATABASE_URL="$demo_db" "$bench" quality --visitors 40 2>/dev/null
 
 # The load generator is one client at one address: lift the activity rate limit for it.
 DATABASE_URL="$demo_db" ARTWALL_TASTE_WORKERS=0 ARTWALL_RATE_ACTIVITY_PER_MINUTE=100000000 "$bin" serve 2>/dev/null &
@@ -77,7 +80,7 @@ until curl -sf http://127.0.0.1:3099/readyz >/dev/null; do sleep 0.05; done
 echo "== bytes of a first visit (release, precompressed)"
 bash scripts/first_visit_bytes.sh http://127.0.0.1:3099/feed
 echo "== activity ingest: 100k events at concurrency 32, then the taste worker"
-DATABASE_URL="$demo_db" "$bin" bench-ingest --server http://127.0.0.1:3099 --events 100000 --concurrency 32 --workers 2 2>/dev/null
+DATABASE_URL="$demo_db" "$bench" ingest --server http://127.0.0.1:3099 --events 100000 --concurrency 32 --workers 2 2>/dev/null
 kill $server; wait $server 2>/dev/null || true
 
 echo "== hydrate WASM (release)"

@@ -70,7 +70,7 @@ for group in "${groups[@]}"; do
   mkdir -p "$out_root/$group"
   # mold links each mutant's test binaries in a fraction of ld's time; `mold -run` swaps the
   # linker without touching cargo's fingerprints, so the build cache stays valid.
-  mold -run cargo mutants --in-place --no-shuffle --features ssr --no-default-features \
+  mold -run cargo mutants --in-place --no-shuffle --features bench --no-default-features \
     --test-tool nextest --minimum-test-timeout 90 --re "${FUNCTIONS[$group]}" \
     --output "$out_root/$group" "${file_args[@]}" -- "${test_args[@]}" || status=$?
   case $status in 0|2|3) ;; *) echo "cargo mutants failed for $group (exit $status)" >&2; exit "$status" ;; esac

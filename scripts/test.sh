@@ -21,7 +21,8 @@ FAKE_GCS_SERVER_BIN=$(ls "$ARTWALL_VENV"/lib/python3*/site-packages/fake_gcs_ser
 
 echo "== unit and integration tests (cargo-nextest: each test in its own process, under a time limit)"
 # mold links the test binary in a fraction of the time GNU ld takes (installed by setup).
-mold -run cargo nextest run --features ssr --no-default-features
+# The tests use the synthetic catalogues of the `bench` feature.
+mold -run cargo nextest run --features bench --no-default-features
 
 echo "== end-to-end (Playwright, Chromium)"
 bash scripts/e2e.sh "$PG_PORT"

@@ -1,4 +1,4 @@
-//! The `artwall` binary: serve (default), migrate, import, admin, bench-embed.
+//! The `artwall` binary: serve (default), migrate, import, admin, styles.
 
 use std::io::BufRead;
 use std::path::Path;
@@ -12,18 +12,10 @@ use tracing_subscriber::EnvFilter;
 use crate::server::config::{AdminCommand, Cli, Command, Config, StylesCommand};
 use crate::server::error::{ServerError, ServerResult};
 use crate::server::http::auth::{self, AdminEmail};
-use crate::server::{
-    catalogue::import, infra::clip, startup::router, state::connect, state::image_limits, state::load_clip,
-    state::AppState,
-};
+use crate::server::{catalogue::import, startup::router, state::connect, state::load_clip, state::AppState};
 
 pub async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,ort=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_tracing();
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
@@ -32,18 +24,22 @@ pub async fn main() -> ExitCode {
         Command::Admin { command: AdminCommand::Create { email } } => create_admin(&cli.config, &email).await,
         Command::Admin { command: AdminCommand::FirstRun { email } } => create_first_admin(&cli.config, &email).await,
         Command::Styles { command: StylesCommand::Generate { out } } => generate_styles(&cli.config, &out).await,
-        Command::BenchFeed { paintings, requests } => bench_feed(cli.config, paintings, requests).await,
-        Command::BenchDashboard { paintings, activities, requests } => {
-            bench_dashboard(&cli.config, paintings, activities, requests).await
-        }
-        Command::BenchQuality { visitors, seed } => bench_quality(cli.config, visitors, seed).await,
-        Command::BenchIngest { server, events, concurrency, workers } => {
-            bench_ingest(&cli.config, &server, events, concurrency, workers).await
-        }
-        Command::BenchEmbed { images, batch, count, visual } => {
-            bench_embed(&cli.config, &images, batch, count, visual).await
-        }
     };
+    exit_code(result)
+}
+
+/// Logs go to standard error, filtered by RUST_LOG (by default info, with sqlx and ort quieter).
+pub(crate) fn init_tracing() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,ort=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// A command's exit code; its error is logged, with the command's context.
+pub(crate) fn exit_code(result: ServerResult<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -54,7 +50,7 @@ pub async fn main() -> ExitCode {
 }
 
 /// Leptos options from Leptos.toml; cargo-leptos's LEPTOS_* variables override it.
-fn leptos_options() -> ServerResult<LeptosOptions> {
+pub(crate) fn leptos_options() -> ServerResult<LeptosOptions> {
     let path = std::env::var("ARTWALL_LEPTOS_TOML").unwrap_or_else(|_| "Leptos.toml".into());
     let conf = leptos::config::get_configuration(Some(&path))
         .map_err(|e| ServerError::Config(format!("Leptos options from {path}: {e}")))?;
@@ -231,115 +227,4 @@ async fn import_file(config: Config, file: &Path, limit: Option<usize>) -> ExitC
             ExitCode::FAILURE
         }
     }
-}
-
-async fn bench_feed(config: Config, paintings: usize, requests: usize) -> ServerResult<()> {
-    let db = connect(&config).await?;
-    sqlx::migrate!().run(&db).await?;
-    crate::server::bench::feed::run(config, leptos_options()?, db, paintings, requests).await
-}
-
-async fn bench_dashboard(config: &Config, paintings: usize, activities: i64, requests: usize) -> ServerResult<()> {
-    let db = connect(config).await?;
-    sqlx::migrate!().run(&db).await?;
-    crate::server::bench::dashboard::run(&db, paintings, activities, requests).await
-}
-
-async fn bench_quality(config: Config, visitors: usize, seed: u64) -> ServerResult<()> {
-    let state = AppState::start(config, leptos_options()?).await?;
-    crate::server::bench::quality::run(&state, visitors, seed).await
-}
-
-async fn bench_ingest(
-    config: &Config,
-    server: &url::Url,
-    events: usize,
-    concurrency: usize,
-    workers: usize,
-) -> ServerResult<()> {
-    let db = connect(config).await?;
-    crate::server::bench::ingest::run(&db, server, events, concurrency, workers).await
-}
-
-/// Prints one line of JSON: images embedded per second through decode, preprocess and infer.
-async fn bench_embed(
-    config: &Config,
-    dir: &Path,
-    batch: usize,
-    count: usize,
-    visual: Option<std::path::PathBuf>,
-) -> ServerResult<()> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    files.sort();
-    files.truncate(count);
-    let bytes: Vec<Vec<u8>> = files.iter().map(std::fs::read).collect::<Result<_, _>>()?;
-    let clip = match visual {
-        None => load_clip(config).await?,
-        Some(visual) => {
-            // A throwaway model folder pointing at the given visual graph (the text side is unused).
-            let tmp = tempdir_with_manifest(&visual, config)?;
-            let bench_config = Config { model_dir: tmp, ..config.clone() };
-            load_clip(&bench_config).await?
-        }
-    };
-    let limits = image_limits(config);
-    // Returns (seconds decoding and preprocessing, seconds in inference).
-    let embed_all = |clip: std::sync::Arc<clip::Clip>| {
-        let bytes = bytes.clone();
-        async move {
-            let (mut prepare, mut infer) = (0.0, 0.0);
-            for chunk in bytes.chunks(batch) {
-                let started = Instant::now();
-                let pixels = decode_and_preprocess(chunk.to_vec(), limits).await?;
-                prepare += started.elapsed().as_secs_f64();
-                let started = Instant::now();
-                clip.embed_images(pixels).await?;
-                infer += started.elapsed().as_secs_f64();
-            }
-            Ok::<_, ServerError>((prepare, infer))
-        }
-    };
-    embed_all(clip.clone()).await?; // warm-up
-    let started = Instant::now();
-    let (prepare, infer) = embed_all(clip.clone()).await?;
-    let seconds = started.elapsed().as_secs_f64();
-    println!(
-        "{}",
-        serde_json::json!({ "pipeline": "rust", "images": bytes.len(), "batch": batch, "seconds": seconds,
-                            "prepare_seconds": prepare, "infer_seconds": infer,
-                            "images_per_second": bytes.len() as f64 / seconds, "model": clip.info().id })
-    );
-    Ok(())
-}
-
-/// Decodes and preprocesses images in parallel on the blocking pool.
-async fn decode_and_preprocess(
-    images: Vec<Vec<u8>>,
-    limits: crate::server::infra::images::ImageLimits,
-) -> ServerResult<Vec<f32>> {
-    let tasks: Vec<_> = images
-        .into_iter()
-        .map(|bytes| {
-            tokio::task::spawn_blocking(move || {
-                crate::server::infra::images::decode_rgb(&bytes, limits)
-                    .map(|image| clip::preprocess::preprocess(&image))
-            })
-        })
-        .collect();
-    let mut pixels = Vec::new();
-    for task in tasks {
-        pixels.extend(task.await??);
-    }
-    Ok(pixels)
-}
-
-fn tempdir_with_manifest(visual: &Path, config: &Config) -> ServerResult<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("artwall-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let visual = std::fs::canonicalize(visual)?;
-    let textual = std::fs::canonicalize(config.model_dir.join("textual.onnx"))?;
-    let manifest = serde_json::json!({ "id": "bench", "kind": "clip", "label": "benchmark graph",
-                                       "visual": visual, "textual": textual });
-    std::fs::write(dir.join("model.json"), manifest.to_string())?;
-    Ok(dir)
 }

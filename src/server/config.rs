@@ -38,57 +38,6 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
-    /// Measure feed latency on a large synthetic catalogue (only in a database named *bench*).
-    BenchFeed {
-        #[arg(long, default_value_t = 100_000)]
-        paintings: usize,
-        #[arg(long, default_value_t = 100)]
-        requests: usize,
-    },
-    /// Measure the admin dashboard's figures with 100k paintings and 1M activity events (only in
-    /// a database named *bench*).
-    BenchDashboard {
-        #[arg(long, default_value_t = 100_000)]
-        paintings: usize,
-        #[arg(long, default_value_t = 1_000_000)]
-        activities: i64,
-        #[arg(long, default_value_t = 30)]
-        requests: usize,
-    },
-    /// Simulate visitors with hidden tastes and print the feed's precision@12 as it learns,
-    /// against an oracle and a random feed (needs an imported catalogue).
-    BenchQuality {
-        #[arg(long, default_value_t = 40)]
-        visitors: usize,
-        #[arg(long, default_value_t = 7)]
-        seed: u64,
-    },
-    /// Send activity batches to a running server at a given concurrency; print events accepted
-    /// per second, events lost, then the taste worker's processing rate.
-    BenchIngest {
-        /// The running server (start it with ARTWALL_TASTE_WORKERS=0).
-        #[arg(long, default_value = "http://127.0.0.1:3000")]
-        server: Url,
-        #[arg(long, default_value_t = 100_000)]
-        events: usize,
-        #[arg(long, default_value_t = 32)]
-        concurrency: usize,
-        /// Workers processing the queue afterwards.
-        #[arg(long, default_value_t = 2)]
-        workers: usize,
-    },
-    /// Measure embeddings per second of the Rust pipeline (decode, preprocess, infer).
-    BenchEmbed {
-        /// Folder of images.
-        images: PathBuf,
-        #[arg(long, default_value_t = 16)]
-        batch: usize,
-        #[arg(long, default_value_t = 64)]
-        count: usize,
-        /// Visual ONNX file to use instead of the configured model's.
-        #[arg(long)]
-        visual: Option<PathBuf>,
-    },
 }
 
 #[derive(Debug, Subcommand)]

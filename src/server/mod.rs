@@ -8,8 +8,10 @@
 //! - `admin`: the dashboard and the audit log.
 //! - `infra`: CLIP, image decoding, media storage, fetching URLs safely.
 //! - `state` and `startup`: what every request shares, and the router.
+//! - `bench` (only with the `bench` feature): what `make bench` runs, outside the shop's binary.
 
 pub mod admin;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod catalogue;
 pub mod cli;

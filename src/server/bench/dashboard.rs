@@ -1,4 +1,4 @@
-//! `artwall bench-dashboard`: how long the admin dashboard's figures take with a large shop:
+//! `artwall-bench dashboard`: how long the admin dashboard's figures take with a large shop:
 //! 100k paintings, 1M activity events over 30 days, saves, hides, tastes and orders. Prints
 //! figures; asserts nothing. Only in a database named *bench*: it replaces the data there.
 
@@ -14,7 +14,7 @@ use crate::server::error::ServerResult;
 const VISITORS: i64 = 20_000;
 
 pub async fn run(db: &PgPool, paintings: usize, activities: i64, requests: usize) -> ServerResult<()> {
-    require_bench_database(db, "bench-dashboard").await?;
+    require_bench_database(db, "artwall-bench dashboard").await?;
     ensure_synthetic_catalogue(db, paintings).await?;
     let present: i64 = sqlx::query_scalar("SELECT count(*) FROM activities").fetch_one(db).await?;
     if present != activities {

@@ -1,4 +1,4 @@
-//! `artwall bench-feed`: feed latency on a large synthetic catalogue (clustered vectors), for a
+//! `artwall-bench feed`: feed latency on a large synthetic catalogue (clustered vectors), for a
 //! visitor who has seen 0, 1k and 10k paintings (exactly the top of their ranking, the worst
 //! case): the feed server function as a browser calls it (GET /api/feed on the app served in this
 //! process), the page function it calls, and the page's statement run raw. Also the deep scan that
@@ -77,7 +77,7 @@ pub async fn run(
     paintings: usize,
     requests: usize,
 ) -> ServerResult<()> {
-    require_bench_database(&db, "bench-feed").await?;
+    require_bench_database(&db, "artwall-bench feed").await?;
     let catalogue = ensure_synthetic_catalogue(&db, paintings).await?;
     // The load generator is one visitor at one address: lift the feed's rate limit for it.
     let state =

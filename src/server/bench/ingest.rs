@@ -1,4 +1,4 @@
-//! `artwall bench-ingest`: how many activity events a running server accepts per second over
+//! `artwall-bench ingest`: how many activity events a running server accepts per second over
 //! HTTP at a given concurrency, whether every accepted event is in the table afterwards, and how
 //! fast the taste worker then processes them. Prints figures; asserts nothing.
 //!
@@ -23,7 +23,7 @@ pub async fn run(db: &PgPool, server: &Url, events: usize, concurrency: usize, w
     let paintings: Vec<i64> =
         sqlx::query_scalar("SELECT id FROM paintings WHERE published ORDER BY id LIMIT 200").fetch_all(db).await?;
     if paintings.is_empty() {
-        return Err(AppError::invalid("bench-ingest needs a catalogue; import one first").into());
+        return Err(AppError::invalid("artwall-bench ingest needs a catalogue; import one first").into());
     }
     let endpoint = server.join("/api/activity").map_err(|e| AppError::invalid(format!("server URL: {e}")))?;
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().map_err(http_error)?;

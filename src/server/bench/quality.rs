@@ -1,4 +1,4 @@
-//! `artwall bench-quality`: does the feed learn? Simulated visitors, each with a hidden taste
+//! `artwall-bench quality`: does the feed learn? Simulated visitors, each with a hidden taste
 //! (the neighbourhood of one or two catalogue paintings), start from the two home styles nearest
 //! that taste, then scroll the real feed: they save what is close, view long what is fairly
 //! close and hide what is far, and the real taste worker learns from those events.
@@ -51,7 +51,7 @@ pub async fn run(state: &AppState, visitors: usize, seed: u64) -> ServerResult<(
         sqlx::query_as("SELECT id, embedding FROM paintings WHERE published ORDER BY id").fetch_all(&state.db).await?;
     if rows.len() < 100 {
         return Err(AppError::invalid(format!(
-            "bench-quality needs a catalogue of at least 100 paintings, found {}",
+            "artwall-bench quality needs a catalogue of at least 100 paintings, found {}",
             rows.len()
         ))
         .into());

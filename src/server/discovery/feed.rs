@@ -238,14 +238,14 @@ async fn nearest_unseen(
 }
 
 /// How many nearest unseen paintings one deep scan keeps for the pages that follow.
-pub const CANDIDATES: i64 = 256;
+const CANDIDATES: i64 = 256;
 /// Candidates serve while the taste they were found for is within this cosine distance of the
 /// current one (similarity 0.98); a taste that moved further gets a fresh scan.
 const CANDIDATE_MAX_DRIFT: f64 = 0.02;
 
 /// The best `$3` of the visitor's (`$1`) candidates for the taste `$2`. Ordered by similarity, not
 /// distance, so the planner cannot swap in a scan of the whole index.
-pub fn candidate_page_sql() -> String {
+pub(crate) fn candidate_page_sql() -> String {
     format!(
         "SELECT {CARD_COLUMNS}, (1 - (p.embedding <=> $2))::real AS similarity
          FROM feed_candidates f, unnest(f.painting_ids) AS c(id), paintings p
@@ -262,7 +262,7 @@ pub fn candidate_page_sql() -> String {
 /// The iterative scan costs about 30 µs for each seen painting it has to pass, the exact scan
 /// about 1 µs for each painting in the catalogue (both measured on 100k paintings), hence the
 /// switch at `exact_scan_seen_share` (default 1/32) of the catalogue seen.
-pub async fn find_candidates(
+pub(crate) async fn find_candidates(
     tx: &mut PgConnection,
     settings: FeedSettings,
     visitor: VisitorId,
@@ -312,14 +312,14 @@ fn scan_settings(max_scan_tuples: i64) -> String {
 }
 
 /// Iterative HNSW scans for the rest of the transaction (see `scan_settings`).
-pub async fn set_scan_settings(tx: &mut PgConnection, max_scan_tuples: i64) -> ServerResult<()> {
+pub(crate) async fn set_scan_settings(tx: &mut PgConnection, max_scan_tuples: i64) -> ServerResult<()> {
     sqlx::query(&format!("SELECT {}", scan_settings(max_scan_tuples))).execute(&mut *tx).await?;
     Ok(())
 }
 
 /// The deep scan ($1 visitor, $2 taste, $3 limit): ids of the unseen paintings nearest the taste.
 /// `make bench` times it raw.
-pub fn nearest_unseen_sql() -> String {
+pub(crate) fn nearest_unseen_sql() -> String {
     format!("SELECT p.id FROM paintings p WHERE {UNSEEN} ORDER BY p.embedding <=> $2 LIMIT $3")
 }
 

@@ -444,6 +444,10 @@ mod tests {
         assert_eq!(verify_signature(Some(&rolled), payload, &["whsec_old".into()], NOW), Ok(()));
         assert_eq!(verify_signature(Some(&rolled), payload, &["whsec_new".into()], NOW), Ok(()));
         assert_eq!(verify_signature(Some(&new), payload, &["whsec_old".into(), "whsec_new".into()], NOW + 299), Ok(()));
+        // The tolerance is inclusive, as in Stripe's libraries: exactly 300 s either way is fresh.
+        for now in [NOW + SIGNATURE_TOLERANCE_SECONDS, NOW - SIGNATURE_TOLERANCE_SECONDS] {
+            assert_eq!(verify_signature(Some(&new), payload, &["whsec_new".into()], now), Ok(()), "{now}");
+        }
         // Stripe's header as it comes, with a v0 (test-mode) signature after the v1 ones.
         let as_sent = format!("{rolled},v0={}", "6f".repeat(32));
         assert_eq!(verify_signature(Some(&as_sent), payload, &["whsec_new".into()], NOW), Ok(()));
