@@ -1,6 +1,8 @@
 //! Activity ingestion: the browser's batched events, checked, stored append-only and answered
 //! at once. The taste worker (`taste_worker.rs`) learns from them afterwards. The visitor is the one in
-//! the cookie; a body that names a visitor is refused.
+//! the cookie; a body that names a visitor is refused. This module is the one writer of the
+//! `activities` table and of the worker's wake-up: the events the server observes itself
+//! (purchases, onboarding, room photos) come through `record_server_event`.
 
 use std::collections::{HashMap, HashSet};
 
@@ -220,6 +222,57 @@ pub async fn record(db: &PgPool, visitor: VisitorId, valid: &[&CheckedEvent]) ->
     }
     tx.commit().await?;
     Ok(inserted)
+}
+
+/// An event the server itself observes, not one from the browser's batches.
+pub enum ServerEvent<'a> {
+    /// A paid order (weight +1.0 for the taste worker, the strongest signal there is).
+    Purchase { painting_id: i64 },
+    /// The home styles picked at onboarding, which set the starting taste themselves.
+    StyleSelect { style_codes: &'a [String] },
+    /// A room photo, already blended into the taste when it was uploaded.
+    RoomPhoto,
+}
+
+/// Stores a server-observed event in the caller's transaction and wakes the taste worker when
+/// there is something left for it to learn.
+pub async fn record_server_event(
+    conn: &mut sqlx::PgConnection,
+    visitor: VisitorId,
+    event: ServerEvent<'_>,
+) -> ServerResult<()> {
+    match event {
+        ServerEvent::Purchase { painting_id } => {
+            sqlx::query(
+                "INSERT INTO activities (visitor_id, event_type, painting_id, source) VALUES ($1, 'purchase', $2, 'checkout')",
+            )
+            .bind(visitor.0)
+            .bind(painting_id)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query("SELECT pg_notify($1, '')").bind(NOTIFY_CHANNEL).execute(&mut *conn).await?;
+        }
+        ServerEvent::StyleSelect { style_codes } => {
+            sqlx::query(
+                "INSERT INTO activities (visitor_id, event_type, source, metadata)
+                 VALUES ($1, 'style_select', 'onboarding', jsonb_build_object('styleCodes', $2::text[]))",
+            )
+            .bind(visitor.0)
+            .bind(style_codes)
+            .execute(&mut *conn)
+            .await?;
+        }
+        ServerEvent::RoomPhoto => {
+            sqlx::query(
+                "INSERT INTO activities (visitor_id, event_type, source, processed, processed_at)
+                 VALUES ($1, 'room_photo', 'room', true, now())",
+            )
+            .bind(visitor.0)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Saved and hidden state changes at once, so the page is right before the worker runs.

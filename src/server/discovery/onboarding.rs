@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
 use crate::error::AppError;
+use crate::server::discovery::activity::{self, ServerEvent};
 use crate::server::error::{ServerError, ServerResult};
 use crate::server::http::visitor::VisitorId;
 use crate::server::infra::clip::{l2_normalised, Clip, EMBEDDING_DIM};
@@ -126,13 +127,7 @@ pub async fn choose(db: &PgPool, styles: &StyleEmbeddings, visitor: VisitorId, c
     .bind(&codes)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
-        "INSERT INTO activities (visitor_id, event_type, source, metadata) VALUES ($1, 'style_select', 'onboarding', jsonb_build_object('styleCodes', $2::text[]))",
-    )
-    .bind(visitor.0)
-    .bind(&codes)
-    .execute(&mut *tx)
-    .await?;
+    activity::record_server_event(&mut tx, visitor, ServerEvent::StyleSelect { style_codes: &codes }).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 use crate::error::AppError;
+use crate::server::discovery::activity::{self, ServerEvent};
 use crate::server::error::{multipart_error, wants_json, ServerError, ServerResult};
 use crate::server::http::visitor::VisitorId;
 use crate::server::infra::clip::preprocess;
@@ -93,10 +94,7 @@ async fn save(
     .execute(&mut *tx)
     .await?;
     // Processed already: the blend above is its whole effect on the taste.
-    sqlx::query("INSERT INTO activities (visitor_id, event_type, source, processed, processed_at) VALUES ($1, 'room_photo', 'room', true, now())")
-        .bind(visitor.0)
-        .execute(&mut *tx)
-        .await?;
+    activity::record_server_event(&mut tx, visitor, ServerEvent::RoomPhoto).await?;
     tx.commit().await?;
     Ok(())
 }

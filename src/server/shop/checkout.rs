@@ -108,16 +108,7 @@ pub async fn update_address(
         ))
         .into());
     }
-    sqlx::query(
-        "UPDATE orders SET shipping_name = $2, shipping_phone = $3,
-         shipping_address = jsonb_build_object('text', $4::text), updated_at = now() WHERE id = $1",
-    )
-    .bind(order_id)
-    .bind(&address.name)
-    .bind(&address.phone)
-    .bind(&address.address)
-    .execute(&mut *tx)
-    .await?;
+    orders::set_shipping_address(&mut tx, order_id, &address).await?;
     orders::timeline(&mut tx, order_id, Some(status), status, Actor::Shopper, Some("shipping address changed")).await?;
     tx.commit().await?;
     Ok(())

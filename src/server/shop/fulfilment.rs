@@ -43,11 +43,7 @@ pub async fn advance(
     }
     let note = match (to, tracking) {
         (OrderStatus::Shipped, Some(tracking)) => {
-            sqlx::query("UPDATE orders SET tracking_number = $2 WHERE id = $1")
-                .bind(order_id)
-                .bind(tracking)
-                .execute(&mut *tx)
-                .await?;
+            orders::set_tracking_number(&mut tx, order_id, tracking).await?;
             format!("shipped with tracking number {tracking}")
         }
         _ => format!("moved to {} by an admin", to.code()),

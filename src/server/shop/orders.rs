@@ -1,6 +1,7 @@
-//! Orders in the database. Every status change goes through `transition`, which locks the row,
-//! asks the state machine (`crate::order_status`) and writes the timeline row in the caller's
-//! transaction.
+//! Orders in the database, and the one owner of the `orders` and `order_events` tables: every
+//! write to them is a function here, taking the caller's connection so that callers keep their
+//! transactions. Every status change goes through `transition`, which locks the row, asks the
+//! state machine (`crate::order_status`) and writes the timeline row.
 
 use sqlx::{FromRow, PgConnection, PgPool, Row};
 use uuid::Uuid;
@@ -117,12 +118,89 @@ pub async fn timeline(
 pub async fn note(tx: &mut PgConnection, order_id: &str, actor: Actor<'_>, note: &str, flag: bool) -> ServerResult<()> {
     let current = lock(tx, order_id).await?.ok_or(AppError::NotFound)?;
     if flag {
-        sqlx::query("UPDATE orders SET needs_attention = true, updated_at = now() WHERE id = $1")
-            .bind(order_id)
-            .execute(&mut *tx)
-            .await?;
+        flag_for_attention(tx, order_id).await?;
     }
     timeline(tx, order_id, Some(current), current, actor, Some(note)).await
+}
+
+/// Puts the order on the admin's needs-attention list.
+pub async fn flag_for_attention(tx: &mut PgConnection, order_id: &str) -> ServerResult<()> {
+    sqlx::query("UPDATE orders SET needs_attention = true, updated_at = now() WHERE id = $1")
+        .bind(order_id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Where to ship, as the shopper typed it (the caller checks that the status still allows it).
+pub async fn set_shipping_address(
+    tx: &mut PgConnection,
+    order_id: &str,
+    address: &ShippingAddress,
+) -> ServerResult<()> {
+    sqlx::query(
+        "UPDATE orders SET shipping_name = $2, shipping_phone = $3,
+         shipping_address = jsonb_build_object('text', $4::text), updated_at = now() WHERE id = $1",
+    )
+    .bind(order_id)
+    .bind(&address.name)
+    .bind(&address.phone)
+    .bind(&address.address)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Where to ship, as Stripe collected it, unless an address is stored already: checkout puts it
+/// on both the session and its PaymentIntent, and either webhook may arrive first.
+pub async fn record_stripe_shipping(
+    tx: &mut PgConnection,
+    order_id: &str,
+    name: Option<&str>,
+    phone: Option<&str>,
+    address: serde_json::Value,
+) -> ServerResult<()> {
+    sqlx::query(
+        "UPDATE orders SET shipping_name = coalesce(shipping_name, left($2, 200)), shipping_phone = coalesce(shipping_phone, left($3, 40)),
+         shipping_address = coalesce(shipping_address, $4) WHERE id = $1",
+    )
+    .bind(order_id)
+    .bind(name)
+    .bind(phone)
+    .bind(address)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// The PaymentIntent that paid the order; the first one reported stays.
+pub async fn record_payment_intent(tx: &mut PgConnection, order_id: &str, intent: &str) -> ServerResult<()> {
+    sqlx::query("UPDATE orders SET stripe_payment_intent = coalesce(stripe_payment_intent, $2) WHERE id = $1")
+        .bind(order_id)
+        .bind(intent)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// The total refunded so far, as Stripe reports it.
+pub async fn record_refund(tx: &mut PgConnection, order_id: &str, refunded_cents: i32) -> ServerResult<()> {
+    sqlx::query("UPDATE orders SET refunded_cents = $2, updated_at = now() WHERE id = $1")
+        .bind(order_id)
+        .bind(refunded_cents)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// The carrier's tracking number, given when an admin ships the order.
+pub async fn set_tracking_number(tx: &mut PgConnection, order_id: &str, tracking: &str) -> ServerResult<()> {
+    sqlx::query("UPDATE orders SET tracking_number = $2 WHERE id = $1")
+        .bind(order_id)
+        .bind(tracking)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
 }
 
 /// An open order for the shopper's Buy click.

@@ -23,8 +23,9 @@ use subtle::ConstantTimeEq;
 
 use crate::order_status::OrderStatus;
 use crate::pricing::format_cny;
-use crate::server::discovery::activity::NOTIFY_CHANNEL;
+use crate::server::discovery::activity::{self, ServerEvent};
 use crate::server::error::ServerResult;
+use crate::server::http::visitor::VisitorId;
 use crate::server::shop::orders::{self, Actor, Moved};
 use crate::server::state::AppState;
 
@@ -255,11 +256,7 @@ async fn mark_paid(tx: &mut PgConnection, order_id: &str, payment: Payment<'_>) 
         return Ok(Outcome::Flagged(why));
     }
     if let Some(intent) = &payment.payment_intent {
-        sqlx::query("UPDATE orders SET stripe_payment_intent = coalesce(stripe_payment_intent, $2) WHERE id = $1")
-            .bind(order_id)
-            .bind(intent)
-            .execute(&mut *tx)
-            .await?;
+        orders::record_payment_intent(tx, order_id, intent).await?;
     }
     let late = matches!(status, OrderStatus::Expired | OrderStatus::Failed);
     let note = if late {
@@ -274,18 +271,11 @@ async fn mark_paid(tx: &mut PgConnection, order_id: &str, payment: Payment<'_>) 
     match orders::transition(tx, order_id, OrderStatus::Paid, Actor::Stripe, Some(&note)).await? {
         Moved::Yes { .. } => {
             if late {
-                sqlx::query("UPDATE orders SET needs_attention = true WHERE id = $1")
-                    .bind(order_id)
-                    .execute(&mut *tx)
-                    .await?;
+                orders::flag_for_attention(tx, order_id).await?;
             }
             // The strongest taste signal there is (weight +1.0), learned by the taste worker.
-            sqlx::query("INSERT INTO activities (visitor_id, event_type, painting_id, source) VALUES ($1, 'purchase', $2, 'checkout')")
-                .bind(row.get::<uuid::Uuid, _>("visitor_id"))
-                .bind(row.get::<i64, _>("painting_id"))
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("SELECT pg_notify($1, '')").bind(NOTIFY_CHANNEL).execute(&mut *tx).await?;
+            let purchase = ServerEvent::Purchase { painting_id: row.get::<i64, _>("painting_id") };
+            activity::record_server_event(tx, VisitorId(row.get::<uuid::Uuid, _>("visitor_id")), purchase).await?;
             Ok(if late { Outcome::Flagged(note) } else { Outcome::Applied(format!("{} -> paid", status.code())) })
         }
         Moved::Refused { current } => Ok(Outcome::NoChange(format!("already {}", current.code()))),
@@ -312,17 +302,7 @@ async fn record_shipping(
     let from_customer = |key| customer.and_then(|c| text(c, &[key]));
     let name = text(shipping, &["name"]).or_else(|| from_customer("name"));
     let phone = text(shipping, &["phone"]).or_else(|| from_customer("phone"));
-    sqlx::query(
-        "UPDATE orders SET shipping_name = coalesce(shipping_name, left($2, 200)), shipping_phone = coalesce(shipping_phone, left($3, 40)),
-         shipping_address = coalesce(shipping_address, $4) WHERE id = $1",
-    )
-    .bind(order_id)
-    .bind(name)
-    .bind(phone)
-    .bind(json!({ "text": line, "stripe": address }))
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+    orders::record_stripe_shipping(tx, order_id, name, phone, json!({ "text": line, "stripe": address })).await
 }
 
 async fn session_completed(tx: &mut PgConnection, session: &Value) -> ServerResult<Outcome> {
@@ -401,11 +381,7 @@ async fn charge_refunded(tx: &mut PgConnection, charge: &Value) -> ServerResult<
     if refunded <= already {
         return Ok(Outcome::NoChange(format!("{} already recorded as refunded", format_cny(already))));
     }
-    sqlx::query("UPDATE orders SET refunded_cents = $2, updated_at = now() WHERE id = $1")
-        .bind(&order_id)
-        .bind(refunded as i32)
-        .execute(&mut *tx)
-        .await?;
+    orders::record_refund(tx, &order_id, refunded as i32).await?;
     if refunded < amount {
         let note = format!("partial refund: {} of {} refunded in total", format_cny(refunded), format_cny(amount));
         orders::note(tx, &order_id, Actor::Stripe, &note, false).await?;
