@@ -7,6 +7,7 @@ pub mod api;
 pub mod app;
 pub mod components;
 pub mod error;
+pub mod events;
 pub mod order_status;
 pub mod pages;
 pub mod pricing;

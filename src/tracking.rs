@@ -7,43 +7,23 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::events::EventKind;
+pub use crate::events::Source;
+
 pub const MAX_QUEUE: usize = 500;
 pub const MAX_BATCH: usize = 100;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    Feed,
-    Detail,
-    Search,
-    Saved,
-}
-
-impl Source {
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::Feed, Self::Detail, Self::Search, Self::Saved].into_iter().find(|s| s.as_str() == text)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Feed => "feed",
-            Self::Detail => "detail",
-            Self::Search => "search",
-            Self::Saved => "saved",
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     pub id: String,
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    pub kind: EventKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub painting_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<i64>,
-    pub source: &'static str,
+    pub source: Source,
     pub metadata: Map<String, Value>,
 }
 
@@ -87,7 +67,7 @@ impl Queue {
 
 /// Records an event; a no-op when rendering on the server.
 pub fn track(
-    kind: &'static str,
+    kind: EventKind,
     painting_id: Option<i64>,
     position: Option<i64>,
     source: Source,
@@ -130,7 +110,7 @@ mod client {
     use wasm_bindgen::closure::Closure;
     use wasm_bindgen::{JsCast, JsValue};
 
-    use super::{Event, Queue, Source};
+    use super::{Event, EventKind, Queue, Source};
 
     const ENDPOINT: &str = "/api/activity";
 
@@ -143,7 +123,7 @@ mod client {
         static OBSERVER: RefCell<Option<web_sys::IntersectionObserver>> = const { RefCell::new(None) };
         /// Cards at least half visible now.
         static VISIBLE: RefCell<VisibleCards> = RefCell::default();
-        static IMPRESSED: RefCell<std::collections::HashSet<(i64, &'static str)>> = RefCell::default();
+        static IMPRESSED: RefCell<std::collections::HashSet<(i64, Source)>> = RefCell::default();
         /// How far down the page the visitor has been, as a share of its height (0 to 1).
         static SCROLL_DEPTH: Cell<f64> = const { Cell::new(0.0) };
     }
@@ -160,7 +140,7 @@ mod client {
             if dwell > 1_000 {
                 let mut metadata = Map::new();
                 metadata.insert("dwellTimeMs".into(), dwell.into());
-                push("view", Some(id), position, source, metadata);
+                push(EventKind::View, Some(id), position, source, metadata);
             }
         }
     }
@@ -174,8 +154,8 @@ mod client {
                             let entry: web_sys::IntersectionObserverEntry = entry.unchecked_into();
                             let Some((id, position, source)) = card_attributes(&entry.target()) else { continue };
                             if entry.intersection_ratio() >= 0.5 {
-                                if IMPRESSED.with(|i| i.borrow_mut().insert((id, source.as_str()))) {
-                                    push("impression", Some(id), position, source, Map::new());
+                                if IMPRESSED.with(|i| i.borrow_mut().insert((id, source))) {
+                                    push(EventKind::Impression, Some(id), position, source, Map::new());
                                 }
                                 VISIBLE.with(|v| {
                                     _ = v.borrow_mut().entry(id).or_insert((position, source, js_sys::Date::now()))
@@ -215,13 +195,13 @@ mod client {
     }
 
     pub fn push(
-        kind: &'static str,
+        kind: EventKind,
         painting_id: Option<i64>,
         position: Option<i64>,
         source: Source,
         metadata: Map<String, Value>,
     ) {
-        let event = Event { id: new_id(), kind, painting_id, position, source: source.as_str(), metadata };
+        let event = Event { id: new_id(), kind, painting_id, position, source, metadata };
         QUEUE.with(|q| q.borrow_mut().push(event));
     }
 
@@ -229,7 +209,7 @@ mod client {
         if STARTED.with(|s| s.replace(true)) {
             return;
         }
-        push("session_start", None, None, source, Map::new());
+        push(EventKind::SessionStart, None, None, source, Map::new());
         gloo_timers::callback::Interval::new(2_000, || flush(false)).forget();
         let on_scroll = Closure::<dyn Fn()>::new(|| {
             let Some(window) = web_sys::window() else { return };
@@ -258,7 +238,7 @@ mod client {
                 let mut metadata = Map::new();
                 let depth = SCROLL_DEPTH.with(Cell::get);
                 metadata.insert("scrollDepth".into(), ((depth * 100.0).round() / 100.0).into());
-                push("session_end", None, None, source, metadata);
+                push(EventKind::SessionEnd, None, None, source, metadata);
                 flush(true);
             }
         });
@@ -316,10 +296,10 @@ mod tests {
     fn event(n: usize) -> Event {
         Event {
             id: format!("id-{n}"),
-            kind: "impression",
+            kind: EventKind::Impression,
             painting_id: Some(n as i64),
             position: Some(n as i64),
-            source: "feed",
+            source: Source::Feed,
             metadata: Map::new(),
         }
     }

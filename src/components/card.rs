@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 use serde_json::Map;
 
+use crate::events::EventKind;
 use crate::tracking::{self, Source};
 use crate::types::PaintingCard;
 
@@ -28,13 +29,13 @@ pub fn PaintingCardView(
     let title = card.title_en.clone().unwrap_or_else(|| card.title.clone());
     let on_click = move |_| {
         if let Some(source) = source {
-            tracking::track("click", Some(id), position, source, Map::new());
+            tracking::track(EventKind::Click, Some(id), position, source, Map::new());
             // The page is about to go: send the click now rather than hope for the next flush.
             tracking::flush_now();
         }
     };
     view! {
-        <li class="card" class:hiding=move || hiding.get() data-painting-id=id data-position=position data-source=source.map(Source::as_str)>
+        <li class="card" class:hiding=move || hiding.get() data-painting-id=id data-position=position data-source=source.map(Source::code)>
             <a href=href class="card-link" on:click=on_click>
                 <div class="card-frame" style=format!("aspect-ratio: {} / {}", card.width, card.height)>
                     <img src=card.image_url alt=alt loading="lazy" decoding="async" width=card.width height=card.height/>
@@ -57,16 +58,22 @@ fn CardActions(id: i64, position: i64, title: String, on_hide: Callback<i64>, sa
     let toggle_save = move |_| {
         let now = !saved.get_untracked();
         saved.set(now);
-        tracking::track(if now { "save" } else { "unsave" }, Some(id), Some(position), Source::Feed, Map::new());
+        tracking::track(
+            if now { EventKind::Save } else { EventKind::Unsave },
+            Some(id),
+            Some(position),
+            Source::Feed,
+            Map::new(),
+        );
         tracking::flush_now(); // saved state must survive an immediate reload
     };
     let hide = move |_| {
-        tracking::track("hide", Some(id), Some(position), Source::Feed, Map::new());
+        tracking::track(EventKind::Hide, Some(id), Some(position), Source::Feed, Map::new());
         tracking::flush_now();
         on_hide.run(id);
     };
     let share = move |_| {
-        tracking::track("share", Some(id), Some(position), Source::Feed, Map::new());
+        tracking::track(EventKind::Share, Some(id), Some(position), Source::Feed, Map::new());
         if share_or_copy(id, &title) {
             copied.set(true);
             set_timeout(move || copied.set(false), std::time::Duration::from_secs(2));

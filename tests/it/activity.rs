@@ -4,6 +4,7 @@ use crate::common;
 
 use std::collections::HashMap;
 
+use artwall::events::EventKind;
 use artwall::server::infra::clip::cosine;
 use artwall::server::{bench::synthetic, discovery::taste, discovery::taste_worker};
 use axum::body::Body;
@@ -150,7 +151,7 @@ fn expected_tastes(
     let mut out: HashMap<Uuid, (Option<Vec<f32>>, i32)> = HashMap::new();
     for (visitor, kind, painting, dwell) in events {
         let entry = out.entry(*visitor).or_default();
-        let weight = taste::weight(kind, *dwell);
+        let weight = taste::weight(EventKind::parse(kind).expect("a known event kind"), *dwell);
         if weight != 0.0 {
             entry.0 = taste::apply(entry.0.take(), &embeddings[*painting], weight);
             entry.1 += 1;

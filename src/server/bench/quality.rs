@@ -20,6 +20,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::events::{EventKind, Source};
 use crate::server::discovery::activity::{self, CheckedEvent};
 use crate::server::error::ServerResult;
 use crate::server::http::visitor::VisitorId;
@@ -169,15 +170,15 @@ async fn simulate(
         for item in &page.items {
             let id = item.card.id;
             seen.insert(id);
-            events.push(CheckedEvent::server("impression", Some(id), "feed", json!({})));
+            events.push(CheckedEvent::server(EventKind::Impression, Some(id), Source::Feed, json!({})));
             let reaction = match rank[&id] {
-                r if r < cut(SAVE_SHARE) => Some(("save", json!({}))),
-                r if r < cut(VIEW_SHARE) => Some(("view", json!({ "dwellTimeMs": LONG_VIEW_MS }))),
-                r if r >= cut(HIDE_FROM_SHARE) => Some(("hide", json!({}))),
+                r if r < cut(SAVE_SHARE) => Some((EventKind::Save, json!({}))),
+                r if r < cut(VIEW_SHARE) => Some((EventKind::View, json!({ "dwellTimeMs": LONG_VIEW_MS }))),
+                r if r >= cut(HIDE_FROM_SHARE) => Some((EventKind::Hide, json!({}))),
                 _ => None,
             };
-            if let Some((event_type, metadata)) = reaction {
-                events.push(CheckedEvent::server(event_type, Some(id), "feed", metadata));
+            if let Some((kind, metadata)) = reaction {
+                events.push(CheckedEvent::server(kind, Some(id), Source::Feed, metadata));
                 interactions += 1;
                 if next_checkpoint < CHECKPOINTS.len() && interactions == CHECKPOINTS[next_checkpoint] {
                     break;

@@ -16,22 +16,16 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::events::{EventKind, Source};
 use crate::server::error::{ServerError, ServerResult};
 use crate::server::http::visitor::VisitorId;
 use crate::server::state::AppState;
+use crate::styles;
 
 pub const MAX_EVENTS: usize = 100;
 /// Request body limit for a batch (100 events of a few hundred bytes each, with room to spare).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const NOTIFY_CHANNEL: &str = "artwall_activity";
-
-/// Event types the browser may send. Purchases, searches and style choices are recorded by the
-/// server itself.
-const CLIENT_EVENTS: &[&str] =
-    &["impression", "view", "click", "save", "unsave", "hide", "share", "session_start", "session_end"];
-const SOURCES: &[&str] = &["feed", "detail", "search", "saved"];
-pub const STYLE_CODES: &[&str] =
-    &["modern", "nordic", "japanese", "chinese", "french", "american", "industrial", "cream"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -57,24 +51,17 @@ struct IncomingEvent {
 #[derive(Debug, Clone)]
 pub struct CheckedEvent {
     id: Uuid,
-    event_type: String,
+    kind: EventKind,
     painting_id: Option<i64>,
     position: Option<i32>,
-    source: Option<String>,
+    source: Option<Source>,
     metadata: Value,
 }
 
 impl CheckedEvent {
     /// An event the server itself records (a save button, a search): trusted, not parsed.
-    pub fn server(event_type: &str, painting_id: Option<i64>, source: &str, metadata: Value) -> Self {
-        Self {
-            id: Uuid::new_v4(),
-            event_type: event_type.into(),
-            painting_id,
-            position: None,
-            source: Some(source.into()),
-            metadata,
-        }
+    pub fn server(kind: EventKind, painting_id: Option<i64>, source: Source, metadata: Value) -> Self {
+        Self { id: Uuid::new_v4(), kind, painting_id, position: None, source: Some(source), metadata }
     }
 }
 
@@ -105,29 +92,31 @@ pub struct IngestResponse {
 
 fn check_event(raw: Value) -> Result<CheckedEvent, String> {
     let event: IncomingEvent = serde_json::from_value(raw).map_err(|e| format!("malformed event: {e}"))?;
-    if !CLIENT_EVENTS.contains(&event.event_type.as_str()) {
-        return Err(format!("unknown event type {:?}", event.event_type));
-    }
-    let about_painting = !event.event_type.starts_with("session_");
-    if about_painting && event.painting_id.is_none() {
+    let kind = EventKind::parse(&event.event_type)
+        .filter(|kind| kind.sent_by_browser())
+        .ok_or_else(|| format!("unknown event type {:?}", event.event_type))?;
+    if kind.about_painting() && event.painting_id.is_none() {
         return Err(format!("{} needs a paintingId", event.event_type));
     }
-    if !about_painting && event.painting_id.is_some() {
+    if !kind.about_painting() && event.painting_id.is_some() {
         return Err(format!("{} takes no paintingId", event.event_type));
     }
     if event.position.is_some_and(|p| !(0..=1_000_000).contains(&p)) {
         return Err("position must be between 0 and 1000000".into());
     }
-    if let Some(source) = &event.source {
-        if !SOURCES.contains(&source.as_str()) {
-            return Err(format!("unknown source {source:?}"));
-        }
-    }
+    let source = match &event.source {
+        None => None,
+        Some(code) => Some(
+            Source::parse(code)
+                .filter(|source| source.sent_by_browser())
+                .ok_or_else(|| format!("unknown source {code:?}"))?,
+        ),
+    };
     for (key, value) in &event.metadata {
         let valid = match key.as_str() {
             "dwellTimeMs" => value.as_i64().is_some_and(|ms| (0..=86_400_000).contains(&ms)),
             "scrollDepth" => value.as_f64().is_some_and(|depth| (0.0..=1.0).contains(&depth)),
-            "styleCode" => value.as_str().is_some_and(|code| STYLE_CODES.contains(&code)),
+            "styleCode" => value.as_str().and_then(styles::by_code).is_some(),
             "query" => value.as_str().is_some_and(|q| q.chars().count() <= 200),
             _ => return Err(format!("metadata key {key:?} is not accepted")),
         };
@@ -135,15 +124,15 @@ fn check_event(raw: Value) -> Result<CheckedEvent, String> {
             return Err(format!("metadata {key} has an invalid value"));
         }
     }
-    if event.event_type == "view" && !event.metadata.contains_key("dwellTimeMs") {
+    if kind == EventKind::View && !event.metadata.contains_key("dwellTimeMs") {
         return Err("a view needs metadata.dwellTimeMs".into());
     }
     Ok(CheckedEvent {
         id: event.id,
-        event_type: event.event_type,
+        kind,
         painting_id: event.painting_id,
         position: event.position,
-        source: event.source,
+        source,
         metadata: Value::Object(event.metadata),
     })
 }
@@ -205,10 +194,10 @@ pub async fn record(db: &PgPool, visitor: VisitorId, valid: &[&CheckedEvent]) ->
     )
     .bind(visitor.0)
     .bind(valid.iter().map(|e| e.id).collect::<Vec<_>>())
-    .bind(valid.iter().map(|e| e.event_type.clone()).collect::<Vec<_>>())
+    .bind(valid.iter().map(|e| e.kind.code()).collect::<Vec<_>>())
     .bind(valid.iter().map(|e| e.painting_id).collect::<Vec<_>>())
     .bind(valid.iter().map(|e| e.position).collect::<Vec<_>>())
-    .bind(valid.iter().map(|e| e.source.clone()).collect::<Vec<_>>())
+    .bind(valid.iter().map(|e| e.source.map(Source::code)).collect::<Vec<_>>())
     .bind(valid.iter().map(|e| e.metadata.clone()).collect::<Vec<_>>())
     .fetch_all(&mut *tx)
     .await?
@@ -234,43 +223,37 @@ pub enum ServerEvent<'a> {
     RoomPhoto,
 }
 
-/// Stores a server-observed event in the caller's transaction and wakes the taste worker when
-/// there is something left for it to learn.
+/// Stores a server-observed event in the caller's transaction, and wakes the taste worker for a
+/// purchase.
 pub async fn record_server_event(
     conn: &mut sqlx::PgConnection,
     visitor: VisitorId,
     event: ServerEvent<'_>,
 ) -> ServerResult<()> {
-    match event {
-        ServerEvent::Purchase { painting_id } => {
-            sqlx::query(
-                "INSERT INTO activities (visitor_id, event_type, painting_id, source) VALUES ($1, 'purchase', $2, 'checkout')",
-            )
-            .bind(visitor.0)
-            .bind(painting_id)
-            .execute(&mut *conn)
-            .await?;
-            sqlx::query("SELECT pg_notify($1, '')").bind(NOTIFY_CHANNEL).execute(&mut *conn).await?;
-        }
+    let (kind, source, painting_id, metadata) = match event {
+        ServerEvent::Purchase { painting_id } => (EventKind::Purchase, Source::Checkout, Some(painting_id), None),
         ServerEvent::StyleSelect { style_codes } => {
-            sqlx::query(
-                "INSERT INTO activities (visitor_id, event_type, source, metadata)
-                 VALUES ($1, 'style_select', 'onboarding', jsonb_build_object('styleCodes', $2::text[]))",
-            )
-            .bind(visitor.0)
-            .bind(style_codes)
-            .execute(&mut *conn)
-            .await?;
+            (EventKind::StyleSelect, Source::Onboarding, None, Some(serde_json::json!({ "styleCodes": style_codes })))
         }
-        ServerEvent::RoomPhoto => {
-            sqlx::query(
-                "INSERT INTO activities (visitor_id, event_type, source, processed, processed_at)
-                 VALUES ($1, 'room_photo', 'room', true, now())",
-            )
-            .bind(visitor.0)
-            .execute(&mut *conn)
-            .await?;
-        }
+        ServerEvent::RoomPhoto => (EventKind::RoomPhoto, Source::Room, None, None),
+    };
+    // A room photo's whole effect on the taste (the blend) happened at upload: nothing to learn.
+    let processed = kind == EventKind::RoomPhoto;
+    sqlx::query(
+        "INSERT INTO activities (visitor_id, event_type, painting_id, source, metadata, processed, processed_at)
+         VALUES ($1, $2, $3, $4, coalesce($5, '{}'::jsonb), $6, CASE WHEN $6 THEN now() END)",
+    )
+    .bind(visitor.0)
+    .bind(kind.code())
+    .bind(painting_id)
+    .bind(source.code())
+    .bind(metadata)
+    .bind(processed)
+    .execute(&mut *conn)
+    .await?;
+    // Of these only a purchase moves the taste; the worker marks the others on its next wake.
+    if kind == EventKind::Purchase {
+        sqlx::query("SELECT pg_notify($1, '')").bind(NOTIFY_CHANNEL).execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -285,10 +268,10 @@ async fn apply_saves_and_hides(
     let mut saved: HashMap<i64, bool> = HashMap::new();
     let mut hidden = Vec::new();
     for event in events {
-        match (event.event_type.as_str(), event.painting_id) {
-            ("save", Some(id)) => _ = saved.insert(id, true),
-            ("unsave", Some(id)) => _ = saved.insert(id, false),
-            ("hide", Some(id)) => hidden.push(id),
+        match (event.kind, event.painting_id) {
+            (EventKind::Save, Some(id)) => _ = saved.insert(id, true),
+            (EventKind::Unsave, Some(id)) => _ = saved.insert(id, false),
+            (EventKind::Hide, Some(id)) => hidden.push(id),
             _ => {}
         }
     }

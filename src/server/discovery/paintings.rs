@@ -5,6 +5,7 @@ use serde_json::json;
 use sqlx::PgPool;
 
 use crate::error::AppError;
+use crate::events::{EventKind, Source};
 use crate::server::discovery::activity::{self, CheckedEvent};
 use crate::server::error::ServerResult;
 use crate::server::http::visitor::VisitorId;
@@ -145,15 +146,16 @@ pub async fn saved(db: &PgPool, visitor: VisitorId) -> ServerResult<SavedList> {
 
 /// Saves or unsaves a painting for the visitor, through the same path as the browser's events.
 pub async fn set_saved(db: &PgPool, visitor: VisitorId, id: i64, saved: bool, source: &str) -> ServerResult<()> {
-    if !["feed", "detail", "search", "saved"].contains(&source) {
-        return Err(AppError::invalid(format!("unknown source {source:?}")).into());
-    }
+    let source = Source::parse(source)
+        .filter(|source| source.sent_by_browser())
+        .ok_or_else(|| AppError::invalid(format!("unknown source {source:?}")))?;
     let exists: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM paintings WHERE id = $1)").bind(id).fetch_one(db).await?;
     if !exists {
         return Err(AppError::NotFound.into());
     }
-    let event = CheckedEvent::server(if saved { "save" } else { "unsave" }, Some(id), source, json!({}));
+    let kind = if saved { EventKind::Save } else { EventKind::Unsave };
+    let event = CheckedEvent::server(kind, Some(id), source, json!({}));
     activity::record(db, visitor, &[&event]).await?;
     Ok(())
 }

@@ -7,6 +7,7 @@ use serde_json::json;
 use sqlx::PgPool;
 
 use crate::error::AppError;
+use crate::events::{EventKind, Source};
 use crate::server::discovery::activity::{self, CheckedEvent};
 use crate::server::discovery::paintings;
 use crate::server::error::ServerResult;
@@ -60,7 +61,12 @@ pub async fn search(
     } else {
         Vec::new()
     };
-    let event = CheckedEvent::server("search", None, "search", json!({ "query": query.0, "results": items.len() }));
+    let event = CheckedEvent::server(
+        EventKind::Search,
+        None,
+        Source::Search,
+        json!({ "query": query.0, "results": items.len() }),
+    );
     activity::record(db, visitor, &[&event]).await?;
     Ok(SearchResults { query: query.0, items, colour_only_model: clip.info().kind == ModelKind::Standin })
 }

@@ -3,26 +3,32 @@
 //! `new = normalise(taste + 0.1 * weight * (painting - taste))`: positive signals pull the taste
 //! toward the painting, negative ones push it away.
 
+use crate::events::EventKind;
 use crate::server::infra::clip::l2_normalised;
 
 pub const LEARNING_RATE: f32 = 0.1;
 
 /// The weight of one event; zero means it does not move the taste.
-pub fn weight(event_type: &str, dwell_ms: Option<i64>) -> f32 {
-    match event_type {
-        "purchase" => 1.0,
-        "save" => 0.5,
-        "share" => 0.4,
-        "click" => 0.2,
-        "view" => match dwell_ms.unwrap_or(0) {
+pub fn weight(kind: EventKind, dwell_ms: Option<i64>) -> f32 {
+    match kind {
+        EventKind::Purchase => 1.0,
+        EventKind::Save => 0.5,
+        EventKind::Share => 0.4,
+        EventKind::Click => 0.2,
+        EventKind::View => match dwell_ms.unwrap_or(0) {
             d if d > 5_000 => 0.3,
             d if d >= 3_000 => 0.2,
             d if d >= 1_000 => 0.1,
             _ => 0.0,
         },
-        "hide" => -0.5,
-        "unsave" => -0.3,
-        _ => 0.0, // impression, session_*, search, style_select...
+        EventKind::Hide => -0.5,
+        EventKind::Unsave => -0.3,
+        EventKind::Impression
+        | EventKind::SessionStart
+        | EventKind::SessionEnd
+        | EventKind::Search
+        | EventKind::StyleSelect
+        | EventKind::RoomPhoto => 0.0,
     }
 }
 
@@ -62,17 +68,17 @@ mod tests {
 
     #[test]
     fn weights_follow_the_rule() {
-        assert_eq!(weight("purchase", None), 1.0);
-        assert_eq!(weight("save", None), 0.5);
-        assert_eq!(weight("share", None), 0.4);
-        assert_eq!(weight("click", None), 0.2);
-        assert_eq!(weight("view", Some(5_001)), 0.3);
-        assert_eq!(weight("view", Some(4_000)), 0.2);
-        assert_eq!(weight("view", Some(1_500)), 0.1);
-        assert_eq!(weight("view", Some(999)), 0.0);
-        assert_eq!(weight("impression", None), 0.0);
-        assert_eq!(weight("hide", None), -0.5);
-        assert_eq!(weight("unsave", None), -0.3);
+        assert_eq!(weight(EventKind::Purchase, None), 1.0);
+        assert_eq!(weight(EventKind::Save, None), 0.5);
+        assert_eq!(weight(EventKind::Share, None), 0.4);
+        assert_eq!(weight(EventKind::Click, None), 0.2);
+        assert_eq!(weight(EventKind::View, Some(5_001)), 0.3);
+        assert_eq!(weight(EventKind::View, Some(4_000)), 0.2);
+        assert_eq!(weight(EventKind::View, Some(1_500)), 0.1);
+        assert_eq!(weight(EventKind::View, Some(999)), 0.0);
+        assert_eq!(weight(EventKind::Impression, None), 0.0);
+        assert_eq!(weight(EventKind::Hide, None), -0.5);
+        assert_eq!(weight(EventKind::Unsave, None), -0.3);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::events::EventKind;
 use crate::server::discovery::activity::NOTIFY_CHANNEL;
 use crate::server::discovery::taste;
 use crate::server::error::ServerResult;
@@ -127,7 +128,8 @@ pub async fn process_visitor(db: &PgPool, visitor: Uuid) -> ServerResult<usize> 
     let mut taste = current.and_then(|(t,)| t).map(|t| t.to_vec());
     let mut applied = 0i32;
     for (_, event_type, painting_id, dwell) in &events {
-        let weight = taste::weight(event_type, *dwell);
+        // The table's CHECK holds the vocabulary; a code this build does not know counts for nothing.
+        let weight = EventKind::parse(event_type).map_or(0.0, |kind| taste::weight(kind, *dwell));
         let Some(painting) = painting_id.and_then(|id| embeddings.get(&id)) else { continue };
         if weight != 0.0 {
             taste = taste::apply(taste, painting, weight);
