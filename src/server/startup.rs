@@ -14,6 +14,7 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::api;
 use crate::app::{shell, App};
 use crate::server::catalogue::import_jobs;
 use crate::server::config::Config;
@@ -36,19 +37,16 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/api/activity", post(activity::ingest_route).layer(DefaultBodyLimit::max(activity::MAX_BODY_BYTES)))
+        .route("/api/activity", post(api::activity_batch).layer(DefaultBodyLimit::max(activity::MAX_BODY_BYTES)))
         .route(
             "/api/webhooks/stripe",
-            post(payments::webhook::route).layer(DefaultBodyLimit::max(payments::webhook::MAX_BODY_BYTES)),
+            post(api::stripe_webhook).layer(DefaultBodyLimit::max(payments::webhook::MAX_BODY_BYTES)),
         )
         .route(
             "/api/admin/jobs/import",
-            post(import_jobs::import_route).layer(DefaultBodyLimit::max(import_jobs::MAX_UPLOAD_BYTES)),
+            post(api::import_upload).layer(DefaultBodyLimit::max(import_jobs::MAX_UPLOAD_BYTES)),
         )
-        .route(
-            "/api/room-photo",
-            post(rooms::upload_route).layer(DefaultBodyLimit::max(room_body_limit(&state.config))),
-        )
+        .route("/api/room-photo", post(api::room_photo).layer(DefaultBodyLimit::max(room_body_limit(&state.config))))
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
     router =

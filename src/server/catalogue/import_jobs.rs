@@ -21,7 +21,7 @@ use crate::error::AppError;
 use crate::server::admin::audit;
 use crate::server::catalogue::import::{parse_rows, ImportFormat};
 use crate::server::catalogue::{AddOutcome, Catalogue, NewPainting, PaintingMeta, RawMeta};
-use crate::server::error::{multipart_error, ServerResult};
+use crate::server::error::ServerResult;
 use crate::server::http::auth::Admin;
 use crate::server::infra::fetch::Fetcher;
 use crate::types::{JobFailure, JobView};
@@ -499,61 +499,3 @@ async fn beat(db: PgPool, id: Uuid) {
 
 /// Largest import upload (JSON or CSV text).
 pub const MAX_UPLOAD_BYTES: usize = 20 * 1024 * 1024;
-
-/// `POST /api/admin/jobs/import`, multipart: `paintings` (pasted JSON or CSV) or `file` (a
-/// `.json` or `.csv` upload). A browser form is sent on to the job's page (or back to the form
-/// with a fixed error code); a client asking for JSON gets `{"jobId": ...}` or the error.
-pub async fn import_route(
-    axum::extract::State(state): axum::extract::State<crate::server::state::AppState>,
-    headers: axum::http::HeaderMap,
-    multipart: axum::extract::Multipart,
-) -> axum::response::Response {
-    use axum::response::{IntoResponse, Redirect};
-    let wants_json = crate::server::error::wants_json(&headers);
-    let result = async {
-        let admin = crate::server::http::auth::require_admin(&state.db, &headers).await?;
-        let text = read_import_form(multipart).await?;
-        create_import(&state.db, &admin, &text).await
-    }
-    .await
-    .map_err(AppError::from);
-    match (result, wants_json) {
-        (Ok(id), true) => axum::Json(serde_json::json!({ "jobId": id })).into_response(),
-        (Ok(id), false) => Redirect::to(&format!("/admin/jobs/{id}")).into_response(),
-        (Err(error), true) => error.into_response(),
-        (Err(AppError::Unauthorized), false) => Redirect::to("/admin/login?next=%2Fadmin%2Fimport").into_response(),
-        (Err(error), false) => {
-            Redirect::to(&format!("/admin/import?error={}", import_error_code(&error))).into_response()
-        }
-    }
-}
-
-/// The uploaded file when there is one, else the pasted text.
-async fn read_import_form(mut multipart: axum::extract::Multipart) -> ServerResult<String> {
-    let mut pasted = String::new();
-    let mut uploaded = String::new();
-    let too_large = format!("an import is at most {} MB", MAX_UPLOAD_BYTES / 1024 / 1024);
-    while let Some(field) = multipart.next_field().await.map_err(|e| multipart_error(e, &too_large))? {
-        let name = field.name().unwrap_or_default().to_owned();
-        let bytes = field.bytes().await.map_err(|e| multipart_error(e, &too_large))?;
-        let text = String::from_utf8(bytes.to_vec())
-            .map_err(|_| AppError::invalid("the file is not UTF-8 text (JSON or CSV)"))?;
-        match name.as_str() {
-            "paintings" => pasted = text,
-            "file" => uploaded = text,
-            _ => {}
-        }
-    }
-    Ok(if uploaded.trim().is_empty() { pasted } else { uploaded })
-}
-
-/// Fixed codes for the form's redirect, never free text in a link.
-fn import_error_code(error: &AppError) -> &'static str {
-    match error {
-        AppError::TooLarge(_) => "too_large",
-        AppError::Invalid(message) if message.starts_with("paste") || message.contains("no paintings") => "empty",
-        AppError::Invalid(message) if message.starts_with("at most") => "too_many",
-        AppError::Invalid(_) => "unreadable",
-        _ => "failed",
-    }
-}

@@ -6,10 +6,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::Extension;
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sqlx::PgPool;
@@ -17,9 +13,8 @@ use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::events::{EventKind, Source};
-use crate::server::error::{ServerError, ServerResult};
+use crate::server::error::ServerResult;
 use crate::server::http::visitor::VisitorId;
-use crate::server::state::AppState;
 use crate::styles;
 
 pub const MAX_EVENTS: usize = 100;
@@ -298,15 +293,6 @@ async fn apply_saves_and_hides(
     .execute(&mut *tx)
     .await?;
     Ok(())
-}
-
-/// `POST /api/activity`. The router caps the body at `MAX_BODY_BYTES` (413 beyond).
-pub async fn ingest_route(
-    State(state): State<AppState>,
-    Extension(visitor): Extension<VisitorId>,
-    body: Bytes,
-) -> Result<Json<IngestResponse>, ServerError> {
-    Ok(Json(ingest(&state.db, visitor, &body).await?))
 }
 
 #[cfg(test)]

@@ -2,19 +2,14 @@
 //! GPS or camera data survives) under `user-rooms/{visitor}/`, blend its embedding into their
 //! taste, and show paintings on it ("see it on your wall").
 
-use axum::extract::{Multipart, State};
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Json};
 use bytes::Bytes;
 use fast_image_resize::Resizer;
 use pgvector::Vector;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
-use crate::error::AppError;
 use crate::server::discovery::activity::{self, ServerEvent};
-use crate::server::error::{multipart_error, wants_json, ServerError, ServerResult};
+use crate::server::error::{ServerError, ServerResult};
 use crate::server::http::visitor::VisitorId;
 use crate::server::infra::clip::preprocess;
 use crate::server::infra::images::{decode_rgb, jpeg_rendition, ImageLimits, ImageRejected};
@@ -111,110 +106,4 @@ pub async fn latest(state: &AppState, visitor: VisitorId) -> ServerResult<Option
         Ok(RoomPhoto { url: state.storage.public_url(&MediaKey::parse(key)?), width, height })
     })
     .transpose()
-}
-
-/// `POST /api/room-photo`, multipart with a `photo` file and an optional `next` page.
-///
-/// A browser form (no JSON in `Accept`) is sent back to `next` (a local path), with
-/// `?room_error=<code>` when the photo was refused, so it works without JavaScript. API clients
-/// asking for JSON get the photo or a JSON error with its status (400, 413).
-pub async fn upload_route(
-    State(state): State<AppState>,
-    Extension(visitor): Extension<VisitorId>,
-    headers: HeaderMap,
-    multipart: Multipart,
-) -> Response {
-    let wants_json = wants_json(&headers);
-    let (photo, next) = read_form(multipart).await;
-    let result = match photo {
-        Ok(bytes) => upload(&state, visitor, bytes).await.map_err(AppError::from),
-        Err(error) => Err(error),
-    };
-    if wants_json {
-        return match result {
-            Ok(room) => Json(room).into_response(),
-            Err(error) => error.into_response(),
-        };
-    }
-    let back = next.filter(|path| is_local_path(path)).unwrap_or_else(|| "/feed".to_owned());
-    let (path, fragment) = back.split_once('#').map_or((back.as_str(), None), |(p, f)| (p, Some(f)));
-    let location = match result {
-        Ok(_) => back.clone(),
-        Err(error) => {
-            let separator = if path.contains('?') { '&' } else { '?' };
-            let fragment = fragment.map(|f| format!("#{f}")).unwrap_or_default();
-            format!("{path}{separator}room_error={}{fragment}", error_code(&error))
-        }
-    };
-    Redirect::to(&location).into_response()
-}
-
-/// The `photo` bytes and the `next` path from the form.
-async fn read_form(mut multipart: Multipart) -> (Result<Bytes, AppError>, Option<String>) {
-    let mut photo = Err(AppError::invalid("choose a photo of your room to upload"));
-    let mut next = None;
-    loop {
-        match multipart.next_field().await {
-            Ok(Some(field)) => match field.name() {
-                Some("photo") => {
-                    photo = field.bytes().await.map_err(|e| multipart_error(e, PHOTO_TOO_LARGE));
-                    if photo.is_err() {
-                        break;
-                    }
-                }
-                Some("next") => next = field.text().await.ok(),
-                _ => {}
-            },
-            Ok(None) => break,
-            Err(error) => {
-                photo = Err(multipart_error(error, PHOTO_TOO_LARGE));
-                break;
-            }
-        }
-    }
-    (photo, next)
-}
-
-const PHOTO_TOO_LARGE: &str = "the photo is too large";
-
-/// Short, fixed codes for the redirect (never free text an attacker could put in a link).
-fn error_code(error: &AppError) -> &'static str {
-    match error {
-        AppError::TooLarge(_) => "too_large",
-        AppError::Invalid(message) if message.contains("pixels") => "too_many_pixels",
-        AppError::Invalid(message) if message.contains("choose a photo") || message.contains("empty") => "missing",
-        AppError::Invalid(_) => "not_an_image",
-        _ => "unavailable",
-    }
-}
-
-/// Only same-site paths: "/painting/3", never "//evil.example" or "https://...".
-fn is_local_path(path: &str) -> bool {
-    path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') && path.len() <= 512
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redirects_stay_on_this_site() {
-        assert!(is_local_path("/painting/3#wall"));
-        for bad in ["//evil.example", "https://evil.example", "/\\evil.example", "painting/3"] {
-            assert!(!is_local_path(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn refusals_map_to_fixed_codes() {
-        let invalid = |e: ImageRejected| AppError::from(ServerError::Image(e));
-        assert_eq!(error_code(&invalid(ImageRejected::TooLarge { size: 2, limit: 1 })), "too_large");
-        assert_eq!(
-            error_code(&invalid(ImageRejected::TooManyPixels { width: 9, height: 9, limit: 1 })),
-            "too_many_pixels"
-        );
-        assert_eq!(error_code(&invalid(ImageRejected::NotAnImage)), "not_an_image");
-        assert_eq!(error_code(&invalid(ImageRejected::Empty)), "missing");
-        assert_eq!(error_code(&AppError::Internal), "unavailable");
-    }
 }

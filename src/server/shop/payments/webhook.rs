@@ -9,11 +9,6 @@
 //!
 //! Only database work happens here, so Stripe gets its answer in milliseconds.
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -27,7 +22,6 @@ use crate::server::discovery::activity::{self, ServerEvent};
 use crate::server::error::ServerResult;
 use crate::server::http::visitor::VisitorId;
 use crate::server::shop::orders::{self, Actor, Moved};
-use crate::server::state::AppState;
 
 pub const SIGNATURE_TOLERANCE_SECONDS: i64 = 300;
 /// Stripe's events are far smaller; this leaves room and refuses anything silly.
@@ -127,7 +121,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         match self {
             Self::Applied(what) => format!("applied: {what}"),
             Self::Duplicate => "duplicate: already processed".into(),
@@ -136,31 +130,6 @@ impl Outcome {
             Self::UnknownOrder => "no matching order".into(),
             Self::Ignored => "event type ignored".into(),
         }
-    }
-}
-
-pub async fn route(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok());
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    if let Err(error) = verify_signature(signature, &body, state.payments.webhook_secrets(), now) {
-        tracing::warn!(%error, "stripe webhook refused");
-        return (StatusCode::BAD_REQUEST, Json(json!({ "error": error.to_string() }))).into_response();
-    }
-    let event: StripeEvent = match serde_json::from_slice(&body) {
-        Ok(event) => event,
-        Err(error) => {
-            tracing::warn!(%error, "stripe webhook body is not an event");
-            return (StatusCode::BAD_REQUEST, Json(json!({ "error": "the body is not a Stripe event" })))
-                .into_response();
-        }
-    };
-    match handle(&state.db, &event).await {
-        Ok(outcome) => {
-            tracing::info!(event = %event.id, kind = %event.event_type, outcome = %outcome.describe(), "stripe webhook");
-            Json(json!({ "received": true, "outcome": outcome.describe() })).into_response()
-        }
-        // Stripe retries on 5xx, and nothing was committed.
-        Err(error) => error.into_response(),
     }
 }
 

@@ -1,0 +1,67 @@
+//! Admin sign-in and the console's overview.
+
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use super::admin_context;
+use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::server::{error::respond, state::AppState};
+use crate::types::AdminOverview;
+
+#[server(endpoint = "admin/login")]
+pub async fn admin_login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    use crate::server::{http::auth, http::limits};
+    let state = expect_context::<AppState>();
+    let parts = expect_context::<axum::http::request::Parts>();
+    // Each failure in a row from this address makes the next answer slower.
+    let ip = limits::client_ip(&parts.extensions);
+    tokio::time::sleep(state.limits.login_delay(ip)).await;
+    let token = match respond(auth::login(&state.db, &email, &password, state.config.admin_session_hours).await) {
+        Ok(token) => {
+            state.limits.login_succeeded(ip);
+            token
+        }
+        Err(error) => {
+            if matches!(error, AppError::Invalid(_)) {
+                state.limits.login_failed(ip);
+            }
+            return Err(error);
+        }
+    };
+    let cookie = auth::session_cookie(token, state.config.cookies_secure(), state.config.admin_session_hours);
+    auth::set_response_cookie(&cookie);
+    // Only local paths: never an open redirect.
+    let target = next.filter(|n| n.starts_with("/admin") && !n.starts_with("//")).unwrap_or_else(|| "/admin".into());
+    leptos_axum::redirect(&target);
+    Ok(())
+}
+
+#[server(endpoint = "admin/logout")]
+pub async fn admin_logout() -> Result<(), AppError> {
+    use crate::server::http::auth;
+    let state = expect_context::<AppState>();
+    let parts = expect_context::<axum::http::request::Parts>();
+    respond(auth::logout(&state.db, &parts.headers).await)?;
+    auth::set_response_cookie(&auth::cleared_session_cookie(state.config.cookies_secure()));
+    leptos_axum::redirect("/admin/login");
+    Ok(())
+}
+
+#[server(endpoint = "admin/overview", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_admin_overview() -> Result<AdminOverview, AppError> {
+    use crate::server::{admin::dashboard, discovery::paintings};
+    let (state, admin) = admin_context().await?;
+    let model = state.clip.info();
+    let (catalogue_size, figures) =
+        respond(tokio::try_join!(paintings::catalogue_size(&state.db), dashboard::figures(&state.db)))?;
+    Ok(AdminOverview {
+        admin_email: admin.email,
+        model_id: model.id.clone(),
+        model_label: model.label.clone(),
+        model_is_clip: model.kind_name() == "clip",
+        catalogue_size,
+        storage_backend: state.storage.describe(),
+        figures,
+    })
+}

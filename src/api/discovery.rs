@@ -1,0 +1,237 @@
+//! The visitor's side of discovery: the feed, onboarding, painting pages, room photos, saved
+//! paintings, search.
+
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use super::visitor_context;
+use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::server::error::respond;
+use crate::types::{FeedPage, Onboarding, PaintingDetail, RoomState, SavedList, ScoredCard, SearchResults};
+
+/// The next page of the visitor's feed (also reachable as GET /api/feed?cursor=..&limit=..).
+/// Every painting returned is recorded as shown and never returned again.
+#[server(endpoint = "feed", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_feed_page(cursor: Option<String>, limit: Option<i64>) -> Result<FeedPage, AppError> {
+    use crate::server::discovery::feed;
+    let (state, visitor) = visitor_context()?;
+    respond(
+        feed::next_page(&state.db, &state.landmarks, state.feed_settings(), visitor, cursor.as_deref(), limit).await,
+    )
+}
+
+/// "Start over" once everything has been seen: forgets what was shown (not what was hidden).
+#[server(endpoint = "feed/reset")]
+pub async fn reset_feed() -> Result<(), AppError> {
+    use crate::server::discovery::feed;
+    let (state, visitor) = visitor_context()?;
+    respond(feed::reset(&state.db, visitor).await).map(|_| ())
+}
+
+#[server(endpoint = "onboarding", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_onboarding() -> Result<Onboarding, AppError> {
+    use crate::server::discovery::onboarding;
+    let (state, visitor) = visitor_context()?;
+    let cards = respond(onboarding::style_cards(&state.db, &state.styles).await)?;
+    let chosen = respond(onboarding::current_choice(&state.db, visitor).await)?;
+    Ok(Onboarding { cards, chosen })
+}
+
+/// Seeds the visitor's taste from their home styles, then sends them to the feed.
+#[server(endpoint = "onboarding/choose")]
+pub async fn choose_styles(codes: Option<Vec<String>>) -> Result<(), AppError> {
+    use crate::server::discovery::onboarding;
+    let (state, visitor) = visitor_context()?;
+    // A form with nothing ticked sends no `codes` at all.
+    let codes = codes.unwrap_or_default();
+    respond(onboarding::choose(&state.db, &state.styles, visitor, &codes).await)?;
+    leptos_axum::redirect("/feed");
+    Ok(())
+}
+
+#[server(endpoint = "painting", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_painting(id: i64) -> Result<PaintingDetail, AppError> {
+    use crate::server::discovery::paintings;
+    let (state, visitor) = visitor_context()?;
+    respond(paintings::detail(&state.db, id, visitor).await)
+}
+
+/// The paintings nearest to painting `id`, without itself and the visitor's hidden ones.
+#[server(endpoint = "painting/similar", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_more_like_this(id: i64) -> Result<Vec<ScoredCard>, AppError> {
+    use crate::server::discovery::paintings;
+    let (state, visitor) = visitor_context()?;
+    respond(paintings::more_like_this(&state.db, id, visitor, 8).await)
+}
+
+/// The visitor's newest room photo (uploaded through `POST /api/room-photo`), if any.
+#[server(endpoint = "room", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_room() -> Result<RoomState, AppError> {
+    use crate::server::discovery::rooms;
+    let (state, visitor) = visitor_context()?;
+    let photo = respond(rooms::latest(&state, visitor).await)?;
+    Ok(RoomState { photo, max_megabytes: state.config.room_max_bytes.div_ceil(1024 * 1024) })
+}
+
+#[server(endpoint = "saved", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_saved() -> Result<SavedList, AppError> {
+    use crate::server::discovery::paintings;
+    let (state, visitor) = visitor_context()?;
+    respond(paintings::saved(&state.db, visitor).await)
+}
+
+/// Save or unsave a painting (recorded as a save/unsave activity, like the feed's buttons).
+/// Returns the new state.
+#[server(endpoint = "saved/set")]
+pub async fn set_saved(painting_id: i64, saved: bool, source: String) -> Result<bool, AppError> {
+    use crate::server::discovery::paintings;
+    let (state, visitor) = visitor_context()?;
+    respond(paintings::set_saved(&state.db, visitor, painting_id, saved, &source).await)?;
+    Ok(saved)
+}
+
+/// Text-to-art search (GET /api/search?q=...).
+#[server(endpoint = "search", input = leptos::server_fn::codec::GetUrl)]
+pub async fn search_paintings(q: String) -> Result<SearchResults, AppError> {
+    use crate::server::discovery::search;
+    let (state, visitor) = visitor_context()?;
+    let floor = state.config.search_min_similarity.unwrap_or_else(|| search::default_floor(state.clip.info().kind));
+    respond(search::search(&state.db, &state.clip, visitor, &q, floor).await)
+}
+
+/// The raw routes of discovery: the browser's activity batches and room-photo uploads (multipart
+/// forms that also work without JavaScript).
+#[cfg(feature = "ssr")]
+pub use routes::{activity_batch, room_photo};
+#[cfg(feature = "ssr")]
+mod routes {
+    use axum::extract::{Multipart, State};
+    use axum::http::HeaderMap;
+    use axum::response::{IntoResponse, Redirect, Response};
+    use axum::{Extension, Json};
+    use bytes::Bytes;
+
+    use crate::error::AppError;
+    use crate::server::discovery::activity::{ingest, IngestResponse};
+    use crate::server::discovery::rooms::upload;
+    use crate::server::error::{multipart_error, wants_json, ServerError};
+    use crate::server::http::visitor::VisitorId;
+    use crate::server::state::AppState;
+
+    const PHOTO_TOO_LARGE: &str = "the photo is too large";
+
+    /// `POST /api/activity`. The router caps the body at `MAX_BODY_BYTES` (413 beyond).
+    pub async fn activity_batch(
+        State(state): State<AppState>,
+        Extension(visitor): Extension<VisitorId>,
+        body: Bytes,
+    ) -> Result<Json<IngestResponse>, ServerError> {
+        Ok(Json(ingest(&state.db, visitor, &body).await?))
+    }
+
+    /// `POST /api/room-photo`, multipart with a `photo` file and an optional `next` page.
+    ///
+    /// A browser form (no JSON in `Accept`) is sent back to `next` (a local path), with
+    /// `?room_error=<code>` when the photo was refused, so it works without JavaScript. API clients
+    /// asking for JSON get the photo or a JSON error with its status (400, 413).
+    pub async fn room_photo(
+        State(state): State<AppState>,
+        Extension(visitor): Extension<VisitorId>,
+        headers: HeaderMap,
+        multipart: Multipart,
+    ) -> Response {
+        let wants_json = wants_json(&headers);
+        let (photo, next) = read_form(multipart).await;
+        let result = match photo {
+            Ok(bytes) => upload(&state, visitor, bytes).await.map_err(AppError::from),
+            Err(error) => Err(error),
+        };
+        if wants_json {
+            return match result {
+                Ok(room) => Json(room).into_response(),
+                Err(error) => error.into_response(),
+            };
+        }
+        let back = next.filter(|path| is_local_path(path)).unwrap_or_else(|| "/feed".to_owned());
+        let (path, fragment) = back.split_once('#').map_or((back.as_str(), None), |(p, f)| (p, Some(f)));
+        let location = match result {
+            Ok(_) => back.clone(),
+            Err(error) => {
+                let separator = if path.contains('?') { '&' } else { '?' };
+                let fragment = fragment.map(|f| format!("#{f}")).unwrap_or_default();
+                format!("{path}{separator}room_error={}{fragment}", error_code(&error))
+            }
+        };
+        Redirect::to(&location).into_response()
+    }
+
+    /// The `photo` bytes and the `next` path from the form.
+    async fn read_form(mut multipart: Multipart) -> (Result<Bytes, AppError>, Option<String>) {
+        let mut photo = Err(AppError::invalid("choose a photo of your room to upload"));
+        let mut next = None;
+        loop {
+            match multipart.next_field().await {
+                Ok(Some(field)) => match field.name() {
+                    Some("photo") => {
+                        photo = field.bytes().await.map_err(|e| multipart_error(e, PHOTO_TOO_LARGE));
+                        if photo.is_err() {
+                            break;
+                        }
+                    }
+                    Some("next") => next = field.text().await.ok(),
+                    _ => {}
+                },
+                Ok(None) => break,
+                Err(error) => {
+                    photo = Err(multipart_error(error, PHOTO_TOO_LARGE));
+                    break;
+                }
+            }
+        }
+        (photo, next)
+    }
+
+    /// Short, fixed codes for the redirect (never free text an attacker could put in a link).
+    fn error_code(error: &AppError) -> &'static str {
+        match error {
+            AppError::TooLarge(_) => "too_large",
+            AppError::Invalid(message) if message.contains("pixels") => "too_many_pixels",
+            AppError::Invalid(message) if message.contains("choose a photo") || message.contains("empty") => "missing",
+            AppError::Invalid(_) => "not_an_image",
+            _ => "unavailable",
+        }
+    }
+
+    /// Only same-site paths: "/painting/3", never "//evil.example" or "https://...".
+    fn is_local_path(path: &str) -> bool {
+        path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') && path.len() <= 512
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use crate::server::infra::images::ImageRejected;
+
+        #[test]
+        fn redirects_stay_on_this_site() {
+            assert!(is_local_path("/painting/3#wall"));
+            for bad in ["//evil.example", "https://evil.example", "/\\evil.example", "painting/3"] {
+                assert!(!is_local_path(bad), "{bad}");
+            }
+        }
+
+        #[test]
+        fn refusals_map_to_fixed_codes() {
+            let invalid = |e: ImageRejected| AppError::from(ServerError::Image(e));
+            assert_eq!(error_code(&invalid(ImageRejected::TooLarge { size: 2, limit: 1 })), "too_large");
+            assert_eq!(
+                error_code(&invalid(ImageRejected::TooManyPixels { width: 9, height: 9, limit: 1 })),
+                "too_many_pixels"
+            );
+            assert_eq!(error_code(&invalid(ImageRejected::NotAnImage)), "not_an_image");
+            assert_eq!(error_code(&invalid(ImageRejected::Empty)), "missing");
+            assert_eq!(error_code(&AppError::Internal), "unavailable");
+        }
+    }
+}

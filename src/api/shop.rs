@@ -1,0 +1,133 @@
+//! Buying a print and following the order; the admin's side of fulfilment.
+
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use super::{admin_context, invalid, visitor_context};
+use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::server::error::respond;
+use crate::types::{AdminOrders, OrderView};
+
+/// Buy a print: the server prices it, opens (or reuses) the order and its Stripe Checkout
+/// Session, and returns the Checkout URL (a plain form post is redirected there).
+#[server(endpoint = "checkout")]
+pub async fn start_checkout(
+    painting_id: i64,
+    size: String,
+    material: String,
+    frame: String,
+) -> Result<String, AppError> {
+    use crate::pricing::PrintOptions;
+    use crate::server::shop::checkout;
+    let (state, visitor) = visitor_context()?;
+    let options = invalid(PrintOptions::parse(&size, &material, &frame))?;
+    let url = respond(checkout::start(&state, visitor, painting_id, options).await)?;
+    leptos_axum::redirect(&url);
+    Ok(url)
+}
+
+#[server(endpoint = "orders", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_my_orders() -> Result<Vec<OrderView>, AppError> {
+    use crate::server::shop::orders;
+    let (state, visitor) = visitor_context()?;
+    respond(orders::for_visitor(&state.db, visitor).await)
+}
+
+/// One of the visitor's orders; anyone else's is "not found".
+#[server(endpoint = "order", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_order(id: String) -> Result<OrderView, AppError> {
+    use crate::server::shop::orders;
+    let (state, visitor) = visitor_context()?;
+    respond(orders::view(&state.db, &id, Some(visitor)).await)
+}
+
+#[server(endpoint = "order/address")]
+pub async fn update_shipping(order_id: String, name: String, phone: String, address: String) -> Result<(), AppError> {
+    use crate::server::shop::checkout;
+    let (state, visitor) = visitor_context()?;
+    let address = respond(checkout::parse_address(&name, &phone, &address).map_err(Into::into))?;
+    respond(checkout::update_address(&state.db, visitor, &order_id, address).await)
+}
+
+#[server(endpoint = "admin/orders", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_admin_orders(status: Option<String>) -> Result<AdminOrders, AppError> {
+    use crate::server::shop::orders;
+    let (state, _) = admin_context().await?;
+    let status = invalid(status.filter(|s| !s.is_empty()).map(|s| s.parse()).transpose())?;
+    let (orders, counts) = respond(orders::for_admin(&state.db, status, 200).await)?;
+    Ok(AdminOrders { orders, counts })
+}
+
+#[server(endpoint = "admin/order", input = leptos::server_fn::codec::GetUrl)]
+pub async fn load_admin_order(id: String) -> Result<OrderView, AppError> {
+    use crate::server::shop::orders;
+    let (state, _) = admin_context().await?;
+    respond(orders::view(&state.db, &id, None).await)
+}
+
+/// The next fulfilment step (only moves the state machine allows); shipping needs tracking.
+#[server(endpoint = "admin/order/advance")]
+pub async fn advance_order(order_id: String, to: String, tracking: Option<String>) -> Result<(), AppError> {
+    use crate::server::shop::fulfilment;
+    let (state, admin) = admin_context().await?;
+    respond(fulfilment::advance(&state, &admin, &order_id, &to, tracking.as_deref()).await)
+}
+
+/// Refund through Stripe; `amount_cents` empty means the whole remainder.
+#[server(endpoint = "admin/order/refund")]
+pub async fn refund_order(order_id: String, amount_cents: Option<String>) -> Result<i64, AppError> {
+    use crate::server::shop::fulfilment;
+    let (state, admin) = admin_context().await?;
+    let amount = invalid(
+        amount_cents
+            .filter(|a| !a.trim().is_empty())
+            .map(|a| {
+                a.trim().parse::<i64>().map_err(|_| "the refund amount must be a whole number of cents".to_owned())
+            })
+            .transpose(),
+    )?;
+    respond(fulfilment::refund(&state, &admin, &order_id, amount).await)
+}
+
+/// The raw route of the shop: Stripe's signed webhook.
+#[cfg(feature = "ssr")]
+pub use routes::stripe_webhook;
+#[cfg(feature = "ssr")]
+mod routes {
+    use axum::body::Bytes;
+    use axum::extract::State;
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::{IntoResponse, Response};
+    use axum::Json;
+    use serde_json::json;
+
+    use crate::server::shop::payments::webhook::{handle, verify_signature, StripeEvent};
+    use crate::server::state::AppState;
+
+    /// `POST /api/webhooks/stripe`: verified against every configured secret, then applied.
+    pub async fn stripe_webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+        let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok());
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        if let Err(error) = verify_signature(signature, &body, state.payments.webhook_secrets(), now) {
+            tracing::warn!(%error, "stripe webhook refused");
+            return (StatusCode::BAD_REQUEST, Json(json!({ "error": error.to_string() }))).into_response();
+        }
+        let event: StripeEvent = match serde_json::from_slice(&body) {
+            Ok(event) => event,
+            Err(error) => {
+                tracing::warn!(%error, "stripe webhook body is not an event");
+                return (StatusCode::BAD_REQUEST, Json(json!({ "error": "the body is not a Stripe event" })))
+                    .into_response();
+            }
+        };
+        match handle(&state.db, &event).await {
+            Ok(outcome) => {
+                tracing::info!(event = %event.id, kind = %event.event_type, outcome = %outcome.describe(), "stripe webhook");
+                Json(json!({ "received": true, "outcome": outcome.describe() })).into_response()
+            }
+            // Stripe retries on 5xx, and nothing was committed.
+            Err(error) => error.into_response(),
+        }
+    }
+}
