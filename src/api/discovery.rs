@@ -203,9 +203,15 @@ mod routes {
         }
     }
 
-    /// Only same-site paths: "/painting/3", never "//evil.example" or "https://...".
+    /// Only same-site paths: "/painting/3", never "//evil.example" or "https://...". Control
+    /// characters are refused too: browsers drop tabs and newlines from a URL, so "/\t/evil.example"
+    /// would become "//evil.example", and a CR/LF cannot go in a Location header at all.
     fn is_local_path(path: &str) -> bool {
-        path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') && path.len() <= 512
+        path.starts_with('/')
+            && !path.starts_with("//")
+            && !path.contains('\\')
+            && !path.chars().any(char::is_control)
+            && path.len() <= 512
     }
 
     #[cfg(test)]
@@ -216,7 +222,14 @@ mod routes {
         #[test]
         fn redirects_stay_on_this_site() {
             assert!(is_local_path("/painting/3#wall"));
-            for bad in ["//evil.example", "https://evil.example", "/\\evil.example", "painting/3"] {
+            for bad in [
+                "//evil.example",
+                "https://evil.example",
+                "/\\evil.example",
+                "painting/3",
+                "/\t/evil.example",
+                "/feed\r\nSet-Cookie: x=1",
+            ] {
                 assert!(!is_local_path(bad), "{bad}");
             }
         }

@@ -254,3 +254,20 @@ async fn two_workers_share_one_queue_safely(db: PgPool) {
     assert_eq!(a + b, 600, "every event processed exactly once ({a} + {b})");
     assert_tastes(&db, &expected_tastes(&events, &embeddings)).await;
 }
+
+#[sqlx::test]
+async fn events_about_an_unpublished_painting_are_refused_like_unknown_ones(db: PgPool) {
+    let app = common::TestApp::new(db.clone()).await;
+    let (_, ids) = paintings(&db, 2).await;
+    sqlx::query("UPDATE paintings SET published = false WHERE id = $1").bind(ids[1]).execute(&db).await.unwrap();
+    let batch =
+        json!({"events": [event("click", Some(ids[0])), event("click", Some(ids[1])), event("hide", Some(ids[1]))]});
+    let (status, body) = post(&app, batch.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let statuses: Vec<&str> =
+        body["results"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["logged", "rejected", "rejected"]);
+    assert!(body["results"][1]["error"].as_str().unwrap().contains("does not exist"), "{body}");
+    let hidden: i64 = sqlx::query_scalar("SELECT count(*) FROM hidden_paintings").fetch_one(&db).await.unwrap();
+    assert_eq!(hidden, 0, "a refused hide changes nothing");
+}

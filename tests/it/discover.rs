@@ -66,6 +66,17 @@ async fn saving_lists_newest_first_and_unsaving_removes(db: PgPool) {
 }
 
 #[sqlx::test]
+async fn an_unpublished_painting_cannot_be_saved(db: PgPool) {
+    let app = common::TestApp::new(db.clone()).await;
+    let ids = synthetic::insert(&db, &synthetic::clustered(2, 1, 0.5, 1), "u").await.unwrap();
+    sqlx::query("UPDATE paintings SET published = false WHERE id = $1").bind(ids[1]).execute(&db).await.unwrap();
+    assert_eq!(send(&app, set_saved(ids[1], true, "feed")).await.0, StatusCode::NOT_FOUND, "like an unknown one");
+    assert_eq!(send(&app, set_saved(ids[0], true, "feed")).await.0, StatusCode::OK);
+    let saved: i64 = sqlx::query_scalar("SELECT count(*) FROM saved_paintings").fetch_one(&db).await.unwrap();
+    assert_eq!(saved, 1);
+}
+
+#[sqlx::test]
 async fn more_like_this_is_nearest_first_without_itself_or_hidden(db: PgPool) {
     let app = common::TestApp::new(db.clone()).await;
     let catalogue = synthetic::clustered(60, 6, 0.5, 2);

@@ -210,6 +210,18 @@ async fn uploads_over_the_limits_or_not_images_are_refused_and_change_nothing(db
 }
 
 #[sqlx::test]
+async fn a_photo_of_an_extreme_shape_is_a_clear_400(db: PgPool) {
+    let app = common::TestApp::new(db.clone()).await;
+    let visitor = Uuid::new_v4();
+    let (status, _, body) = app.send(upload(visitor, multipart(&png(4_000, 1), None), true)).await;
+    let body = String::from_utf8_lossy(&body);
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("at most 20 times its short side"), "{body}");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM room_photos").fetch_one(&db).await.unwrap();
+    assert_eq!(stored, 0);
+}
+
+#[sqlx::test]
 async fn the_browser_form_returns_to_the_page_with_a_fixed_error_code(db: PgPool) {
     let app = common::TestApp::new(db.clone()).await;
     let visitor = Uuid::new_v4();

@@ -144,7 +144,7 @@ pub async fn ingest(db: &PgPool, visitor: VisitorId, body: &[u8]) -> ServerResul
 
     // Painting ids must exist: unknown ones are rejected, not silently dropped.
     let wanted: Vec<i64> = checked.iter().flatten().filter_map(|e| e.painting_id).collect();
-    let known: HashSet<i64> = sqlx::query_scalar("SELECT id FROM paintings WHERE id = ANY($1)")
+    let known: HashSet<i64> = sqlx::query_scalar("SELECT id FROM paintings WHERE id = ANY($1) AND published")
         .bind(&wanted)
         .fetch_all(db)
         .await?

@@ -149,8 +149,10 @@ pub async fn set_saved(db: &PgPool, visitor: VisitorId, id: i64, saved: bool, so
     let source = Source::parse(source)
         .filter(|source| source.sent_by_browser())
         .ok_or_else(|| AppError::invalid(format!("unknown source {source:?}")))?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM paintings WHERE id = $1)").bind(id).fetch_one(db).await?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM paintings WHERE id = $1 AND published)")
+        .bind(id)
+        .fetch_one(db)
+        .await?;
     if !exists {
         return Err(AppError::NotFound.into());
     }

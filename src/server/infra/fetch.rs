@@ -59,6 +59,8 @@ impl Fetcher {
         });
         let client = reqwest::Client::builder()
             .redirect(policy)
+            // A proxy from the environment would make the request from elsewhere, past the checks.
+            .no_proxy()
             .dns_resolver(Arc::new(PublicOnly { allow_private }))
             .connect_timeout(Duration::from_secs(10).min(timeout))
             .timeout(timeout)
@@ -129,6 +131,8 @@ pub fn is_public(ip: IpAddr) -> bool {
         IpAddr::V4(v4) => {
             let [a, b, ..] = v4.octets();
             let shared_cgnat = a == 100 && (64..128).contains(&b);
+            let benchmarking = a == 198 && (18..20).contains(&b); // 198.18.0.0/15
+            let reserved = a >= 240; // 240.0.0.0/4, the broadcast address included
             !(v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
@@ -137,16 +141,28 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || v4.is_multicast()
                 || v4.is_documentation()
                 || shared_cgnat
+                || benchmarking
+                || reserved
                 || a == 0)
         }
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_public(IpAddr::V4(v4)),
-            None => {
+        // IPv4-mapped and IPv4-compatible (`::a.b.c.d`) addresses are the IPv4 address they carry.
+        IpAddr::V6(v6) => match v6.to_ipv4() {
+            Some(v4) if !v6.is_loopback() && !v6.is_unspecified() => is_public(IpAddr::V4(v4)),
+            _ => {
+                let [first, second, ..] = v6.segments();
+                // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) reach IPv4 hosts by translation, and
+                // site-local (fec0::/10) is private: none may be fetched.
+                let nat64 = first == 0x64 && second == 0xff9b && v6.segments()[2..6] == [0, 0, 0, 0];
+                let six_to_four = first == 0x2002;
+                let site_local = first & 0xffc0 == 0xfec0;
                 !(v6.is_loopback()
                     || v6.is_unspecified()
                     || v6.is_multicast()
                     || v6.is_unique_local()
-                    || v6.is_unicast_link_local())
+                    || v6.is_unicast_link_local()
+                    || nat64
+                    || six_to_four
+                    || site_local)
             }
         },
     }
@@ -197,7 +213,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn private_loopback_and_link_local_addresses_are_not_public() {
+    fn private_loopback_link_local_reserved_and_translated_addresses_are_not_public() {
         for ip in [
             "127.0.0.1",
             "10.1.2.3",
@@ -210,10 +226,20 @@ mod tests {
             "fe80::1",
             "fd00::1",
             "::ffff:127.0.0.1",
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "64:ff9b::a00:1",
+            "64:ff9b::808:808",
+            "2002:a00:1::1",
+            "fec0::1",
+            "198.18.0.1",
+            "198.19.255.255",
+            "240.0.0.1",
+            "255.255.255.255",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
+        for ip in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "::ffff:8.8.8.8", "198.20.0.1", "223.255.255.1"] {
             assert!(is_public(ip.parse().unwrap()), "{ip}");
         }
     }

@@ -18,9 +18,17 @@ pub enum ImageRejected {
     NotAnImage,
     #[error("the image is {width}x{height} pixels; the limit is {limit} pixels")]
     TooManyPixels { width: u32, height: u32, limit: u64 },
+    #[error(
+        "the image is {width}x{height} pixels; its long side may be at most {MAX_ASPECT_RATIO} times its short side"
+    )]
+    ExtremeAspect { width: u32, height: u32 },
     #[error("the image is damaged or truncated")]
     Corrupt,
 }
+
+/// The longest side over the shortest that an image may have: long enough for a handscroll,
+/// short of the strips that only exist to break resizing.
+pub const MAX_ASPECT_RATIO: u32 = 20;
 
 #[derive(Debug, Clone, Copy)]
 pub struct ImageLimits {
@@ -49,6 +57,9 @@ pub fn decode_rgb(bytes: &[u8], limits: ImageLimits) -> Result<RgbImage, ImageRe
     }
     if u64::from(width) * u64::from(height) > limits.max_pixels {
         return Err(ImageRejected::TooManyPixels { width, height, limit: limits.max_pixels });
+    }
+    if u64::from(width.max(height)) > u64::from(width.min(height)) * u64::from(MAX_ASPECT_RATIO) {
+        return Err(ImageRejected::ExtremeAspect { width, height });
     }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut decoder_limits = image::Limits::default();
@@ -151,6 +162,23 @@ mod tests {
         chunk(&mut out, b"IDAT", &[0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01]);
         chunk(&mut out, b"IEND", &[]);
         out
+    }
+
+    #[test]
+    fn extreme_shapes_are_refused_before_decoding_and_resizing_never_panics() {
+        // Inside the pixel limit, but 19,173,962 to 1: it used to overflow the resize and panic.
+        assert!(matches!(
+            decode_rgb(&png_bomb(19_173_962, 1), LIMITS),
+            Err(ImageRejected::ExtremeAspect { width: 19_173_962, height: 1 })
+        ));
+        assert!(matches!(decode_rgb(&png(21, 1), LIMITS), Err(ImageRejected::ExtremeAspect { .. })));
+        assert!(matches!(decode_rgb(&png(1, 21), LIMITS), Err(ImageRejected::ExtremeAspect { .. })));
+        assert!(decode_rgb(&png(20, 1), LIMITS).is_ok(), "a handscroll's shape is fine");
+        // The preprocessing itself holds up even for what decoding now refuses.
+        for (width, height) in [(19_173_962, 1), (1, 40_000), (300, 7)] {
+            let tensor = crate::server::infra::clip::preprocess::preprocess(&RgbImage::new(width, height));
+            assert!(tensor.iter().all(|v| v.is_finite()), "{width}x{height}");
+        }
     }
 
     #[test]

@@ -23,11 +23,13 @@ const STD: [f32; 3] = [0.268_629_54, 0.261_302_58, 0.275_777_11];
 pub fn preprocess_into(image: &RgbImage, resizer: &mut Resizer, out: &mut [f32]) {
     assert_eq!(out.len(), TENSOR_LEN, "output must hold 3x224x224 floats");
     let (width, height) = image.dimensions();
-    let (resized_w, resized_h) = if height < width {
-        ((u64::from(SIZE) * u64::from(width) / u64::from(height)) as u32, SIZE)
-    } else {
-        (SIZE, (u64::from(SIZE) * u64::from(height) / u64::from(width)) as u32)
+    // The short side scales to SIZE; the long side's size saturates instead of wrapping, and is
+    // never below SIZE, so the centre crop always fits (decoding already refuses extreme shapes).
+    let long_side = |long: u32, short: u32| {
+        u32::try_from(u64::from(SIZE) * u64::from(long) / u64::from(short.max(1))).unwrap_or(u32::MAX).max(SIZE)
     };
+    let (resized_w, resized_h) =
+        if height < width { (long_side(width, height), SIZE) } else { (SIZE, long_side(height, width)) };
     let scale_x = f64::from(width) / f64::from(resized_w);
     let scale_y = f64::from(height) / f64::from(resized_h);
     let left = f64::from((resized_w - SIZE) / 2) * scale_x;
