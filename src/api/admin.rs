@@ -31,8 +31,11 @@ pub async fn admin_login(email: String, password: String, next: Option<String>) 
     };
     let cookie = auth::session_cookie(token, state.config.cookies_secure(), state.config.admin_session_hours);
     auth::set_response_cookie(&cookie);
-    // Only local paths: never an open redirect.
-    let target = next.filter(|n| n.starts_with("/admin") && !n.starts_with("//")).unwrap_or_else(|| "/admin".into());
+    // Only local admin paths (never an open redirect), without control characters (a CR/LF
+    // cannot go in a Location header, and browsers drop tabs).
+    let target = next
+        .filter(|n| n.starts_with("/admin") && !n.starts_with("//") && !n.chars().any(char::is_control))
+        .unwrap_or_else(|| "/admin".into());
     leptos_axum::redirect(&target);
     Ok(())
 }

@@ -197,6 +197,7 @@ mod routes {
         match error {
             AppError::TooLarge(_) => "too_large",
             AppError::Invalid(message) if message.contains("pixels") => "too_many_pixels",
+            AppError::Invalid(message) if message.contains("times its short side") => "bad_shape",
             AppError::Invalid(message) if message.contains("choose a photo") || message.contains("empty") => "missing",
             AppError::Invalid(_) => "not_an_image",
             _ => "unavailable",

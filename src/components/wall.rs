@@ -172,6 +172,7 @@ fn room_error_message(code: &str) -> &'static str {
     match code {
         "too_large" => "That photo is too large. Please choose a smaller file.",
         "too_many_pixels" => "That photo has too many pixels. Please choose a smaller image.",
+        "bad_shape" => "That photo is too long and thin for a room. Please choose another.",
         "not_an_image" => "That file is not a JPEG, PNG or WebP image we can read.",
         "missing" => "Choose a photo of your room first.",
         _ => "We could not store your photo just now. Please try again.",

@@ -191,6 +191,22 @@ async fn admin_login_session_and_logout(db: PgPool) {
 }
 
 #[sqlx::test]
+async fn a_login_link_with_control_characters_in_next_signs_in_to_the_console(db: PgPool) {
+    let app = common::TestApp::new(db.clone()).await;
+    let hash = auth::hash_password("a long enough password").unwrap();
+    auth::upsert_admin(&db, &AdminEmail::parse("ada@example.com").unwrap(), &hash).await.unwrap();
+    for next in ["/admin%0D%0ASet-Cookie:+x=1", "/admin%09/evil.example"] {
+        let request = Request::post("/api/admin/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("email=ada@example.com&password=a+long+enough+password&next={next}")))
+            .unwrap();
+        let (status, headers, body) = send(&app, request).await;
+        assert!(status.is_success() || status.is_redirection(), "{next}: {status} {body}");
+        assert_eq!(headers[header::LOCATION], "/admin", "{next}");
+    }
+}
+
+#[sqlx::test]
 async fn the_first_run_prints_a_one_time_admin_password_that_signs_in(db: PgPool) {
     let app = common::TestApp::new(db.clone()).await;
     let first_run = |bootstrap: Option<(&str, &str)>| {

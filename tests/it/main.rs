@@ -1,6 +1,7 @@
 //! The integration tests, in one binary: the server is linked once instead of once per file.
 //! Each module is one feature's tests; `common` is their shared harness (a database per test,
-//! the app on a real port, fixtures). Run one module with `cargo nextest run -E 'test(/^feed::/)'`.
+//! the app on a real port, fixtures). Run one module with
+//! `cargo nextest run --features bench --no-default-features -E 'test(/^feed::/)'`.
 
 mod common;
 

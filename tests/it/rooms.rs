@@ -214,9 +214,12 @@ async fn a_photo_of_an_extreme_shape_is_a_clear_400(db: PgPool) {
     let app = common::TestApp::new(db.clone()).await;
     let visitor = Uuid::new_v4();
     let (status, _, body) = app.send(upload(visitor, multipart(&png(4_000, 1), None), true)).await;
+    let (form, headers, _) = app.send(upload(visitor, multipart(&png(4_000, 1), Some("/feed")), false)).await;
+    assert!(form.is_redirection());
+    assert_eq!(headers[header::LOCATION], "/feed?room_error=bad_shape", "the form says what was wrong");
     let body = String::from_utf8_lossy(&body);
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(body.contains("at most 20 times its short side"), "{body}");
+    assert!(body.contains("at most 100 times its short side"), "{body}");
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM room_photos").fetch_one(&db).await.unwrap();
     assert_eq!(stored, 0);
 }

@@ -1,6 +1,6 @@
 //! Import files: metadata CSV (the demo catalogue's columns) or seed-shaped JSON
 //! (`{"paintings":[{title, artist, imageUrl, ...}]}`). `artwall import FILE` takes images on
-//! local disk; the admin console's import jobs (`server::jobs`) take image URLs.
+//! local disk; the admin console's import jobs (`catalogue::import_jobs`) take image URLs.
 
 use std::path::{Path, PathBuf};
 

@@ -132,6 +132,7 @@ pub fn is_public(ip: IpAddr) -> bool {
             let [a, b, ..] = v4.octets();
             let shared_cgnat = a == 100 && (64..128).contains(&b);
             let benchmarking = a == 198 && (18..20).contains(&b); // 198.18.0.0/15
+            let protocol_assignments = a == 192 && b == 0 && v4.octets()[2] == 0; // 192.0.0.0/24
             let reserved = a >= 240; // 240.0.0.0/4, the broadcast address included
             !(v4.is_loopback()
                 || v4.is_private()
@@ -142,6 +143,7 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || v4.is_documentation()
                 || shared_cgnat
                 || benchmarking
+                || protocol_assignments
                 || reserved
                 || a == 0)
         }
@@ -150,9 +152,13 @@ pub fn is_public(ip: IpAddr) -> bool {
             Some(v4) if !v6.is_loopback() && !v6.is_unspecified() => is_public(IpAddr::V4(v4)),
             _ => {
                 let [first, second, ..] = v6.segments();
-                // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) reach IPv4 hosts by translation, and
-                // site-local (fec0::/10) is private: none may be fetched.
-                let nat64 = first == 0x64 && second == 0xff9b && v6.segments()[2..6] == [0, 0, 0, 0];
+                // NAT64 (64:ff9b::/96 and the local-use 64:ff9b:1::/48), IPv4-translated
+                // (::ffff:0:0/96), 6to4 (2002::/16) and Teredo (2001::/32) reach IPv4 hosts by
+                // translation, and site-local (fec0::/10) is private: none may be fetched.
+                let segments = v6.segments();
+                let nat64 = first == 0x64 && second == 0xff9b && (segments[2..6] == [0, 0, 0, 0] || segments[2] == 1);
+                let translated = segments[..5] == [0, 0, 0, 0, 0xffff] && segments[5] == 0;
+                let teredo = first == 0x2001 && second == 0;
                 let six_to_four = first == 0x2002;
                 let site_local = first & 0xffc0 == 0xfec0;
                 !(v6.is_loopback()
@@ -161,6 +167,8 @@ pub fn is_public(ip: IpAddr) -> bool {
                     || v6.is_unique_local()
                     || v6.is_unicast_link_local()
                     || nat64
+                    || translated
+                    || teredo
                     || six_to_four
                     || site_local)
             }
@@ -230,6 +238,10 @@ mod tests {
             "::10.0.0.1",
             "64:ff9b::a00:1",
             "64:ff9b::808:808",
+            "64:ff9b:1::a00:1",
+            "::ffff:0:a00:1",
+            "2001:0:4136:e378::1",
+            "192.0.0.8",
             "2002:a00:1::1",
             "fec0::1",
             "198.18.0.1",
