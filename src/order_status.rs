@@ -108,6 +108,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_status_has_its_own_label_for_shoppers() {
+        let labels: std::collections::HashSet<&str> = OrderStatus::ALL.into_iter().map(OrderStatus::label).collect();
+        assert_eq!(labels.len(), OrderStatus::ALL.len(), "no two statuses read alike");
+        assert!(labels.iter().all(|label| label.starts_with(char::is_uppercase)), "{labels:?}");
+        assert_eq!(Pending.label(), "Awaiting payment");
+        assert_eq!(Failed.label(), "Payment failed");
+    }
+
+    #[test]
     fn the_happy_path_and_its_branches_are_allowed() {
         let path = [Pending, Paid, Processing, Shipped, Delivered, Completed];
         for pair in path.windows(2) {
