@@ -31,10 +31,9 @@ pub async fn admin_login(email: String, password: String, next: Option<String>) 
     };
     let cookie = auth::session_cookie(token, state.config.cookies_secure(), state.config.admin_session_hours);
     auth::set_response_cookie(&cookie);
-    // Only local admin paths (never an open redirect), without control characters (a CR/LF
-    // cannot go in a Location header, and browsers drop tabs).
+    // Only local admin paths: never an open redirect, never a header that cannot be written.
     let target = next
-        .filter(|n| n.starts_with("/admin") && !n.starts_with("//") && !n.chars().any(char::is_control))
+        .filter(|n| n.starts_with("/admin") && crate::server::http::security::is_local_path(n))
         .unwrap_or_else(|| "/admin".into());
     leptos_axum::redirect(&target);
     Ok(())

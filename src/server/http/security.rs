@@ -9,6 +9,17 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::AppError;
 
+/// Only same-site paths: "/painting/3", never "//evil.example" or "https://...". Control
+/// characters are refused too: browsers drop tabs and newlines from a URL, so "/\t/evil.example"
+/// would become "//evil.example", and a CR/LF cannot go in a Location header at all.
+pub fn is_local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.contains('\\')
+        && !path.chars().any(char::is_control)
+        && path.len() <= 512
+}
+
 /// For pages: scripts only from us or with this response's nonce (the hydration script), WASM
 /// allowed to compile, nothing framing us. Inline `style` attributes carry card aspect ratios.
 pub fn page_csp(nonce: &str) -> String {
@@ -81,4 +92,24 @@ pub async fn refuse_cross_site(State(public_origin): State<String>, request: Req
         return AppError::Forbidden.into_response();
     }
     next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_stay_on_this_site() {
+        assert!(is_local_path("/painting/3#wall"));
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil.example",
+            "painting/3",
+            "/\t/evil.example",
+            "/feed\r\nSet-Cookie: x=1",
+        ] {
+            assert!(!is_local_path(bad), "{bad}");
+        }
+    }
 }
