@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "../support/test";
 import http from "node:http";
 import { AddressInfo } from "node:net";
 import fs from "node:fs";

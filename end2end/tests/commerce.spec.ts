@@ -1,4 +1,5 @@
-import { test, expect, Page } from "@playwright/test";
+import { test, expect } from "../support/test";
+import type { Page } from "@playwright/test";
 import { hydrated, signInAsAdmin, sql } from "../support/pages";
 
 const notice = (page: Page) => page.getByRole("note").filter({ hasText: "Test payments: no card is charged." });

@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "../support/test";
 import { hydrated, sql } from "../support/pages";
 
 test("save a painting from its page, find it in Saved, and see more like it", async ({ page }) => {

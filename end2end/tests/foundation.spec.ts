@@ -1,4 +1,5 @@
-import { test, expect, Page } from "@playwright/test";
+import { test, expect } from "../support/test";
+import type { Page } from "@playwright/test";
 import { hydrated, sql } from "../support/pages";
 
 test("the feed's first page is in the HTML before any JavaScript runs", async ({ browser, request }) => {

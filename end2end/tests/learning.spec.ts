@@ -1,4 +1,4 @@
-import { test, expect, Page } from "@playwright/test";
+import { test, expect } from "../support/test";
 import { hydrated, scrollWholeFeed, sql, startOver } from "../support/pages";
 
 test("the feed learns from a new visitor and forgets nothing on reload", async ({ page, context }) => {

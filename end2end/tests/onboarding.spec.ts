@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "../support/test";
 
 test("a new visitor picks home styles and the feed starts from them", async ({ page }) => {
   await page.goto("/onboarding");

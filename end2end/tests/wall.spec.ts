@@ -1,4 +1,5 @@
-import { test, expect, Page } from "@playwright/test";
+import { test, expect } from "../support/test";
+import type { Page } from "@playwright/test";
 import path from "path";
 import { hydrated, openFirstPainting } from "../support/pages";
 
