@@ -22,6 +22,16 @@ if [ -z "${ARTWALL_DEMO_CATALOGUE:-}" ]; then
     export ARTWALL_DEMO_CATALOGUE="$here/.data/generated-catalogue/metadata.csv"
   fi
 fi
+# The key that signs visitor cookies: made once per checkout and kept, so visitors stay who they
+# are across restarts. Production sets ARTWALL_COOKIE_KEYS itself (see .env.example).
+if [ -z "${ARTWALL_COOKIE_KEYS:-}" ]; then
+  if [ ! -s "$here/.data/cookie-key" ]; then
+    mkdir -p "$here/.data"
+    (umask 077 && head -c 48 /dev/urandom | base64 -w0 > "$here/.data/cookie-key")
+  fi
+  ARTWALL_COOKIE_KEYS=$(cat "$here/.data/cookie-key")
+  export ARTWALL_COOKIE_KEYS
+fi
 # Logs of the servers our scripts start (the test Stripe server, e2e's shop).
 export ARTWALL_LOG_DIR="${ARTWALL_LOG_DIR:-$here/.data/logs}"
 

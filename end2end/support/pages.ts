@@ -1,9 +1,19 @@
-import { expect, Page } from "@playwright/test";
+import { expect, BrowserContext, Page } from "@playwright/test";
 import { execFileSync } from "node:child_process";
 
 /** Reads the e2e database (scripts/e2e.sh exports DATABASE_URL) to check what reached it. */
 export function sql(query: string): string {
   return execFileSync("psql", [process.env.DATABASE_URL!, "-tAc", query]).toString().trim();
+}
+
+/**
+ * The visitor id this browser's cookie names, to look the visitor up in the database. The cookie
+ * is the server's signature (44 characters of base64) followed by the id.
+ */
+export async function visitorId(context: BrowserContext): Promise<string> {
+  const cookie = (await context.cookies()).find((c) => c.name === "artwall_visitor");
+  expect(cookie, "the server set a visitor cookie").toBeDefined();
+  return cookie!.value.slice(-36);
 }
 
 /**

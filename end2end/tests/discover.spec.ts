@@ -1,5 +1,5 @@
 import { test, expect } from "../support/test";
-import { hydrated, sql } from "../support/pages";
+import { hydrated, visitorId, sql } from "../support/pages";
 
 test("save a painting from its page, find it in Saved, and see more like it", async ({ page }) => {
   await page.goto("/feed");
@@ -31,7 +31,7 @@ test("search by colour, with an honest empty state", async ({ page }) => {
 test("cards on the painting, search and saved pages are tracked with their source; the session ends with its scroll depth", async ({ page, context }) => {
   await page.goto("/search?q=dark");
   await hydrated(page);
-  const visitor = (await context.cookies()).find((c) => c.name === "artwall_visitor")!.value;
+  const visitor = await visitorId(context);
   const events = (where: string) => Number(sql(`SELECT count(*) FROM activities WHERE visitor_id = '${visitor}' AND ${where}`));
   await expect.poll(() => events("event_type = 'impression' AND source = 'search'"), { timeout: 10_000 }).toBeGreaterThan(0);
 

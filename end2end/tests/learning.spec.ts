@@ -1,5 +1,5 @@
 import { test, expect } from "../support/test";
-import { hydrated, scrollWholeFeed, sql, startOver } from "../support/pages";
+import { hydrated, visitorId, scrollWholeFeed, sql, startOver } from "../support/pages";
 
 test("the feed learns from a new visitor and forgets nothing on reload", async ({ page, context }) => {
   await page.setViewportSize({ width: 1280, height: 900 });
@@ -10,7 +10,7 @@ test("the feed learns from a new visitor and forgets nothing on reload", async (
   await page.getByRole("button", { name: "Show me paintings" }).click();
   await expect(page).toHaveURL(/\/feed$/);
   await hydrated(page);
-  const visitor = (await context.cookies()).find((c) => c.name === "artwall_visitor")!.value;
+  const visitor = await visitorId(context);
   const tasteAfterOnboarding = sql(`SELECT taste::text FROM user_preferences WHERE visitor_id = '${visitor}'`);
   expect(tasteAfterOnboarding).toMatch(/^\[/);
 

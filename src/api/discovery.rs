@@ -100,24 +100,25 @@ pub async fn search_paintings(q: String) -> Result<SearchResults, AppError> {
     respond(search::search(&state.db, &state.clip, visitor, &q, floor).await)
 }
 
-/// The raw routes of discovery: the browser's activity batches and room-photo uploads (multipart
-/// forms that also work without JavaScript).
+/// The raw routes of discovery: the browser's activity batches, room-photo uploads (multipart
+/// forms that also work without JavaScript) and the photo itself, for its owner.
 #[cfg(feature = "ssr")]
-pub use routes::{activity_batch, room_photo};
+pub use routes::{activity_batch, room_photo, room_photo_file};
 #[cfg(feature = "ssr")]
 mod routes {
-    use axum::extract::{Multipart, State};
-    use axum::http::HeaderMap;
+    use axum::extract::{Multipart, Path, State};
+    use axum::http::{header, HeaderMap};
     use axum::response::{IntoResponse, Redirect, Response};
     use axum::{Extension, Json};
     use bytes::Bytes;
 
     use crate::error::AppError;
     use crate::server::discovery::activity::{ingest, IngestResponse};
-    use crate::server::discovery::rooms::upload;
+    use crate::server::discovery::rooms::{self, upload};
     use crate::server::error::{multipart_error, wants_json, ServerError};
     use crate::server::http::security::is_local_path;
     use crate::server::http::visitor::VisitorId;
+    use crate::server::infra::storage::PRIVATE_CACHE_CONTROL;
     use crate::server::state::AppState;
 
     const PHOTO_TOO_LARGE: &str = "the photo is too large";
@@ -129,6 +130,17 @@ mod routes {
         body: Bytes,
     ) -> Result<Json<IngestResponse>, ServerError> {
         Ok(Json(ingest(&state.db, visitor, &body).await?))
+    }
+
+    /// `GET /api/room-photo/{token}`: the JPEG, to the visitor who uploaded it; 404 to anyone else.
+    pub async fn room_photo_file(
+        State(state): State<AppState>,
+        Extension(visitor): Extension<VisitorId>,
+        Path(token): Path<String>,
+    ) -> Result<Response, ServerError> {
+        let jpeg = rooms::photo(&state, visitor, &token).await?.ok_or(AppError::NotFound)?;
+        Ok(([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, PRIVATE_CACHE_CONTROL)], jpeg)
+            .into_response())
     }
 
     /// `POST /api/room-photo`, multipart with a `photo` file and an optional `next` page.

@@ -92,6 +92,16 @@ async fn serve(config: Config) -> ServerResult<()> {
     let every = std::time::Duration::from_secs(state.config.order_jobs_seconds.max(1));
     tokio::spawn(crate::server::shop::order_jobs::run(state.db.clone(), state.payments.clone(), every));
     tokio::spawn(state.job_runner().run(std::time::Duration::from_secs(1)));
+    let rooms_state = state.clone();
+    tokio::spawn(async move {
+        match crate::server::discovery::rooms::rekey_legacy(&rooms_state).await {
+            Ok(0) => {}
+            Ok(moved) => tracing::info!(moved, "room photos moved from visitor-named keys to random ones"),
+            Err(error) => {
+                tracing::error!(%error, "moving room photos to random keys stopped; it resumes at the next start")
+            }
+        }
+    });
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, ready_after_ms = started.elapsed().as_millis() as u64, "serving ArtWall");
     let limits = state.limits.clone();

@@ -98,6 +98,10 @@ pub struct Config {
     /// The shop's public URL: used for absolute links and to decide whether cookies are Secure.
     #[arg(long, env = "ARTWALL_PUBLIC_URL", default_value = "http://127.0.0.1:3000")]
     pub public_url: Url,
+    /// Keys that sign visitor cookies, comma-separated, each at least 32 bytes; the first signs,
+    /// all verify (put a new key first to roll one). Required to serve.
+    #[arg(long, env = "ARTWALL_COOKIE_KEYS", value_delimiter = ',', hide_env_values = true)]
+    pub cookie_keys: Vec<String>,
 
     #[arg(long, env = "ARTWALL_ADMIN_SESSION_HOURS", default_value_t = 12)]
     pub admin_session_hours: i64,

@@ -20,9 +20,9 @@ use crate::server::catalogue::import_jobs;
 use crate::server::config::Config;
 use crate::server::discovery::{activity, rooms};
 use crate::server::error;
-use crate::server::http::visitor::{self, SecureCookies};
+use crate::server::http::visitor;
 use crate::server::http::{auth, limits, security};
-use crate::server::infra::storage::{Storage, IMMUTABLE_CACHE_CONTROL};
+use crate::server::infra::storage::{Storage, IMMUTABLE_CACHE_CONTROL, PUBLIC_PREFIX};
 use crate::server::shop::payments;
 use crate::server::state::AppState;
 
@@ -47,18 +47,21 @@ pub fn router(state: AppState) -> Router {
             post(api::import_upload).layer(DefaultBodyLimit::max(import_jobs::MAX_UPLOAD_BYTES)),
         )
         .route("/api/room-photo", post(api::room_photo).layer(DefaultBodyLimit::max(room_body_limit(&state.config))))
+        .route("/api/room-photo/{token}", get(api::room_photo_file))
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
     router =
         router.nest_service(&format!("/{}", site_pkg_dir(&state.leptos_options)), site_assets(&state.leptos_options));
+    // Only the public folder: room photos sit beside it and go to their owner alone.
     if let Storage::Local { root } = state.storage.as_ref() {
-        let media = Router::new().fallback_service(ServeDir::new(root)).layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static(IMMUTABLE_CACHE_CONTROL),
-        ));
-        router = router.nest_service("/media", media);
+        let public = PUBLIC_PREFIX.trim_end_matches('/');
+        let media =
+            Router::new().fallback_service(ServeDir::new(root.join(public))).layer(SetResponseHeaderLayer::overriding(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(IMMUTABLE_CACHE_CONTROL),
+            ));
+        router = router.nest_service(&format!("/media/{public}"), media);
     }
-    let secure = SecureCookies(state.config.cookies_secure());
     let public_origin = state.config.public_url.origin().ascii_serialization();
     router
         .layer(middleware::from_fn(error::server_fn_error_status))
@@ -69,7 +72,7 @@ pub fn router(state: AppState) -> Router {
             security::Hsts(state.config.cookies_secure()),
             security::security_headers,
         ))
-        .layer(middleware::from_fn(move |request: Request, next: Next| visitor::visitor_cookie(secure, request, next)))
+        .layer(middleware::from_fn_with_state(state.clone(), visitor::visitor_cookie))
         // Brotli or gzip for whatever is not compressed yet (pages, JSON, debug builds' WASM);
         // images are left alone (the default predicate).
         .layer(CompressionLayer::new())

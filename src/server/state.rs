@@ -13,7 +13,7 @@ use crate::server::catalogue::{import_jobs, Catalogue};
 use crate::server::config::Config;
 use crate::server::discovery::{feed, onboarding};
 use crate::server::error::ServerResult;
-use crate::server::http::limits;
+use crate::server::http::{limits, visitor};
 use crate::server::infra::clip::Clip;
 use crate::server::infra::fetch;
 use crate::server::infra::images::ImageLimits;
@@ -32,6 +32,7 @@ pub struct AppState {
     pub styles: Arc<onboarding::StyleEmbeddings>,
     pub payments: Arc<payments::Payments>,
     pub limits: Arc<limits::RateLimits>,
+    pub visitor_keys: Arc<visitor::VisitorKeys>,
     /// The client for image URLs admins give (SSRF-safe); one connection pool for the process.
     pub fetcher: fetch::Fetcher,
 }
@@ -59,6 +60,7 @@ impl AppState {
         tracing::info!(storage = %storage.describe(), "storage ready");
         let payments = Arc::new(payments::Payments::from_config(&config)?);
         let limits = Arc::new(limits::RateLimits::from_config(&config));
+        let visitor_keys = Arc::new(visitor::VisitorKeys::from_config(&config)?);
         let fetch_timeout = Duration::from_secs(config.fetch_timeout_seconds.max(1));
         let fetcher = fetch::Fetcher::new(config.max_image_bytes, fetch_timeout, config.fetch_allow_private);
         Ok(Self {
@@ -71,6 +73,7 @@ impl AppState {
             styles,
             payments,
             limits,
+            visitor_keys,
             fetcher,
         })
     }

@@ -20,7 +20,7 @@ const VISITOR: &str = "3f2a6c1e-8d4b-4c1a-9e2f-7b6d5a4c3b2a";
 async fn post(app: &common::TestApp, body: impl Into<Body>) -> (StatusCode, Value) {
     let request = Request::post("/api/activity")
         .header(header::CONTENT_TYPE, "application/json")
-        .header(header::COOKIE, format!("artwall_visitor={VISITOR}"))
+        .header(header::COOKIE, common::visitor_cookie(VISITOR))
         .body(body.into())
         .unwrap();
     let response = app.router().oneshot(request).await.unwrap();

@@ -147,7 +147,7 @@ async fn unpublishing_is_for_admins_and_audited(db: PgPool) {
     let (admin, cookie) = common::admin_session(&db).await;
     assert_eq!(app.send(publish(&cookie, false)).await.0, StatusCode::OK);
     let order = Request::get("/api/order?id=order_kept")
-        .header(header::COOKIE, format!("artwall_visitor={shopper}"))
+        .header(header::COOKIE, common::visitor_cookie(shopper))
         .body(Body::empty())
         .unwrap();
     let (status, _, body) = app.send_text(order).await;

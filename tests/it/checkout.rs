@@ -73,7 +73,7 @@ async fn painting(db: &PgPool) -> i64 {
 
 fn buy(visitor: Uuid, painting: i64, frame: &str) -> Request<Body> {
     Request::post("/api/checkout")
-        .header(header::COOKIE, format!("artwall_visitor={visitor}"))
+        .header(header::COOKIE, common::visitor_cookie(visitor))
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::ACCEPT, "application/json")
         .body(Body::from(format!("painting_id={painting}&size=50x60&material=canvas&frame={frame}")))
@@ -81,7 +81,7 @@ fn buy(visitor: Uuid, painting: i64, frame: &str) -> Request<Body> {
 }
 
 fn as_visitor(uri: &str, visitor: Uuid) -> Request<Body> {
-    Request::get(uri).header(header::COOKIE, format!("artwall_visitor={visitor}")).body(Body::empty()).unwrap()
+    Request::get(uri).header(header::COOKIE, common::visitor_cookie(visitor)).body(Body::empty()).unwrap()
 }
 
 async fn status_of(db: &PgPool, order: &str) -> OrderStatus {
@@ -137,6 +137,21 @@ async fn buy_pay_refund_with_the_real_client_and_signed_webhooks(db: PgPool) {
         sqlx::query_as("SELECT id, amount_cents, stripe_session_id FROM orders").fetch_one(&db).await.unwrap();
     assert_eq!(amount, 32_370 + 5_000, "priced on the server: 24900 x 1.3 + black frame");
     assert!(url.ends_with(&session));
+    // Stripe knows the order, never the visitor id (a bearer credential here).
+    let at_stripe = reqwest::Client::new()
+        .get(format!("{}v1/checkout/sessions/{session}", stripe.base))
+        .bearer_auth("sk_test_artwall")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(at_stripe.contains(&order), "{at_stripe}");
+    assert!(
+        !at_stripe.contains(&shopper.to_string()) && !at_stripe.contains(&shopper.simple().to_string()),
+        "{at_stripe}"
+    );
 
     // The pay page says no card is charged; its Pay button completes the session and sends the
     // shopper back to the order page.
@@ -160,7 +175,7 @@ async fn buy_pay_refund_with_the_real_client_and_signed_webhooks(db: PgPool) {
     let (_, _, body) = app.send(as_visitor("/api/orders", stranger)).await;
     assert_eq!(serde_json::from_slice::<Vec<artwall::types::OrderView>>(&body).unwrap(), vec![]);
     let change = Request::post("/api/order/address")
-        .header(header::COOKIE, format!("artwall_visitor={stranger}"))
+        .header(header::COOKIE, common::visitor_cookie(stranger))
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(format!("order_id={order}&name=Mallory&phone=123456789&address=Elsewhere")))
         .unwrap();
@@ -251,7 +266,7 @@ async fn stripe_down_means_a_clear_message_and_no_dangling_order(db: PgPool) {
 async fn admin_order_endpoints_need_an_admin_session(db: PgPool) {
     let app = common::TestApp::new(db).await;
     // No cookie, a shopper's visitor cookie, and an admin cookie with a token no session has.
-    let visitor = format!("artwall_visitor={}", Uuid::new_v4());
+    let visitor = common::visitor_cookie(Uuid::new_v4());
     let forged = format!("artwall_admin={}", "a".repeat(64));
     for cookie in ["", visitor.as_str(), forged.as_str()] {
         for (method, uri, body) in [

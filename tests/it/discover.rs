@@ -22,14 +22,14 @@ async fn send(app: &common::TestApp, request: Request<Body>) -> (StatusCode, Str
 }
 
 fn get(uri: &str) -> Request<Body> {
-    Request::get(uri).header(header::COOKIE, format!("artwall_visitor={VISITOR}")).body(Body::empty()).unwrap()
+    Request::get(uri).header(header::COOKIE, common::visitor_cookie(VISITOR)).body(Body::empty()).unwrap()
 }
 
 fn set_saved(id: i64, saved: bool, source: &str) -> Request<Body> {
     Request::post("/api/saved/set")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::ACCEPT, "application/json")
-        .header(header::COOKIE, format!("artwall_visitor={VISITOR}"))
+        .header(header::COOKIE, common::visitor_cookie(VISITOR))
         .body(Body::from(format!("painting_id={id}&saved={saved}&source={source}")))
         .unwrap()
 }

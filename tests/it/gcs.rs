@@ -7,7 +7,7 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 
 use artwall::server::catalogue::{AddOutcome, Catalogue, NewPainting, PaintingMeta, RawMeta};
-use artwall::server::infra::storage::{MediaKey, Storage};
+use artwall::server::infra::storage::{MediaKey, Storage, Visibility};
 use bytes::Bytes;
 use sqlx::PgPool;
 
@@ -56,7 +56,7 @@ async fn objects_round_trip_through_the_real_gcs_client() {
     assert!(storage.describe().contains("gs://artwall-test"));
     let key = MediaKey::parse("paintings/test/abc-600.jpg").unwrap();
     let payload: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
-    storage.put(&key, Bytes::from(payload.clone()), "image/jpeg").await.unwrap();
+    storage.put(&key, Bytes::from(payload.clone()), "image/jpeg", Visibility::Public).await.unwrap();
     assert_eq!(storage.get(&key).await.unwrap(), payload, "bytes survive the trip unchanged");
     assert_eq!(storage.public_url(&key), format!("{}artwall-test/paintings/test/abc-600.jpg", gcs.endpoint));
     let missing = MediaKey::parse("paintings/none.jpg").unwrap();

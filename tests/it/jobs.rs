@@ -256,7 +256,7 @@ async fn job_endpoints_need_an_admin_session(db: PgPool) {
             .method(method)
             .uri(&uri)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::COOKIE, format!("artwall_visitor={}", Uuid::new_v4()))
+            .header(header::COOKIE, common::visitor_cookie(Uuid::new_v4()))
             .body(Body::from(body))
             .unwrap();
         assert_eq!(app.send(request).await.0, StatusCode::UNAUTHORIZED, "{method} {uri}");

@@ -29,7 +29,7 @@ fn activity(ip: &str, visitor: Uuid) -> Request<Body> {
     from(
         ip,
         Request::post("/api/activity")
-            .header(header::COOKIE, format!("artwall_visitor={visitor}"))
+            .header(header::COOKIE, common::visitor_cookie(visitor))
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from(r#"{"events":[{"eventType":"session_start","source":"feed"}]}"#))
             .unwrap(),
@@ -64,14 +64,29 @@ async fn activity_is_limited_per_visitor_and_per_address(db: PgPool) {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert!(retry_after(&headers) >= 1);
     // Another visitor at the same address still gets through, until the address's own limit
-    // (five visitors' worth: 10 a minute; the refused request did not count, so 2 are used).
+    // (five visitors' worth: 10 a minute). The address is checked first, so all 3 requests so far
+    // count against it: fresh visitor ids cannot buy an address more requests.
     let others: Vec<StatusCode> =
         futures::future::join_all((0..9).map(|_| app.send(activity("203.0.113.7", Uuid::new_v4()))))
             .await
             .into_iter()
             .map(|r| r.0)
             .collect();
-    assert_eq!(others.iter().filter(|s| **s == StatusCode::OK).count(), 8, "{others:?}");
-    assert_eq!(others.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count(), 1, "{others:?}");
+    assert_eq!(others.iter().filter(|s| **s == StatusCode::OK).count(), 7, "{others:?}");
+    assert_eq!(others.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count(), 2, "{others:?}");
     assert_eq!(app.send(activity("198.51.100.9", second)).await.0, StatusCode::OK);
+}
+
+#[sqlx::test]
+async fn ipv6_addresses_in_one_64_share_a_limit(db: PgPool) {
+    let app = common::TestApp::with_config(db, |c| c.rate_activity_per_minute = 1).await;
+    // One host can use any address of its /64: five visitors' worth (5), then refused.
+    let statuses: Vec<StatusCode> =
+        futures::future::join_all((1..=6).map(|n| app.send(activity(&format!("2001:db8:1:2::{n:x}"), Uuid::new_v4()))))
+            .await
+            .into_iter()
+            .map(|r| r.0)
+            .collect();
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 5, "{statuses:?}");
+    assert_eq!(app.send(activity("2001:db8:1:3::1", Uuid::new_v4())).await.0, StatusCode::OK, "the next /64 is apart");
 }

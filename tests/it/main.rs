@@ -20,4 +20,5 @@ mod limits;
 mod onboarding;
 mod rooms;
 mod security;
+mod visitor;
 mod webhook;

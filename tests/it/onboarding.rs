@@ -38,7 +38,7 @@ fn choose(form: &str) -> Request<Body> {
     Request::post("/api/onboarding/choose")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::ACCEPT, "application/json")
-        .header(header::COOKIE, format!("artwall_visitor={VISITOR}"))
+        .header(header::COOKIE, common::visitor_cookie(VISITOR))
         .body(Body::from(form.to_owned()))
         .unwrap()
 }

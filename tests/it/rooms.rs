@@ -1,5 +1,6 @@
-//! Room photos through `POST /api/room-photo`: limits, EXIF stripping, storage under
-//! `user-rooms/{visitor}/`, the taste blend, and the no-JavaScript form flow.
+//! Room photos through `POST /api/room-photo`: limits, EXIF stripping, random storage keys served
+//! to their owner alone, the move of photos stored under the old visitor-naming keys, the taste
+//! blend, and the no-JavaScript form flow.
 
 use crate::common;
 
@@ -34,11 +35,88 @@ fn multipart(photo: &[u8], next: Option<&str>) -> Vec<u8> {
 fn upload(visitor: Uuid, body: Vec<u8>, json: bool) -> Request<Body> {
     let mut request = Request::post("/api/room-photo")
         .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={BOUNDARY}"))
-        .header(header::COOKIE, format!("artwall_visitor={visitor}"));
+        .header(header::COOKIE, common::visitor_cookie(visitor));
     if json {
         request = request.header(header::ACCEPT, "application/json");
     }
     request.body(Body::from(body)).unwrap()
+}
+
+/// GETs a room photo's URL as `visitor` (or with no cookie): its status and, on 200, its bytes,
+/// after checking it may only sit in the browser's own cache.
+async fn photo_as(app: &common::TestApp, url: &str, visitor: Option<Uuid>) -> (StatusCode, Option<Vec<u8>>) {
+    let mut request = Request::get(url);
+    if let Some(visitor) = visitor {
+        request = request.header(header::COOKIE, common::visitor_cookie(visitor));
+    }
+    let (status, headers, body) = app.send(request.body(Body::empty()).unwrap()).await;
+    if status != StatusCode::OK {
+        return (status, None);
+    }
+    assert_eq!(headers[header::CONTENT_TYPE], "image/jpeg");
+    assert_eq!(headers[header::CACHE_CONTROL], "private, max-age=31536000, immutable");
+    (status, Some(body))
+}
+
+#[sqlx::test]
+async fn a_room_photo_has_a_random_key_and_only_its_owner_is_served_it(db: PgPool) {
+    let app = common::TestApp::new(db.clone()).await;
+    let (owner, stranger) = (Uuid::new_v4(), Uuid::new_v4());
+    let (status, _, body) = app.send(upload(owner, multipart(&phone_photo(), None), true)).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let room: artwall::types::RoomPhoto = serde_json::from_slice(&body).unwrap();
+    let (key,): (String,) = sqlx::query_as("SELECT media_key FROM room_photos").fetch_one(&db).await.unwrap();
+    let owner_text = owner.to_string();
+    let owner_hex = owner.simple().to_string();
+    for (what, text) in [("URL", &room.url), ("storage key", &key)] {
+        assert!(!text.contains(&owner_text) && !text.contains(&owner_hex), "the {what} names the visitor: {text}");
+    }
+    assert!(room.url.starts_with("/api/room-photo/") && key.starts_with("rooms/"), "{} {key}", room.url);
+
+    assert_eq!(photo_as(&app, &room.url, Some(owner)).await.0, StatusCode::OK);
+    assert_eq!(photo_as(&app, &room.url, Some(stranger)).await.0, StatusCode::NOT_FOUND, "another visitor");
+    assert_eq!(photo_as(&app, &room.url, None).await.0, StatusCode::NOT_FOUND, "no cookie");
+    // The media folder serves paintings only: not the file itself, nor a guess at the old layout.
+    for path in [format!("/media/{key}"), format!("/media/user-rooms/{owner}/x.jpg")] {
+        let (status, _, _) = app.send(Request::get(&path).body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    }
+    for token in ["../../etc/passwd", "ABCDEF", &"0".repeat(32)] {
+        let url = format!("/api/room-photo/{token}");
+        assert_eq!(photo_as(&app, &url, Some(owner)).await.0, StatusCode::NOT_FOUND, "{url}");
+    }
+}
+
+#[sqlx::test]
+async fn photos_stored_under_the_old_visitor_keys_move_to_random_ones_and_still_show(db: PgPool) {
+    let app = common::TestApp::new(db.clone()).await;
+    let visitor = Uuid::new_v4();
+    let old_key = format!("user-rooms/{visitor}/0123456789abcdef.jpg");
+    let old_file = app.media.path().join(&old_key);
+    std::fs::create_dir_all(old_file.parent().unwrap()).unwrap();
+    std::fs::write(&old_file, phone_photo()).unwrap();
+    sqlx::query(
+        "INSERT INTO room_photos (visitor_id, media_key, width, height, embedding) VALUES ($1, $2, 64, 32, $3)",
+    )
+    .bind(visitor)
+    .bind(&old_key)
+    .bind(Vector::from(vec![0.1; 512]))
+    .execute(&db)
+    .await
+    .unwrap();
+
+    let moved = artwall::server::discovery::rooms::rekey_legacy(&app.state).await.unwrap();
+    assert_eq!(moved, 1);
+    assert_eq!(artwall::server::discovery::rooms::rekey_legacy(&app.state).await.unwrap(), 0, "nothing left to move");
+    let (key,): (String,) = sqlx::query_as("SELECT media_key FROM room_photos").fetch_one(&db).await.unwrap();
+    assert!(key.starts_with("rooms/") && !key.contains(&visitor.to_string()), "{key}");
+    assert!(!old_file.exists(), "the file under the old key is gone");
+    let room =
+        artwall::server::discovery::rooms::latest(&app.state, artwall::server::http::visitor::VisitorId(visitor))
+            .await
+            .unwrap()
+            .expect("the photo still shows");
+    assert_eq!(photo_as(&app, &room.url, Some(visitor)).await, (StatusCode::OK, Some(phone_photo())));
 }
 
 /// A 64x32 JPEG, half warm and half cool, carrying EXIF that says "rotate 90° clockwise" and a
@@ -103,10 +181,13 @@ async fn a_room_photo_is_stored_without_exif_upright_and_blended_into_the_taste(
     let room: artwall::types::RoomPhoto = serde_json::from_slice(&body).unwrap();
     // EXIF orientation 6 was applied to the pixels: 64x32 becomes 32x64.
     assert_eq!((room.width, room.height), (32, 64));
-    let prefix = format!("/media/user-rooms/{visitor}/");
-    assert!(room.url.starts_with(&prefix), "{}", room.url);
-
-    let stored = std::fs::read(app.media.path().join(room.url.trim_start_matches("/media/"))).unwrap();
+    let (key,): (String,) = sqlx::query_as("SELECT media_key FROM room_photos WHERE visitor_id = $1")
+        .bind(visitor)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    let stored = std::fs::read(app.media.path().join(&key)).unwrap();
+    assert_eq!(photo_as(&app, &room.url, Some(visitor)).await, (StatusCode::OK, Some(stored.clone())));
     assert!(!stored.windows(4).any(|w| w == b"Exif"), "EXIF is gone");
     assert!(!stored.windows(6).any(|w| w == b"SpyCam"), "camera data is gone");
     let upright = image::load_from_memory(&stored).unwrap().into_rgb8();
@@ -138,7 +219,7 @@ async fn a_room_photo_is_stored_without_exif_upright_and_blended_into_the_taste(
     let (status, _, body) = app
         .send(
             Request::get("/api/room")
-                .header(header::COOKIE, format!("artwall_visitor={visitor}"))
+                .header(header::COOKIE, common::visitor_cookie(visitor))
                 .body(Body::empty())
                 .unwrap(),
         )
@@ -206,7 +287,7 @@ async fn uploads_over_the_limits_or_not_images_are_refused_and_change_nothing(db
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM room_photos").fetch_one(&db).await.unwrap();
     assert_eq!(stored, 0);
     assert_eq!(taste(&db, visitor).await, None, "no taste was created by a refused upload");
-    assert!(!app.media.path().join("user-rooms").exists(), "nothing written to storage");
+    assert!(!app.media.path().join("rooms").exists(), "nothing written to storage");
 }
 
 #[sqlx::test]

@@ -39,7 +39,7 @@ async fn pages_carry_a_csp_whose_nonce_is_on_every_inline_script(db: PgPool) {
 }
 
 fn reset_feed(visitor: Uuid, extra: Option<(&str, &str)>) -> Request<Body> {
-    let mut request = Request::post("/api/feed/reset").header(header::COOKIE, format!("artwall_visitor={visitor}"));
+    let mut request = Request::post("/api/feed/reset").header(header::COOKIE, common::visitor_cookie(visitor));
     if let Some((name, value)) = extra {
         request = request.header(name, value);
     }
@@ -89,7 +89,7 @@ async fn cross_site_state_changes_are_refused(db: PgPool) {
     let (status, _, _) = app
         .send(
             Request::get("/api/feed/reset")
-                .header(header::COOKIE, format!("artwall_visitor={visitor}"))
+                .header(header::COOKIE, common::visitor_cookie(visitor))
                 .body(Body::empty())
                 .unwrap(),
         )

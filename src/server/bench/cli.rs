@@ -122,7 +122,9 @@ async fn bench_ingest(
     workers: usize,
 ) -> ServerResult<()> {
     let db = connect(config).await?;
-    crate::server::bench::ingest::run(&db, server, events, concurrency, workers).await
+    // Signed as the server signs them: it is started with the same ARTWALL_COOKIE_KEYS.
+    let keys = crate::server::http::visitor::VisitorKeys::from_config(config)?;
+    crate::server::bench::ingest::run(&db, &keys, server, events, concurrency, workers).await
 }
 
 /// Prints one line of JSON: images embedded per second through decode, preprocess and infer.

@@ -157,6 +157,7 @@ enum Way {
 struct InProcessServer {
     client: reqwest::Client,
     feed: url::Url,
+    keys: std::sync::Arc<crate::server::http::visitor::VisitorKeys>,
 }
 
 async fn serve_in_process(state: AppState) -> ServerResult<InProcessServer> {
@@ -164,10 +165,11 @@ async fn serve_in_process(state: AppState) -> ServerResult<InProcessServer> {
     let feed = url::Url::parse(&format!("http://{}/api/feed", listener.local_addr()?))
         .map_err(|e| AppError::invalid(e.to_string()))?;
     // Connect info gives the rate limits each client's address, as in `serve`.
+    let keys = state.visitor_keys.clone();
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
     let client = reqwest::Client::builder().build().map_err(http_error)?;
-    Ok(InProcessServer { client, feed })
+    Ok(InProcessServer { client, feed, keys })
 }
 
 impl InProcessServer {
@@ -178,7 +180,7 @@ impl InProcessServer {
             .client
             .get(self.feed.clone())
             .query(&query)
-            .header(reqwest::header::COOKIE, format!("{VISITOR_COOKIE}={}", visitor.0))
+            .header(reqwest::header::COOKIE, format!("{VISITOR_COOKIE}={}", self.keys.sign(visitor)))
             .send()
             .await
             .map_err(http_error)?;

@@ -18,8 +18,16 @@ use crate::error::AppError;
 use crate::server::discovery::activity::MAX_EVENTS;
 use crate::server::discovery::taste_worker;
 use crate::server::error::{ServerError, ServerResult};
+use crate::server::http::visitor::{VisitorId, VisitorKeys, VISITOR_COOKIE};
 
-pub async fn run(db: &PgPool, server: &Url, events: usize, concurrency: usize, workers: usize) -> ServerResult<()> {
+pub async fn run(
+    db: &PgPool,
+    keys: &VisitorKeys,
+    server: &Url,
+    events: usize,
+    concurrency: usize,
+    workers: usize,
+) -> ServerResult<()> {
     let paintings: Vec<i64> =
         sqlx::query_scalar("SELECT id FROM paintings WHERE published ORDER BY id LIMIT 200").fetch_all(db).await?;
     if paintings.is_empty() {
@@ -30,10 +38,11 @@ pub async fn run(db: &PgPool, server: &Url, events: usize, concurrency: usize, w
     let batches = events.div_ceil(MAX_EVENTS);
     let next_batch = Arc::new(AtomicUsize::new(0));
     let visitors: Vec<Uuid> = (0..concurrency).map(|_| Uuid::new_v4()).collect();
+    let cookies = visitors.iter().map(|&visitor| format!("{VISITOR_COOKIE}={}", keys.sign(VisitorId(visitor))));
 
     let started = Instant::now();
     let mut senders = Vec::new();
-    for &visitor in &visitors {
+    for cookie in cookies {
         let (client, endpoint, next_batch, paintings) =
             (client.clone(), endpoint.clone(), next_batch.clone(), paintings.clone());
         senders.push(tokio::spawn(async move {
@@ -42,7 +51,7 @@ pub async fn run(db: &PgPool, server: &Url, events: usize, concurrency: usize, w
                 let body = json!({ "events": (0..MAX_EVENTS).map(|i| event(i, &paintings)).collect::<Vec<_>>() });
                 let response = client
                     .post(endpoint.clone())
-                    .header("cookie", format!("artwall_visitor={visitor}"))
+                    .header("cookie", &cookie)
                     .json(&body)
                     .send()
                     .await

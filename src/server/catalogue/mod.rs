@@ -21,7 +21,7 @@ use crate::error::AppError;
 use crate::server::error::{ServerError, ServerResult};
 use crate::server::infra::clip::{preprocess, Clip};
 use crate::server::infra::images::{decode_rgb, jpeg_rendition, ImageLimits};
-use crate::server::infra::storage::{MediaKey, Storage};
+use crate::server::infra::storage::{MediaKey, Storage, Visibility, PUBLIC_PREFIX};
 
 pub const THUMB_LONG_SIDE: u32 = 600;
 pub const HD_LONG_SIDE: u32 = 2048;
@@ -254,11 +254,11 @@ impl Catalogue {
 
     /// Writes the feed thumbnail and the HD rendition; returns their public URLs.
     async fn store_renditions(&self, source_key: &str, prepared: &Prepared) -> ServerResult<(String, String)> {
-        let folder = format!("paintings/{}", slug(source_key));
+        let folder = format!("{PUBLIC_PREFIX}{}", slug(source_key));
         let thumb_key = MediaKey::parse(format!("{folder}/{}-{}.jpg", prepared.digest, THUMB_LONG_SIDE))?;
         let hd_key = MediaKey::parse(format!("{folder}/{}-hd.jpg", prepared.digest))?;
-        self.storage.put(&thumb_key, prepared.thumb.jpeg.clone(), "image/jpeg").await?;
-        self.storage.put(&hd_key, prepared.hd.jpeg.clone(), "image/jpeg").await?;
+        self.storage.put(&thumb_key, prepared.thumb.jpeg.clone(), "image/jpeg", Visibility::Public).await?;
+        self.storage.put(&hd_key, prepared.hd.jpeg.clone(), "image/jpeg", Visibility::Public).await?;
         Ok((self.storage.public_url(&thumb_key), self.storage.public_url(&hd_key)))
     }
 

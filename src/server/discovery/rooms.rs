@@ -1,11 +1,14 @@
 //! Room photos: a visitor uploads a photo of their room; we keep a re-encoded copy (so no EXIF,
-//! GPS or camera data survives) under `user-rooms/{visitor}/`, blend its embedding into their
-//! taste, and show paintings on it ("see it on your wall").
+//! GPS or camera data survives), blend its embedding into their taste, and show paintings on it
+//! ("see it on your wall"). A photo is stored under a random key that says nothing about whose
+//! room it is, and only its owner is served it (`GET /api/room-photo/{token}`, privately cached).
+//!
+//! Photos stored before that lived under `user-rooms/{visitor id}/`; `rekey_legacy` moves them.
 
 use bytes::Bytes;
 use fast_image_resize::Resizer;
 use pgvector::Vector;
-use sha2::{Digest, Sha256};
+use rand::RngCore;
 use sqlx::PgPool;
 
 use crate::server::discovery::activity::{self, ServerEvent};
@@ -13,10 +16,14 @@ use crate::server::error::{ServerError, ServerResult};
 use crate::server::http::visitor::VisitorId;
 use crate::server::infra::clip::preprocess;
 use crate::server::infra::images::{decode_rgb, jpeg_rendition, ImageLimits, ImageRejected};
-use crate::server::infra::storage::MediaKey;
+use crate::server::infra::storage::{MediaKey, Visibility};
 use crate::server::{discovery::taste, state::AppState};
 use crate::types::RoomPhoto;
 
+/// Where room photos live: `rooms/{token}.jpg`, the token 32 random hex digits.
+const KEY_PREFIX: &str = "rooms/";
+/// The layout before random keys, which named the visitor.
+const LEGACY_KEY_PATTERN: &str = "user-rooms/%/%";
 /// Long side of the stored copy: plenty for a preview, a fraction of a phone photo's bytes.
 const STORED_LONG_SIDE: u32 = 2048;
 /// Room for the multipart framing and the `next` field around the photo itself.
@@ -43,13 +50,83 @@ pub async fn upload(state: &AppState, visitor: VisitorId, bytes: Bytes) -> Serve
         .pop()
         .ok_or_else(|| ServerError::Model("no embedding returned".into()))?;
 
-    let digest = hex::encode(&Sha256::digest(&stored.jpeg)[..8]);
-    let key = MediaKey::parse(format!("user-rooms/{}/{digest}.jpg", visitor.0))?;
-    state.storage.put(&key, stored.jpeg, "image/jpeg").await?;
+    let key = new_key();
+    state.storage.put(&key, stored.jpeg, "image/jpeg", Visibility::Private).await?;
     let (width, height) = (stored.width as i32, stored.height as i32);
     save(&state.db, visitor, &key, width, height, &embedding).await?;
-    tracing::info!(visitor = %visitor.0, key = key.as_str(), "room photo stored and blended into the taste");
-    Ok(RoomPhoto { url: state.storage.public_url(&key), width, height })
+    tracing::info!("room photo stored and blended into the taste");
+    Ok(RoomPhoto { url: url(&key), width, height })
+}
+
+fn new_key() -> MediaKey {
+    let mut token = [0u8; 16];
+    rand::rng().fill_bytes(&mut token);
+    MediaKey::parse(format!("{KEY_PREFIX}{}.jpg", hex::encode(token))).expect("hex digits make a valid key")
+}
+
+/// The owner's URL of a photo: its token, behind the route that checks the owner.
+fn url(key: &MediaKey) -> String {
+    let token = key.as_str().trim_start_matches(KEY_PREFIX).trim_end_matches(".jpg");
+    format!("/api/room-photo/{token}")
+}
+
+/// The JPEG of the photo `token` names, if it is one of `visitor`'s (None for anyone else's, so a
+/// stranger cannot even tell that it exists).
+pub async fn photo(state: &AppState, visitor: VisitorId, token: &str) -> ServerResult<Option<Vec<u8>>> {
+    if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Ok(None);
+    }
+    let key = format!("{KEY_PREFIX}{token}.jpg");
+    let owned: Option<(String,)> =
+        sqlx::query_as("SELECT media_key FROM room_photos WHERE visitor_id = $1 AND media_key = $2")
+            .bind(visitor.0)
+            .bind(&key)
+            .fetch_optional(&state.db)
+            .await?;
+    match owned {
+        Some((key,)) => Ok(Some(state.storage.get(&MediaKey::parse(key)?).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Moves photos stored under the old, visitor-naming keys to random ones, one row at a time
+/// (`SKIP LOCKED`: several instances may run it at once). Returns how many it moved. On local
+/// disk the old file is deleted; in a bucket the old objects are left for the operator to remove
+/// (`user-rooms/`), as the storage client deletes only over gRPC.
+pub async fn rekey_legacy(state: &AppState) -> ServerResult<u64> {
+    let mut moved = 0;
+    let mut after = 0i64;
+    loop {
+        let mut tx = state.db.begin().await?;
+        let row: Option<(i64, String)> = sqlx::query_as(
+            "SELECT id, media_key FROM room_photos WHERE media_key LIKE $1 AND id > $2
+             ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
+        )
+        .bind(LEGACY_KEY_PATTERN)
+        .bind(after)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((id, old)) = row else { return Ok(moved) };
+        after = id;
+        let old = MediaKey::parse(old)?;
+        let bytes = match state.storage.get(&old).await {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                tracing::warn!(photo = id, %error, "a room photo under an old key could not be read; left as it is");
+                continue;
+            }
+        };
+        let new = new_key();
+        state.storage.put(&new, Bytes::from(bytes), "image/jpeg", Visibility::Private).await?;
+        sqlx::query("UPDATE room_photos SET media_key = $2 WHERE id = $1")
+            .bind(id)
+            .bind(new.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        state.storage.delete_local(&old).await?;
+        moved += 1;
+    }
 }
 
 /// Records the photo, blends it into the taste and logs the activity, in one transaction.
@@ -97,13 +174,13 @@ async fn save(
 /// The visitor's newest room photo, if they have uploaded one.
 pub async fn latest(state: &AppState, visitor: VisitorId) -> ServerResult<Option<RoomPhoto>> {
     let row: Option<(String, i32, i32)> = sqlx::query_as(
-        "SELECT media_key, width, height FROM room_photos WHERE visitor_id = $1 ORDER BY id DESC LIMIT 1",
+        // A photo still under an old key shows once `rekey_legacy` has moved it (at start-up).
+        "SELECT media_key, width, height FROM room_photos WHERE visitor_id = $1 AND media_key LIKE $2
+         ORDER BY id DESC LIMIT 1",
     )
     .bind(visitor.0)
+    .bind(format!("{KEY_PREFIX}%"))
     .fetch_optional(&state.db)
     .await?;
-    row.map(|(key, width, height)| {
-        Ok(RoomPhoto { url: state.storage.public_url(&MediaKey::parse(key)?), width, height })
-    })
-    .transpose()
+    row.map(|(key, width, height)| Ok(RoomPhoto { url: url(&MediaKey::parse(key)?), width, height })).transpose()
 }

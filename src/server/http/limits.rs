@@ -2,7 +2,7 @@
 //! 429 and `Retry-After`; and a growing delay after failed sign-ins from one address.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -11,13 +11,12 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum_extra::extract::CookieJar;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::error::AppError;
 use crate::server::config::Config;
-use crate::server::http::visitor::VISITOR_COOKIE;
+use crate::server::http::visitor::VisitorId;
 
 /// One IP address may make this many times a visitor's requests.
 const IP_MULTIPLIER: u32 = 5;
@@ -45,7 +44,7 @@ impl Bucket {
 }
 
 struct Limiter {
-    per_visitor: Option<DefaultKeyedRateLimiter<String>>,
+    per_visitor: Option<DefaultKeyedRateLimiter<VisitorId>>,
     per_ip: DefaultKeyedRateLimiter<IpAddr>,
 }
 
@@ -77,16 +76,20 @@ impl RateLimits {
         Self { buckets, login_failures: Mutex::default() }
     }
 
-    /// None when allowed, else how long to wait.
-    fn check(&self, bucket: Bucket, visitor: Option<&str>, ip: IpAddr) -> Option<Duration> {
+    /// None when allowed, else how long to wait. The address is checked first, so fresh visitor
+    /// ids (a request without a cookie gets one) cannot buy an address more requests.
+    fn check(&self, bucket: Bucket, visitor: Option<VisitorId>, ip: IpAddr) -> Option<Duration> {
         let limiter = &self.buckets[&bucket];
         let now = DefaultClock::default().now();
-        if let (Some(per_visitor), Some(visitor)) = (&limiter.per_visitor, visitor) {
-            if let Err(not_until) = per_visitor.check_key(&visitor.to_owned()) {
-                return Some(not_until.wait_time_from(now));
-            }
+        if let Err(not_until) = limiter.per_ip.check_key(&network_of(ip)) {
+            return Some(not_until.wait_time_from(now));
         }
-        limiter.per_ip.check_key(&ip).err().map(|not_until| not_until.wait_time_from(now))
+        match (&limiter.per_visitor, visitor) {
+            (Some(per_visitor), Some(visitor)) => {
+                per_visitor.check_key(&visitor).err().map(|not_until| not_until.wait_time_from(now))
+            }
+            _ => None,
+        }
     }
 
     /// Forgets keys that are back to a full quota, so memory stays bounded.
@@ -122,6 +125,15 @@ impl RateLimits {
     }
 }
 
+/// What one client controls: an IPv4 address, or an IPv6 /64 (one customer's network: a single
+/// host can use any address in it).
+fn network_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
+    }
+}
+
 /// The peer's address (the server is served with connect info); unknown in in-process tests.
 pub fn client_ip(extensions: &axum::http::Extensions) -> IpAddr {
     extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip())
@@ -131,10 +143,10 @@ pub async fn rate_limit(State(limits): State<std::sync::Arc<RateLimits>>, reques
     let Some(bucket) = Bucket::of(request.method(), request.uri().path()) else {
         return next.run(request).await;
     };
-    let jar = CookieJar::from_headers(request.headers());
-    let visitor = jar.get(VISITOR_COOKIE).map(|c| c.value().to_owned());
+    // The verified visitor the visitor middleware (outside this one) put there.
+    let visitor = request.extensions().get::<VisitorId>().copied();
     let ip = client_ip(request.extensions());
-    match limits.check(bucket, visitor.as_deref(), ip) {
+    match limits.check(bucket, visitor, ip) {
         None => next.run(request).await,
         Some(wait) => {
             tracing::warn!(?bucket, %ip, "rate limited");

@@ -1,52 +1,104 @@
-//! Visitor identity: an opaque random id in an HttpOnly, SameSite=Lax cookie set by the server.
-//! It is the only source of a visitor's id; request bodies and other headers are never trusted
-//! for it.
+//! Visitor identity: a random id in an HttpOnly, SameSite=Lax cookie that the server signs (HMAC
+//! with `ARTWALL_COOKIE_KEYS`). It is the only source of a visitor's id; request bodies and other
+//! headers are never trusted for it, and a cookie the server did not sign is replaced by a new
+//! visitor. The id is a bearer credential: it never goes into a URL, a storage key, a log line or
+//! a third party's metadata.
+//!
+//! This module owns `legacy_visitors`: the visitors from before cookies were signed, whose
+//! unsigned cookie is exchanged once for a signed one.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::HeaderValue;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use cookie::Key;
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::server::config::Config;
+use crate::server::error::{ServerError, ServerResult};
+use crate::server::state::AppState;
 
 pub const VISITOR_COOKIE: &str = "artwall_visitor";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A key shorter than this is refused at start-up (HMAC-SHA256 wants 256 bits of secret).
+pub const MIN_COOKIE_KEY_BYTES: usize = 32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct VisitorId(pub Uuid);
 
-/// Whether the cookie must carry `Secure`; set from the public URL at start-up.
-#[derive(Debug, Clone, Copy)]
-pub struct SecureCookies(pub bool);
+/// The keys visitor cookies are signed with: the first signs, every one verifies, so a key can be
+/// rolled by putting the new one first and dropping the old one once its cookies have been
+/// re-signed (each visitor's next request re-signs theirs).
+pub struct VisitorKeys {
+    keys: Vec<Key>,
+}
+
+impl VisitorKeys {
+    pub fn from_config(config: &Config) -> ServerResult<Self> {
+        let secrets: Vec<&str> =
+            config.cookie_keys.iter().map(|key| key.trim()).filter(|key| !key.is_empty()).collect();
+        if secrets.is_empty() || secrets.iter().any(|key| key.len() < MIN_COOKIE_KEY_BYTES) {
+            return Err(ServerError::Config(format!(
+                "ARTWALL_COOKIE_KEYS must hold one or more comma-separated keys of at least {MIN_COOKIE_KEY_BYTES} \
+                 bytes (e.g. `openssl rand -base64 48`); the first signs visitor cookies"
+            )));
+        }
+        Ok(Self { keys: secrets.iter().map(|secret| Key::derive_from(secret.as_bytes())).collect() })
+    }
+
+    /// The cookie value that names `visitor`, signed with the current key.
+    pub fn sign(&self, visitor: VisitorId) -> String {
+        let mut jar = cookie::CookieJar::new();
+        jar.signed_mut(&self.keys[0]).add(Cookie::new(VISITOR_COOKIE, visitor.0.to_string()));
+        jar.get(VISITOR_COOKIE).expect("just added").value().to_owned()
+    }
+
+    /// The visitor a cookie value names, if one of our keys signed it, and whether that key is
+    /// the current one.
+    fn verify(&self, value: &str) -> Option<(VisitorId, bool)> {
+        let jar = cookie::CookieJar::new();
+        self.keys.iter().enumerate().find_map(|(index, key)| {
+            let verified = jar.signed(key).verify(Cookie::new(VISITOR_COOKIE, value.to_owned()))?;
+            let id = minted_id(verified.value())?;
+            Some((VisitorId(id), index == 0))
+        })
+    }
+}
+
+/// Only ids we could have minted: v4 UUIDs.
+fn minted_id(value: &str) -> Option<Uuid> {
+    Uuid::parse_str(value).ok().filter(|id| id.get_version_num() == 4)
+}
 
 /// Paths that serve the same bytes to everyone and may sit in shared caches: they get no visitor
 /// (a cookie minted on a cached response would be handed to every later visitor).
 const SHARED_PATHS: &[&str] = &["/pkg/", "/media/", "/healthz", "/readyz", "/favicon.svg"];
 
 /// Middleware: reads the visitor cookie, or mints a new id and sets the cookie on the response.
-pub async fn visitor_cookie(secure: SecureCookies, mut request: Request, next: Next) -> Response {
+pub async fn visitor_cookie(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path();
     if SHARED_PATHS.iter().any(|shared| path.starts_with(shared)) {
         return next.run(request).await;
     }
-    let existing = CookieJar::from_headers(request.headers())
-        .get(VISITOR_COOKIE)
-        .and_then(|cookie| Uuid::parse_str(cookie.value()).ok())
-        // Only ids we could have minted: v4 UUIDs.
-        .filter(|id| id.get_version_num() == 4);
-    let (visitor, is_new) = match existing {
-        Some(id) => (VisitorId(id), false),
+    let presented = CookieJar::from_headers(request.headers()).get(VISITOR_COOKIE).map(|c| c.value().to_owned());
+    let (visitor, set_cookie) = match presented {
+        Some(value) => match identify(&state, &value).await {
+            Ok(identified) => identified,
+            Err(error) => return error.into_response(),
+        },
         None => (VisitorId(Uuid::new_v4()), true),
     };
     request.extensions_mut().insert(visitor);
     let mut response = next.run(request).await;
-    if is_new {
-        let cookie = Cookie::build((VISITOR_COOKIE, visitor.0.to_string()))
+    if set_cookie {
+        let cookie = Cookie::build((VISITOR_COOKIE, state.visitor_keys.sign(visitor)))
             .path("/")
             .http_only(true)
-            .secure(secure.0)
+            .secure(state.config.cookies_secure())
             .same_site(SameSite::Lax)
             .max_age(time::Duration::days(400))
             .build();
@@ -55,6 +107,29 @@ pub async fn visitor_cookie(secure: SecureCookies, mut request: Request, next: N
         }
     }
     response
+}
+
+/// The visitor a presented cookie names, and whether to (re-)issue it: a cookie signed with an
+/// older key is re-signed; one nobody signed is a new visitor, unless it is the unsigned cookie of
+/// a visitor from before signing, which is adopted once.
+async fn identify(state: &AppState, value: &str) -> ServerResult<(VisitorId, bool)> {
+    if let Some((visitor, current_key)) = state.visitor_keys.verify(value) {
+        return Ok((visitor, !current_key));
+    }
+    if let Some(id) = minted_id(value) {
+        if claim_legacy(&state.db, id).await? {
+            tracing::info!("an unsigned visitor cookie from before signing was exchanged for a signed one");
+            return Ok((VisitorId(id), true));
+        }
+    }
+    Ok((VisitorId(Uuid::new_v4()), true))
+}
+
+/// Takes `id` off the list of visitors from before signing: true the first time only, so a leaked
+/// unsigned id stops working once its owner (or anyone) has come back.
+async fn claim_legacy(db: &PgPool, id: Uuid) -> ServerResult<bool> {
+    let claimed = sqlx::query("DELETE FROM legacy_visitors WHERE visitor_id = $1").bind(id).execute(db).await?;
+    Ok(claimed.rows_affected() == 1)
 }
 
 /// The current visitor inside a server function or page render.

@@ -1,5 +1,6 @@
-//! Where painting images (and later room photos) live: local disk by default, Google Cloud
-//! Storage when `ARTWALL_GCS_BUCKET` is set.
+//! Where painting images and visitors' room photos live: local disk by default, Google Cloud
+//! Storage when `ARTWALL_GCS_BUCKET` is set. Paintings are public (`PUBLIC_PREFIX`, served under
+//! /media from local disk); room photos are private and only ever read by the server.
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +13,27 @@ use crate::server::error::{ServerError, ServerResult};
 /// Stored objects never change under a key (keys carry a content hash), so caches may keep
 /// them for a year.
 pub const IMMUTABLE_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
+/// The same for one person's browser only: never in a shared cache.
+pub const PRIVATE_CACHE_CONTROL: &str = "private, max-age=31536000, immutable";
+
+/// The folder of objects anyone may fetch.
+pub const PUBLIC_PREFIX: &str = "paintings/";
+
+/// Who may see an object: it decides the cache policy stored with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    Public,
+    Private,
+}
+
+impl Visibility {
+    pub fn cache_control(self) -> &'static str {
+        match self {
+            Self::Public => IMMUTABLE_CACHE_CONTROL,
+            Self::Private => PRIVATE_CACHE_CONTROL,
+        }
+    }
+}
 
 /// An object key: lowercase ASCII letters, digits and `-_./`, no empty or dot segments.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +102,13 @@ impl Storage {
         }
     }
 
-    pub async fn put(&self, key: &MediaKey, bytes: Bytes, content_type: &str) -> ServerResult<()> {
+    pub async fn put(
+        &self,
+        key: &MediaKey,
+        bytes: Bytes,
+        content_type: &str,
+        visibility: Visibility,
+    ) -> ServerResult<()> {
         match self {
             Self::Local { root } => {
                 let path = root.join(key.as_str());
@@ -97,7 +125,7 @@ impl Storage {
                 client
                     .write_object(bucket_path(bucket), key.as_str(), bytes)
                     .set_content_type(content_type)
-                    .set_cache_control(IMMUTABLE_CACHE_CONTROL)
+                    .set_cache_control(visibility.cache_control())
                     .send_buffered()
                     .await
                     .map_err(|e| ServerError::Storage(format!("GCS write {}: {e}", key.as_str())))?;
@@ -121,6 +149,18 @@ impl Storage {
                 Ok(contents)
             }
         }
+    }
+
+    /// Deletes an object from local disk (gone already is fine). In a bucket it does nothing: the
+    /// storage client deletes only over gRPC, which the emulators we test against do not speak.
+    pub async fn delete_local(&self, key: &MediaKey) -> ServerResult<()> {
+        if let Self::Local { root } = self {
+            match tokio::fs::remove_file(root.join(key.as_str())).await {
+                Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error.into()),
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// The key of an object from the URL `public_url` gave it (None for another site's URL).
@@ -162,7 +202,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let storage = Storage::local(dir.path());
         let key = MediaKey::parse("paintings/x/1-thumb.jpg").unwrap();
-        storage.put(&key, Bytes::from_static(b"jpeg bytes"), "image/jpeg").await.unwrap();
+        storage.put(&key, Bytes::from_static(b"jpeg bytes"), "image/jpeg", Visibility::Public).await.unwrap();
         assert_eq!(storage.get(&key).await.unwrap(), b"jpeg bytes");
         assert_eq!(storage.public_url(&key), "/media/paintings/x/1-thumb.jpg");
         let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("paintings/x")).unwrap().collect();

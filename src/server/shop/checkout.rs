@@ -39,7 +39,6 @@ pub async fn start(
         time::OffsetDateTime::now_utc().unix_timestamp() + state.config.checkout_ttl_minutes.max(30) * 60 + 60;
     let request = CheckoutRequest {
         order_id: &order.id,
-        visitor_id: visitor.0.to_string(),
         painting_id,
         title: &title,
         image_url: absolute(&image),

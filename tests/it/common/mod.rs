@@ -22,12 +22,24 @@ pub fn shared_paintings() -> PathBuf {
     dir
 }
 
+/// The key the test server signs visitor cookies with.
+pub const COOKIE_KEY: &str = "test-only-visitor-cookie-key-0123456789abcdef";
+
 /// Configuration as the binary would parse it, with local media in `media_dir`.
 pub fn config(media_dir: &Path) -> Config {
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://unused".into());
-    Cli::try_parse_from(["artwall", "--database-url", &url, "--media-dir", media_dir.to_str().unwrap()])
+    let media_dir = media_dir.to_str().unwrap();
+    Cli::try_parse_from(["artwall", "--database-url", &url, "--media-dir", media_dir, "--cookie-keys", COOKIE_KEY])
         .expect("test configuration parses")
         .config
+}
+
+/// A `Cookie` header naming `visitor`, signed as the test server signs it.
+pub fn visitor_cookie(visitor: impl std::fmt::Display) -> String {
+    use artwall::server::http::visitor::{VisitorId, VisitorKeys, VISITOR_COOKIE};
+    let visitor = uuid::Uuid::parse_str(&visitor.to_string()).expect("a visitor id is a UUID");
+    let keys = VisitorKeys::from_config(&config(Path::new("/nonexistent"))).expect("the test key is long enough");
+    format!("{VISITOR_COOKIE}={}", keys.sign(VisitorId(visitor)))
 }
 
 /// One model per test binary: loading it is the slow part.

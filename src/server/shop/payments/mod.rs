@@ -40,7 +40,6 @@ pub const MIN_WEBHOOK_SECRET_CHARS: usize = 16;
 /// What the Checkout Session shows and carries.
 pub struct CheckoutRequest<'a> {
     pub order_id: &'a str,
-    pub visitor_id: String,
     pub painting_id: i64,
     pub title: &'a str,
     pub image_url: String,
@@ -118,7 +117,6 @@ impl Payments {
     pub async fn create_checkout(&self, request: CheckoutRequest<'_>) -> ServerResult<CheckoutSession> {
         let metadata = HashMap::from([
             ("orderId".to_owned(), request.order_id.to_owned()),
-            ("visitorId".to_owned(), request.visitor_id.clone()),
             ("paintingId".to_owned(), request.painting_id.to_string()),
         ]);
         let mut product = ProductData::new(request.title);
