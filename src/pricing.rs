@@ -120,7 +120,8 @@ impl PrintSize {
         }
     }
 
-    /// (width, height) in centimetres, turned to match the painting's orientation.
+    /// (width, height) in centimetres, turned to match the painting's orientation (a square one
+    /// is upright).
     pub fn oriented_cm(self, painting_width: i32, painting_height: i32) -> (u32, u32) {
         let (short, long) = self.sides_cm();
         if painting_width > painting_height {
@@ -234,6 +235,8 @@ mod tests {
     fn sizes_turn_with_the_painting_and_prices_format() {
         assert_eq!(PrintSize::S60x80.oriented_cm(1200, 800), (80, 60));
         assert_eq!(PrintSize::S60x80.oriented_cm(800, 1200), (60, 80));
+        // A square painting hangs upright, as the wall preview and the shop's photos assume.
+        assert_eq!(PrintSize::S60x80.oriented_cm(1000, 1000), (60, 80));
         assert_eq!(format_cny(32_370), "¥323.70");
         assert_eq!(format_cny(5), "¥0.05");
     }
