@@ -135,10 +135,27 @@ fn failed(order: &str) -> Value {
 }
 
 fn refunded(order: &str, amount: i64, refunded: i64) -> Value {
+    refunded_in(order, amount, refunded, "cny")
+}
+
+fn refunded_in(order: &str, amount: i64, refunded: i64, currency: &str) -> Value {
     event(
         "charge.refunded",
-        json!({ "id": format!("ch_{order}"), "object": "charge", "amount": amount, "amount_refunded": refunded, "refunded": refunded == amount, "payment_intent": format!("pi_{order}"), "metadata": { "orderId": order } }),
+        json!({ "id": format!("ch_{order}"), "object": "charge", "amount": amount, "amount_refunded": refunded, "currency": currency, "refunded": refunded == amount, "payment_intent": format!("pi_{order}"), "metadata": { "orderId": order } }),
     )
+}
+
+/// A session completed with a delayed payment method: `payment_status` is not yet `paid`.
+fn completed_unpaid(order: &str, amount: i64) -> Value {
+    let mut event = completed(order, amount);
+    event["data"]["object"]["payment_status"] = json!("unpaid");
+    event
+}
+
+fn async_payment(order: &str, amount: i64, outcome: &str) -> Value {
+    let mut event = completed(order, amount);
+    event["type"] = json!(format!("checkout.session.async_payment_{outcome}"));
+    event
 }
 
 /// Every row of the timeline is a move the machine allows, or a note at the same status.
@@ -369,4 +386,52 @@ async fn hostile_signature_headers_are_400s(db: PgPool) {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{name}: {answer}");
     }
     assert_eq!(shop.state(&order).await, (OrderStatus::Pending, false, 0));
+}
+
+#[sqlx::test]
+async fn a_refund_larger_than_what_was_paid_or_in_another_currency_is_flagged_not_clamped(db: PgPool) {
+    let shop = Shop::new(db).await;
+    let reports: [(&str, fn(&str, i64) -> Value); 3] = [
+        ("more than was paid", |order, amount| refunded(order, amount, amount + 1)),
+        ("another currency", |order, amount| refunded_in(order, amount, 5_000, "usd")),
+        ("a negative amount", |order, amount| refunded(order, amount, -1)),
+    ];
+    for (what, report) in reports {
+        let (order, amount) = shop.order().await;
+        shop.deliver(&completed(&order, amount)).await;
+        let (status, answer) = shop.deliver(&report(&order, amount)).await;
+        assert_eq!(status, StatusCode::OK, "{what}: {answer}");
+        assert_eq!(shop.state(&order).await, (OrderStatus::Paid, true, 0), "{what}: flagged, nothing recorded");
+        assert!(
+            shop.timeline(&order)
+                .await
+                .iter()
+                .any(|(_, _, note)| note.as_deref().is_some_and(|n| n.contains("does not fit"))),
+            "{what}"
+        );
+    }
+}
+
+#[sqlx::test]
+async fn a_completed_but_unpaid_session_waits_for_its_delayed_payment(db: PgPool) {
+    let shop = Shop::new(db).await;
+    let (order, amount) = shop.order().await;
+    let (status, answer) = shop.deliver(&completed_unpaid(&order, amount)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(shop.state(&order).await.0, OrderStatus::Pending, "not paid yet: {answer}");
+    assert_eq!(shop.purchases().await, 0);
+    shop.deliver(&async_payment(&order, amount, "succeeded")).await;
+    assert_eq!(shop.state(&order).await, (OrderStatus::Paid, false, 0));
+    assert_eq!(shop.purchases().await, 1);
+
+    // A delayed payment that fails leaves the order unpaid, with a note in its timeline.
+    let (order, amount) = shop.order().await;
+    shop.deliver(&completed_unpaid(&order, amount)).await;
+    shop.deliver(&async_payment(&order, amount, "failed")).await;
+    assert_eq!(shop.state(&order).await.0, OrderStatus::Pending);
+    assert!(shop
+        .timeline(&order)
+        .await
+        .iter()
+        .any(|(_, _, note)| note.as_deref().is_some_and(|n| n.contains("delayed payment failed"))));
 }

@@ -150,7 +150,11 @@ pub async fn handle(db: &PgPool, event: &StripeEvent) -> ServerResult<Outcome> {
     }
     let object = &event.data.object;
     let outcome = match event.event_type.as_str() {
-        "checkout.session.completed" => session_completed(&mut tx, object).await?,
+        "checkout.session.completed" => session_completed(&mut tx, object, "checkout.session.completed").await?,
+        "checkout.session.async_payment_succeeded" => {
+            session_completed(&mut tx, object, "checkout.session.async_payment_succeeded").await?
+        }
+        "checkout.session.async_payment_failed" => session_payment_failed(&mut tx, object).await?,
         "checkout.session.expired" => session_expired(&mut tx, object).await?,
         "payment_intent.succeeded" => payment_succeeded(&mut tx, object).await?,
         "payment_intent.payment_failed" => payment_failed(&mut tx, object).await?,
@@ -274,7 +278,9 @@ async fn record_shipping(
     orders::record_stripe_shipping(tx, order_id, name, phone, json!({ "text": line, "stripe": address })).await
 }
 
-async fn session_completed(tx: &mut PgConnection, session: &Value) -> ServerResult<Outcome> {
+/// A completed session is paid only when Stripe says so: with a delayed payment method it
+/// completes `unpaid`, and `checkout.session.async_payment_succeeded` follows once the money is in.
+async fn session_completed(tx: &mut PgConnection, session: &Value, via: &'static str) -> ServerResult<Outcome> {
     let Some(order_id) = find_order(tx, session, "stripe_session_id", text(session, &["id"])).await? else {
         return Ok(Outcome::UnknownOrder);
     };
@@ -282,13 +288,29 @@ async fn session_completed(tx: &mut PgConnection, session: &Value) -> ServerResu
     let shipping =
         session.pointer("/collected_information/shipping_details").or_else(|| session.get("shipping_details"));
     record_shipping(tx, &order_id, shipping, session.get("customer_details")).await?;
+    let payment_status = text(session, &["payment_status"]).unwrap_or("missing");
+    if payment_status != "paid" {
+        let note = format!("{via} with payment status {payment_status}: waiting for the payment");
+        orders::note(tx, &order_id, Actor::Stripe, &note, false).await?;
+        return Ok(Outcome::NoChange(note));
+    }
     let payment = Payment {
         amount: session.get("amount_total").and_then(Value::as_i64),
         currency: text(session, &["currency"]),
         payment_intent: reference(session, "payment_intent"),
-        via: "checkout.session.completed",
+        via,
     };
     mark_paid(tx, &order_id, payment).await
+}
+
+/// A delayed payment that did not go through: the shopper was told at Stripe; we note it.
+async fn session_payment_failed(tx: &mut PgConnection, session: &Value) -> ServerResult<Outcome> {
+    let Some(order_id) = find_order(tx, session, "stripe_session_id", text(session, &["id"])).await? else {
+        return Ok(Outcome::UnknownOrder);
+    };
+    let note = "the delayed payment failed (checkout.session.async_payment_failed)".to_owned();
+    orders::note(tx, &order_id, Actor::Stripe, &note, false).await?;
+    Ok(Outcome::NoChange(note))
 }
 
 async fn session_expired(tx: &mut PgConnection, session: &Value) -> ServerResult<Outcome> {
@@ -334,14 +356,32 @@ async fn charge_refunded(tx: &mut PgConnection, charge: &Value) -> ServerResult<
     let Some(order_id) = find_order(tx, charge, "stripe_payment_intent", intent.as_deref()).await? else {
         return Ok(Outcome::UnknownOrder);
     };
-    let row = sqlx::query("SELECT status, amount_cents, refunded_cents FROM orders WHERE id = $1 FOR UPDATE")
+    let row = sqlx::query("SELECT status, amount_cents, currency, refunded_cents FROM orders WHERE id = $1 FOR UPDATE")
         .bind(&order_id)
         .fetch_one(&mut *tx)
         .await?;
     let status: OrderStatus = row.get::<String, _>("status").parse().expect("CHECK constraint");
     let amount = i64::from(row.get::<i32, _>("amount_cents"));
     let already = i64::from(row.get::<i32, _>("refunded_cents"));
-    let refunded = charge.get("amount_refunded").and_then(Value::as_i64).unwrap_or(0).clamp(0, amount);
+    let reported = charge.get("amount_refunded").and_then(Value::as_i64);
+    let currency = text(charge, &["currency"]).map(str::to_lowercase);
+    // More than was paid, in another currency, or no amount at all: a person looks at it; nothing
+    // is recorded from figures we cannot trust.
+    let refunded = match reported {
+        Some(refunded) if (0..=amount).contains(&refunded) && currency.as_deref() == Some(row.get("currency")) => {
+            refunded
+        }
+        _ => {
+            let why = format!(
+                "refund report that does not fit the order: {} {} refunded of {}; nothing recorded",
+                reported.map_or("no amount".into(), |cents| cents.to_string()),
+                currency.as_deref().unwrap_or("?"),
+                format_cny(amount)
+            );
+            orders::note(tx, &order_id, Actor::Stripe, &why, true).await?;
+            return Ok(Outcome::Flagged(why));
+        }
+    };
     if !status.is_paid() {
         let why = format!("refund of {} reported for an order that is {}", format_cny(refunded), status.code());
         orders::note(tx, &order_id, Actor::Stripe, &why, true).await?;
