@@ -1,8 +1,12 @@
 -- Visitor cookies are signed from now on (src/server/http/visitor.rs owns this table). The
--- visitors who exist today carry an unsigned cookie: each is accepted once, for an id listed
--- here, and exchanged for a signed one, so nobody loses their taste, saves or orders.
+-- visitors who exist today carry an unsigned cookie: an id listed here is accepted unsigned and
+-- exchanged for a signed cookie, so nobody loses their taste, saves or orders. The exchange stays
+-- open for a short while after the first one (two tabs, a lost response), then closes for good;
+-- ids nobody comes back for stop working after a deadline (see visitor.rs).
 CREATE TABLE legacy_visitors (
-    visitor_id UUID PRIMARY KEY
+    visitor_id UUID PRIMARY KEY,
+    listed_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+    claimed_at TIMESTAMPTZ
 );
 
 INSERT INTO legacy_visitors (visitor_id)

@@ -76,12 +76,16 @@ async fn a_room_photo_has_a_random_key_and_only_its_owner_is_served_it(db: PgPoo
     assert_eq!(photo_as(&app, &room.url, Some(owner)).await.0, StatusCode::OK);
     assert_eq!(photo_as(&app, &room.url, Some(stranger)).await.0, StatusCode::NOT_FOUND, "another visitor");
     assert_eq!(photo_as(&app, &room.url, None).await.0, StatusCode::NOT_FOUND, "no cookie");
-    // The media folder serves paintings only: not the file itself, nor a guess at the old layout.
-    for path in [format!("/media/{key}"), format!("/media/user-rooms/{owner}/x.jpg")] {
+    // The media folder serves paintings only: not the file itself, nor one in the old layout.
+    let old_layout = format!("user-rooms/{owner}/x.jpg");
+    std::fs::create_dir_all(app.media.path().join(&old_layout).parent().unwrap()).unwrap();
+    std::fs::write(app.media.path().join(&old_layout), phone_photo()).unwrap();
+    for path in [format!("/media/{key}"), format!("/media/{old_layout}")] {
         let (status, _, _) = app.send(Request::get(&path).body(Body::empty()).unwrap()).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
     }
-    for token in ["../../etc/passwd", "ABCDEF", &"0".repeat(32)] {
+    let token = room.url.trim_start_matches("/api/room-photo/");
+    for token in [token.to_uppercase(), format!("{token}0"), "z".repeat(32), "0".repeat(32)] {
         let url = format!("/api/room-photo/{token}");
         assert_eq!(photo_as(&app, &url, Some(owner)).await.0, StatusCode::NOT_FOUND, "{url}");
     }

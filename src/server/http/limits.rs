@@ -107,7 +107,7 @@ impl RateLimits {
     /// The wait before answering a sign-in from `ip`: nothing at first, then doubling with
     /// each failure in a row (0.25 s, 0.5 s, 1 s ... at most 8 s).
     pub fn login_delay(&self, ip: IpAddr) -> Duration {
-        let failures = self.login_failures.lock().expect("not poisoned").get(&ip).map_or(0, |(n, _)| *n);
+        let failures = self.login_failures.lock().expect("not poisoned").get(&network_of(ip)).map_or(0, |(n, _)| *n);
         match failures {
             0 | 1 => Duration::ZERO,
             n => Duration::from_millis(250u64 << (n - 2).min(5)),
@@ -116,20 +116,21 @@ impl RateLimits {
 
     pub fn login_failed(&self, ip: IpAddr) {
         let mut failures = self.login_failures.lock().expect("not poisoned");
-        let entry = failures.entry(ip).or_insert((0, Instant::now()));
+        let entry = failures.entry(network_of(ip)).or_insert((0, Instant::now()));
         *entry = (entry.0.saturating_add(1), Instant::now());
     }
 
     pub fn login_succeeded(&self, ip: IpAddr) {
-        self.login_failures.lock().expect("not poisoned").remove(&ip);
+        self.login_failures.lock().expect("not poisoned").remove(&network_of(ip));
     }
 }
 
 /// What one client controls: an IPv4 address, or an IPv6 /64 (one customer's network: a single
 /// host can use any address in it).
+/// An IPv4 client seen on a dual-stack listener (`::ffff:a.b.c.d`) is that IPv4 address.
 fn network_of(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
+    match ip.to_canonical() {
+        ip @ IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
     }
 }
@@ -162,15 +163,15 @@ pub async fn rate_limit(State(limits): State<std::sync::Arc<RateLimits>>, reques
 mod tests {
     use super::*;
 
+    fn default_limits() -> RateLimits {
+        use clap::Parser;
+        let cli = crate::server::config::Cli::try_parse_from(["artwall", "--database-url", "postgres://unused"]);
+        RateLimits::from_config(&cli.unwrap().config)
+    }
+
     #[test]
     fn failed_sign_ins_slow_the_next_answer_down_until_one_succeeds() {
-        let config = {
-            use clap::Parser;
-            crate::server::config::Cli::try_parse_from(["artwall", "--database-url", "postgres://unused"])
-                .unwrap()
-                .config
-        };
-        let limits = RateLimits::from_config(&config);
+        let limits = default_limits();
         let ip: IpAddr = "203.0.113.7".parse().unwrap();
         let delays: Vec<u64> = (0..9)
             .map(|_| {
@@ -183,5 +184,24 @@ mod tests {
         assert_eq!(limits.login_delay("198.51.100.9".parse().unwrap()), Duration::ZERO);
         limits.login_succeeded(ip);
         assert_eq!(limits.login_delay(ip), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_client_is_its_ipv4_address_or_its_ipv6_64() {
+        let network = |ip: &str| network_of(ip.parse().unwrap()).to_string();
+        assert_eq!(network("203.0.113.7"), "203.0.113.7");
+        assert_eq!(network("::ffff:203.0.113.7"), "203.0.113.7", "IPv4 on a dual-stack listener");
+        assert_eq!(network("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::");
+        assert_ne!(network("2001:db8:1:3::1"), network("2001:db8:1:2::1"));
+    }
+
+    #[test]
+    fn failed_sign_ins_from_one_ipv6_64_share_their_backoff() {
+        let limits = default_limits();
+        for n in 1..=4u16 {
+            limits.login_failed(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 0, 0, 0, n)));
+        }
+        assert_eq!(limits.login_delay("2001:db8:1:2::99".parse().unwrap()), Duration::from_millis(1000));
+        assert_eq!(limits.login_delay("2001:db8:1:3::1".parse().unwrap()), Duration::ZERO);
     }
 }

@@ -5,7 +5,8 @@
 //! a third party's metadata.
 //!
 //! This module owns `legacy_visitors`: the visitors from before cookies were signed, whose
-//! unsigned cookie is exchanged once for a signed one.
+//! unsigned cookie is exchanged for a signed one (for a few minutes after the first exchange, and
+//! within 90 days of the migration).
 
 use axum::extract::{Request, State};
 use axum::http::header::SET_COOKIE;
@@ -111,7 +112,7 @@ pub async fn visitor_cookie(State(state): State<AppState>, mut request: Request,
 
 /// The visitor a presented cookie names, and whether to (re-)issue it: a cookie signed with an
 /// older key is re-signed; one nobody signed is a new visitor, unless it is the unsigned cookie of
-/// a visitor from before signing, which is adopted once.
+/// a visitor from before signing, still open for exchange.
 async fn identify(state: &AppState, value: &str) -> ServerResult<(VisitorId, bool)> {
     if let Some((visitor, current_key)) = state.visitor_keys.verify(value) {
         return Ok((visitor, !current_key));
@@ -125,10 +126,27 @@ async fn identify(state: &AppState, value: &str) -> ServerResult<(VisitorId, boo
     Ok((VisitorId(Uuid::new_v4()), true))
 }
 
-/// Takes `id` off the list of visitors from before signing: true the first time only, so a leaked
-/// unsigned id stops working once its owner (or anyone) has come back.
+/// How long after its first exchange an unsigned id is still exchanged: long enough for a second
+/// tab or a response that never arrived, short enough that a leaked copy is soon useless.
+const LEGACY_EXCHANGE_GRACE_MINUTES: i32 = 10;
+/// Ids from before signing that nobody has come back for stop working this long after the
+/// migration listed them.
+const LEGACY_EXCHANGE_DAYS: i32 = 90;
+
+/// Whether `id` is a visitor from before signing whose unsigned cookie may still be exchanged.
+/// The first exchange starts the grace period; after it, or after the deadline, never again.
 async fn claim_legacy(db: &PgPool, id: Uuid) -> ServerResult<bool> {
-    let claimed = sqlx::query("DELETE FROM legacy_visitors WHERE visitor_id = $1").bind(id).execute(db).await?;
+    let claimed = sqlx::query(
+        "UPDATE legacy_visitors SET claimed_at = coalesce(claimed_at, now())
+         WHERE visitor_id = $1
+           AND listed_at > now() - make_interval(days => $2)
+           AND (claimed_at IS NULL OR claimed_at > now() - make_interval(mins => $3))",
+    )
+    .bind(id)
+    .bind(LEGACY_EXCHANGE_DAYS)
+    .bind(LEGACY_EXCHANGE_GRACE_MINUTES)
+    .execute(db)
+    .await?;
     Ok(claimed.rows_affected() == 1)
 }
 
