@@ -3,7 +3,9 @@
 localstripe has no Checkout Sessions, never sends `charge.refunded`, and leaves out fields that
 async-stripe requires. This module adds, inside localstripe's own aiohttp app:
 
-- POST /v1/checkout/sessions (honours Idempotency-Key), GET /v1/checkout/sessions/{id},
+- POST /v1/checkout/sessions (honours Idempotency-Key as Stripe does: the same key with other
+  parameters is a 400 idempotency_error, and while a request with it is still running a 409;
+  ARTWALL_HARNESS_CREATE_DELAY_SECONDS makes creating a session take that long), GET /v1/checkout/sessions/{id},
   POST /v1/checkout/sessions/{id}/expire                      -> checkout.session.expired
 - GET  /pay/{id}: the "hosted" pay page, which says that no card is charged. Its Pay button
   (POST /pay/{id}) completes the session (a PaymentIntent and a Charge, the session's metadata
@@ -38,6 +40,9 @@ resources.Store.dump_to_disk = lambda self: None
 
 SESSIONS = {}
 IDEMPOTENT = {}
+IDEMPOTENT_PARAMETERS = {}  # idempotency key -> the parameters it was first used with
+IN_FLIGHT = set()  # idempotency keys of requests still running
+CREATE_DELAY = float(os.environ.get("ARTWALL_HARNESS_CREATE_DELAY_SECONDS", "0"))
 CHARGES = {}  # payment intent id -> charge
 log = logging.getLogger("stripe-harness")
 # `make run` keeps the harness's sessions and charges in this file, so that orders still pending
@@ -117,18 +122,33 @@ def public(session):
     return {k: v for k, v in session.items() if k not in ("line_items_received", "payment_intent_data")}
 
 
+def idempotency_error(status, message):
+    return web.json_response({"error": {"type": "idempotency_error", "message": message}}, status=status)
+
+
 async def create_session(request):
     key = request.headers.get("Idempotency-Key")
-    if key and key in IDEMPOTENT:
-        return web.json_response(public(SESSIONS[IDEMPOTENT[key]]))
     data = await get_post_data(request) or {}
+    if key in IN_FLIGHT:
+        return idempotency_error(409, "There is currently another in-progress request using this Idempotent Key.")
+    if key and key in IDEMPOTENT:
+        if IDEMPOTENT_PARAMETERS.get(key, data) != data:
+            return idempotency_error(400, "Keys for idempotent requests can only be used with the same parameters they were first used with.")
+        return web.json_response(public(SESSIONS[IDEMPOTENT[key]]))
     if not data.get("line_items") or not data.get("success_url"):
         return fail(400, "line_items and success_url are required")
-    session = session_object(data, request)
-    SESSIONS[session["id"]] = session
     if key:
-        IDEMPOTENT[key] = session["id"]
-    save_state()
+        IN_FLIGHT.add(key)
+    try:
+        await asyncio.sleep(CREATE_DELAY)
+        session = session_object(data, request)
+        SESSIONS[session["id"]] = session
+        if key:
+            IDEMPOTENT[key] = session["id"]
+            IDEMPOTENT_PARAMETERS[key] = data
+        save_state()
+    finally:
+        IN_FLIGHT.discard(key)
     return web.json_response(public(session))
 
 

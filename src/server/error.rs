@@ -32,6 +32,10 @@ pub enum ServerError {
     /// Stripe refused or could not be reached.
     #[error("payments: {0}")]
     Payment(String),
+    /// Stripe refused a request because of its idempotency key: one with the same key is still
+    /// running, or was made with other parameters. The shopper may simply try again.
+    #[error("payments, idempotency: {0}")]
+    PaymentInProgress(String),
     #[error("password hashing: {0}")]
     PasswordHash(String),
     /// The server cannot start as configured.
@@ -47,7 +51,7 @@ impl From<ServerError> for AppError {
             ServerError::App(app) => app,
             ServerError::Image(rejected @ ImageRejected::TooLarge { .. }) => AppError::TooLarge(rejected.to_string()),
             ServerError::Image(rejected) => AppError::Invalid(rejected.to_string()),
-            ServerError::Payment(ref cause) => {
+            ServerError::Payment(ref cause) | ServerError::PaymentInProgress(ref cause) => {
                 tracing::error!(%cause, "payment provider failed");
                 AppError::PaymentUnavailable
             }

@@ -26,12 +26,18 @@ struct LocalStripe {
 
 impl LocalStripe {
     fn start(webhook_url: &str) -> Self {
+        Self::start_with_delay(webhook_url, 0.0)
+    }
+
+    /// A harness that takes `seconds` to create each Checkout Session.
+    fn start_with_delay(webhook_url: &str, seconds: f64) -> Self {
         let venv = std::env::var("ARTWALL_VENV").expect("ARTWALL_VENV (run `make test`)");
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(format!("{venv}/bin/python"))
             .args([common::repo().join("scripts/stripe_harness.py").to_str().unwrap(), "--port", &port.to_string()])
             .env("ARTWALL_HARNESS_WEBHOOK_URL", webhook_url)
             .env("ARTWALL_HARNESS_WEBHOOK_SECRET", SECRET)
+            .env("ARTWALL_HARNESS_CREATE_DELAY_SECONDS", seconds.to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -289,4 +295,24 @@ async fn admin_order_endpoints_need_an_admin_session(db: PgPool) {
     let (status, headers, _) = app.send(Request::get("/admin/orders").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(headers[header::LOCATION].to_str().unwrap().starts_with("/admin/login"));
+}
+
+#[sqlx::test]
+async fn a_second_click_while_the_first_is_still_at_stripe_waits_for_the_same_checkout(db: PgPool) {
+    let port = free_port();
+    let stripe = LocalStripe::start_with_delay(&format!("http://127.0.0.1:{port}/api/webhooks/stripe"), 1.5);
+    let app = serve(db.clone(), &stripe.base, port).await;
+    let painting = painting(&db).await;
+    let shopper = Uuid::new_v4();
+    let second_click = async {
+        // A second later: the first request has placed the order and is waiting for Stripe.
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        app.send(buy(shopper, painting, "none")).await
+    };
+    let (first, second) = tokio::join!(app.send(buy(shopper, painting, "none")), second_click);
+    assert_eq!(first.0, StatusCode::OK, "{}", String::from_utf8_lossy(&first.2));
+    assert_eq!(second.0, StatusCode::OK, "{}", String::from_utf8_lossy(&second.2));
+    assert_eq!(first.2, second.2, "the same Checkout page");
+    let orders: Vec<(String,)> = sqlx::query_as("SELECT status FROM orders").fetch_all(&db).await.unwrap();
+    assert_eq!(orders, vec![("pending".to_owned(),)], "one order, still payable");
 }

@@ -44,7 +44,8 @@ impl Shop {
         let visitor = VisitorId(Uuid::new_v4());
         let order =
             orders::open_for_checkout(&self.db, visitor, self.painting, PrintOptions::default(), 30).await.unwrap();
-        orders::attach_session(&self.db, &order.id, &format!("cs_{}", order.id), "https://pay.example/").await.unwrap();
+        let claim = orders::claim_session(&self.db, &order.id).await.unwrap();
+        claim.attach(&format!("cs_{}", order.id), "https://pay.example/").await.unwrap();
         (order.id, order.amount_cents)
     }
 

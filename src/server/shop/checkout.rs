@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use crate::error::AppError;
 use crate::order_status::OrderStatus;
 use crate::pricing::PrintOptions;
-use crate::server::error::ServerResult;
+use crate::server::error::{ServerError, ServerResult};
 use crate::server::http::visitor::VisitorId;
 use crate::server::shop::orders::{self, Actor};
 use crate::server::shop::payments::CheckoutRequest;
@@ -27,6 +27,11 @@ pub async fn start(
     if let Some(url) = order.session_url {
         return Ok(url);
     }
+    // One request at a time talks to Stripe for this order; a second click waits here.
+    let claim = orders::claim_session(&state.db, &order.id).await?;
+    if let Some(url) = claim.session_url.clone() {
+        return Ok(url);
+    }
     let (title, image): (String, String) =
         sqlx::query_as("SELECT coalesce(title_en, title), image_hd_url FROM paintings WHERE id = $1")
             .bind(painting_id)
@@ -34,9 +39,9 @@ pub async fn start(
             .await?;
     let absolute =
         |path: &str| state.config.public_url.join(path).map(|u| u.to_string()).unwrap_or_else(|_| path.to_owned());
-    // Stripe wants at least 30 minutes; a minute more than our own window keeps it valid.
-    let expires_at =
-        time::OffsetDateTime::now_utc().unix_timestamp() + state.config.checkout_ttl_minutes.max(30) * 60 + 60;
+    // Stripe wants at least 30 minutes; a minute more than our own window keeps it valid. Counted
+    // from when the order was placed, so every attempt for it sends Stripe the same request.
+    let expires_at = order.placed_at + state.config.checkout_ttl_minutes.max(30) * 60 + 60;
     let request = CheckoutRequest {
         order_id: &order.id,
         painting_id,
@@ -50,15 +55,15 @@ pub async fn start(
     };
     match state.payments.create_checkout(request).await {
         Ok(session) => {
-            let url = session
-                .url
-                .clone()
-                .ok_or_else(|| crate::server::error::ServerError::Payment("session without a URL".into()))?;
-            orders::attach_session(&state.db, &order.id, session.id.as_str(), &url).await?;
+            let url = session.url.clone().ok_or_else(|| ServerError::Payment("session without a URL".into()))?;
+            claim.attach(session.id.as_str(), &url).await?;
             Ok(url)
         }
+        // Stripe is still busy with this order's key, or remembers it with other parameters: the
+        // order may yet be payable, so it stays pending (the claim is released unchanged).
+        Err(error @ ServerError::PaymentInProgress(_)) => Err(error),
         Err(error) => {
-            orders::fail(&state.db, &order.id, "the payment provider could not start a checkout").await?;
+            claim.fail("the payment provider could not start a checkout").await?;
             Err(error)
         }
     }

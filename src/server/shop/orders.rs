@@ -10,7 +10,7 @@ use crate::error::AppError;
 use crate::order_status::OrderStatus;
 use crate::pricing::{PrintOptions, CURRENCY};
 use crate::server::discovery::paintings::{CardRow, CARD_COLUMNS};
-use crate::server::error::ServerResult;
+use crate::server::error::{ServerError, ServerResult};
 use crate::server::http::visitor::VisitorId;
 use crate::types::{OrderView, PaintingCard, ShippingAddress, TimelineEntry};
 
@@ -208,6 +208,9 @@ pub struct OpenOrder {
     pub id: String,
     pub amount_cents: i64,
     pub session_url: Option<String>,
+    /// When it was placed, in Unix seconds: what its Checkout Session's expiry counts from, so a
+    /// retry asks Stripe for exactly the same session.
+    pub placed_at: i64,
 }
 
 /// Returns the visitor's open order for exactly this print (a double click, a second tab), or
@@ -236,7 +239,7 @@ pub async fn open_for_checkout(
         return Err(AppError::NotFound.into());
     }
     let existing = sqlx::query(
-        "SELECT id, amount_cents, stripe_session_url FROM orders
+        "SELECT id, amount_cents, stripe_session_url, extract(epoch FROM created_at)::bigint AS placed_at FROM orders
          WHERE visitor_id = $1 AND painting_id = $2 AND size = $3 AND material = $4 AND frame = $5
            AND status = 'pending' AND NOT needs_attention AND expires_at > now() + interval '2 minutes'
          ORDER BY created_at DESC LIMIT 1",
@@ -253,13 +256,15 @@ pub async fn open_for_checkout(
             id: row.get("id"),
             amount_cents: i64::from(row.get::<i32, _>("amount_cents")),
             session_url: row.get("stripe_session_url"),
+            placed_at: row.get("placed_at"),
         },
         None => {
             let id = new_order_id();
             let amount_cents = options.amount_cents();
-            sqlx::query(
+            let placed_at: i64 = sqlx::query_scalar(
                 "INSERT INTO orders (id, visitor_id, painting_id, size, material, frame, amount_cents, currency, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(mins => $9::int))",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(mins => $9::int))
+                 RETURNING extract(epoch FROM created_at)::bigint",
             )
             .bind(&id)
             .bind(visitor.0)
@@ -270,37 +275,66 @@ pub async fn open_for_checkout(
             .bind(i32::try_from(amount_cents).expect("prices fit in INT"))
             .bind(CURRENCY)
             .bind(ttl_minutes as i32)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
             timeline(&mut tx, &id, None, OrderStatus::Pending, Actor::Shopper, Some("order placed")).await?;
-            OpenOrder { id, amount_cents, session_url: None }
+            OpenOrder { id, amount_cents, session_url: None, placed_at }
         }
     };
     tx.commit().await?;
     Ok(order)
 }
 
-pub async fn attach_session(db: &PgPool, order_id: &str, session_id: &str, url: &str) -> ServerResult<()> {
-    sqlx::query("UPDATE orders SET stripe_session_id = $2, stripe_session_url = $3, updated_at = now() WHERE id = $1")
-        .bind(order_id)
-        .bind(session_id)
-        .bind(url)
-        .execute(db)
-        .await?;
-    Ok(())
+/// The right to create an order's Checkout Session: a lock on its row, held until `attach` or
+/// `fail` ends it (or the claim is dropped, which changes nothing). A second click on Buy waits
+/// here while the first talks to Stripe, then finds the session the first one made.
+pub struct SessionClaim {
+    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    order_id: String,
+    /// The session a claim before this one attached.
+    pub session_url: Option<String>,
 }
 
-/// Stripe refused or was unreachable: the order cannot be paid any more.
-pub async fn fail(db: &PgPool, order_id: &str, reason: &str) -> ServerResult<()> {
+/// Claims a pending order; one that stopped being payable meanwhile (the click before failed
+/// it) is refused, and the shopper's next try places a new one.
+pub async fn claim_session(db: &PgPool, order_id: &str) -> ServerResult<SessionClaim> {
     let mut tx = db.begin().await?;
-    sqlx::query("UPDATE orders SET failure_reason = $2 WHERE id = $1")
-        .bind(order_id)
-        .bind(reason)
-        .execute(&mut *tx)
+    let (status, session_url): (String, Option<String>) =
+        sqlx::query_as("SELECT status, stripe_session_url FROM orders WHERE id = $1 FOR UPDATE")
+            .bind(order_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    if status != OrderStatus::Pending.code() {
+        return Err(ServerError::Payment(format!("order {order_id} became {status} while a checkout waited for it")));
+    }
+    Ok(SessionClaim { tx, order_id: order_id.to_owned(), session_url })
+}
+
+impl SessionClaim {
+    pub async fn attach(mut self, session_id: &str, url: &str) -> ServerResult<()> {
+        sqlx::query(
+            "UPDATE orders SET stripe_session_id = $2, stripe_session_url = $3, updated_at = now() WHERE id = $1",
+        )
+        .bind(&self.order_id)
+        .bind(session_id)
+        .bind(url)
+        .execute(&mut *self.tx)
         .await?;
-    transition(&mut tx, order_id, OrderStatus::Failed, Actor::System, Some(reason)).await?;
-    tx.commit().await?;
-    Ok(())
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stripe refused or was unreachable: the order cannot be paid any more.
+    pub async fn fail(mut self, reason: &str) -> ServerResult<()> {
+        sqlx::query("UPDATE orders SET failure_reason = $2 WHERE id = $1")
+            .bind(&self.order_id)
+            .bind(reason)
+            .execute(&mut *self.tx)
+            .await?;
+        transition(&mut self.tx, &self.order_id, OrderStatus::Failed, Actor::System, Some(reason)).await?;
+        self.tx.commit().await?;
+        Ok(())
+    }
 }
 
 /// The order's own columns (its id as `order_id`) and its painting's card columns.

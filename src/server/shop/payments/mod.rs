@@ -179,5 +179,12 @@ impl Payments {
 }
 
 fn stripe_error(error: StripeError) -> ServerError {
-    ServerError::Payment(error.to_string())
+    match &error {
+        StripeError::Stripe(api, status)
+            if *status == 409 || api.type_ == stripe_shared::ApiErrorsType::IdempotencyError =>
+        {
+            ServerError::PaymentInProgress(error.to_string())
+        }
+        _ => ServerError::Payment(error.to_string()),
+    }
 }
