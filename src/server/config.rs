@@ -169,6 +169,9 @@ pub struct Config {
     pub rate_search_per_minute: u32,
     #[arg(long, env = "ARTWALL_RATE_UPLOAD_PER_MINUTE", default_value_t = 10)]
     pub rate_upload_per_minute: u32,
+    /// Buy clicks (each may open a Stripe Checkout Session).
+    #[arg(long, env = "ARTWALL_RATE_CHECKOUT_PER_MINUTE", default_value_t = 10)]
+    pub rate_checkout_per_minute: u32,
 
     /// Image downloads an import job runs at once.
     #[arg(long, env = "ARTWALL_FETCH_CONCURRENCY", default_value_t = 4)]

@@ -316,3 +316,70 @@ async fn a_second_click_while_the_first_is_still_at_stripe_waits_for_the_same_ch
     let orders: Vec<(String,)> = sqlx::query_as("SELECT status FROM orders").fetch_all(&db).await.unwrap();
     assert_eq!(orders, vec![("pending".to_owned(),)], "one order, still payable");
 }
+
+#[sqlx::test]
+async fn an_order_stripe_cannot_answer_for_goes_to_the_back_of_the_reconciliation_queue(db: PgPool) {
+    let port = free_port();
+    let stripe = LocalStripe::start(&format!("http://127.0.0.1:{port}/api/webhooks/stripe"));
+    let app = serve(db.clone(), &stripe.base, port).await;
+    let painting = painting(&db).await;
+    let (status, _, _) = app.send(buy(Uuid::new_v4(), painting, "none")).await;
+    assert_eq!(status, StatusCode::OK);
+    let order: String = sqlx::query_scalar("SELECT id FROM orders").fetch_one(&db).await.unwrap();
+    sqlx::query("UPDATE orders SET expires_at = now() - interval '1 minute' WHERE id = $1")
+        .bind(&order)
+        .execute(&db)
+        .await
+        .unwrap();
+    // More overdue orders than one round takes, older than it, whose sessions Stripe does not know.
+    sqlx::query(
+        "INSERT INTO orders (id, visitor_id, painting_id, size, material, frame, amount_cents, expires_at, stripe_session_id)
+         SELECT 'order_stuck' || n, gen_random_uuid(), $1, '50x60', 'paper', 'none', 24900,
+                now() - interval '1 hour' - make_interval(mins => n), 'cs_unknown_' || n
+         FROM generate_series(1, 60) AS n",
+    )
+    .bind(painting)
+    .execute(&db)
+    .await
+    .unwrap();
+    for _ in 0..2 {
+        order_jobs::run_once(&db, &app.state.payments).await.unwrap();
+    }
+    assert_eq!(status_of(&db, &order).await, OrderStatus::Expired, "reached in the second round");
+    let stuck: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM orders WHERE status = 'pending'").fetch_one(&db).await.unwrap();
+    assert_eq!(stuck, 60, "the stuck ones stay pending, to be tried again");
+}
+
+#[sqlx::test]
+async fn a_visitor_may_have_five_checkouts_open_and_no_more(db: PgPool) {
+    use artwall::pricing::{Frame, PrintOptions, PrintSize};
+    use artwall::server::http::visitor::VisitorId;
+    use artwall::server::shop::orders;
+    let app = common::TestApp::new(db.clone()).await;
+    app.import_demo(1).await;
+    let painting = painting(&db).await;
+    let (visitor, other) = (VisitorId(Uuid::new_v4()), VisitorId(Uuid::new_v4()));
+    // Six different prints: five frames on one size, then another size.
+    let mut prints: Vec<PrintOptions> =
+        Frame::ALL.iter().map(|&frame| PrintOptions { frame, ..Default::default() }).collect();
+    prints.push(PrintOptions { size: PrintSize::S40x50, ..Default::default() });
+    let open = |visitor, print| orders::open_for_checkout(&db, visitor, painting, print, 30);
+    for &print in &prints[..5] {
+        open(visitor, print).await.unwrap();
+    }
+    // The same print again is the order already open, not a sixth.
+    open(visitor, prints[0]).await.unwrap();
+    let refused = open(visitor, prints[5]).await.map(|_| ()).map_err(artwall::error::AppError::from);
+    assert!(
+        matches!(&refused, Err(artwall::error::AppError::Invalid(m)) if m.contains("5 checkouts open")),
+        "{refused:?}"
+    );
+    open(other, prints[5]).await.expect("another visitor is not affected");
+    // Once one expires, there is room again.
+    sqlx::query("UPDATE orders SET expires_at = now() - interval '1 minute' WHERE frame = 'none'")
+        .execute(&db)
+        .await
+        .unwrap();
+    open(visitor, prints[5]).await.unwrap();
+}

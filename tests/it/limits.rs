@@ -90,3 +90,23 @@ async fn ipv6_addresses_in_one_64_share_a_limit(db: PgPool) {
     assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 5, "{statuses:?}");
     assert_eq!(app.send(activity("2001:db8:1:3::1", Uuid::new_v4())).await.0, StatusCode::OK, "the next /64 is apart");
 }
+
+#[sqlx::test]
+async fn buying_is_limited_per_visitor(db: PgPool) {
+    let app = common::TestApp::with_config(db, |c| c.rate_checkout_per_minute = 1).await;
+    let visitor = Uuid::new_v4();
+    let buy = || {
+        from(
+            "203.0.113.7",
+            Request::post("/api/checkout")
+                .header(header::COOKIE, common::visitor_cookie(visitor))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("painting_id=1&size=50x60&material=paper&frame=none"))
+                .unwrap(),
+        )
+    };
+    assert_ne!(app.send(buy()).await.0, StatusCode::TOO_MANY_REQUESTS);
+    let (status, headers, _) = app.send(buy()).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(retry_after(&headers) >= 1);
+}

@@ -28,6 +28,7 @@ enum Bucket {
     Feed,
     Search,
     Upload,
+    Checkout,
 }
 
 impl Bucket {
@@ -38,6 +39,7 @@ impl Bucket {
             ("GET", "/api/feed" | "/feed") => Some(Self::Feed),
             ("GET", "/api/search" | "/search") => Some(Self::Search),
             ("POST", "/api/room-photo" | "/api/admin/jobs/import") => Some(Self::Upload),
+            ("POST", "/api/checkout") => Some(Self::Checkout),
             _ => None,
         }
     }
@@ -72,6 +74,7 @@ impl RateLimits {
             (Bucket::Feed, Limiter::new(config.rate_feed_per_minute, true)),
             (Bucket::Search, Limiter::new(config.rate_search_per_minute, true)),
             (Bucket::Upload, Limiter::new(config.rate_upload_per_minute, true)),
+            (Bucket::Checkout, Limiter::new(config.rate_checkout_per_minute, true)),
         ]);
         Self { buckets, login_failures: Mutex::default() }
     }

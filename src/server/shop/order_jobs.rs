@@ -42,7 +42,8 @@ pub struct JobReport {
 pub async fn run_once(db: &PgPool, payments: &Payments) -> ServerResult<JobReport> {
     let mut report = JobReport::default();
     let overdue: Vec<(String, Option<String>)> = sqlx::query_as(
-        "SELECT id, stripe_session_id FROM orders WHERE status = 'pending' AND expires_at < now() ORDER BY expires_at LIMIT $1",
+        "SELECT id, stripe_session_id FROM orders WHERE status = 'pending' AND expires_at < now()
+         ORDER BY reconcile_attempted_at NULLS FIRST, expires_at LIMIT $1",
     )
     .bind(BATCH)
     .fetch_all(db)
@@ -51,8 +52,12 @@ pub async fn run_once(db: &PgPool, payments: &Payments) -> ServerResult<JobRepor
         match session_id {
             Some(session_id) => match reconcile(db, payments, &session_id).await {
                 Ok(()) => report.reconciled += 1,
-                // Stripe unreachable: try again next round rather than guess.
-                Err(error) => tracing::warn!(%error, order = %order_id, "could not reconcile with Stripe"),
+                // Stripe unreachable: try again later rather than guess, after the orders
+                // not tried yet.
+                Err(error) => {
+                    tracing::warn!(%error, order = %order_id, "could not reconcile with Stripe");
+                    orders::reconcile_attempted(db, &order_id).await?;
+                }
             },
             None => {
                 let mut tx = db.begin().await?;

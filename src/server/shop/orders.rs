@@ -204,6 +204,9 @@ pub async fn set_tracking_number(tx: &mut PgConnection, order_id: &str, tracking
 }
 
 /// An open order for the shopper's Buy click.
+/// Checkouts one visitor may have open at once (each is a Stripe Checkout Session).
+pub const MAX_OPEN_ORDERS: i64 = 5;
+
 pub struct OpenOrder {
     pub id: String,
     pub amount_cents: i64,
@@ -214,7 +217,8 @@ pub struct OpenOrder {
 }
 
 /// Returns the visitor's open order for exactly this print (a double click, a second tab), or
-/// creates one. The advisory lock makes two simultaneous clicks agree on one order.
+/// creates one, unless they have `MAX_OPEN_ORDERS` open already. The advisory lock (one per
+/// visitor) makes simultaneous clicks agree on one order and keeps the count honest.
 pub async fn open_for_checkout(
     db: &PgPool,
     visitor: VisitorId,
@@ -223,13 +227,7 @@ pub async fn open_for_checkout(
     ttl_minutes: i64,
 ) -> ServerResult<OpenOrder> {
     let mut tx = db.begin().await?;
-    let guard = format!(
-        "checkout:{}:{painting_id}:{}:{}:{}",
-        visitor.0,
-        options.size.code(),
-        options.material.code(),
-        options.frame.code()
-    );
+    let guard = format!("checkout:{}", visitor.0);
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))").bind(&guard).execute(&mut *tx).await?;
     let published: Option<bool> = sqlx::query_scalar("SELECT published FROM paintings WHERE id = $1")
         .bind(painting_id)
@@ -259,6 +257,18 @@ pub async fn open_for_checkout(
             placed_at: row.get("placed_at"),
         },
         None => {
+            let open: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM orders WHERE visitor_id = $1 AND status = 'pending' AND expires_at > now()",
+            )
+            .bind(visitor.0)
+            .fetch_one(&mut *tx)
+            .await?;
+            if open >= MAX_OPEN_ORDERS {
+                return Err(AppError::invalid(format!(
+                    "you already have {MAX_OPEN_ORDERS} checkouts open: pay one, or try again when they expire"
+                ))
+                .into());
+            }
             let id = new_order_id();
             let amount_cents = options.amount_cents();
             let placed_at: i64 = sqlx::query_scalar(
@@ -335,6 +345,13 @@ impl SessionClaim {
         self.tx.commit().await?;
         Ok(())
     }
+}
+
+/// Order jobs tried to reconcile the order with Stripe and could not: it goes to the back of
+/// the queue.
+pub async fn reconcile_attempted(db: &PgPool, order_id: &str) -> ServerResult<()> {
+    sqlx::query("UPDATE orders SET reconcile_attempted_at = now() WHERE id = $1").bind(order_id).execute(db).await?;
+    Ok(())
 }
 
 /// The order's own columns (its id as `order_id`) and its painting's card columns.
