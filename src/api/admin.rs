@@ -14,17 +14,17 @@ pub async fn admin_login(email: String, password: String, next: Option<String>) 
     use crate::server::{http::auth, http::limits};
     let state = expect_context::<AppState>();
     let parts = expect_context::<axum::http::request::Parts>();
-    // Each failure in a row from this address makes the next answer slower.
+    // Each failure in a row from this network, or for this account, makes the next answer slower.
     let ip = limits::client_ip(&parts.extensions);
-    tokio::time::sleep(state.limits.login_delay(ip)).await;
+    tokio::time::sleep(state.limits.login_delay(ip, &email)).await;
     let token = match respond(auth::login(&state.db, &email, &password, state.config.admin_session_hours).await) {
         Ok(token) => {
-            state.limits.login_succeeded(ip);
+            state.limits.login_succeeded(ip, &email);
             token
         }
         Err(error) => {
             if matches!(error, AppError::Invalid(_)) {
-                state.limits.login_failed(ip);
+                state.limits.login_failed(ip, &email);
             }
             return Err(error);
         }

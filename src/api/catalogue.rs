@@ -167,7 +167,7 @@ mod routes {
     pub async fn import_upload(State(state): State<AppState>, headers: HeaderMap, multipart: Multipart) -> Response {
         let wants_json = wants_json(&headers);
         let result = async {
-            let admin = require_admin(&state.db, &headers).await?;
+            let admin = require_admin(&state.db, &headers, state.config.admin_idle_minutes).await?;
             let text = read_import_form(multipart).await?;
             create_import(&state.db, &admin, &text).await
         }

@@ -38,7 +38,9 @@ fn visitor_context() -> Result<(AppState, VisitorId), AppError> {
 async fn admin_context() -> Result<(AppState, Admin), AppError> {
     let state = expect_context::<AppState>();
     let parts = expect_context::<axum::http::request::Parts>();
-    let admin = respond(crate::server::http::auth::require_admin(&state.db, &parts.headers).await)?;
+    let admin = respond(
+        crate::server::http::auth::require_admin(&state.db, &parts.headers, state.config.admin_idle_minutes).await,
+    )?;
     Ok((state, admin))
 }
 

@@ -105,6 +105,9 @@ pub struct Config {
 
     #[arg(long, env = "ARTWALL_ADMIN_SESSION_HOURS", default_value_t = 12)]
     pub admin_session_hours: i64,
+    /// An admin session unused this long ends (signed out), whatever its expiry.
+    #[arg(long, env = "ARTWALL_ADMIN_IDLE_MINUTES", default_value_t = 30)]
+    pub admin_idle_minutes: i64,
     /// Bootstrap admin: created at start-up with ARTWALL_ADMIN_PASSWORD_HASH if missing.
     #[arg(long, env = "ARTWALL_ADMIN_EMAIL")]
     pub admin_email: Option<String>,

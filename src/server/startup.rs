@@ -111,7 +111,7 @@ async fn admin_pages_guard(State(state): State<AppState>, request: Request, next
     let path = request.uri().path();
     let is_admin_page = (path == "/admin" || path.starts_with("/admin/")) && path != "/admin/login";
     if is_admin_page {
-        match auth::require_admin(&state.db, request.headers()).await {
+        match auth::require_admin(&state.db, request.headers(), state.config.admin_idle_minutes).await {
             Ok(_) => {}
             Err(error::ServerError::App(crate::error::AppError::Unauthorized)) => {
                 let next_path = url::form_urlencoded::byte_serialize(path.as_bytes()).collect::<String>();

@@ -456,3 +456,37 @@ async fn arguments_that_do_not_decode_are_400s_not_500s(db: PgPool) {
     let (status, _, _) = send(&app, get("/api/painting?id=987654321")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[sqlx::test]
+async fn an_admin_session_ends_when_idle_and_when_the_password_is_reset(db: PgPool) {
+    let app = common::TestApp::with_config(db.clone(), |c| c.admin_idle_minutes = 30).await;
+    let email = AdminEmail::parse("ada@example.com").unwrap();
+    auth::upsert_admin(&db, &email, &auth::hash_password("a long enough password").unwrap()).await.unwrap();
+    let sign_in = || async {
+        let (_, headers, _) = send(&app, login_request("ada@example.com", "a long enough password")).await;
+        headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned()
+    };
+    let overview = |session: String| {
+        let app = &app;
+        async move {
+            let request =
+                Request::get("/api/admin/overview").header(header::COOKIE, session).body(Body::empty()).unwrap();
+            send(app, request).await.0
+        }
+    };
+
+    // Used within the idle time, it lives on (each use starts the wait again); unused, it ends.
+    let session = sign_in().await;
+    sqlx::query("UPDATE admin_sessions SET last_seen_at = now() - interval '29 minutes'").execute(&db).await.unwrap();
+    assert_eq!(overview(session.clone()).await, StatusCode::OK);
+    sqlx::query("UPDATE admin_sessions SET last_seen_at = now() - interval '31 minutes'").execute(&db).await.unwrap();
+    assert_eq!(overview(session).await, StatusCode::UNAUTHORIZED, "idle for 31 minutes");
+
+    // A new password signs the admin out everywhere; setting the same one again does not.
+    let session = sign_in().await;
+    let same = sqlx::query_scalar::<_, String>("SELECT password_hash FROM admin_users").fetch_one(&db).await.unwrap();
+    auth::upsert_admin(&db, &email, &same).await.unwrap();
+    assert_eq!(overview(session.clone()).await, StatusCode::OK);
+    auth::upsert_admin(&db, &email, &auth::hash_password("another long password").unwrap()).await.unwrap();
+    assert_eq!(overview(session).await, StatusCode::UNAUTHORIZED, "signed out by the reset");
+}

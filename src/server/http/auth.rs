@@ -142,15 +142,20 @@ pub async fn logout(db: &PgPool, headers: &HeaderMap) -> ServerResult<()> {
     Ok(())
 }
 
-/// The admin guard: the signed-in admin, or `Unauthorized`.
-pub async fn require_admin(db: &PgPool, headers: &HeaderMap) -> ServerResult<Admin> {
+/// The admin guard: the signed-in admin, or `Unauthorized`. A session unused for `idle_minutes`
+/// has ended; each use starts that wait again.
+pub async fn require_admin(db: &PgPool, headers: &HeaderMap, idle_minutes: i64) -> ServerResult<Admin> {
     let jar = CookieJar::from_headers(headers);
     let token = jar.get(ADMIN_COOKIE).ok_or(AppError::Unauthorized)?;
     let admin: Option<(i64, String)> = sqlx::query_as(
-        "SELECT u.id, u.email FROM admin_sessions s JOIN admin_users u ON u.id = s.admin_id
-         WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()",
+        "UPDATE admin_sessions s SET last_seen_at = now()
+         FROM admin_users u
+         WHERE u.id = s.admin_id AND s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
+           AND s.last_seen_at > now() - make_interval(mins => $2)
+         RETURNING u.id, u.email",
     )
     .bind(token_hash(token.value()))
+    .bind(i32::try_from(idle_minutes).unwrap_or(i32::MAX))
     .fetch_optional(db)
     .await?;
     let (id, email) = admin.ok_or(AppError::Unauthorized)?;
