@@ -239,5 +239,7 @@ mod tests {
         assert_eq!(PrintSize::S60x80.oriented_cm(1000, 1000), (60, 80));
         assert_eq!(format_cny(32_370), "¥323.70");
         assert_eq!(format_cny(5), "¥0.05");
+        assert_eq!(format_cny(0), "¥0.00", "nothing is not negative");
+        assert_eq!(format_cny(-1_250), "-¥12.50");
     }
 }
