@@ -197,6 +197,27 @@ async fn the_worker_applies_each_visitors_events_in_order(db: PgPool) {
 }
 
 #[sqlx::test]
+async fn a_long_backlog_is_learned_in_bounded_batches_in_order(db: PgPool) {
+    let (catalogue, ids) = paintings(&db, 40).await;
+    let embeddings: Vec<Vec<f32>> = catalogue.paintings.iter().map(|(_, e)| e.clone()).collect();
+    let visitor = Uuid::new_v4();
+    let backlog = 2 * taste_worker::EVENTS_PER_VISITOR_BATCH as usize + 7;
+    let events = scripted_events(&[visitor], backlog);
+    store(&db, &events, &ids).await;
+    let mut rounds = Vec::new();
+    loop {
+        let applied = taste_worker::process_available(&db).await.unwrap();
+        if applied == 0 {
+            break;
+        }
+        rounds.push(applied);
+        assert!(rounds.len() <= 3, "more rounds than the backlog needs: {rounds:?}");
+    }
+    assert_eq!(rounds, [500, 500, 7]);
+    assert_tastes(&db, &expected_tastes(&events, &embeddings)).await;
+}
+
+#[sqlx::test]
 async fn a_failed_round_applies_nothing_and_loses_nothing(db: PgPool) {
     let (_, ids) = paintings(&db, 40).await;
     let visitor = Uuid::new_v4();

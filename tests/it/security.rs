@@ -68,6 +68,7 @@ async fn cross_site_state_changes_are_refused(db: PgPool) {
         assert_eq!(shown().await, 1, "{refused:?} changed nothing");
     }
     let activity = Request::post("/api/activity")
+        .header(header::COOKIE, common::visitor_cookie(visitor))
         .header("sec-fetch-site", "cross-site")
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(r#"{"events":[]}"#))

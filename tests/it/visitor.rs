@@ -136,3 +136,34 @@ async fn an_unsigned_id_nobody_came_back_for_stops_working_after_90_days(db: PgP
         .unwrap();
     assert!(!open_order(&app, &format!("artwall_visitor={owner}")).await.0);
 }
+
+#[sqlx::test]
+async fn a_write_without_an_issued_cookie_stores_nothing_and_gets_a_cookie_to_retry_with(db: PgPool) {
+    let app = common::TestApp::new(db.clone()).await;
+    let activity = |cookie: Option<&str>| {
+        let mut request = Request::post("/api/activity").header(header::CONTENT_TYPE, "application/json");
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        let body =
+            serde_json::json!({ "events": [{ "id": Uuid::new_v4(), "type": "session_start", "source": "feed" }] });
+        request.body(Body::from(body.to_string())).unwrap()
+    };
+    let stored =
+        || async { sqlx::query_scalar::<_, i64>("SELECT count(*) FROM activities").fetch_one(&db).await.unwrap() };
+    for cookie in [None, Some(format!("artwall_visitor={}", Uuid::new_v4()))] {
+        let before = stored().await;
+        let (status, headers, body) = app.send_text(activity(cookie.as_deref())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{cookie:?}: {body}");
+        assert!(body.contains("reload the page"), "{body}");
+        assert_eq!(stored().await, before, "{cookie:?} stored nothing");
+        let issued = set_visitor_cookie(&headers).expect("a cookie to retry with");
+        let (status, _, body) = app.send_text(activity(Some(&issued))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    assert_eq!(stored().await, 2);
+    // Reading needs no cookie: a first visit is a GET.
+    let (status, headers, _) = app.send(Request::get("/api/feed").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(set_visitor_cookie(&headers).is_some());
+}

@@ -21,6 +21,9 @@ use crate::server::discovery::taste;
 use crate::server::error::ServerResult;
 
 const VISITORS_PER_ROUND: i64 = 32;
+/// Events one transaction applies for one visitor: a long backlog is learned in several, in
+/// order, so neither memory nor a transaction grows with it.
+pub const EVENTS_PER_VISITOR_BATCH: i64 = 500;
 const IDLE_POLL: Duration = Duration::from_secs(1);
 
 /// Runs until the process ends. Errors are logged and retried after a pause.
@@ -90,8 +93,8 @@ pub async fn process_available(db: &PgPool) -> ServerResult<usize> {
     Ok(processed)
 }
 
-/// Applies one visitor's waiting events in order, atomically. Returns 0 if another worker holds
-/// this visitor.
+/// Applies one visitor's oldest waiting events (at most `EVENTS_PER_VISITOR_BATCH`) in order,
+/// atomically. Returns 0 if another worker holds this visitor.
 pub async fn process_visitor(db: &PgPool, visitor: Uuid) -> ServerResult<usize> {
     let mut tx = db.begin().await?;
     let mine: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 11))")
@@ -103,9 +106,10 @@ pub async fn process_visitor(db: &PgPool, visitor: Uuid) -> ServerResult<usize> 
     }
     let events: Vec<(i64, String, Option<i64>, Option<i64>)> = sqlx::query_as(
         "SELECT id, event_type, painting_id, (metadata->>'dwellTimeMs')::bigint
-         FROM activities WHERE visitor_id = $1 AND NOT processed ORDER BY id FOR UPDATE SKIP LOCKED",
+         FROM activities WHERE visitor_id = $1 AND NOT processed ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED",
     )
     .bind(visitor)
+    .bind(EVENTS_PER_VISITOR_BATCH)
     .fetch_all(&mut *tx)
     .await?;
     if events.is_empty() {

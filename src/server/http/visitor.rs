@@ -10,7 +10,7 @@
 
 use axum::extract::{Request, State};
 use axum::http::header::SET_COOKIE;
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
@@ -80,21 +80,30 @@ fn minted_id(value: &str) -> Option<Uuid> {
 const SHARED_PATHS: &[&str] = &["/pkg/", "/media/", "/healthz", "/readyz", "/favicon.svg"];
 
 /// Middleware: reads the visitor cookie, or mints a new id and sets the cookie on the response.
+/// A write from a browser without an issued cookie is refused (400, with a cookie to retry with):
+/// otherwise each such request would mint, and store data for, a visitor nobody holds.
 pub async fn visitor_cookie(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path();
     if SHARED_PATHS.iter().any(|shared| path.starts_with(shared)) {
         return next.run(request).await;
     }
+    let needs_issued = needs_issued_visitor(request.method(), path);
     let presented = CookieJar::from_headers(request.headers()).get(VISITOR_COOKIE).map(|c| c.value().to_owned());
-    let (visitor, set_cookie) = match presented {
+    let identified = match presented {
         Some(value) => match identify(&state, &value).await {
             Ok(identified) => identified,
             Err(error) => return error.into_response(),
         },
-        None => (VisitorId(Uuid::new_v4()), true),
+        None => None,
     };
-    request.extensions_mut().insert(visitor);
-    let mut response = next.run(request).await;
+    let (visitor, set_cookie) = identified.unwrap_or_else(|| (VisitorId(Uuid::new_v4()), true));
+    let mut response = if identified.is_none() && needs_issued {
+        AppError::invalid("this needs the cookie the shop sets on its pages: reload the page and try again")
+            .into_response()
+    } else {
+        request.extensions_mut().insert(visitor);
+        next.run(request).await
+    };
     if set_cookie {
         let cookie = Cookie::build((VISITOR_COOKIE, state.visitor_keys.sign(visitor)))
             .path("/")
@@ -110,20 +119,27 @@ pub async fn visitor_cookie(State(state): State<AppState>, mut request: Request,
     response
 }
 
-/// The visitor a presented cookie names, and whether to (re-)issue it: a cookie signed with an
-/// older key is re-signed; one nobody signed is a new visitor, unless it is the unsigned cookie of
-/// a visitor from before signing, still open for exchange.
-async fn identify(state: &AppState, value: &str) -> ServerResult<(VisitorId, bool)> {
+/// Whether a request stores something for its visitor, so needs one the server issued: every
+/// write except Stripe's webhook (signed by Stripe) and the admin API (its own session).
+fn needs_issued_visitor(method: &Method, path: &str) -> bool {
+    let write = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    write && !path.starts_with("/api/webhooks/") && !path.starts_with("/api/admin/")
+}
+
+/// The visitor a presented cookie names, and whether to re-issue it (signed with an older key),
+/// or None when nobody signed it: a new visitor, unless it is the unsigned cookie of a visitor
+/// from before signing, still open for exchange (then re-issued signed).
+async fn identify(state: &AppState, value: &str) -> ServerResult<Option<(VisitorId, bool)>> {
     if let Some((visitor, current_key)) = state.visitor_keys.verify(value) {
-        return Ok((visitor, !current_key));
+        return Ok(Some((visitor, !current_key)));
     }
     if let Some(id) = minted_id(value) {
         if claim_legacy(&state.db, id).await? {
             tracing::info!("an unsigned visitor cookie from before signing was exchanged for a signed one");
-            return Ok((VisitorId(id), true));
+            return Ok(Some((VisitorId(id), true)));
         }
     }
-    Ok((VisitorId(Uuid::new_v4()), true))
+    Ok(None)
 }
 
 /// How long after its first exchange an unsigned id is still exchanged: long enough for a second
