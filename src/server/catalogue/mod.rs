@@ -20,7 +20,7 @@ use sqlx::PgPool;
 use crate::error::AppError;
 use crate::server::error::{ServerError, ServerResult};
 use crate::server::infra::clip::{preprocess, Clip};
-use crate::server::infra::images::{decode_rgb, jpeg_rendition, ImageLimits};
+use crate::server::infra::images::{decode_rgb, jpeg_rendition, with_decode_slot, ImageLimits};
 use crate::server::infra::storage::{MediaKey, Storage, Visibility, PUBLIC_PREFIX};
 
 pub const THUMB_LONG_SIDE: u32 = 600;
@@ -220,7 +220,7 @@ impl Catalogue {
         let parallelism = std::thread::available_parallelism().map_or(2, |n| n.get());
         let prepared: Vec<(usize, Result<Prepared, String>)> = futures::stream::iter(todo)
             .map(|(i, bytes)| async move {
-                let result = tokio::task::spawn_blocking(move || prepare(&bytes, limits)).await;
+                let result = with_decode_slot(move || prepare(&bytes, limits)).await;
                 (i, result.unwrap_or_else(|e| Err(format!("image processing crashed: {e}"))))
             })
             .buffer_unordered(parallelism)
@@ -317,7 +317,7 @@ impl Catalogue {
             .await?
             .ok_or(AppError::NotFound)?;
         let limits = self.limits;
-        let prepared = tokio::task::spawn_blocking(move || prepare(&image, limits))
+        let prepared = with_decode_slot(move || prepare(&image, limits))
             .await?
             .map_err(|reason| AppError::InvalidField { field: "image".into(), message: reason })?;
         let embedding = self.clip.embed_images(prepared.pixels.clone()).await?.pop().expect("one embedding per image");
@@ -366,7 +366,7 @@ impl Catalogue {
                     }
                     Ok(bytes) => {
                         let limits = self.limits;
-                        tokio::task::spawn_blocking(move || {
+                        with_decode_slot(move || {
                             let image = decode_rgb(&bytes, limits).map_err(|e| e.to_string())?;
                             let mut tensor = vec![0.0; preprocess::TENSOR_LEN];
                             preprocess::preprocess_into(&image, &mut Resizer::new(), &mut tensor);

@@ -15,7 +15,7 @@ use crate::server::discovery::activity::{self, ServerEvent};
 use crate::server::error::{ServerError, ServerResult};
 use crate::server::http::visitor::VisitorId;
 use crate::server::infra::clip::preprocess;
-use crate::server::infra::images::{decode_rgb, jpeg_rendition, ImageLimits, ImageRejected};
+use crate::server::infra::images::{decode_rgb, jpeg_rendition, with_decode_slot, ImageLimits, ImageRejected};
 use crate::server::infra::storage::{MediaKey, Visibility};
 use crate::server::{discovery::taste, state::AppState};
 use crate::types::RoomPhoto;
@@ -36,7 +36,7 @@ pub fn limits(state: &AppState) -> ImageLimits {
 /// Checks, re-encodes, stores and embeds a room photo, then blends it into the visitor's taste.
 pub async fn upload(state: &AppState, visitor: VisitorId, bytes: Bytes) -> ServerResult<RoomPhoto> {
     let limits = limits(state);
-    let (stored, pixels) = tokio::task::spawn_blocking(move || -> Result<_, ImageRejected> {
+    let (stored, pixels) = with_decode_slot(move || -> Result<_, ImageRejected> {
         let image = decode_rgb(&bytes, limits)?;
         let mut pixels = vec![0.0; preprocess::TENSOR_LEN];
         preprocess::preprocess_into(&image, &mut Resizer::new(), &mut pixels);

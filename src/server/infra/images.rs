@@ -24,6 +24,23 @@ pub enum ImageRejected {
     Corrupt,
 }
 
+/// Runs `work` (decoding an image and what follows) on the blocking pool once one of the
+/// process's decode slots is free: a decode may take hundreds of MB, so room uploads, imports and
+/// re-embeds together decode at most as many images at once as there are cores (4 at most).
+pub async fn with_decode_slot<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, tokio::task::JoinError> {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let slots = SLOTS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()).min(MAX_DECODES))
+    });
+    let _slot = slots.acquire().await.expect("the semaphore is never closed");
+    tokio::task::spawn_blocking(work).await
+}
+
+/// Decodes at once, whatever the number of cores.
+pub const MAX_DECODES: usize = 4;
+
 /// The longest side over the shortest that an image may have: room for the longest handscrolls
 /// (A Thousand Li of Rivers and Mountains is about 23 to 1), none for strips that only exist to
 /// break resizing.
@@ -124,6 +141,33 @@ fn fit_long_side(width: u32, height: u32, long_side: u32) -> (u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn no_more_decodes_run_at_once_than_there_are_slots() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let tasks: Vec<_> = (0..3 * MAX_DECODES)
+            .map(|_| {
+                let (running, most) = (running.clone(), most.clone());
+                tokio::spawn(with_decode_slot(move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_millis(30));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                }))
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        let slots = std::thread::available_parallelism().map_or(2, |n| n.get()).min(MAX_DECODES);
+        assert!(
+            (1..=slots).contains(&most.load(Ordering::SeqCst)),
+            "{} at once, {slots} slots",
+            most.load(Ordering::SeqCst)
+        );
+    }
 
     const LIMITS: ImageLimits = ImageLimits { max_bytes: 10 << 20, max_pixels: 50_000_000 };
 
