@@ -392,7 +392,8 @@ async fn hostile_signature_headers_are_400s(db: PgPool) {
 #[sqlx::test]
 async fn a_refund_larger_than_what_was_paid_or_in_another_currency_is_flagged_not_clamped(db: PgPool) {
     let shop = Shop::new(db).await;
-    let reports: [(&str, fn(&str, i64) -> Value); 3] = [
+    type Report = fn(&str, i64) -> Value;
+    let reports: [(&str, Report); 3] = [
         ("more than was paid", |order, amount| refunded(order, amount, amount + 1)),
         ("another currency", |order, amount| refunded_in(order, amount, 5_000, "usd")),
         ("a negative amount", |order, amount| refunded(order, amount, -1)),
