@@ -108,6 +108,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_address_can_change_until_the_print_is_shipped() {
+        let editable: Vec<OrderStatus> = OrderStatus::ALL.into_iter().filter(|s| s.address_editable()).collect();
+        assert_eq!(editable, [Pending, Paid, Processing]);
+    }
+
+    #[test]
+    fn a_status_shows_as_its_label() {
+        for status in OrderStatus::ALL {
+            assert_eq!(status.to_string(), status.label());
+        }
+    }
+
+    #[test]
     fn every_status_has_its_own_label_for_shoppers() {
         let labels: std::collections::HashSet<&str> = OrderStatus::ALL.into_iter().map(OrderStatus::label).collect();
         assert_eq!(labels.len(), OrderStatus::ALL.len(), "no two statuses read alike");
