@@ -98,6 +98,25 @@ pub fn multipart_error(error: axum::extract::multipart::MultipartError, too_larg
     }
 }
 
+/// Middleware: a request to a multipart server function without a multipart boundary is a 400.
+/// Leptos's multipart decoder panics on one (`couldn't parse boundary`), which drops the
+/// connection instead of answering.
+pub async fn multipart_needs_a_boundary(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use leptos::server_fn::ServerFn;
+    let multipart_fns = [crate::api::AddPainting::PATH, crate::api::ReplacePaintingImage::PATH];
+    if multipart_fns.contains(&request.uri().path()) {
+        let boundary = request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|content_type| multer::parse_boundary(content_type).ok());
+        if boundary.is_none() {
+            return AppError::invalid("the upload was not a valid form").into_response();
+        }
+    }
+    next.run(request).await
+}
+
 /// Middleware: a server function's error answers with its own status. Leptos answers every
 /// server-function error with 500, and `respond` corrects that only once the function runs;
 /// arguments that do not decode (`/api/painting?id=abc`) never reach it. The error body is the

@@ -64,6 +64,7 @@ pub fn router(state: AppState) -> Router {
     }
     let public_origin = state.config.public_url.origin().ascii_serialization();
     router
+        .layer(middleware::from_fn(error::multipart_needs_a_boundary))
         .layer(middleware::from_fn(error::server_fn_error_status))
         .layer(middleware::from_fn_with_state(state.clone(), admin_pages_guard))
         .layer(middleware::from_fn_with_state(public_origin, security::refuse_cross_site))

@@ -13,6 +13,7 @@ mod clip;
 mod dashboard;
 mod discover;
 mod feed;
+mod fuzz;
 mod gcs;
 mod http;
 mod jobs;
