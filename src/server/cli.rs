@@ -92,6 +92,11 @@ async fn serve(config: Config) -> ServerResult<()> {
     let every = std::time::Duration::from_secs(state.config.order_jobs_seconds.max(1));
     tokio::spawn(crate::server::shop::order_jobs::run(state.db.clone(), state.payments.clone(), every));
     tokio::spawn(state.job_runner().run(std::time::Duration::from_secs(1)));
+    tokio::spawn(crate::server::admin::retention::run(
+        state.db.clone(),
+        state.config.retain_activity_days,
+        state.config.retain_stripe_event_days,
+    ));
     let rooms_state = state.clone();
     tokio::spawn(async move {
         match crate::server::discovery::rooms::rekey_legacy(&rooms_state).await {

@@ -172,6 +172,12 @@ pub struct Config {
     pub rate_search_per_minute: u32,
     #[arg(long, env = "ARTWALL_RATE_UPLOAD_PER_MINUTE", default_value_t = 10)]
     pub rate_upload_per_minute: u32,
+    /// Days processed activity events are kept (at least 8: the dashboard reads 7).
+    #[arg(long, env = "ARTWALL_RETAIN_ACTIVITY_DAYS", default_value_t = 90)]
+    pub retain_activity_days: i32,
+    /// Days a Stripe event id is kept to recognise a duplicate (at least 4: Stripe retries for 3).
+    #[arg(long, env = "ARTWALL_RETAIN_STRIPE_EVENT_DAYS", default_value_t = 30)]
+    pub retain_stripe_event_days: i32,
     /// Buy clicks (each may open a Stripe Checkout Session).
     #[arg(long, env = "ARTWALL_RATE_CHECKOUT_PER_MINUTE", default_value_t = 10)]
     pub rate_checkout_per_minute: u32,

@@ -19,6 +19,7 @@ mod http;
 mod jobs;
 mod limits;
 mod onboarding;
+mod retention;
 mod rooms;
 mod security;
 mod visitor;

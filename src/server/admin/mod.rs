@@ -1,4 +1,5 @@
-//! The admin console's own data: the dashboard's figures and the audit log of admin actions.
+//! Operating the shop: the dashboard's figures, the audit log of admin actions, and retention.
 
 pub mod audit;
 pub mod dashboard;
+pub mod retention;

@@ -295,6 +295,17 @@ async fn apply_saves_and_hides(
     Ok(())
 }
 
+/// Retention: deletes processed events older than `days` (the taste has learned from them; the
+/// dashboard reads only the last 7 days). Events still waiting for the worker are never deleted.
+pub async fn delete_processed_older_than(db: &PgPool, days: i32) -> ServerResult<u64> {
+    let deleted =
+        sqlx::query("DELETE FROM activities WHERE processed AND created_at < now() - make_interval(days => $1)")
+            .bind(days)
+            .execute(db)
+            .await?;
+    Ok(deleted.rows_affected())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -162,6 +162,15 @@ pub async fn require_admin(db: &PgPool, headers: &HeaderMap, idle_minutes: i64) 
     Ok(Admin { id, email })
 }
 
+/// Retention: deletes sessions that ended (expired or revoked) more than a day ago.
+pub async fn delete_ended_sessions(db: &PgPool) -> ServerResult<u64> {
+    let deleted =
+        sqlx::query("DELETE FROM admin_sessions WHERE least(expires_at, revoked_at) < now() - interval '1 day'")
+            .execute(db)
+            .await?;
+    Ok(deleted.rows_affected())
+}
+
 /// Strict same-site: admin actions are never triggered from another site.
 pub fn session_cookie(token: String, secure: bool, hours: i64) -> Cookie<'static> {
     Cookie::build((ADMIN_COOKIE, token))

@@ -166,6 +166,19 @@ async fn claim_legacy(db: &PgPool, id: Uuid) -> ServerResult<bool> {
     Ok(claimed.rows_affected() == 1)
 }
 
+/// Retention: drops the visitors from before signing whose exchange has closed for good.
+pub async fn forget_closed_legacy_visitors(db: &PgPool) -> ServerResult<u64> {
+    let deleted = sqlx::query(
+        "DELETE FROM legacy_visitors WHERE listed_at < now() - make_interval(days => $1)
+            OR claimed_at < now() - make_interval(mins => $2)",
+    )
+    .bind(LEGACY_EXCHANGE_DAYS)
+    .bind(LEGACY_EXCHANGE_GRACE_MINUTES)
+    .execute(db)
+    .await?;
+    Ok(deleted.rows_affected())
+}
+
 /// The current visitor inside a server function or page render.
 pub fn current_visitor() -> Result<VisitorId, AppError> {
     leptos::prelude::use_context::<axum::http::request::Parts>()

@@ -412,6 +412,16 @@ async fn charge_refunded(tx: &mut PgConnection, charge: &Value) -> ServerResult<
     )
 }
 
+/// Retention: forgets the ids of events received more than `days` ago. Stripe retries an event
+/// for up to three days, so an older duplicate cannot arrive.
+pub async fn forget_events_older_than(db: &PgPool, days: i32) -> ServerResult<u64> {
+    let deleted = sqlx::query("DELETE FROM stripe_events WHERE received_at < now() - make_interval(days => $1)")
+        .bind(days)
+        .execute(db)
+        .await?;
+    Ok(deleted.rows_affected())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
