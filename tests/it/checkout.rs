@@ -383,3 +383,42 @@ async fn a_visitor_may_have_five_checkouts_open_and_no_more(db: PgPool) {
         .unwrap();
     open(visitor, prints[5]).await.unwrap();
 }
+
+#[sqlx::test]
+async fn each_step_of_an_order_is_stamped_with_its_time(db: PgPool) {
+    use artwall::server::http::visitor::VisitorId;
+    use artwall::server::shop::orders::{self, Actor};
+    let app = common::TestApp::new(db.clone()).await;
+    app.import_demo(1).await;
+    let painting = painting(&db).await;
+    let order =
+        orders::open_for_checkout(&db, VisitorId(Uuid::new_v4()), painting, Default::default(), 30).await.unwrap();
+    let stamped = |column: &'static str| {
+        let (db, id) = (db.clone(), order.id.clone());
+        async move {
+            sqlx::query_scalar::<_, bool>(&format!("SELECT {column} IS NOT NULL FROM orders WHERE id = $1"))
+                .bind(id)
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        }
+    };
+    for (to, column) in [
+        (OrderStatus::Paid, Some("paid_at")),
+        (OrderStatus::Processing, None),
+        (OrderStatus::Shipped, Some("shipped_at")),
+        (OrderStatus::Delivered, Some("delivered_at")),
+        (OrderStatus::Completed, Some("completed_at")),
+    ] {
+        if let Some(column) = column {
+            assert!(!stamped(column).await, "{column} before {to:?}");
+        }
+        let mut tx = db.begin().await.unwrap();
+        let moved = orders::transition(&mut tx, &order.id, to, Actor::System, None).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(matches!(moved, orders::Moved::Yes { .. }), "{to:?}: {moved:?}");
+        if let Some(column) = column {
+            assert!(stamped(column).await, "{column} after {to:?}");
+        }
+    }
+}
