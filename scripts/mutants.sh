@@ -21,7 +21,7 @@ source scripts/env.sh
 # modules of tests/it that guard them (the unit tests always run too).
 GROUP_TABLE="
 webhook | src/server/shop/payments/webhook.rs                | * | webhook
-orders  | src/order_status.rs src/server/shop/orders.rs     | * | checkout webhook
+orders  | src/order_status.rs src/server/shop/orders.rs     | * | checkout webhook dashboard
 taste   | src/server/discovery/taste.rs                     | * | activity rooms
 guards  | src/server/http/visitor.rs src/server/http/auth.rs | * | http checkout security
 pricing | src/pricing.rs                                    | * | checkout
