@@ -75,6 +75,11 @@ mod tests {
         assert_eq!(weight(EventKind::View, Some(5_001)), 0.3);
         assert_eq!(weight(EventKind::View, Some(4_000)), 0.2);
         assert_eq!(weight(EventKind::View, Some(1_500)), 0.1);
+        // The edges, as the rule reads: over 5 s, 3 to 5 s, 1 to 3 s.
+        assert_eq!(weight(EventKind::View, Some(5_000)), 0.2);
+        assert_eq!(weight(EventKind::View, Some(3_000)), 0.2);
+        assert_eq!(weight(EventKind::View, Some(2_999)), 0.1);
+        assert_eq!(weight(EventKind::View, Some(1_000)), 0.1);
         assert_eq!(weight(EventKind::View, Some(999)), 0.0);
         assert_eq!(weight(EventKind::Impression, None), 0.0);
         assert_eq!(weight(EventKind::Hide, None), -0.5);
