@@ -103,6 +103,7 @@ mod tests {
     fn a_first_positive_signal_seeds_the_taste() {
         assert_eq!(apply(None, &[3.0, 4.0], 0.5), Some(vec![0.6, 0.8]));
         assert_eq!(apply(None, &[3.0, 4.0], -0.5), None);
+        assert_eq!(apply(None, &[3.0, 4.0], 0.0), None, "a signal of no weight seeds nothing");
     }
 
     #[test]
