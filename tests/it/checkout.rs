@@ -77,6 +77,19 @@ async fn painting(db: &PgPool) -> i64 {
     sqlx::query_scalar("SELECT id FROM paintings").fetch_one(db).await.unwrap()
 }
 
+/// A shopper buys `painting` and its webhook never comes: the order's window has passed.
+async fn bought_and_overdue(app: &common::TestApp, db: &PgPool, painting: i64) -> String {
+    let (status, _, _) = app.send(buy(Uuid::new_v4(), painting, "none")).await;
+    assert_eq!(status, StatusCode::OK);
+    let order: String = sqlx::query_scalar("SELECT id FROM orders").fetch_one(db).await.unwrap();
+    sqlx::query("UPDATE orders SET expires_at = now() - interval '1 minute' WHERE id = $1")
+        .bind(&order)
+        .execute(db)
+        .await
+        .unwrap();
+    order
+}
+
 fn buy(visitor: Uuid, painting: i64, frame: &str) -> Request<Body> {
     Request::post("/api/checkout")
         .header(header::COOKIE, common::visitor_cookie(visitor))
@@ -227,15 +240,7 @@ async fn an_unpaid_session_is_reconciled_and_expired_at_stripe(db: PgPool) {
     let stripe = LocalStripe::start(&format!("http://127.0.0.1:{port}/api/webhooks/stripe"));
     let app = serve(db.clone(), &stripe.base, port).await;
     let painting = painting(&db).await;
-    let (status, _, _) = app.send(buy(Uuid::new_v4(), painting, "none")).await;
-    assert_eq!(status, StatusCode::OK);
-    let order: String = sqlx::query_scalar("SELECT id FROM orders").fetch_one(&db).await.unwrap();
-    // Its webhook never came; its window has passed.
-    sqlx::query("UPDATE orders SET expires_at = now() - interval '1 minute' WHERE id = $1")
-        .bind(&order)
-        .execute(&db)
-        .await
-        .unwrap();
+    let order = bought_and_overdue(&app, &db, painting).await;
     let report = order_jobs::run_once(&db, &app.state.payments).await.unwrap();
     assert_eq!(report.reconciled, 1);
     assert_eq!(status_of(&db, &order).await, OrderStatus::Expired);
@@ -323,14 +328,7 @@ async fn an_order_stripe_cannot_answer_for_goes_to_the_back_of_the_reconciliatio
     let stripe = LocalStripe::start(&format!("http://127.0.0.1:{port}/api/webhooks/stripe"));
     let app = serve(db.clone(), &stripe.base, port).await;
     let painting = painting(&db).await;
-    let (status, _, _) = app.send(buy(Uuid::new_v4(), painting, "none")).await;
-    assert_eq!(status, StatusCode::OK);
-    let order: String = sqlx::query_scalar("SELECT id FROM orders").fetch_one(&db).await.unwrap();
-    sqlx::query("UPDATE orders SET expires_at = now() - interval '1 minute' WHERE id = $1")
-        .bind(&order)
-        .execute(&db)
-        .await
-        .unwrap();
+    let order = bought_and_overdue(&app, &db, painting).await;
     // More overdue orders than one round takes, older than it, whose sessions Stripe does not know.
     sqlx::query(
         "INSERT INTO orders (id, visitor_id, painting_id, size, material, frame, amount_cents, expires_at, stripe_session_id)
