@@ -94,6 +94,7 @@ async fn serve(config: Config) -> ServerResult<()> {
     tokio::spawn(state.job_runner().run(std::time::Duration::from_secs(1)));
     tokio::spawn(crate::server::admin::retention::run(
         state.db.clone(),
+        state.storage.clone(),
         state.config.retain_activity_days,
         state.config.retain_stripe_event_days,
     ));

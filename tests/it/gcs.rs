@@ -61,6 +61,13 @@ async fn objects_round_trip_through_the_real_gcs_client() {
     assert_eq!(storage.public_url(&key), format!("{}artwall-test/paintings/test/abc-600.jpg", gcs.endpoint));
     let missing = MediaKey::parse("paintings/none.jpg").unwrap();
     assert!(storage.get(&missing).await.is_err());
+
+    let neighbour = MediaKey::parse("paintings/test/abc-1200.jpg").unwrap();
+    storage.put(&neighbour, Bytes::from_static(b"kept"), "image/jpeg", Visibility::Private).await.unwrap();
+    storage.delete(&key).await.unwrap();
+    assert!(storage.get(&key).await.is_err(), "a deleted object is gone");
+    assert_eq!(storage.get(&neighbour).await.unwrap(), b"kept", "and only that one");
+    storage.delete(&key).await.expect("deleting what is gone already is fine");
 }
 
 #[sqlx::test]

@@ -4,6 +4,7 @@
 use crate::common;
 
 use artwall::server::admin::retention::{self, Deleted};
+use artwall::server::infra::storage::Storage;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -54,14 +55,19 @@ async fn aged_events_sessions_and_closed_exchanges_go_and_everything_else_stays(
     .await
     .unwrap();
 
-    let deleted = retention::run_once(&db, 90, 30).await.unwrap();
-    assert_eq!(deleted, Deleted { activities: 1, stripe_events: 1, admin_sessions: 2, legacy_visitors: 2 });
+    let media = tempfile::tempdir().unwrap();
+    let storage = Storage::local(media.path());
+    let deleted = retention::run_once(&db, &storage, 90, 30).await.unwrap();
+    assert_eq!(
+        deleted,
+        Deleted { activities: 1, stripe_events: 1, admin_sessions: 2, legacy_visitors: 2, replaced_room_photos: 0 }
+    );
     assert_eq!(count(&db, "SELECT count(*) FROM activities").await, 2);
     assert_eq!(count(&db, "SELECT count(*) FROM activities WHERE NOT processed").await, 1, "unlearned events stay");
     assert_eq!(count(&db, "SELECT count(*) FROM stripe_events WHERE event_id = 'evt_recent'").await, 1);
     assert_eq!(count(&db, "SELECT count(*) FROM admin_sessions").await, 2, "the live one and one ended 2 hours ago");
     assert_eq!(count(&db, "SELECT count(*) FROM legacy_visitors").await, 2, "open exchanges stay");
-    assert_eq!(retention::run_once(&db, 90, 30).await.unwrap(), Deleted::default(), "nothing twice");
+    assert_eq!(retention::run_once(&db, &storage, 90, 30).await.unwrap(), Deleted::default(), "nothing twice");
 
     // Ages below the floors are raised to them: the dashboard's week and Stripe's retries stay.
     sqlx::query("UPDATE activities SET processed = true, created_at = now() - interval '7 days'")
@@ -69,5 +75,5 @@ async fn aged_events_sessions_and_closed_exchanges_go_and_everything_else_stays(
         .await
         .unwrap();
     sqlx::query("UPDATE stripe_events SET received_at = now() - interval '3 days'").execute(&db).await.unwrap();
-    assert_eq!(retention::run_once(&db, 1, 1).await.unwrap(), Deleted::default());
+    assert_eq!(retention::run_once(&db, &storage, 1, 1).await.unwrap(), Deleted::default());
 }

@@ -123,6 +123,29 @@ async fn photos_stored_under_the_old_visitor_keys_move_to_random_ones_and_still_
     assert_eq!(photo_as(&app, &room.url, Some(visitor)).await, (StatusCode::OK, Some(phone_photo())));
 }
 
+#[sqlx::test]
+async fn a_replaced_photo_is_deleted_by_retention_and_the_newest_stays(db: PgPool) {
+    let app = common::TestApp::new(db.clone()).await;
+    let (visitor, other) = (Uuid::new_v4(), Uuid::new_v4());
+    let mut urls = Vec::new();
+    for who in [visitor, visitor, other] {
+        let (status, _, body) = app.send(upload(who, multipart(&phone_photo(), None), true)).await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+        urls.push(serde_json::from_slice::<artwall::types::RoomPhoto>(&body).unwrap().url);
+    }
+    let files = || std::fs::read_dir(app.media.path().join("rooms")).unwrap().count();
+    assert_eq!(files(), 3);
+
+    let deleted = artwall::server::admin::retention::run_once(&db, &app.state.storage, 90, 30).await.unwrap();
+    assert_eq!(deleted.replaced_room_photos, 1);
+    assert_eq!(files(), 2, "the replaced photo's file is gone");
+    assert_eq!(photo_as(&app, &urls[0], Some(visitor)).await.0, StatusCode::NOT_FOUND, "the replaced photo");
+    assert_eq!(photo_as(&app, &urls[1], Some(visitor)).await.0, StatusCode::OK, "the newest stays");
+    assert_eq!(photo_as(&app, &urls[2], Some(other)).await.0, StatusCode::OK, "another visitor's only photo");
+    let again = artwall::server::admin::retention::run_once(&db, &app.state.storage, 90, 30).await.unwrap();
+    assert_eq!(again.replaced_room_photos, 0);
+}
+
 /// A 64x32 JPEG, half warm and half cool, carrying EXIF that says "rotate 90° clockwise" and a
 /// camera make we must not keep.
 fn phone_photo() -> Vec<u8> {

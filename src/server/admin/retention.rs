@@ -2,15 +2,18 @@
 //! events after `ARTWALL_RETAIN_ACTIVITY_DAYS` (the taste has learned from them; the dashboard
 //! reads 7 days), Stripe event ids after `ARTWALL_RETAIN_STRIPE_EVENT_DAYS` (Stripe retries for
 //! 3), admin sessions a day after they ended, and pre-signing visitor ids once their exchange
-//! has closed. Orders, tastes, saves and the feed's memory of what it showed are kept.
+//! has closed, and room photos their owners have replaced. Orders, tastes, saves and the feed's
+//! memory of what it showed are kept.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
 
-use crate::server::discovery::activity;
+use crate::server::discovery::{activity, rooms};
 use crate::server::error::ServerResult;
 use crate::server::http::{auth, visitor};
+use crate::server::infra::storage::Storage;
 use crate::server::shop::payments::webhook;
 
 /// The shortest ages allowed: the dashboard's 7-day window, and Stripe's 3 days of retries.
@@ -23,25 +26,32 @@ pub struct Deleted {
     pub stripe_events: u64,
     pub admin_sessions: u64,
     pub legacy_visitors: u64,
+    pub replaced_room_photos: u64,
 }
 
 /// Runs until the process ends.
-pub async fn run(db: PgPool, activity_days: i32, stripe_event_days: i32) {
+pub async fn run(db: PgPool, storage: Arc<Storage>, activity_days: i32, stripe_event_days: i32) {
     let mut every = tokio::time::interval(Duration::from_secs(3600));
     loop {
         every.tick().await;
-        match run_once(&db, activity_days, stripe_event_days).await {
+        match run_once(&db, &storage, activity_days, stripe_event_days).await {
             Ok(deleted) => tracing::info!(?deleted, "retention"),
             Err(error) => tracing::error!(%error, "retention failed; retrying next hour"),
         }
     }
 }
 
-pub async fn run_once(db: &PgPool, activity_days: i32, stripe_event_days: i32) -> ServerResult<Deleted> {
+pub async fn run_once(
+    db: &PgPool,
+    storage: &Storage,
+    activity_days: i32,
+    stripe_event_days: i32,
+) -> ServerResult<Deleted> {
     Ok(Deleted {
         activities: activity::delete_processed_older_than(db, activity_days.max(MIN_ACTIVITY_DAYS)).await?,
         stripe_events: webhook::forget_events_older_than(db, stripe_event_days.max(MIN_STRIPE_EVENT_DAYS)).await?,
         admin_sessions: auth::delete_ended_sessions(db).await?,
         legacy_visitors: visitor::forget_closed_legacy_visitors(db).await?,
+        replaced_room_photos: rooms::delete_replaced(db, storage).await?,
     })
 }

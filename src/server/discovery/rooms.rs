@@ -16,7 +16,7 @@ use crate::server::error::{ServerError, ServerResult};
 use crate::server::http::visitor::VisitorId;
 use crate::server::infra::clip::preprocess;
 use crate::server::infra::images::{decode_rgb, jpeg_rendition, with_decode_slot, ImageLimits, ImageRejected};
-use crate::server::infra::storage::{MediaKey, Visibility};
+use crate::server::infra::storage::{MediaKey, Storage, Visibility};
 use crate::server::{discovery::taste, state::AppState};
 use crate::types::RoomPhoto;
 
@@ -90,9 +90,8 @@ pub async fn photo(state: &AppState, visitor: VisitorId, token: &str) -> ServerR
 }
 
 /// Moves photos stored under the old, visitor-naming keys to random ones, one row at a time
-/// (`SKIP LOCKED`: several instances may run it at once). Returns how many it moved. On local
-/// disk the old file is deleted; in a bucket the old objects are left for the operator to remove
-/// (`user-rooms/`), as the storage client deletes only over gRPC.
+/// (`SKIP LOCKED`: several instances may run it at once), and deletes the old object. Returns how
+/// many it moved.
 pub async fn rekey_legacy(state: &AppState) -> ServerResult<u64> {
     let mut moved = 0;
     let mut after = 0i64;
@@ -124,8 +123,31 @@ pub async fn rekey_legacy(state: &AppState) -> ServerResult<u64> {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        state.storage.delete_local(&old).await?;
+        state.storage.delete(&old).await?;
         moved += 1;
+    }
+}
+
+/// Deletes photos their owners have replaced with a newer one (only the newest is ever shown;
+/// each one's effect on the taste was blended in when it arrived): the object, then its row, one
+/// at a time under the row's lock. Returns how many it deleted.
+pub async fn delete_replaced(db: &PgPool, storage: &Storage) -> ServerResult<u64> {
+    let mut deleted = 0;
+    loop {
+        let mut tx = db.begin().await?;
+        let row: Option<(i64, String)> = sqlx::query_as(
+            "SELECT id, media_key FROM room_photos old
+             WHERE EXISTS (SELECT 1 FROM room_photos newer WHERE newer.visitor_id = old.visitor_id AND newer.id > old.id)
+             ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((id, key)) = row else { return Ok(deleted) };
+        // Gone from storage before its row goes: a failure leaves the row for the next run.
+        storage.delete(&MediaKey::parse(key)?).await?;
+        sqlx::query("DELETE FROM room_photos WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        deleted += 1;
     }
 }
 

@@ -1,6 +1,9 @@
 //! Where painting images and visitors' room photos live: local disk by default, Google Cloud
 //! Storage when `ARTWALL_GCS_BUCKET` is set. Paintings are public (`PUBLIC_PREFIX`, served under
 //! /media from local disk); room photos are private and only ever read by the server.
+//!
+//! The GCS client reads and writes over HTTP but deletes only over gRPC, which the emulator we
+//! test against does not speak; deletes go to the JSON API with the client's own credentials.
 
 use std::path::{Path, PathBuf};
 
@@ -58,7 +61,15 @@ impl MediaKey {
 #[allow(clippy::large_enum_variant, reason = "one per process, never moved in a hot path")]
 pub enum Storage {
     Local { root: PathBuf },
-    Gcs { client: google_cloud_storage::client::Storage, bucket: String, public_base: Url },
+    Gcs { client: google_cloud_storage::client::Storage, bucket: String, public_base: Url, json_api: JsonApi },
+}
+
+/// What a delete needs: the JSON API's base URL, the credentials the client was built with, and
+/// an HTTP client.
+pub struct JsonApi {
+    base: Url,
+    credentials: google_cloud_auth::credentials::Credentials,
+    http: reqwest::Client,
 }
 
 impl Storage {
@@ -76,22 +87,27 @@ impl Storage {
     /// With an endpoint (an emulator) the client uses anonymous credentials; without one it uses
     /// Google's application-default credentials.
     pub async fn gcs(bucket: &str, endpoint: Option<&Url>, public_base: Option<Url>) -> ServerResult<Self> {
-        let mut builder = google_cloud_storage::client::Storage::builder();
+        let credentials = match endpoint {
+            Some(_) => google_cloud_auth::credentials::anonymous::Builder::new().build(),
+            None => google_cloud_auth::credentials::Builder::default()
+                .build()
+                .map_err(|e| ServerError::Storage(format!("GCS credentials: {e}")))?,
+        };
+        let mut builder = google_cloud_storage::client::Storage::builder().with_credentials(credentials.clone());
         if let Some(endpoint) = endpoint {
-            builder = builder
-                .with_endpoint(endpoint.as_str().trim_end_matches('/'))
-                .with_credentials(google_cloud_auth::credentials::anonymous::Builder::new().build());
+            builder = builder.with_endpoint(endpoint.as_str().trim_end_matches('/'));
         }
         let client = builder.build().await.map_err(|e| ServerError::Storage(format!("GCS client: {e}")))?;
         let default_base = match endpoint {
             Some(endpoint) => endpoint.clone(),
             None => Url::parse("https://storage.googleapis.com/").expect("static URL"),
         };
+        let json_api = JsonApi { base: default_base.clone(), credentials, http: reqwest::Client::new() };
         let mut public_base = public_base.unwrap_or(default_base);
         if !public_base.path().ends_with('/') {
             public_base.set_path(&format!("{}/", public_base.path()));
         }
-        Ok(Self::Gcs { client, bucket: bucket.to_owned(), public_base })
+        Ok(Self::Gcs { client, bucket: bucket.to_owned(), public_base, json_api })
     }
 
     /// For the admin console and logs.
@@ -151,16 +167,15 @@ impl Storage {
         }
     }
 
-    /// Deletes an object from local disk (gone already is fine). In a bucket it does nothing: the
-    /// storage client deletes only over gRPC, which the emulators we test against do not speak.
-    pub async fn delete_local(&self, key: &MediaKey) -> ServerResult<()> {
-        if let Self::Local { root } = self {
-            match tokio::fs::remove_file(root.join(key.as_str())).await {
-                Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error.into()),
-                _ => {}
-            }
+    /// Deletes an object; one that is gone already is fine.
+    pub async fn delete(&self, key: &MediaKey) -> ServerResult<()> {
+        match self {
+            Self::Local { root } => match tokio::fs::remove_file(root.join(key.as_str())).await {
+                Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error.into()),
+                _ => Ok(()),
+            },
+            Self::Gcs { bucket, json_api, .. } => json_api.delete(bucket, key).await,
         }
-        Ok(())
     }
 
     /// The key of an object from the URL `public_url` gave it (None for another site's URL).
@@ -177,6 +192,33 @@ impl Storage {
         match self {
             Self::Local { .. } => format!("/media/{}", key.as_str()),
             Self::Gcs { bucket, public_base, .. } => format!("{public_base}{bucket}/{}", key.as_str()),
+        }
+    }
+}
+
+impl JsonApi {
+    async fn delete(&self, bucket: &str, key: &MediaKey) -> ServerResult<()> {
+        let failed = |e: &dyn std::fmt::Display| ServerError::Storage(format!("GCS delete {}: {e}", key.as_str()));
+        let mut url = self.base.clone();
+        // Each piece one path segment: the key's slashes are escaped, as the API wants.
+        url.path_segments_mut().map_err(|()| failed(&"the endpoint cannot be a base URL"))?.pop_if_empty().extend([
+            "storage",
+            "v1",
+            "b",
+            bucket,
+            "o",
+            key.as_str(),
+        ]);
+        let headers = match self.credentials.headers(axum::http::Extensions::new()).await {
+            Ok(google_cloud_auth::credentials::CacheableResource::New { data, .. }) => data,
+            // Only asked for with an entity tag, which this call does not send.
+            Ok(google_cloud_auth::credentials::CacheableResource::NotModified) => Default::default(),
+            Err(e) => return Err(failed(&e)),
+        };
+        let response = self.http.delete(url).headers(headers).send().await.map_err(|e| failed(&e))?;
+        match response.status() {
+            status if status.is_success() || status == reqwest::StatusCode::NOT_FOUND => Ok(()),
+            status => Err(failed(&status)),
         }
     }
 }
