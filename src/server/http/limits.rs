@@ -20,6 +20,10 @@ use crate::server::http::visitor::VisitorId;
 
 /// One IP address may make this many times a visitor's requests.
 const IP_MULTIPLIER: u32 = 5;
+/// Clients one limiter tracks at most (about 100 bytes each). Keys idle for a minute are pruned
+/// every minute; more clients than this within one means a flood from very many addresses, and
+/// the bucket then refuses everyone until the next prune rather than grow without bound.
+const MAX_TRACKED_CLIENTS: usize = 500_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Bucket {
@@ -48,6 +52,7 @@ impl Bucket {
 struct Limiter {
     per_visitor: Option<DefaultKeyedRateLimiter<VisitorId>>,
     per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    max_clients: usize,
 }
 
 impl Limiter {
@@ -57,7 +62,12 @@ impl Limiter {
         Self {
             per_visitor: per_visitor.then(|| RateLimiter::keyed(quota(per_minute))),
             per_ip: RateLimiter::keyed(quota(ip_quota)),
+            max_clients: MAX_TRACKED_CLIENTS,
         }
+    }
+
+    fn is_full(&self) -> bool {
+        self.per_ip.len() >= self.max_clients || self.per_visitor.as_ref().is_some_and(|v| v.len() >= self.max_clients)
     }
 }
 
@@ -95,6 +105,10 @@ impl RateLimits {
     /// ids (a request without a cookie gets one) cannot buy an address more requests.
     fn check(&self, bucket: Bucket, visitor: Option<VisitorId>, ip: IpAddr) -> Option<Duration> {
         let limiter = &self.buckets[&bucket];
+        if limiter.is_full() {
+            tracing::warn!(?bucket, "rate limiter full: refusing until the next prune");
+            return Some(Duration::from_secs(60));
+        }
         let now = DefaultClock::default().now();
         if let Err(not_until) = limiter.per_ip.check_key(&network_of(ip)) {
             return Some(not_until.wait_time_from(now));
@@ -214,6 +228,19 @@ mod tests {
         assert_eq!(limits.login_delay("198.51.100.9".parse().unwrap(), "bob@example.com"), Duration::ZERO);
         limits.login_succeeded(ip, "ada@example.com");
         assert_eq!(limits.login_delay(ip, "ada@example.com"), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_full_limiter_refuses_new_clients_instead_of_growing() {
+        let mut limits = default_limits();
+        limits.buckets.get_mut(&Bucket::Feed).unwrap().max_clients = 3;
+        let ip = |n: u8| IpAddr::V4(Ipv4Addr::new(198, 51, 100, n));
+        for n in 0..3 {
+            assert_eq!(limits.check(Bucket::Feed, None, ip(n)), None, "client {n} is within the cap");
+        }
+        assert_eq!(limits.check(Bucket::Feed, None, ip(9)), Some(Duration::from_secs(60)));
+        assert_eq!(limits.buckets[&Bucket::Feed].per_ip.len(), 3, "the refused client is not tracked");
+        assert_eq!(limits.check(Bucket::Search, None, ip(9)), None, "other buckets are unaffected");
     }
 
     #[test]
