@@ -132,8 +132,12 @@ pub fn parse_cursor(cursor: Option<&str>) -> ServerResult<i64> {
 
 /// Exploration slots in a page, so that the long-run share is exactly `rate`.
 fn exploration_slots(served: i64, limit: i64, rate: f64) -> i64 {
-    let total = |n: i64| (n as f64 * rate).floor() as i64;
-    total(served + limit) - total(served)
+    explored_in(served + limit, rate) - explored_in(served, rate)
+}
+
+/// Exploration picks among the first `n` items of a feed session, `rate` of them exploration.
+fn explored_in(n: i64, rate: f64) -> i64 {
+    (n as f64 * rate).floor() as i64
 }
 
 pub async fn next_page(
@@ -178,7 +182,11 @@ pub async fn next_page(
     // Diverse picks fill the exploration slots, the whole page at cold start, and whatever the
     // nearest-neighbour search could not.
     let wanted = (explore + (limit - explore - nearest.len() as i64)).max(0);
-    let diverse = diverse_unseen(&mut tx, visitor, taste.as_ref(), &anchors, served, wanted, &chosen).await?;
+    // Each page's landmark turns start after the ones earlier pages took, so they rotate through
+    // every landmark whatever the page size (all items are diverse before there is a taste).
+    let rate = if taste.is_some() { settings.exploration_rate } else { 1.0 };
+    let first_turn = explored_in(served, rate);
+    let diverse = diverse_unseen(&mut tx, visitor, taste.as_ref(), &anchors, first_turn, wanted, &chosen).await?;
 
     let mut items = interleave(nearest, diverse, taste.is_some(), served);
     let ids: Vec<i64> = items.iter().map(|item| item.card.id).collect();
@@ -341,15 +349,15 @@ async fn fetch_scored(
 }
 
 /// Unseen paintings spread over the catalogue: the nearest unseen painting to each landmark in
-/// turn. Landmarks come in farthest-point order, so consecutive ones are far apart; each page
-/// starts where the previous one stopped. The cached neighbour lists answer most picks in one
+/// turn, from `first_turn`. Landmarks come in farthest-point order, so consecutive ones are far
+/// apart. The cached neighbour lists answer most picks in one
 /// statement; a landmark whose list this visitor has used up is searched in the index.
 async fn diverse_unseen(
     tx: &mut PgConnection,
     visitor: VisitorId,
     taste: Option<&Vector>,
     landmarks: &[Landmark],
-    served: i64,
+    first_turn: i64,
     wanted: i64,
     exclude: &[i64],
 ) -> ServerResult<Vec<(CardRow, Option<f32>)>> {
@@ -358,7 +366,7 @@ async fn diverse_unseen(
     }
     let wanted = wanted as usize;
     let turns: Vec<&Landmark> =
-        (0..landmarks.len()).map(|turn| &landmarks[(served as usize + turn) % landmarks.len()]).collect();
+        (0..landmarks.len()).map(|turn| &landmarks[(first_turn as usize + turn) % landmarks.len()]).collect();
     // A spare landmark or two in case a list is used up.
     let listed = &turns[..(wanted + 2).min(turns.len())];
     let (mut neighbours, mut firsts, mut lasts) = (Vec::new(), Vec::new(), Vec::new());
@@ -499,6 +507,18 @@ mod tests {
         assert_eq!(slots, 100);
         assert!((0..60).all(|page| (1..=2).contains(&exploration_slots(page * 10, 10, rate))));
         assert_eq!(exploration_slots(0, 10, 0.0), 0);
+    }
+
+    #[test]
+    fn exploration_turns_rotate_through_every_landmark_with_pages_of_twelve() {
+        let rate = FeedSettings::DEFAULT.exploration_rate;
+        let mut used = HashSet::new();
+        for page in 0..LANDMARKS as i64 {
+            let (served, slots) = (page * 12, exploration_slots(page * 12, 12, rate));
+            // The first two turns of each page: its exploration slots.
+            used.extend((0..slots).map(|turn| (explored_in(served, rate) + turn) as usize % LANDMARKS));
+        }
+        assert_eq!(used.len(), LANDMARKS, "turns used: {used:?}");
     }
 
     #[test]
