@@ -228,6 +228,10 @@ mod tests {
     #[test]
     fn passwords_hash_and_verify() {
         assert!(hash_password("short").is_err());
+        // Exactly at the minimum, counted in characters, not bytes.
+        assert!(hash_password("ninechars").is_err());
+        assert!(hash_password("tenchars!!").is_ok());
+        assert!(hash_password("ééééééééé").is_err(), "nine characters in eighteen bytes");
         let hash = hash_password("correct horse battery").unwrap();
         assert!(hash.starts_with("$argon2id$"));
         assert!(verify_password("correct horse battery", &hash));
