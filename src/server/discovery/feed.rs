@@ -77,7 +77,9 @@ impl Landmarks {
             }
         }
         let sample: Vec<(Vector,)> =
-            sqlx::query_as("SELECT embedding FROM paintings WHERE published ORDER BY random() LIMIT $1")
+            // A hash order: a sample spread like a random one, but the same on every instance and
+            // every run (so the same catalogue gets the same landmarks).
+            sqlx::query_as("SELECT embedding FROM paintings WHERE published ORDER BY md5(id::text) LIMIT $1")
                 .bind(LANDMARK_SAMPLE)
                 .fetch_all(db)
                 .await?;
