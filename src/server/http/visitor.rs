@@ -188,3 +188,31 @@ pub fn current_visitor() -> Result<VisitorId, AppError> {
             AppError::Internal
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn keys(value: &str) -> ServerResult<VisitorKeys> {
+        let cli = crate::server::config::Cli::try_parse_from([
+            "artwall",
+            "--database-url",
+            "postgres://unused",
+            "--cookie-keys",
+            value,
+        ]);
+        VisitorKeys::from_config(&cli.unwrap().config)
+    }
+
+    #[test]
+    fn cookie_keys_must_each_be_32_bytes_and_blank_entries_are_dropped() {
+        let (exact, short) = ("k".repeat(MIN_COOKIE_KEY_BYTES), "k".repeat(MIN_COOKIE_KEY_BYTES - 1));
+        assert!(keys(&exact).is_ok(), "exactly 32 bytes");
+        assert!(keys(&short).is_err(), "31 bytes");
+        assert!(keys(&format!("{exact},{short}")).is_err(), "every key, not only the first");
+        assert!(keys(&format!("{short},{exact}")).is_err());
+        assert_eq!(keys(&format!("{exact}, ,")).unwrap().keys.len(), 1, "blank entries are dropped");
+        assert!(keys(" , ").is_err(), "no key at all");
+    }
+}
