@@ -6,7 +6,8 @@
 #  3. feed latency on 100k synthetic paintings, over HTTP and in process, against the raw SQL,
 #     short pages, recall@24;
 #  4. admin dashboard figures with 100k paintings and 1M activity events;
-#  5. feed quality: simulated visitors, precision@12 after 0/10/20/40 interactions vs oracle, random;
+#  5. feed quality: simulated visitors through each learner's feed, against an oracle (issue 16's
+#     protocol on 10,000 demo-like paintings, and a smoke run on the demo catalogue);
 #  6. activity ingest: events/s accepted over HTTP at concurrency 32, events lost, worker rate;
 #  7. hydrate WASM size, raw and gzipped (release build), and the bytes a first visit to /feed
 #     transfers (HTML, WASM, JS, CSS as served, precompressed).
@@ -65,12 +66,17 @@ DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/artwall_bench" "$bench" fee
 echo "== admin dashboard: 100k paintings, 1M activity events, every figure"
 DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/artwall_bench" "$bench" dashboard --paintings 100000 --activities 1000000 2>/dev/null
 
-echo "== feed quality: simulated visitors on the demo catalogue (precision@12 vs oracle and random)"
 createdb -h 127.0.0.1 -p "$PG_PORT" -U postgres artwall_bench_demo 2>/dev/null || true
 demo_db="postgres://postgres@127.0.0.1:$PG_PORT/artwall_bench_demo"
 export ARTWALL_MEDIA_DIR="$here/.data/bench-media"
 DATABASE_URL="$demo_db" "$bin" migrate 2>/dev/null
 DATABASE_URL="$demo_db" "$bin" import "$ARTWALL_DEMO_CATALOGUE" 2>/dev/null
+echo "== feed quality, the protocol: 200 simulated visitors, 10,000 paintings like the demo ones, each learner"
+# A copy of the demo database, whose catalogue the bench replaces.
+dropdb -h 127.0.0.1 -p "$PG_PORT" -U postgres --if-exists artwall_bench_quality
+createdb -h 127.0.0.1 -p "$PG_PORT" -U postgres -T artwall_bench_demo artwall_bench_quality
+DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/artwall_bench_quality" "$bench" quality --visitors 200 --demo-like 10000 2>/dev/null
+echo "== feed quality, smoke: 40 simulated visitors on the 272 demo paintings"
 DATABASE_URL="$demo_db" "$bench" quality --visitors 40 2>/dev/null
 
 # The load generator is one client at one address: lift the activity rate limit for it.

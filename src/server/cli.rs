@@ -87,7 +87,7 @@ async fn serve(config: Config) -> ServerResult<()> {
     }
     for n in 0..state.config.taste_workers {
         let name = format!("taste-{}-{n}", std::process::id());
-        tokio::spawn(crate::server::discovery::taste_worker::run(state.db.clone(), name));
+        tokio::spawn(crate::server::discovery::taste_worker::run(state.db.clone(), state.taste_learner.clone(), name));
     }
     let every = std::time::Duration::from_secs(state.config.order_jobs_seconds.max(1));
     tokio::spawn(crate::server::shop::order_jobs::run(state.db.clone(), state.payments.clone(), every));

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use url::Url;
 
 #[derive(Debug, Parser)]
@@ -12,6 +12,12 @@ pub struct Cli {
     pub config: Config,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TasteLearnerKind {
+    Ordinal,
+    Seed,
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,6 +139,10 @@ pub struct Config {
     /// Taste workers in this process (they share the queue safely with other processes too).
     #[arg(long, env = "ARTWALL_TASTE_WORKERS", default_value_t = 1)]
     pub taste_workers: usize,
+    /// How the taste worker learns: `ordinal` (a model of every impression and reaction) or
+    /// `seed` (the first rule: move toward good signals, away from bad), to compare the two.
+    #[arg(long, env = "ARTWALL_TASTE_LEARNER", value_enum, default_value_t = TasteLearnerKind::Ordinal)]
+    pub taste_learner: TasteLearnerKind,
 
     /// Largest image file accepted, in bytes.
     #[arg(long, env = "ARTWALL_MAX_IMAGE_BYTES", default_value_t = 40 * 1024 * 1024)]

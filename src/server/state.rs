@@ -11,7 +11,7 @@ use sqlx::PgPool;
 
 use crate::server::catalogue::{import_jobs, Catalogue};
 use crate::server::config::Config;
-use crate::server::discovery::{feed, onboarding};
+use crate::server::discovery::{feed, onboarding, taste_worker};
 use crate::server::error::ServerResult;
 use crate::server::http::{limits, visitor};
 use crate::server::infra::clip::Clip;
@@ -29,6 +29,7 @@ pub struct AppState {
     pub clip: Arc<Clip>,
     pub storage: Arc<Storage>,
     pub landmarks: Arc<feed::Landmarks>,
+    pub taste_learner: Arc<taste_worker::TasteLearner>,
     pub styles: Arc<onboarding::StyleEmbeddings>,
     pub payments: Arc<payments::Payments>,
     pub limits: Arc<limits::RateLimits>,
@@ -63,6 +64,7 @@ impl AppState {
         let visitor_keys = Arc::new(visitor::VisitorKeys::from_config(&config)?);
         let fetch_timeout = Duration::from_secs(config.fetch_timeout_seconds.max(1));
         let fetcher = fetch::Fetcher::new(config.max_image_bytes, fetch_timeout, config.fetch_allow_private);
+        let taste_learner = Arc::new(taste_worker::TasteLearner::new(config.taste_learner));
         Ok(Self {
             leptos_options,
             config: Arc::new(config),
@@ -70,6 +72,7 @@ impl AppState {
             clip,
             storage,
             landmarks: Arc::default(),
+            taste_learner,
             styles,
             payments,
             limits,

@@ -160,6 +160,11 @@ fn expected_tastes(
     out
 }
 
+/// These tests check the seed rule's arithmetic exactly; `learning` covers the ordinal learner.
+fn seed_rule() -> taste_worker::TasteLearner {
+    taste_worker::TasteLearner::new(artwall::server::config::TasteLearnerKind::Seed)
+}
+
 async fn assert_tastes(db: &PgPool, expected: &HashMap<Uuid, (Option<Vec<f32>>, i32)>) {
     for (visitor, (taste, count)) in expected {
         let (stored, stored_count): (Option<pgvector::Vector>, i32) =
@@ -191,9 +196,9 @@ async fn the_worker_applies_each_visitors_events_in_order(db: PgPool) {
     let visitors: Vec<Uuid> = (0..3).map(|_| Uuid::new_v4()).collect();
     let events = scripted_events(&visitors, 60);
     store(&db, &events, &ids).await;
-    assert_eq!(taste_worker::process_available(&db).await.unwrap(), 60);
+    assert_eq!(taste_worker::process_available(&db, &seed_rule()).await.unwrap(), 60);
     assert_tastes(&db, &expected_tastes(&events, &embeddings)).await;
-    assert_eq!(taste_worker::process_available(&db).await.unwrap(), 0, "nothing is applied twice");
+    assert_eq!(taste_worker::process_available(&db, &seed_rule()).await.unwrap(), 0, "nothing is applied twice");
 }
 
 #[sqlx::test]
@@ -206,7 +211,7 @@ async fn a_long_backlog_is_learned_in_bounded_batches_in_order(db: PgPool) {
     store(&db, &events, &ids).await;
     let mut rounds = Vec::new();
     loop {
-        let applied = taste_worker::process_available(&db).await.unwrap();
+        let applied = taste_worker::process_available(&db, &seed_rule()).await.unwrap();
         if applied == 0 {
             break;
         }
@@ -228,7 +233,7 @@ async fn a_failed_round_applies_nothing_and_loses_nothing(db: PgPool) {
         .await
         .unwrap();
     store(&db, &[(visitor, "save", 1, None), (visitor, "click", 2, None)], &ids).await;
-    assert!(taste_worker::process_visitor(&db, visitor).await.is_err());
+    assert!(taste_worker::process_visitor(&db, &seed_rule(), visitor).await.is_err());
     let (taste, unprocessed): (Option<pgvector::Vector>, i64) = sqlx::query_as(
         "SELECT (SELECT taste FROM user_preferences WHERE visitor_id = $1), (SELECT count(*) FROM activities WHERE NOT processed)",
     )
@@ -252,7 +257,7 @@ async fn two_workers_share_one_queue_safely(db: PgPool) {
     let work = |db: PgPool| async move {
         let (mut total, deadline) = (0, std::time::Instant::now() + std::time::Duration::from_secs(30));
         loop {
-            let n = taste_worker::process_available(&db).await.unwrap();
+            let n = taste_worker::process_available(&db, &seed_rule()).await.unwrap();
             if n == 0 {
                 let left: i64 = sqlx::query_scalar("SELECT count(*) FROM activities WHERE NOT processed")
                     .fetch_one(&db)

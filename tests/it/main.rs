@@ -17,6 +17,7 @@ mod fuzz;
 mod gcs;
 mod http;
 mod jobs;
+mod learning;
 mod limits;
 mod onboarding;
 mod retention;

@@ -42,13 +42,17 @@ enum BenchCommand {
         #[arg(long, default_value_t = 30)]
         requests: usize,
     },
-    /// Simulate visitors with hidden tastes and print the feed's precision@12 as it learns,
-    /// against an oracle and a random feed (needs an imported catalogue).
+    /// Simulate visitors with hidden tastes through each learner's feed and print how close
+    /// its pages come to an oracle's as it learns (needs an imported catalogue).
     Quality {
-        #[arg(long, default_value_t = 40)]
+        #[arg(long, default_value_t = 200)]
         visitors: usize,
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// Replace the catalogue with this many paintings like the imported ones (only in a
+        /// database named *bench*).
+        #[arg(long, default_value_t = 0)]
+        demo_like: usize,
     },
     /// Send activity batches to a running server at a given concurrency; print events accepted
     /// per second, events lost, then the taste worker's processing rate.
@@ -87,7 +91,7 @@ pub async fn main() -> ExitCode {
         BenchCommand::Dashboard { paintings, activities, requests } => {
             bench_dashboard(&config, paintings, activities, requests).await
         }
-        BenchCommand::Quality { visitors, seed } => bench_quality(config, visitors, seed).await,
+        BenchCommand::Quality { visitors, seed, demo_like } => bench_quality(config, visitors, seed, demo_like).await,
         BenchCommand::Ingest { server, events, concurrency, workers } => {
             bench_ingest(&config, &server, events, concurrency, workers).await
         }
@@ -109,9 +113,9 @@ async fn bench_dashboard(config: &Config, paintings: usize, activities: i64, req
     crate::server::bench::dashboard::run(&db, paintings, activities, requests).await
 }
 
-async fn bench_quality(config: Config, visitors: usize, seed: u64) -> ServerResult<()> {
+async fn bench_quality(config: Config, visitors: usize, seed: u64, demo_like: usize) -> ServerResult<()> {
     let state = AppState::start(config, leptos_options()?).await?;
-    crate::server::bench::quality::run(&state, visitors, seed).await
+    crate::server::bench::quality::run(&state, visitors, seed, demo_like).await
 }
 
 async fn bench_ingest(
@@ -124,7 +128,8 @@ async fn bench_ingest(
     let db = connect(config).await?;
     // Signed as the server signs them: it is started with the same ARTWALL_COOKIE_KEYS.
     let keys = crate::server::http::visitor::VisitorKeys::from_config(config)?;
-    crate::server::bench::ingest::run(&db, &keys, server, events, concurrency, workers).await
+    let learner = std::sync::Arc::new(crate::server::discovery::taste_worker::TasteLearner::new(config.taste_learner));
+    crate::server::bench::ingest::run(&db, &keys, &learner, server, events, concurrency, workers).await
 }
 
 /// Prints one line of JSON: images embedded per second through decode, preprocess and infer.

@@ -16,13 +16,14 @@ use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::server::discovery::activity::MAX_EVENTS;
-use crate::server::discovery::taste_worker;
+use crate::server::discovery::taste_worker::{self, TasteLearner};
 use crate::server::error::{ServerError, ServerResult};
 use crate::server::http::visitor::{VisitorId, VisitorKeys, VISITOR_COOKIE};
 
 pub async fn run(
     db: &PgPool,
     keys: &VisitorKeys,
+    learner: &Arc<TasteLearner>,
     server: &Url,
     events: usize,
     concurrency: usize,
@@ -84,9 +85,9 @@ pub async fn run(
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..workers.max(1) {
-        let db = db.clone();
+        let (db, learner) = (db.clone(), learner.clone());
         tasks.push(tokio::spawn(async move {
-            while taste_worker::process_available(&db).await? > 0 {}
+            while taste_worker::process_available(&db, &learner).await? > 0 {}
             ServerResult::Ok(())
         }));
     }

@@ -45,6 +45,29 @@ pub fn clustered(n: usize, clusters: usize, spread: f32, seed: u64) -> Clustered
     Clustered { centres, paintings }
 }
 
+/// `n` paintings like `base` (at least two): each a random base painting plus `noise` times a
+/// draw from N(0, Σ), Σ the base's covariance, normalised. The "cluster" is the base painting.
+/// A draw is Σ_i z_i (x_i - mean) / sqrt(m - 1) with z_i ~ N(0, 1): its covariance is Σ exactly.
+pub fn demo_like(base: &[Vec<f32>], n: usize, noise: f32, seed: u64) -> Clustered {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let m = base.len();
+    let mut mean = vec![0.0f32; EMBEDDING_DIM];
+    base.iter().for_each(|v| mean.iter_mut().zip(v).for_each(|(a, x)| *a += x / m as f32));
+    let scale = noise / ((m - 1) as f32).sqrt();
+    let paintings = (0..n)
+        .map(|_| {
+            let origin = rng.random_range(0..m);
+            let mut v = base[origin].clone();
+            for x in base {
+                let z: f32 = rng.sample(rand_distr::StandardNormal);
+                v.iter_mut().zip(x).zip(&mean).for_each(|((out, x), mu)| *out += scale * z * (x - mu));
+            }
+            (origin, l2_normalised(&v))
+        })
+        .collect();
+    Clustered { centres: base.to_vec(), paintings }
+}
+
 /// Inserts the paintings (style = "cluster-N"), in chunks; returns their ids in order.
 pub async fn insert(db: &PgPool, catalogue: &Clustered, key_prefix: &str) -> ServerResult<Vec<i64>> {
     let mut ids = Vec::with_capacity(catalogue.paintings.len());

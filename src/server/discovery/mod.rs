@@ -1,5 +1,5 @@
 //! What a visitor sees and how the shop learns their taste: the feed, activity events, the taste
-//! update and the worker that applies it, onboarding styles, search, painting pages, room photos.
+//! learners and the worker that applies them, onboarding styles, search, painting pages, room photos.
 
 pub mod activity;
 pub mod feed;
@@ -8,4 +8,5 @@ pub mod paintings;
 pub mod rooms;
 pub mod search;
 pub mod taste;
+pub mod taste_model;
 pub mod taste_worker;

@@ -119,8 +119,10 @@ pub async fn choose(db: &PgPool, styles: &StyleEmbeddings, visitor: VisitorId, c
     let codes = checked_codes(codes)?;
     let mut tx = db.begin().await?;
     sqlx::query(
-        "INSERT INTO user_preferences (visitor_id, taste, last_style_codes) VALUES ($1, $2, $3)
-         ON CONFLICT (visitor_id) DO UPDATE SET taste = EXCLUDED.taste, last_style_codes = EXCLUDED.last_style_codes, updated_at = now()",
+        // The learner starts again from here: `prior_at` leaves earlier reactions behind.
+        "INSERT INTO user_preferences (visitor_id, taste, prior, prior_at, last_style_codes) VALUES ($1, $2, $2, now(), $3)
+         ON CONFLICT (visitor_id) DO UPDATE SET taste = EXCLUDED.taste, prior = EXCLUDED.prior, prior_at = now(),
+             last_style_codes = EXCLUDED.last_style_codes, updated_at = now()",
     )
     .bind(visitor.0)
     .bind(Vector::from(taste))

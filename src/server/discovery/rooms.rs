@@ -166,15 +166,19 @@ async fn save(
         .execute(&mut *tx)
         .await?;
     // Locked like the taste worker locks it, so neither overwrites the other's update.
-    let (current,): (Option<Vector>,) =
-        sqlx::query_as("SELECT taste FROM user_preferences WHERE visitor_id = $1 FOR UPDATE")
+    let (current, prior): (Option<Vector>, Option<Vector>) =
+        sqlx::query_as("SELECT taste, prior FROM user_preferences WHERE visitor_id = $1 FOR UPDATE")
             .bind(visitor.0)
             .fetch_one(&mut *tx)
             .await?;
+    // The room goes into the taste now and into the prior the ordinal learner refits around, so
+    // the next refit keeps it.
     let blended = taste::blend_room(current.map(|v| v.to_vec()), embedding);
-    sqlx::query("UPDATE user_preferences SET taste = $2, updated_at = now() WHERE visitor_id = $1")
+    let prior = taste::blend_room(prior.map(|v| v.to_vec()), embedding);
+    sqlx::query("UPDATE user_preferences SET taste = $2, prior = $3, updated_at = now() WHERE visitor_id = $1")
         .bind(visitor.0)
         .bind(Vector::from(blended))
+        .bind(Vector::from(prior))
         .execute(&mut *tx)
         .await?;
     sqlx::query(

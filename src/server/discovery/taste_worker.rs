@@ -1,6 +1,10 @@
 //! The taste worker: learns from stored activity events, in the background, inside the server.
 //!
-//! Each visitor's events are applied in order, in one transaction that also updates the taste,
+//! Two learners (`ARTWALL_TASTE_LEARNER`): `ordinal` (the default) refits the visitor's model
+//! from their recent history whenever new events arrive (`taste_model`); `seed` applies each
+//! event's move to the taste in turn (`taste`).
+//!
+//! Each visitor's new events are learned in one transaction that also updates the taste,
 //! the interaction count and the events' `processed` flags: a crash loses nothing and applies
 //! nothing twice. Several workers (or server replicas) share the queue safely: a transaction
 //! advisory lock gives each visitor to one worker at a time, and `FOR UPDATE SKIP LOCKED` keeps
@@ -8,16 +12,20 @@
 //! poll covers a missed notification.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use pgvector::Vector;
 use sqlx::postgres::PgListener;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::events::EventKind;
+use crate::server::config::TasteLearnerKind;
 use crate::server::discovery::activity::NOTIFY_CHANNEL;
 use crate::server::discovery::taste;
+use crate::server::discovery::taste_model::{self, Basis, Reaction};
 use crate::server::error::ServerResult;
 
 const VISITORS_PER_ROUND: i64 = 32;
@@ -25,9 +33,27 @@ const VISITORS_PER_ROUND: i64 = 32;
 /// order, so neither memory nor a transaction grows with it.
 pub const EVENTS_PER_VISITOR_BATCH: i64 = 500;
 const IDLE_POLL: Duration = Duration::from_secs(1);
+/// The ordinal learner refits from at most this many of a visitor's latest events.
+pub const HISTORY_EVENTS: i64 = 400;
+
+/// Which learner the worker runs, with what it keeps between rounds.
+pub struct TasteLearner {
+    kind: TasteLearnerKind,
+    bases: taste_model::BasisCache,
+}
+
+impl TasteLearner {
+    pub fn new(kind: TasteLearnerKind) -> Self {
+        Self { kind, bases: taste_model::BasisCache::default() }
+    }
+
+    pub fn kind(&self) -> TasteLearnerKind {
+        self.kind
+    }
+}
 
 /// Runs until the process ends. Errors are logged and retried after a pause.
-pub async fn run(db: PgPool, name: String) {
+pub async fn run(db: PgPool, learner: Arc<TasteLearner>, name: String) {
     let mut listener = match PgListener::connect_with(&db).await {
         Ok(mut listener) => match listener.listen(NOTIFY_CHANNEL).await {
             Ok(()) => Some(listener),
@@ -43,7 +69,7 @@ pub async fn run(db: PgPool, name: String) {
     };
     tracing::info!(worker = %name, "taste worker started");
     loop {
-        match process_available(&db).await {
+        match process_available(&db, &learner).await {
             Ok(processed) => {
                 if let Err(error) = heartbeat(&db, &name, processed).await {
                     tracing::warn!(%error, "worker heartbeat failed");
@@ -79,7 +105,7 @@ async fn heartbeat(db: &PgPool, name: &str, processed: usize) -> ServerResult<()
 
 /// One round: every visitor with waiting events that no other worker holds. Returns the number
 /// of events processed.
-pub async fn process_available(db: &PgPool) -> ServerResult<usize> {
+pub async fn process_available(db: &PgPool, learner: &TasteLearner) -> ServerResult<usize> {
     let visitors: Vec<Uuid> = sqlx::query_scalar(
         "SELECT visitor_id FROM activities WHERE NOT processed GROUP BY visitor_id ORDER BY min(id) LIMIT $1",
     )
@@ -88,14 +114,19 @@ pub async fn process_available(db: &PgPool) -> ServerResult<usize> {
     .await?;
     let mut processed = 0;
     for visitor in visitors {
-        processed += process_visitor(db, visitor).await?;
+        processed += process_visitor(db, learner, visitor).await?;
     }
     Ok(processed)
 }
 
-/// Applies one visitor's oldest waiting events (at most `EVENTS_PER_VISITOR_BATCH`) in order,
+/// Learns from one visitor's oldest waiting events (at most `EVENTS_PER_VISITOR_BATCH`),
 /// atomically. Returns 0 if another worker holds this visitor.
-pub async fn process_visitor(db: &PgPool, visitor: Uuid) -> ServerResult<usize> {
+pub async fn process_visitor(db: &PgPool, learner: &TasteLearner, visitor: Uuid) -> ServerResult<usize> {
+    // Outside the transaction: computing a basis the first time takes a while.
+    let basis = match learner.kind {
+        TasteLearnerKind::Ordinal => Some(learner.bases.get(db).await?),
+        TasteLearnerKind::Seed => None,
+    };
     let mut tx = db.begin().await?;
     let mine: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 11))")
         .bind(visitor.to_string())
@@ -115,31 +146,35 @@ pub async fn process_visitor(db: &PgPool, visitor: Uuid) -> ServerResult<usize> 
     if events.is_empty() {
         return Ok(0);
     }
-    let painting_ids: Vec<i64> = events.iter().filter_map(|e| e.2).collect();
-    let embeddings: HashMap<i64, Vec<f32>> =
-        sqlx::query_as::<_, (i64, Vector)>("SELECT id, embedding FROM paintings WHERE id = ANY($1)")
-            .bind(&painting_ids)
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .map(|(id, v)| (id, v.to_vec()))
-            .collect();
-    let current: Option<(Option<Vector>,)> =
-        sqlx::query_as("SELECT taste FROM user_preferences WHERE visitor_id = $1 FOR UPDATE")
+    let current: Option<(Option<Vector>, Option<Vector>, Option<OffsetDateTime>)> =
+        sqlx::query_as("SELECT taste, prior, prior_at FROM user_preferences WHERE visitor_id = $1 FOR UPDATE")
             .bind(visitor)
             .fetch_optional(&mut *tx)
             .await?;
-    let mut taste = current.and_then(|(t,)| t).map(|t| t.to_vec());
-    let mut applied = 0i32;
-    for (_, event_type, painting_id, dwell) in &events {
-        // The table's CHECK holds the vocabulary; a code this build does not know counts for nothing.
-        let weight = EventKind::parse(event_type).map_or(0.0, |kind| taste::weight(kind, *dwell));
-        let Some(painting) = painting_id.and_then(|id| embeddings.get(&id)) else { continue };
-        if weight != 0.0 {
-            taste = taste::apply(taste, painting, weight);
-            applied += 1;
+    let (taste, prior, prior_at) = current.unwrap_or_default();
+    // The table's CHECK holds the vocabulary; a code this build does not know counts for nothing.
+    let weights: Vec<f32> = events
+        .iter()
+        .map(|(_, event_type, _, dwell)| EventKind::parse(event_type).map_or(0.0, |kind| taste::weight(kind, *dwell)))
+        .collect();
+    let applied = weights.iter().zip(&events).filter(|(w, e)| **w != 0.0 && e.2.is_some()).count() as i32;
+    let taste = match basis {
+        None => {
+            let embeddings = embeddings_of(&mut tx, events.iter().filter_map(|e| e.2)).await?;
+            let mut taste = taste.map(|t| t.to_vec());
+            for ((_, _, painting_id, _), weight) in events.iter().zip(weights) {
+                let Some(painting) = painting_id.and_then(|id| embeddings.get(&id)) else { continue };
+                if weight != 0.0 {
+                    taste = taste::apply(taste, painting, weight);
+                }
+            }
+            taste
         }
-    }
+        Some(basis) => {
+            let prior = prior.map(|p| p.to_vec());
+            refit(&mut tx, &basis, visitor, prior.as_deref(), prior_at).await?.or(taste.map(|t| t.to_vec()))
+        }
+    };
     sqlx::query(
         "INSERT INTO user_preferences (visitor_id, taste, interaction_count) VALUES ($1, $2, $3)
          ON CONFLICT (visitor_id) DO UPDATE
@@ -157,4 +192,49 @@ pub async fn process_visitor(db: &PgPool, visitor: Uuid) -> ServerResult<usize> 
         .await?;
     tx.commit().await?;
     Ok(events.len())
+}
+
+async fn embeddings_of(
+    tx: &mut PgConnection,
+    painting_ids: impl Iterator<Item = i64>,
+) -> ServerResult<HashMap<i64, Vec<f32>>> {
+    let ids: Vec<i64> = painting_ids.collect();
+    let rows: Vec<(i64, Vector)> =
+        sqlx::query_as("SELECT id, embedding FROM paintings WHERE id = ANY($1)").bind(&ids).fetch_all(&mut *tx).await?;
+    Ok(rows.into_iter().map(|(id, v)| (id, v.to_vec())).collect())
+}
+
+/// The ordinal learner's taste for the visitor: their model refitted to the reactions in their
+/// latest `HISTORY_EVENTS` events since their starting taste was set. None when there is
+/// nothing to go on.
+async fn refit(
+    tx: &mut PgConnection,
+    basis: &Basis,
+    visitor: Uuid,
+    prior: Option<&[f32]>,
+    prior_at: Option<OffsetDateTime>,
+) -> ServerResult<Option<Vec<f32>>> {
+    let history: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT event_type, painting_id, dwell FROM (
+             SELECT id, event_type, painting_id, (metadata->>'dwellTimeMs')::bigint AS dwell FROM activities
+             WHERE visitor_id = $1 AND painting_id IS NOT NULL AND created_at >= coalesce($2, '-infinity')
+             ORDER BY id DESC LIMIT $3
+         ) latest ORDER BY id",
+    )
+    .bind(visitor)
+    .bind(prior_at)
+    .bind(HISTORY_EVENTS)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut reactions: HashMap<i64, Reaction> = HashMap::new();
+    for (event_type, painting_id, dwell) in &history {
+        let Some(kind) = EventKind::parse(event_type) else { continue };
+        if let Some(reaction) = Reaction::after(reactions.get(painting_id).copied(), kind, *dwell) {
+            reactions.insert(*painting_id, reaction);
+        }
+    }
+    let embeddings = embeddings_of(&mut *tx, reactions.keys().copied()).await?;
+    let observations: Vec<(&[f32], Reaction)> =
+        reactions.iter().filter_map(|(id, reaction)| Some((embeddings.get(id)?.as_slice(), *reaction))).collect();
+    Ok(taste_model::fit(basis, prior, &observations))
 }

@@ -1,0 +1,458 @@
+//! The ordinal taste learner: what a visitor was shown and how they reacted, refitted as one
+//! model each time they say something new.
+//!
+//! Each painting a visitor was shown gets a level: hidden (0) < shown and passed over (1) <
+//! viewed or clicked (2) < saved, shared or bought (3). A linear utility `s(x) = b + w·z(x)`
+//! over `z`, the painting's coordinates in the catalogue's principal components, is fitted to those levels with the all-threshold
+//! ordinal logistic loss (one logistic term per threshold, Rennie & Srebro 2005): concave, so a
+//! few Newton steps find the best fit. A Gaussian prior centred on the visitor's starting taste
+//! (their home styles, blended with room photos) keeps a short history from swinging it.
+//!
+//! The stored taste is the 512-d direction that ranks paintings exactly as `s` does, so the
+//! feed's nearest-neighbour scan serves the model unchanged.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nalgebra::{DMatrix, DVector};
+use pgvector::Vector;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::StandardNormal;
+use sqlx::PgPool;
+use tokio::sync::RwLock;
+
+use crate::events::EventKind;
+use crate::server::error::ServerResult;
+use crate::server::infra::clip::{l2_normalised, EMBEDDING_DIM};
+
+/// Principal components kept (at most one fewer than the paintings they come from).
+pub const BASIS_DIMENSIONS: usize = 64;
+/// Paintings sampled to compute a basis: plenty for 64 components, bounded memory.
+pub const BASIS_SAMPLE: i64 = 20_000;
+/// The utility's thresholds between hidden | passed over | viewed | saved.
+const THRESHOLDS: [f64; 3] = [-1.0, 1.0, 2.0];
+/// How far (standard deviation of its utilities over the catalogue) the prior spreads paintings.
+const PRIOR_SPREAD: f64 = 1.5;
+/// Precision of the prior on each weight, and on the visitor's bias.
+const PRIOR_PRECISION: f64 = 1.0;
+const BIAS_PRECISION: f64 = 0.1;
+const NEWTON_STEPS: usize = 8;
+/// The random probe of the basis computation is fixed, so a sample always gives one basis.
+const BASIS_SEED: u64 = 16;
+
+/// The catalogue's principal components: `components` are orthonormal rows, `scales` their
+/// standard deviations over the catalogue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Basis {
+    pub mean: Vec<f32>,
+    pub components: Vec<Vec<f32>>,
+    pub scales: Vec<f32>,
+}
+
+impl Basis {
+    /// The principal components of `embeddings`.
+    ///
+    /// A randomised range finder with two power iterations (Halko, Martinsson & Tropp 2011):
+    /// the components come from the eigenvectors of a small (k + 10)-square matrix. Large
+    /// products go through nalgebra's matrix multiply, which is fast even in a debug build.
+    pub fn fit(embeddings: &[Vec<f32>]) -> Self {
+        let n = embeddings.len();
+        if n < 2 {
+            return Self::empty();
+        }
+        let mut mean = vec![0.0f64; EMBEDDING_DIM];
+        for e in embeddings {
+            mean.iter_mut().zip(e).for_each(|(m, x)| *m += f64::from(*x) / n as f64);
+        }
+        let centred = DMatrix::from_fn(n, EMBEDDING_DIM, |i, j| f64::from(embeddings[i][j]) - mean[j]);
+        let wanted = BASIS_DIMENSIONS.min(n - 1);
+        // Centred, the sample has rank n - 1 at most: a wider probe would be rank-deficient.
+        let width = (wanted + 10).min(n - 1).min(EMBEDDING_DIM);
+        let mut rng = StdRng::seed_from_u64(BASIS_SEED);
+        let probe = DMatrix::from_fn(EMBEDDING_DIM, width, |_, _| rng.sample::<f64, _>(StandardNormal));
+        let transposed = centred.transpose();
+        let mut range = orthonormal(&centred * probe);
+        for _ in 0..2 {
+            range = orthonormal(&centred * orthonormal(&transposed * &range));
+        }
+        let projected = range.transpose() * &centred;
+        let eigen = (&projected * projected.transpose()).symmetric_eigen();
+        let directions = projected.transpose() * &eigen.eigenvectors;
+        let mut order: Vec<usize> = (0..eigen.eigenvalues.len()).collect();
+        order.sort_by(|a, b| eigen.eigenvalues[*b].total_cmp(&eigen.eigenvalues[*a]));
+        let (components, scales) = order
+            .into_iter()
+            .take(wanted)
+            .filter(|&k| eigen.eigenvalues[k] > 1e-9)
+            .map(|k| {
+                let component = directions.column(k).normalize();
+                let scale = (eigen.eigenvalues[k] / (n - 1) as f64).sqrt() as f32;
+                (component.iter().map(|x| *x as f32).collect(), scale)
+            })
+            .unzip();
+        Self { mean: mean.iter().map(|m| *m as f32).collect(), components, scales }
+    }
+
+    /// No components: the learner keeps the prior as it is.
+    pub fn empty() -> Self {
+        Self { mean: vec![0.0; EMBEDDING_DIM], components: Vec::new(), scales: Vec::new() }
+    }
+
+    pub fn dimensions(&self) -> usize {
+        self.components.len()
+    }
+
+    /// The catalogue's total spread within the basis: coordinates are in this unit, so a
+    /// utility's weights are on one scale whatever the model.
+    fn unit(&self) -> f32 {
+        self.scales.iter().map(|s| s * s).sum::<f32>().sqrt()
+    }
+
+    /// Each painting's coordinates, a row each.
+    fn coordinates(&self, embeddings: &[&[f32]]) -> DMatrix<f64> {
+        let unit = self.unit();
+        let whitening =
+            DMatrix::from_fn(EMBEDDING_DIM, self.dimensions(), |i, j| f64::from(self.components[j][i] / unit));
+        let centred =
+            DMatrix::from_fn(embeddings.len(), EMBEDDING_DIM, |i, j| f64::from(embeddings[i][j] - self.mean[j]));
+        centred * whitening
+    }
+
+    /// The weights whose utilities rank paintings as similarity to `taste` does within the
+    /// basis, spread `PRIOR_SPREAD` over the catalogue.
+    fn prior_weights(&self, taste: &[f32]) -> DVector<f64> {
+        let raw = DVector::from_iterator(
+            self.dimensions(),
+            self.components
+                .iter()
+                .map(|component| f64::from(component.iter().zip(taste).map(|(c, t)| c * t).sum::<f32>())),
+        );
+        // The utilities' standard deviation over the catalogue.
+        let unit = f64::from(self.unit());
+        let spread = raw.iter().zip(&self.scales).map(|(w, s)| (w * f64::from(*s) / unit).powi(2)).sum::<f64>().sqrt();
+        if spread > 1e-12 {
+            raw * (PRIOR_SPREAD / spread)
+        } else {
+            raw
+        }
+    }
+
+    /// The 512-d unit direction that ranks paintings as the weights' utilities do.
+    fn direction(&self, weights: &DVector<f64>) -> Vec<f32> {
+        let mut direction = vec![0.0f32; EMBEDDING_DIM];
+        for (component, w) in self.components.iter().zip(weights.iter()) {
+            direction.iter_mut().zip(component).for_each(|(d, c)| *d += *w as f32 * c);
+        }
+        l2_normalised(&direction)
+    }
+}
+
+/// Orthonormal columns spanning `matrix`'s (of full column rank): Cholesky QR, twice for
+/// accuracy (Fukaya et al. 2014), so the work is in matrix products.
+fn orthonormal(mut matrix: DMatrix<f64>) -> DMatrix<f64> {
+    for _ in 0..2 {
+        let mut gram = matrix.transpose() * &matrix;
+        // A whisker of ridge keeps a nearly dependent probe from failing the factorisation.
+        let ridge = 1e-12 * gram.trace().max(f64::MIN_POSITIVE);
+        gram.set_diagonal(&(gram.diagonal().add_scalar(ridge)));
+        let Some(factor) = gram.cholesky() else { return matrix };
+        let upper_inverse = factor.l().transpose().try_inverse().expect("a Cholesky factor is invertible");
+        matrix = &matrix * upper_inverse;
+    }
+    matrix
+}
+
+/// How long a process trusts the basis it loaded before looking at the catalogue again.
+const BASIS_TTL: Duration = Duration::from_secs(600);
+/// A stored basis is recomputed once the catalogue has grown or shrunk by this share.
+const BASIS_STALE_SHARE: f64 = 0.1;
+
+/// The basis of the catalogue's main embedding model, kept in memory for `BASIS_TTL`.
+#[derive(Default)]
+pub struct BasisCache(RwLock<Option<(Instant, Arc<Basis>)>>);
+
+impl BasisCache {
+    pub async fn get(&self, db: &PgPool) -> ServerResult<Arc<Basis>> {
+        if let Some((at, basis)) = self.0.read().await.as_ref() {
+            if at.elapsed() < BASIS_TTL {
+                return Ok(basis.clone());
+            }
+        }
+        let basis = Arc::new(load_or_compute(db).await?);
+        *self.0.write().await = Some((Instant::now(), basis.clone()));
+        Ok(basis)
+    }
+}
+
+/// The stored basis of the model most published paintings were embedded with, computed (from a
+/// sample of at most `BASIS_SAMPLE` of them) and stored when missing or stale. Several
+/// processes may compute one at once; the last one stored wins, and all are equally good.
+async fn load_or_compute(db: &PgPool) -> ServerResult<Basis> {
+    let main_model: Option<(String, i64)> = sqlx::query_as(
+        "SELECT embedding_model, count(*) FROM paintings WHERE published GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1",
+    )
+    .fetch_optional(db)
+    .await?;
+    let Some((model, count)) = main_model else { return Ok(Basis::empty()) };
+    #[derive(sqlx::FromRow)]
+    struct Stored {
+        painting_count: i32,
+        dimensions: i32,
+        mean: Vector,
+        components: Vec<f32>,
+        scales: Vec<f32>,
+    }
+    let stored: Option<Stored> = sqlx::query_as(
+        "SELECT painting_count, dimensions, mean, components, scales FROM taste_bases WHERE embedding_model = $1",
+    )
+    .bind(&model)
+    .fetch_optional(db)
+    .await?;
+    if let Some(stored) = stored {
+        let drift = (count - i64::from(stored.painting_count)).abs() as f64;
+        if drift <= BASIS_STALE_SHARE * f64::from(stored.painting_count) {
+            let components: Vec<Vec<f32>> = stored.components.chunks(EMBEDDING_DIM).map(<[f32]>::to_vec).collect();
+            debug_assert_eq!(components.len(), stored.dimensions as usize);
+            return Ok(Basis { mean: stored.mean.to_vec(), components, scales: stored.scales });
+        }
+    }
+    let sample: Vec<Vector> = sqlx::query_scalar(
+        "SELECT embedding FROM paintings WHERE published AND embedding_model = $1 ORDER BY random() LIMIT $2",
+    )
+    .bind(&model)
+    .bind(BASIS_SAMPLE)
+    .fetch_all(db)
+    .await?;
+    let started = Instant::now();
+    let sample: Vec<Vec<f32>> = sample.into_iter().map(|v| v.to_vec()).collect();
+    let basis = tokio::task::spawn_blocking(move || Basis::fit(&sample)).await?;
+    sqlx::query(
+        "INSERT INTO taste_bases (embedding_model, painting_count, dimensions, mean, components, scales)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (embedding_model) DO UPDATE SET painting_count = $2, dimensions = $3, mean = $4,
+             components = $5, scales = $6, computed_at = now()",
+    )
+    .bind(&model)
+    .bind(count as i32)
+    .bind(basis.dimensions() as i32)
+    .bind(Vector::from(basis.mean.clone()))
+    .bind(basis.components.concat())
+    .bind(&basis.scales)
+    .execute(db)
+    .await?;
+    tracing::info!(
+        model,
+        paintings = count,
+        dimensions = basis.dimensions(),
+        ms = started.elapsed().as_millis() as u64,
+        "taste basis computed"
+    );
+    Ok(basis)
+}
+
+/// How a visitor ended up treating one painting they were shown.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reaction {
+    pub level: u8,
+    /// How much this observation counts (a purchase counts double).
+    pub weight: f64,
+}
+
+pub const HIDDEN: u8 = 0;
+pub const PASSED_OVER: u8 = 1;
+pub const VIEWED: u8 = 2;
+pub const SAVED: u8 = 3;
+/// A view this long (ms) says the visitor looked, not scrolled past.
+const LOOKED_MS: i64 = 3_000;
+
+impl Reaction {
+    /// The reaction after `event`, given the one before it (None: not shown yet). Hides are
+    /// final; an unsave takes a save back to "passed over"; the strongest other signal stays.
+    pub fn after(previous: Option<Self>, kind: EventKind, dwell_ms: Option<i64>) -> Option<Self> {
+        let shown = previous.unwrap_or(Self { level: PASSED_OVER, weight: 1.0 });
+        if shown.level == HIDDEN && previous.is_some() {
+            return previous;
+        }
+        let raised = |level: u8, weight: f64| {
+            Some(Self {
+                level: shown.level.max(level),
+                weight: if level > shown.level { weight } else { shown.weight.max(weight) },
+            })
+        };
+        match kind {
+            EventKind::Hide => Some(Self { level: HIDDEN, weight: 1.0 }),
+            EventKind::Purchase => raised(SAVED, 2.0),
+            EventKind::Save | EventKind::Share => raised(SAVED, 1.0),
+            EventKind::Unsave => Some(Self { level: PASSED_OVER, weight: 1.0 }),
+            EventKind::Click => raised(VIEWED, 1.0),
+            EventKind::View if dwell_ms.unwrap_or(0) >= LOOKED_MS => raised(VIEWED, 1.0),
+            EventKind::View | EventKind::Impression => Some(shown),
+            EventKind::SessionStart
+            | EventKind::SessionEnd
+            | EventKind::Search
+            | EventKind::StyleSelect
+            | EventKind::RoomPhoto => previous,
+        }
+    }
+}
+
+/// The taste that best explains `observations` (a painting's embedding and the visitor's
+/// reaction to it) under the prior centred on `prior` (the starting taste, if any). None when
+/// there is nothing to go on: no prior and nothing viewed or saved.
+pub fn fit(basis: &Basis, prior: Option<&[f32]>, observations: &[(&[f32], Reaction)]) -> Option<Vec<f32>> {
+    let positive = observations.iter().any(|(_, r)| r.level >= VIEWED);
+    if basis.dimensions() == 0 || (prior.is_none() && !positive) {
+        return prior.map(l2_normalised);
+    }
+    let k = basis.dimensions();
+    let centre = prior.map_or_else(|| DVector::zeros(k), |taste| basis.prior_weights(taste));
+    let embeddings: Vec<&[f32]> = observations.iter().map(|(embedding, _)| *embedding).collect();
+    // A row per observation: its coordinates, then 1 for the visitor's bias.
+    let design = basis.coordinates(&embeddings).insert_column(k, 1.0);
+    let target = centre.push(0.0);
+    let mut precision = DVector::from_element(k + 1, PRIOR_PRECISION);
+    precision[k] = BIAS_PRECISION;
+    let mut theta = target.clone();
+    for _ in 0..NEWTON_STEPS {
+        // Gradient and negated Hessian of the log posterior.
+        let utilities = &design * &theta;
+        let (mut slopes, mut bends) = (DVector::zeros(observations.len()), DVector::zeros(observations.len()));
+        for (i, (_, reaction)) in observations.iter().enumerate() {
+            for (t, threshold) in THRESHOLDS.iter().enumerate() {
+                let above = if usize::from(reaction.level) > t { 1.0 } else { 0.0 };
+                let p = sigmoid(utilities[i] - threshold);
+                slopes[i] += reaction.weight * (above - p);
+                bends[i] += reaction.weight * p * (1.0 - p);
+            }
+        }
+        let gradient = design.tr_mul(&slopes) - precision.component_mul(&(&theta - &target));
+        let mut weighted = design.clone();
+        weighted.row_iter_mut().zip(bends.iter()).for_each(|(mut row, bend)| row *= *bend);
+        let curvature = design.transpose() * weighted + DMatrix::from_diagonal(&precision);
+        let Some(step) = curvature.cholesky().map(|c| c.solve(&gradient)) else { break };
+        theta += &step;
+        if step.norm() < 1e-6 {
+            break;
+        }
+    }
+    Some(basis.direction(&theta.rows(0, k).into_owned()))
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::infra::clip::cosine;
+    use rand::{Rng, SeedableRng};
+
+    /// Unit vectors that vary mostly along a few directions, as real embeddings do.
+    fn catalogue(n: usize, seed: u64) -> Vec<Vec<f32>> {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        (0..n)
+            .map(|_| {
+                let v: Vec<f32> =
+                    (0..EMBEDDING_DIM).map(|d| rng.random_range(-1.0..1.0) / (1.0 + d as f32).powf(0.75)).collect();
+                l2_normalised(&v)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_basis_is_orthonormal_and_ordered_by_variance() {
+        let paintings = catalogue(80, 1);
+        let basis = Basis::fit(&paintings);
+        assert_eq!(basis.dimensions(), BASIS_DIMENSIONS);
+        for (i, a) in basis.components.iter().enumerate() {
+            for (j, b) in basis.components.iter().enumerate() {
+                let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+                assert!((dot - if i == j { 1.0 } else { 0.0 }).abs() < 1e-4, "components {i} and {j}: {dot}");
+            }
+        }
+        assert!(basis.scales.windows(2).all(|s| s[0] >= s[1]), "largest variance first");
+        assert_eq!(Basis::fit(&paintings[..10]).dimensions(), 9, "at most one fewer than the paintings");
+    }
+
+    #[test]
+    fn the_leading_components_are_the_exact_ones() {
+        let paintings = catalogue(300, 4);
+        let basis = Basis::fit(&paintings);
+        // The exact leading components: the covariance raised to the 256th power (by squaring) is
+        // its top eigenvector's projector, to within (second / first eigenvalue)^256; deflate each.
+        let centred = DMatrix::from_fn(300, EMBEDDING_DIM, |i, j| f64::from(paintings[i][j] - basis.mean[j]));
+        let mut covariance = centred.transpose() * &centred / 299.0;
+        for rank in 0..4 {
+            let mut power = covariance.clone();
+            for _ in 0..8 {
+                power = &power * &power;
+                power /= power.trace();
+            }
+            let column = power.column_iter().max_by(|a, b| a.norm().total_cmp(&b.norm())).expect("512 columns");
+            let v = column.normalize();
+            let variance = v.dot(&(&covariance * &v));
+            let alignment: f64 = v.iter().zip(&basis.components[rank]).map(|(a, b)| a * f64::from(*b)).sum();
+            assert!(alignment.abs() > 0.99, "component {rank}: |cos| {alignment}");
+            let scale = variance.sqrt() as f32;
+            assert!(
+                (basis.scales[rank] - scale).abs() < 0.01 * scale,
+                "scale {rank}: {} vs {scale}",
+                basis.scales[rank]
+            );
+            covariance -= &v * v.transpose() * variance;
+        }
+    }
+
+    #[test]
+    fn reactions_keep_the_strongest_signal_and_hides_are_final() {
+        let mut reaction = None;
+        for (kind, dwell) in
+            [(EventKind::Impression, None), (EventKind::View, Some(6_000)), (EventKind::Impression, None)]
+        {
+            reaction = Reaction::after(reaction, kind, dwell);
+        }
+        assert_eq!(reaction.map(|r| r.level), Some(VIEWED));
+        assert_eq!(Reaction::after(None, EventKind::View, Some(1_000)).map(|r| r.level), Some(PASSED_OVER), "a glance");
+        let saved = Reaction::after(reaction, EventKind::Save, None);
+        assert_eq!(saved.map(|r| r.level), Some(SAVED));
+        assert_eq!(Reaction::after(saved, EventKind::Unsave, None).map(|r| r.level), Some(PASSED_OVER));
+        assert_eq!(Reaction::after(None, EventKind::Purchase, None), Some(Reaction { level: SAVED, weight: 2.0 }));
+        let hidden = Reaction::after(saved, EventKind::Hide, None);
+        assert_eq!(Reaction::after(hidden, EventKind::Save, None), hidden, "a hidden painting stays hidden");
+        assert_eq!(Reaction::after(None, EventKind::SessionStart, None), None, "not a reaction to a painting");
+    }
+
+    #[test]
+    fn with_no_reactions_the_taste_is_the_prior_and_nothing_comes_from_nothing() {
+        let paintings = catalogue(100, 2);
+        let basis = Basis::fit(&paintings);
+        let prior = &paintings[0];
+        let taste = fit(&basis, Some(prior), &[]).unwrap();
+        assert!(cosine(&taste, prior) > 0.5, "the prior's direction within the basis: {}", cosine(&taste, prior));
+        let passed: Vec<(&[f32], Reaction)> =
+            paintings[1..5].iter().map(|p| (p.as_slice(), Reaction { level: PASSED_OVER, weight: 1.0 })).collect();
+        assert_eq!(fit(&basis, None, &passed), None, "no prior and nothing liked");
+    }
+
+    #[test]
+    fn saves_pull_the_taste_toward_them_and_hides_push_it_away() {
+        let paintings = catalogue(200, 3);
+        let basis = Basis::fit(&paintings);
+        let prior = &paintings[0];
+        let liked = &paintings[1];
+        let before = fit(&basis, Some(prior), &[]).unwrap();
+        // What the prior likes best (after the prior itself): hiding it has something to undo.
+        let disliked = paintings[1..].iter().max_by(|a, b| cosine(a, &before).total_cmp(&cosine(b, &before))).unwrap();
+        let saves: Vec<(&[f32], Reaction)> = vec![(liked, Reaction { level: SAVED, weight: 1.0 }); 3];
+        let after_saves = fit(&basis, Some(prior), &saves).unwrap();
+        assert!(cosine(&after_saves, liked) > cosine(&before, liked) + 0.1);
+        let hides: Vec<(&[f32], Reaction)> = vec![(disliked, Reaction { level: HIDDEN, weight: 1.0 }); 3];
+        let after_hides = fit(&basis, Some(prior), &hides).unwrap();
+        let (was, is) = (cosine(&before, disliked), cosine(&after_hides, disliked));
+        assert!(is < was - 0.05, "hidden painting: cosine {was} before, {is} after");
+        let taste = fit(&basis, None, &saves).unwrap();
+        assert!(cosine(&taste, liked) > 0.5, "no prior: a save alone starts a taste near it");
+    }
+}
