@@ -22,7 +22,7 @@ source scripts/env.sh
 GROUP_TABLE="
 webhook | src/server/shop/payments/webhook.rs                | * | webhook
 orders  | src/order_status.rs src/server/shop/orders.rs     | * | checkout webhook dashboard
-taste   | src/server/discovery/taste.rs                     | * | activity rooms
+taste   | src/server/discovery/taste.rs src/server/discovery/taste_model.rs | * | activity rooms learning
 guards  | src/server/http/visitor.rs src/server/http/auth.rs | * | http checkout security visitor
 pricing | src/pricing.rs                                    | * | checkout
 feed    | src/server/discovery/feed.rs | next_page nearest_unseen nearest_unseen_sql diverse_unseen find_candidates candidate_page_sql | feed discover
