@@ -22,7 +22,7 @@ const RESULTS: i64 = 24;
 /// (a subject, under the colour-only stand-in): it matches nothing rather than everything.
 const UNREADABLE: f32 = 0.999;
 
-/// A checked search query: trimmed, 1 to 200 characters.
+/// A checked search query: trimmed, 1 to 200 characters, none of them control characters.
 pub struct Query(String);
 
 impl Query {
@@ -33,6 +33,10 @@ impl Query {
         }
         if query.chars().count() > MAX_QUERY_CHARS {
             return Err(AppError::invalid(format!("a search is at most {MAX_QUERY_CHARS} characters")));
+        }
+        // Nobody types them, and the database stores no NUL.
+        if query.chars().any(char::is_control) {
+            return Err(AppError::invalid("a search cannot contain control characters"));
         }
         Ok(Self(query.to_owned()))
     }
@@ -81,5 +85,8 @@ mod tests {
         assert!(Query::parse(&"x".repeat(201)).is_err());
         assert_eq!(Query::parse("  blue sea ").unwrap().0, "blue sea");
         assert!(Query::parse(&"é".repeat(200)).is_ok(), "characters, not bytes");
+        for control in ["\0", "blue\u{0}sea", "sea\u{1b}[2J", "a\nb"] {
+            assert!(Query::parse(control).is_err(), "{control:?}");
+        }
     }
 }

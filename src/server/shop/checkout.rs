@@ -69,9 +69,10 @@ pub async fn start(
     }
 }
 
-/// A shipping address, checked: every field present and within its length.
+/// A shipping address, checked: every field present and within its length, and no control
+/// characters but line breaks in the address (the database stores no NUL).
 pub fn parse_address(name: &str, phone: &str, address: &str) -> Result<ShippingAddress, AppError> {
-    let field = |label: &str, value: &str, max: usize| -> Result<String, AppError> {
+    let field = |label: &str, value: &str, max: usize, line_breaks: bool| -> Result<String, AppError> {
         let value = value.trim();
         if value.is_empty() {
             return Err(AppError::invalid(format!("{label} is required")));
@@ -79,15 +80,22 @@ pub fn parse_address(name: &str, phone: &str, address: &str) -> Result<ShippingA
         if value.chars().count() > max {
             return Err(AppError::invalid(format!("{label} must be at most {max} characters")));
         }
+        if value.chars().any(|c| c.is_control() && !(line_breaks && "\r\n".contains(c))) {
+            return Err(AppError::invalid(format!("{label} cannot contain control characters")));
+        }
         Ok(value.to_owned())
     };
-    let phone = field("phone", phone, 40)?;
+    let phone = field("phone", phone, 40, false)?;
     if !phone.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
         || phone.chars().filter(char::is_ascii_digit).count() < 6
     {
         return Err(AppError::invalid("phone must be a phone number (digits, spaces, + - and brackets)"));
     }
-    Ok(ShippingAddress { name: field("name", name, 200)?, phone, address: field("address", address, 500)? })
+    Ok(ShippingAddress {
+        name: field("name", name, 200, false)?,
+        phone,
+        address: field("address", address, 500, true)?,
+    })
 }
 
 /// The shopper changes where their print goes, before it ships.
@@ -128,5 +136,8 @@ mod tests {
         assert_eq!(parse_address("", "123456", "x").unwrap_err(), AppError::invalid("name is required"));
         assert!(parse_address("x", "call me", "x").unwrap_err().to_string().contains("phone"));
         assert!(parse_address("x", "123456", &"a".repeat(501)).unwrap_err().to_string().contains("at most 500"));
+        assert!(parse_address("Li\0Wei", "123456", "x").unwrap_err().to_string().contains("control characters"));
+        assert!(parse_address("x", "123456", "1 Road\u{0}").is_err(), "no NUL in the address");
+        assert!(parse_address("x", "123456", "1 Huaihai Road\r\nShanghai").is_ok(), "an address may span lines");
     }
 }
