@@ -18,3 +18,6 @@ CREATE TABLE taste_bases (
 -- so what the seed rule learned is kept.
 ALTER TABLE user_preferences ADD COLUMN prior vector(512), ADD COLUMN prior_at TIMESTAMPTZ;
 UPDATE user_preferences SET prior = taste, prior_at = now() WHERE taste IS NOT NULL;
+
+-- The learner reads each visitor's latest events about paintings, newest first.
+CREATE INDEX activities_visitor_history ON activities (visitor_id, id DESC) WHERE painting_id IS NOT NULL;

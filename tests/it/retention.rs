@@ -77,3 +77,46 @@ async fn aged_events_sessions_and_closed_exchanges_go_and_everything_else_stays(
     sqlx::query("UPDATE stripe_events SET received_at = now() - interval '3 days'").execute(&db).await.unwrap();
     assert_eq!(retention::run_once(&db, &storage, 1, 1).await.unwrap(), Deleted::default());
 }
+
+#[sqlx::test]
+async fn before_learned_events_go_the_taste_they_taught_becomes_the_prior(db: PgPool) {
+    use artwall::server::bench::synthetic;
+    let ids = synthetic::insert(&db, &synthetic::clustered(2, 2, 0.5, 1), "retention").await.unwrap();
+    let (old, recent) = (Uuid::new_v4(), Uuid::new_v4());
+    let (prior, taste) = (pgvector::Vector::from(vec![0.1; 512]), pgvector::Vector::from(vec![0.2; 512]));
+    for visitor in [old, recent] {
+        sqlx::query(
+            "INSERT INTO user_preferences (visitor_id, taste, prior, prior_at) VALUES ($1, $2, $3, now() - interval '100 days')",
+        )
+        .bind(visitor)
+        .bind(&taste)
+        .bind(&prior)
+        .execute(&db)
+        .await
+        .unwrap();
+    }
+    // One visitor's refit window holds an event about to age out; the other's only a recent one.
+    sqlx::query(
+        "INSERT INTO activities (visitor_id, event_type, painting_id, source, processed, created_at) VALUES
+         ($1, 'save', $3, 'feed', true, now() - interval '95 days'), ($2, 'save', $3, 'feed', true, now() - interval '5 days')",
+    )
+    .bind(old)
+    .bind(recent)
+    .bind(ids[0])
+    .execute(&db)
+    .await
+    .unwrap();
+    let media = tempfile::tempdir().unwrap();
+    let deleted = retention::run_once(&db, &Storage::local(media.path()), 90, 30).await.unwrap();
+    assert_eq!(deleted.activities, 1);
+    let prior_of = |visitor: Uuid| {
+        let db = db.clone();
+        async move {
+            let (prior,): (pgvector::Vector,) =
+                sqlx::query_as("SELECT prior FROM user_preferences WHERE visitor_id = $1").bind(visitor).fetch_one(&db).await.unwrap();
+            prior
+        }
+    };
+    assert_eq!(prior_of(old).await, taste, "what the deleted event taught is kept in the prior");
+    assert_eq!(prior_of(recent).await, prior, "a window that keeps its events keeps its prior");
+}

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
-use crate::server::discovery::{activity, rooms};
+use crate::server::discovery::{activity, rooms, taste_worker};
 use crate::server::error::ServerResult;
 use crate::server::http::{auth, visitor};
 use crate::server::infra::storage::Storage;
@@ -47,8 +47,11 @@ pub async fn run_once(
     activity_days: i32,
     stripe_event_days: i32,
 ) -> ServerResult<Deleted> {
+    let activity_days = activity_days.max(MIN_ACTIVITY_DAYS);
+    // What the events taught stays in the taste the ordinal learner refits around.
+    taste_worker::consolidate_before_retention(db, activity_days).await?;
     Ok(Deleted {
-        activities: activity::delete_processed_older_than(db, activity_days.max(MIN_ACTIVITY_DAYS)).await?,
+        activities: activity::delete_processed_older_than(db, activity_days).await?,
         stripe_events: webhook::forget_events_older_than(db, stripe_event_days.max(MIN_STRIPE_EVENT_DAYS)).await?,
         admin_sessions: auth::delete_ended_sessions(db).await?,
         legacy_visitors: visitor::forget_closed_legacy_visitors(db).await?,

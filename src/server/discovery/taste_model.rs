@@ -284,6 +284,8 @@ impl Reaction {
             EventKind::Hide => Some(Self { level: HIDDEN, weight: 1.0 }),
             EventKind::Purchase => raised(SAVED, 2.0),
             EventKind::Save | EventKind::Share => raised(SAVED, 1.0),
+            // Unsaving takes back a save, not a purchase.
+            EventKind::Unsave if shown.weight >= 2.0 => Some(shown),
             EventKind::Unsave => Some(Self { level: PASSED_OVER, weight: 1.0 }),
             EventKind::Click => raised(VIEWED, 1.0),
             EventKind::View if dwell_ms.unwrap_or(0) >= LOOKED_MS => raised(VIEWED, 1.0),
@@ -418,7 +420,9 @@ mod tests {
         let saved = Reaction::after(reaction, EventKind::Save, None);
         assert_eq!(saved.map(|r| r.level), Some(SAVED));
         assert_eq!(Reaction::after(saved, EventKind::Unsave, None).map(|r| r.level), Some(PASSED_OVER));
-        assert_eq!(Reaction::after(None, EventKind::Purchase, None), Some(Reaction { level: SAVED, weight: 2.0 }));
+        let bought = Reaction::after(None, EventKind::Purchase, None);
+        assert_eq!(bought, Some(Reaction { level: SAVED, weight: 2.0 }));
+        assert_eq!(Reaction::after(bought, EventKind::Unsave, None), bought, "unsaving does not undo a purchase");
         let hidden = Reaction::after(saved, EventKind::Hide, None);
         assert_eq!(Reaction::after(hidden, EventKind::Save, None), hidden, "a hidden painting stays hidden");
         assert_eq!(Reaction::after(None, EventKind::SessionStart, None), None, "not a reaction to a painting");

@@ -47,9 +47,6 @@ impl TasteLearner {
         Self { kind, bases: taste_model::BasisCache::default() }
     }
 
-    pub fn kind(&self) -> TasteLearnerKind {
-        self.kind
-    }
 }
 
 /// Runs until the process ends. Errors are logged and retried after a pause.
@@ -158,6 +155,8 @@ pub async fn process_visitor(db: &PgPool, learner: &TasteLearner, visitor: Uuid)
         .map(|(_, event_type, _, dwell)| EventKind::parse(event_type).map_or(0.0, |kind| taste::weight(kind, *dwell)))
         .collect();
     let applied = weights.iter().zip(&events).filter(|(w, e)| **w != 0.0 && e.2.is_some()).count() as i32;
+    // A full history window starts the next one from what it taught (see `refit`).
+    let mut consolidate = false;
     let taste = match basis {
         None => {
             let embeddings = embeddings_of(&mut tx, events.iter().filter_map(|e| e.2)).await?;
@@ -172,17 +171,22 @@ pub async fn process_visitor(db: &PgPool, learner: &TasteLearner, visitor: Uuid)
         }
         Some(basis) => {
             let prior = prior.map(|p| p.to_vec());
-            refit(&mut tx, &basis, visitor, prior.as_deref(), prior_at).await?.or(taste.map(|t| t.to_vec()))
+            let refitted;
+            (refitted, consolidate) = refit(&mut tx, &basis, visitor, prior.as_deref(), prior_at).await?;
+            refitted.or(taste.map(|t| t.to_vec()))
         }
     };
     sqlx::query(
         "INSERT INTO user_preferences (visitor_id, taste, interaction_count) VALUES ($1, $2, $3)
          ON CONFLICT (visitor_id) DO UPDATE
-         SET taste = EXCLUDED.taste, interaction_count = user_preferences.interaction_count + $3, updated_at = now()",
+         SET taste = EXCLUDED.taste, interaction_count = user_preferences.interaction_count + $3, updated_at = now(),
+             prior = CASE WHEN $4 THEN EXCLUDED.taste ELSE user_preferences.prior END,
+             prior_at = CASE WHEN $4 THEN now() ELSE user_preferences.prior_at END",
     )
     .bind(visitor)
     .bind(taste.map(Vector::from))
     .bind(applied)
+    .bind(consolidate)
     .execute(&mut *tx)
     .await?;
     let ids: Vec<i64> = events.iter().map(|e| e.0).collect();
@@ -205,15 +209,16 @@ async fn embeddings_of(
 }
 
 /// The ordinal learner's taste for the visitor: their model refitted to the reactions in their
-/// latest `HISTORY_EVENTS` events since their starting taste was set. None when there is
-/// nothing to go on.
+/// latest `HISTORY_EVENTS` events since their starting taste was set (None when there is
+/// nothing to go on), and whether that window is full. A full window becomes the next prior, so
+/// what older events taught is kept while each refit reads a bounded history.
 async fn refit(
     tx: &mut PgConnection,
     basis: &Basis,
     visitor: Uuid,
     prior: Option<&[f32]>,
     prior_at: Option<OffsetDateTime>,
-) -> ServerResult<Option<Vec<f32>>> {
+) -> ServerResult<(Option<Vec<f32>>, bool)> {
     let history: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
         "SELECT event_type, painting_id, dwell FROM (
              SELECT id, event_type, painting_id, (metadata->>'dwellTimeMs')::bigint AS dwell FROM activities
@@ -236,5 +241,23 @@ async fn refit(
     let embeddings = embeddings_of(&mut *tx, reactions.keys().copied()).await?;
     let observations: Vec<(&[f32], Reaction)> =
         reactions.iter().filter_map(|(id, reaction)| Some((embeddings.get(id)?.as_slice(), *reaction))).collect();
-    Ok(taste_model::fit(basis, prior, &observations))
+    Ok((taste_model::fit(basis, prior, &observations), history.len() as i64 >= HISTORY_EVENTS))
+}
+
+/// Before retention deletes learned events older than `days`, each visitor whose refit window
+/// still reaches back that far starts a new one from their current taste, which already holds
+/// everything those events taught (the worker has processed them). Returns how many.
+pub async fn consolidate_before_retention(db: &PgPool, days: i32) -> ServerResult<u64> {
+    let consolidated = sqlx::query(
+        "UPDATE user_preferences u SET prior = u.taste, prior_at = now()
+         WHERE u.taste IS NOT NULL AND EXISTS (
+             SELECT 1 FROM activities a
+             WHERE a.visitor_id = u.visitor_id AND a.processed AND a.painting_id IS NOT NULL
+               AND a.created_at >= coalesce(u.prior_at, '-infinity')
+               AND a.created_at < now() - make_interval(days => $1))",
+    )
+    .bind(days)
+    .execute(db)
+    .await?;
+    Ok(consolidated.rows_affected())
 }

@@ -102,7 +102,11 @@ impl Storage {
             Some(endpoint) => endpoint.clone(),
             None => Url::parse("https://storage.googleapis.com/").expect("static URL"),
         };
-        let json_api = JsonApi { base: default_base.clone(), credentials, http: reqwest::Client::new() };
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .map_err(|e| ServerError::Storage(format!("GCS HTTP client: {e}")))?;
+        let json_api = JsonApi { base: default_base.clone(), credentials, http };
         let mut public_base = public_base.unwrap_or(default_base);
         if !public_base.path().ends_with('/') {
             public_base.set_path(&format!("{}/", public_base.path()));
