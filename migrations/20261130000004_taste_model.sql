@@ -15,9 +15,12 @@ CREATE TABLE taste_bases (
 
 -- Where a visitor's taste starts (their home styles, blended with room photos), and since when:
 -- the learner refits from events after `prior_at` around `prior`. Existing tastes become priors,
--- so what the seed rule learned is kept.
+-- so what the seed rule learned is kept, from their newest learned event on, so events still
+-- waiting are learned by the new learner.
 ALTER TABLE user_preferences ADD COLUMN prior vector(512), ADD COLUMN prior_at TIMESTAMPTZ;
-UPDATE user_preferences SET prior = taste, prior_at = now() WHERE taste IS NOT NULL;
+UPDATE user_preferences u SET prior = taste,
+    prior_at = coalesce((SELECT max(created_at) FROM activities a WHERE a.visitor_id = u.visitor_id AND a.processed), now())
+WHERE taste IS NOT NULL;
 
 -- The learner reads each visitor's latest events about paintings, newest first.
 CREATE INDEX activities_visitor_history ON activities (visitor_id, id DESC) WHERE painting_id IS NOT NULL;

@@ -113,7 +113,11 @@ async fn before_learned_events_go_the_taste_they_taught_becomes_the_prior(db: Pg
         let db = db.clone();
         async move {
             let (prior,): (pgvector::Vector,) =
-                sqlx::query_as("SELECT prior FROM user_preferences WHERE visitor_id = $1").bind(visitor).fetch_one(&db).await.unwrap();
+                sqlx::query_as("SELECT prior FROM user_preferences WHERE visitor_id = $1")
+                    .bind(visitor)
+                    .fetch_one(&db)
+                    .await
+                    .unwrap();
             prior
         }
     };

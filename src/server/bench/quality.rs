@@ -150,8 +150,9 @@ async fn replace_with_demo_like(state: &AppState, n: usize, seed: u64) -> Server
     require_bench_database(&state.db, "artwall-bench quality --demo-like").await?;
     let pattern = format!("{DEMO_LIKE_KEY}:%");
     sqlx::query("DELETE FROM paintings WHERE source_key LIKE $1").bind(&pattern).execute(&state.db).await?;
+    // The imported catalogue, published or not (an earlier run unpublished it).
     let base: Vec<pgvector::Vector> =
-        sqlx::query_scalar("SELECT embedding FROM paintings WHERE published ORDER BY id").fetch_all(&state.db).await?;
+        sqlx::query_scalar("SELECT embedding FROM paintings ORDER BY id").fetch_all(&state.db).await?;
     if base.len() < 2 {
         return Err(AppError::invalid("--demo-like needs an imported catalogue to imitate").into());
     }
@@ -337,7 +338,11 @@ fn score(hidden: &Hidden, items: &[crate::types::FeedItem], seen: &HashSet<i64>,
         whole: hidden.precision(&page),
         oracle: hidden.precision(oracle),
         random: hidden.precision(&unseen),
-        perfect_layout: (relevant(oracle_personal) + relevant(&explored)) / PAGE as f64,
+        // The oracle's picks, then the feed's exploration picks that are not among them.
+        perfect_layout: {
+            let distinct: HashSet<i64> = oracle_personal.iter().chain(&explored).copied().collect();
+            relevant(&distinct.into_iter().collect::<Vec<_>>()) / page.len().max(1) as f64
+        },
         personalised: (!personalised.is_empty())
             .then(|| (hidden.precision(&personalised), hidden.precision(oracle_personal))),
         ndcg: if ideal > 0.0 { hidden.dcg(&page) / ideal } else { 0.0 },

@@ -46,7 +46,6 @@ impl TasteLearner {
     pub fn new(kind: TasteLearnerKind) -> Self {
         Self { kind, bases: taste_model::BasisCache::default() }
     }
-
 }
 
 /// Runs until the process ends. Errors are logged and retried after a pause.
