@@ -186,8 +186,7 @@ impl BasisCache {
 }
 
 /// The stored basis of the model most published paintings were embedded with, computed (from a
-/// sample of at most `BASIS_SAMPLE` of them) and stored when missing or stale. Several
-/// processes may compute one at once; the last one stored wins, and all are equally good.
+/// sample of at most `BASIS_SAMPLE` of them) and stored when missing or stale.
 async fn load_or_compute(db: &PgPool) -> ServerResult<Basis> {
     let main_model: Option<(String, i64)> = sqlx::query_as(
         "SELECT embedding_model, count(*) FROM paintings WHERE published GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1",
@@ -195,6 +194,12 @@ async fn load_or_compute(db: &PgPool) -> ServerResult<Basis> {
     .fetch_optional(db)
     .await?;
     let Some((model, count)) = main_model else { return Ok(Basis::empty()) };
+    // One computation at a time for a model, across processes: the others wait, then load it.
+    let mut tx = db.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('taste_bases:' || $1, 0))")
+        .bind(&model)
+        .execute(&mut *tx)
+        .await?;
     #[derive(sqlx::FromRow)]
     struct Stored {
         painting_count: i32,
@@ -207,7 +212,7 @@ async fn load_or_compute(db: &PgPool) -> ServerResult<Basis> {
         "SELECT painting_count, dimensions, mean, components, scales FROM taste_bases WHERE embedding_model = $1",
     )
     .bind(&model)
-    .fetch_optional(db)
+    .fetch_optional(&mut *tx)
     .await?;
     if let Some(stored) = stored {
         let drift = (count - i64::from(stored.painting_count)).abs() as f64;
@@ -218,11 +223,12 @@ async fn load_or_compute(db: &PgPool) -> ServerResult<Basis> {
         }
     }
     let sample: Vec<Vector> = sqlx::query_scalar(
-        "SELECT embedding FROM paintings WHERE published AND embedding_model = $1 ORDER BY random() LIMIT $2",
+        // A hash order: a sample spread like a random one, the same for every process.
+        "SELECT embedding FROM paintings WHERE published AND embedding_model = $1 ORDER BY md5(id::text) LIMIT $2",
     )
     .bind(&model)
     .bind(BASIS_SAMPLE)
-    .fetch_all(db)
+    .fetch_all(&mut *tx)
     .await?;
     let started = Instant::now();
     let sample: Vec<Vec<f32>> = sample.into_iter().map(|v| v.to_vec()).collect();
@@ -239,8 +245,9 @@ async fn load_or_compute(db: &PgPool) -> ServerResult<Basis> {
     .bind(Vector::from(basis.mean.clone()))
     .bind(basis.components.concat())
     .bind(&basis.scales)
-    .execute(db)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     tracing::info!(
         model,
         paintings = count,
