@@ -23,9 +23,7 @@ async fn the_ordinal_learner_comes_closer_to_the_oracle_than_the_seed_rule_and_o
     let base: Vec<Vec<f32>> = base.into_iter().map(|v| v.to_vec()).collect();
     sqlx::query("UPDATE paintings SET published = false").execute(&db).await.unwrap();
     synthetic::insert(&db, &synthetic::demo_like(&base, 800, 0.5, 3), "demo-like").await.unwrap();
-    let rows: Vec<(i64, pgvector::Vector)> =
-        sqlx::query_as("SELECT id, embedding FROM paintings WHERE published ORDER BY id").fetch_all(&db).await.unwrap();
-    let catalogue: Vec<(i64, Vec<f32>)> = rows.into_iter().map(|(id, v)| (id, v.to_vec())).collect();
+    let catalogue = quality::published(&db).await.unwrap();
 
     let report = quality::simulate(&app.state, &catalogue, 16, 11, &Learner::ALL).await.unwrap();
     let share = |learner| report.share_of_oracle(learner, AFTER_20);

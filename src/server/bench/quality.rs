@@ -126,7 +126,7 @@ pub async fn run(state: &AppState, visitors: usize, seed: u64, demo_like: usize)
     if demo_like > 0 {
         replace_with_demo_like(state, demo_like, seed).await?;
     }
-    let catalogue = published(state).await?;
+    let catalogue = published(&state.db).await?;
     if catalogue.len() < 100 {
         return Err(AppError::invalid(format!(
             "artwall-bench quality needs a catalogue of at least 100 paintings, found {}",
@@ -139,9 +139,10 @@ pub async fn run(state: &AppState, visitors: usize, seed: u64, demo_like: usize)
     Ok(())
 }
 
-async fn published(state: &AppState) -> ServerResult<Vec<(i64, Vec<f32>)>> {
+/// The published paintings' embeddings, the catalogue visitors are simulated on.
+pub async fn published(db: &sqlx::PgPool) -> ServerResult<Vec<(i64, Vec<f32>)>> {
     let rows: Vec<(i64, pgvector::Vector)> =
-        sqlx::query_as("SELECT id, embedding FROM paintings WHERE published ORDER BY id").fetch_all(&state.db).await?;
+        sqlx::query_as("SELECT id, embedding FROM paintings WHERE published ORDER BY id").fetch_all(db).await?;
     Ok(rows.into_iter().map(|(id, v)| (id, v.to_vec())).collect())
 }
 
