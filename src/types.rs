@@ -57,6 +57,21 @@ pub struct FeedItem {
     /// Already saved by this visitor (possible after "start over").
     #[serde(default)]
     pub saved: bool,
+    /// Why a personalised card is there, when it is one of the paintings most like one the
+    /// visitor saved, shared or bought lately ("Because you saved ...").
+    #[serde(default)]
+    pub because: Option<Because>,
+}
+
+/// A painting the visitor liked that a feed card is like.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Because {
+    pub painting_id: i64,
+    pub title: String,
+    pub title_en: Option<String>,
+    /// Saved (else shared or bought).
+    pub saved: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

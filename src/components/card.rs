@@ -3,7 +3,7 @@ use serde_json::Map;
 
 use crate::events::EventKind;
 use crate::tracking::{self, Source};
-use crate::types::PaintingCard;
+use crate::types::{Because, PaintingCard};
 
 /// One painting in a grid. The frame reserves the image's aspect ratio, so nothing moves when
 /// the lazy image arrives. With a `source` the card is tracked (impressions, views, clicks, at
@@ -18,6 +18,9 @@ pub fn PaintingCardView(
     #[prop(optional)]
     saved: bool,
     #[prop(optional, into)] hiding: Signal<bool>,
+    /// Why the feed picked it (a painting the visitor liked that it is like).
+    #[prop(default = None)]
+    because: Option<Because>,
 ) -> impl IntoView {
     let id = card.id;
     let href = format!("/painting/{id}");
@@ -43,6 +46,10 @@ pub fn PaintingCardView(
                 <div class="card-meta">
                     <h3 class="card-title">{title.clone()}</h3>
                     <p class="card-byline">{byline}</p>
+                    {because.map(|because| {
+                        let verb = if because.saved { "Because you saved " } else { "Because you liked " };
+                        view! { <p class="card-because">{verb}<cite>{because.title_en.unwrap_or(because.title)}</cite></p> }
+                    })}
                 </div>
             </a>
             {actions.map(|on_hide| view! { <CardActions id position=position.unwrap_or_default() title on_hide saved/> })}

@@ -77,7 +77,7 @@ fn FeedGrid(first: FeedPage) -> impl IntoView {
                 children=move |item| {
                     let id = item.card.id;
                     view! {
-                        <PaintingCardView card=item.card source=Source::Feed position=item.position saved=item.saved actions=hide
+                        <PaintingCardView card=item.card source=Source::Feed position=item.position saved=item.saved because=item.because actions=hide
                             hiding=Signal::derive(move || hiding.with(|h| h.contains(&id)))/>
                     }
                 }

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use url::Url;
 
+use crate::server::discovery::feed::FeedSettings;
+
 #[derive(Debug, Parser)]
 #[command(name = "artwall", version, about = "ArtWall: the art-print shop whose feed learns your taste")]
 pub struct Cli {
@@ -131,6 +133,14 @@ pub struct Config {
     /// unseen paintings with an exact scan instead of an iterative index scan (cheaper from there).
     #[arg(long, env = "ARTWALL_FEED_EXACT_SCAN_SEEN_SHARE", default_value_t = 1.0 / 32.0)]
     pub feed_exact_scan_seen_share: f64,
+    /// How much a painting's likeness to one the visitor liked lately counts, next to its
+    /// likeness to their taste (1: as much; 0: not at all).
+    #[arg(long, env = "ARTWALL_FEED_LIKED_WEIGHT", default_value_t = FeedSettings::DEFAULT.liked_weight)]
+    pub feed_liked_weight: f64,
+    /// How much everyone's reactions add to a painting's rank for a new visitor (fading as they
+    /// say more).
+    #[arg(long, env = "ARTWALL_FEED_POPULARITY_WEIGHT", default_value_t = FeedSettings::DEFAULT.popularity_weight)]
+    pub feed_popularity_weight: f64,
 
     /// Search similarity floor (default: 0.22 for CLIP, 0.15 for the stand-in).
     #[arg(long, env = "ARTWALL_SEARCH_MIN_SIMILARITY")]

@@ -86,6 +86,8 @@ impl AppState {
             exploration_rate: self.config.feed_exploration_rate.clamp(0.0, 1.0),
             max_scan_tuples: self.config.feed_max_scan_tuples.max(100),
             exact_scan_seen_share: self.config.feed_exact_scan_seen_share.max(0.0),
+            liked_weight: self.config.feed_liked_weight.max(0.0),
+            popularity_weight: self.config.feed_popularity_weight.max(0.0),
         }
     }
 

@@ -297,3 +297,69 @@ async fn events_about_an_unpublished_painting_are_refused_like_unknown_ones(db: 
     let hidden: i64 = sqlx::query_scalar("SELECT count(*) FROM hidden_paintings").fetch_one(&db).await.unwrap();
     assert_eq!(hidden, 0, "a refused hide changes nothing");
 }
+
+/// The visitor's liked paintings, as indices into `ids`, newest first.
+async fn liked(db: &PgPool, visitor: Uuid, ids: &[i64]) -> Vec<usize> {
+    let liked: Vec<i64> = sqlx::query_scalar("SELECT unnest(liked) FROM user_preferences WHERE visitor_id = $1")
+        .bind(visitor)
+        .fetch_all(db)
+        .await
+        .unwrap();
+    liked.iter().map(|id| ids.iter().position(|i| i == id).unwrap()).collect()
+}
+
+#[sqlx::test]
+async fn the_ordinal_learner_keeps_what_was_liked_lately_and_counts_everyones_reactions(db: PgPool) {
+    let (_, ids) = paintings(&db, 40).await;
+    let (visitor, other) = (Uuid::new_v4(), Uuid::new_v4());
+    let ordinal = taste_worker::TasteLearner::new(artwall::server::config::TasteLearnerKind::Ordinal);
+    let mut events: Vec<(Uuid, &str, usize, Option<i64>)> = (0..8).map(|p| (visitor, "impression", p, None)).collect();
+    events.extend([
+        (visitor, "save", 1, None),
+        (visitor, "view", 2, Some(6_000)),
+        (visitor, "share", 2, None),
+        (visitor, "click", 3, None),
+        (visitor, "save", 4, None),
+        (visitor, "unsave", 4, None),
+        (visitor, "hide", 5, None),
+        (visitor, "view", 0, Some(500)),
+        (visitor, "save", 6, None),
+        (visitor, "purchase", 7, None),
+        (visitor, "save", 3, None),
+        (other, "impression", 1, None),
+        (other, "save", 1, None),
+    ]);
+    store(&db, &events, &ids).await;
+    taste_worker::process_available(&db, &ordinal).await.unwrap();
+    // Saves, shares and purchases, newest first (a click or a long view is no like; saving a
+    // clicked painting is), not the unsaved one, and only `LIKED_KEPT` of them.
+    assert_eq!(taste_worker::LIKED_KEPT, 4);
+    assert_eq!(liked(&db, visitor, &ids).await, [3, 7, 6, 2]);
+
+    store(&db, &[(visitor, "hide", 6, None)], &ids).await;
+    taste_worker::process_available(&db, &ordinal).await.unwrap();
+    assert_eq!(liked(&db, visitor, &ids).await, [3, 7, 2, 1], "a hide takes a like back");
+
+    let counts: Vec<(i64, i32, i32, i32)> =
+        sqlx::query_as("SELECT painting_id, shown, liked, hidden FROM painting_reactions ORDER BY painting_id")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    let counted = |p: usize| counts.iter().find(|c| c.0 == ids[p]).map(|c| (c.1, c.2, c.3));
+    assert_eq!(counted(1), Some((2, 2, 0)), "both visitors' impressions and saves");
+    assert_eq!(counted(3), Some((1, 2, 0)), "a click and a save");
+    assert_eq!(counted(4), Some((1, 0, 0)), "an unsave takes its save back");
+    assert_eq!(counted(6), Some((1, 1, 1)));
+    assert_eq!(counted(0), Some((1, 0, 0)), "a glance is no like");
+    assert_eq!(counted(8), None, "never shown");
+
+    // Under the seed rule (the baseline, which learns no likes) everyone's reactions count too.
+    store(&db, &[(other, "hide", 1, None)], &ids).await;
+    taste_worker::process_available(&db, &seed_rule()).await.unwrap();
+    let hidden: i32 = sqlx::query_scalar("SELECT hidden FROM painting_reactions WHERE painting_id = $1")
+        .bind(ids[1])
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(hidden, 1);
+}

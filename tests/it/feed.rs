@@ -6,7 +6,7 @@ use artwall::server::bench::synthetic;
 use artwall::server::discovery::feed::{self, FeedSettings, Landmarks};
 use artwall::server::http::visitor::VisitorId;
 use artwall::server::infra::clip::cosine;
-use artwall::types::FeedPage;
+use artwall::types::{FeedItem, FeedPage};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -189,6 +189,95 @@ async fn personalised_pages_follow_the_taste_and_explore_one_in_six(db: PgPool) 
     assert!(explore_clusters.len() >= 5, "and is diverse: {explore_clusters:?}");
     // Within a page, nearest items come best first.
     assert!(near_similarity[..8].windows(2).all(|w| w[0] >= w[1] - 1e-4), "{near_similarity:?}");
+}
+
+/// A painting the visitor liked, far from their taste, brings the paintings nearest it onto
+/// their pages, each saying why; hiding it takes that back at once.
+#[sqlx::test]
+async fn paintings_like_a_liked_one_join_the_page_and_say_why(db: PgPool) {
+    let (_, ids, v) = catalogue_and_visitor(&db, 240, 12, 5, 0).await;
+    let twin = visitor();
+    // Painting 6 is in cluster 6, far from the taste (cluster 0).
+    let liked = ids[6];
+    for visitor in [v, twin] {
+        if visitor == twin {
+            sqlx::query("INSERT INTO user_preferences (visitor_id, taste) SELECT $2, taste FROM user_preferences WHERE visitor_id = $1")
+                .bind(v.0)
+                .bind(twin.0)
+                .execute(&db)
+                .await
+                .unwrap();
+        }
+        mark(&db, "saved_paintings", visitor, &[liked]).await;
+        mark(&db, "shown_paintings", visitor, &[liked]).await;
+        sqlx::query("UPDATE user_preferences SET liked = $2 WHERE visitor_id = $1")
+            .bind(visitor.0)
+            .bind(vec![liked])
+            .execute(&db)
+            .await
+            .unwrap();
+        let mut tx = db.begin().await.unwrap();
+        feed::find_liked_near(&mut tx, visitor.0).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let landmarks = Landmarks::default();
+    let cluster = |item: &FeedItem| item.card.style.clone().unwrap();
+    let with_liked = page(&db, &landmarks, FeedSettings::default(), v, None).await;
+    let nearest: Vec<&FeedItem> = with_liked.items.iter().filter(|i| !i.exploration).collect();
+    let because: Vec<&FeedItem> = nearest.iter().copied().filter(|i| i.because.is_some()).collect();
+    assert!(
+        because.len() >= 2,
+        "paintings like the liked one: {:?}",
+        nearest.iter().map(|i| cluster(i)).collect::<Vec<_>>()
+    );
+    for item in &because {
+        assert_eq!(cluster(item), "cluster-6");
+        let reason = item.because.as_ref().unwrap();
+        assert_eq!((reason.painting_id, reason.saved), (liked, true));
+        assert_eq!(reason.title, "Synthetic s:6");
+    }
+    assert!(nearest.iter().any(|i| cluster(i) == "cluster-0"), "the taste's own nearest stay");
+
+    let without = page(&db, &landmarks, FeedSettings { liked_weight: 0.0, ..FeedSettings::DEFAULT }, twin, None).await;
+    let nearest: Vec<&FeedItem> = without.items.iter().filter(|i| !i.exploration).collect();
+    assert!(
+        nearest.iter().all(|i| i.because.is_none() && cluster(i) != "cluster-6"),
+        "only the liked term brings them"
+    );
+
+    mark(&db, "hidden_paintings", v, &[liked]).await;
+    let after_hiding = page(&db, &landmarks, FeedSettings::default(), v, with_liked.next_cursor).await;
+    assert!(after_hiding.items.iter().all(|i| i.because.is_none() && (i.exploration || cluster(i) != "cluster-6")));
+}
+
+/// Everyone's reactions lift a painting for a visitor who has said nothing yet, and stop
+/// mattering once they have said a lot.
+#[sqlx::test]
+async fn popularity_leads_for_a_new_visitor_and_fades(db: PgPool) {
+    let (_, _, newcomer) = catalogue_and_visitor(&db, 240, 12, 6, 0).await;
+    let regular = visitor();
+    sqlx::query("INSERT INTO user_preferences (visitor_id, taste, interaction_count) SELECT $2, taste, 1000 FROM user_preferences WHERE visitor_id = $1")
+        .bind(newcomer.0)
+        .bind(regular.0)
+        .execute(&db)
+        .await
+        .unwrap();
+    let landmarks = Landmarks::default();
+    let first = page(&db, &landmarks, FeedSettings::default(), newcomer, None).await;
+    let nearest: Vec<i64> = first.items.iter().filter(|i| !i.exploration).map(|i| i.card.id).collect();
+    // The taste's eighth nearest, loved by everyone who saw it.
+    let favourite = nearest[7];
+    sqlx::query("INSERT INTO painting_reactions (painting_id, shown, liked, hidden) VALUES ($1, 100, 90, 0)")
+        .bind(favourite)
+        .execute(&db)
+        .await
+        .unwrap();
+    feed::reset(&db, newcomer).await.unwrap();
+    let again = page(&db, &landmarks, FeedSettings::default(), newcomer, None).await;
+    assert_eq!(again.items[0].card.id, favourite, "the favourite leads for a newcomer");
+    let regulars = page(&db, &landmarks, FeedSettings::default(), regular, None).await;
+    let position = regulars.items.iter().position(|i| i.card.id == favourite);
+    assert!(position.is_some_and(|p| p > 0), "a regular's own taste leads: the favourite is at {position:?}");
 }
 
 #[sqlx::test]

@@ -8,6 +8,7 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 use url::Url;
 
+use crate::server::bench::quality::Learner;
 use crate::server::cli::{exit_code, init_tracing, leptos_options};
 use crate::server::config::Config;
 use crate::server::error::{ServerError, ServerResult};
@@ -53,6 +54,9 @@ enum BenchCommand {
         /// database named *bench*).
         #[arg(long, default_value_t = 0)]
         demo_like: usize,
+        /// The feeds to compare (comma-separated).
+        #[arg(long, value_enum, value_delimiter = ',', default_values_t = Learner::ALL)]
+        learners: Vec<Learner>,
     },
     /// Send activity batches to a running server at a given concurrency; print events accepted
     /// per second, events lost, then the taste worker's processing rate.
@@ -91,7 +95,9 @@ pub async fn main() -> ExitCode {
         BenchCommand::Dashboard { paintings, activities, requests } => {
             bench_dashboard(&config, paintings, activities, requests).await
         }
-        BenchCommand::Quality { visitors, seed, demo_like } => bench_quality(config, visitors, seed, demo_like).await,
+        BenchCommand::Quality { visitors, seed, demo_like, learners } => {
+            bench_quality(config, visitors, seed, demo_like, &learners).await
+        }
         BenchCommand::Ingest { server, events, concurrency, workers } => {
             bench_ingest(&config, &server, events, concurrency, workers).await
         }
@@ -113,9 +119,15 @@ async fn bench_dashboard(config: &Config, paintings: usize, activities: i64, req
     crate::server::bench::dashboard::run(&db, paintings, activities, requests).await
 }
 
-async fn bench_quality(config: Config, visitors: usize, seed: u64, demo_like: usize) -> ServerResult<()> {
+async fn bench_quality(
+    config: Config,
+    visitors: usize,
+    seed: u64,
+    demo_like: usize,
+    learners: &[Learner],
+) -> ServerResult<()> {
     let state = AppState::start(config, leptos_options()?).await?;
-    crate::server::bench::quality::run(&state, visitors, seed, demo_like).await
+    crate::server::bench::quality::run(&state, visitors, seed, demo_like, learners).await
 }
 
 async fn bench_ingest(

@@ -17,6 +17,7 @@ use crate::error::AppError;
 use crate::server::bench::ingest::http_error;
 use crate::server::config::Config;
 use crate::server::discovery::feed::{self, FeedSettings};
+use crate::server::discovery::taste_worker;
 use crate::server::error::ServerResult;
 use crate::server::http::visitor::{VisitorId, VISITOR_COOKIE};
 use crate::server::{bench::synthetic, startup::router, state::AppState};
@@ -89,9 +90,10 @@ pub async fn run(
     // The planner's row estimate picks between index and exact deep scans, as it would after autovacuum.
     sqlx::query("ANALYZE paintings").execute(&db).await?;
     println!("{requests} pages of 10 per way, each for its own twin visitor; server fn = GET /api/feed over HTTP (cookie, JSON, middleware);");
-    println!("page fn = the function it calls, in process; raw = the page's nearest-neighbour statement alone, on the same state");
+    println!("page fn = the function it calls, in process; plain = the same without re-scoring (no liked paintings, no popularity);");
+    println!("raw = the page's nearest-neighbour statement alone, on the same state; every visitor has liked {LIKED} paintings");
     println!("deep scan and recall@24: median and mean over {RECALL_VISITORS} visitors; recall±: ann-benchmarks' (ties within {RECALL_EPSILON} count)");
-    println!("seen    fn p50     fn p95     fn p99     page p50   page p95   raw p50    raw p95    deep scan  short pages  recall@24  recall±");
+    println!("seen    fn p50     fn p95     fn p99     page p50   page p95   plain p50  plain p95  raw p50    raw p95    deep scan  short pages  recall@24  recall±");
     for (round, seen) in [0usize, 1_000, 10_000].into_iter().enumerate() {
         let mut visitors = Vec::with_capacity(RECALL_VISITORS);
         for centre in &catalogue.centres[round * RECALL_VISITORS..(round + 1) * RECALL_VISITORS] {
@@ -109,17 +111,25 @@ pub async fn run(
         // pages, deep scans included.
         let (visitor, taste) = &visitors[0];
         let (twin, _) = visitor_who_has_seen(&db, taste.clone(), seen).await?;
+        let (plain_twin, _) = visitor_who_has_seen(&db, taste.clone(), seen).await?;
         let page_sql = feed::candidate_page_sql();
-        let (mut over_http, mut in_process, mut raw) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut over_http, mut in_process, mut plain, mut raw) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut short = 0;
-        for (way, visitor, timings) in [(Way::Http, twin, &mut over_http), (Way::InProcess, *visitor, &mut in_process)]
-        {
+        for (way, visitor, timings) in [
+            (Way::Http, twin, &mut over_http),
+            (Way::InProcess(settings), *visitor, &mut in_process),
+            (
+                Way::InProcess(FeedSettings { liked_weight: 0.0, popularity_weight: 0.0, ..settings }),
+                plain_twin,
+                &mut plain,
+            ),
+        ] {
             let mut cursor = Some(seen.to_string());
             for _ in 0..requests {
                 let started = Instant::now();
                 let page = match way {
                     Way::Http => server.feed_page(visitor, cursor.as_deref()).await?,
-                    Way::InProcess => {
+                    Way::InProcess(settings) => {
                         feed::next_page(&db, &state.landmarks, settings, visitor, cursor.as_deref(), Some(10)).await?
                     }
                 };
@@ -133,12 +143,14 @@ pub async fn run(
             }
         }
         println!(
-            "{seen:<7} {:<10} {:<10} {:<10} {:<10} {:<10} {:<10} {:<10} {:<10} {short:<12} {recall:<10.3} {tolerant_recall:.3}",
+            "{seen:<7} {:<10} {:<10} {:<10} {:<10} {:<10} {:<10} {:<10} {:<10} {:<10} {:<10} {short:<12} {recall:<10.3} {tolerant_recall:.3}",
             ms(percentile(&mut over_http, 0.5)),
             ms(percentile(&mut over_http, 0.95)),
             ms(percentile(&mut over_http, 0.99)),
             ms(percentile(&mut in_process, 0.5)),
             ms(percentile(&mut in_process, 0.95)),
+            ms(percentile(&mut plain, 0.5)),
+            ms(percentile(&mut plain, 0.95)),
             ms(percentile(&mut raw, 0.5)),
             ms(percentile(&mut raw, 0.95)),
             ms(percentile(&mut deep_scans, 0.5)),
@@ -150,8 +162,11 @@ pub async fn run(
 #[derive(Clone, Copy)]
 enum Way {
     Http,
-    InProcess,
+    InProcess(FeedSettings),
 }
+
+/// Paintings each bench visitor has liked lately (the most the feed uses).
+const LIKED: usize = taste_worker::LIKED_KEPT;
 
 /// The app, served on a free local port for the rest of the run, and a client for its feed.
 struct InProcessServer {
@@ -193,14 +208,19 @@ impl InProcessServer {
     }
 }
 
-/// A new visitor with this taste who has seen exactly the top `seen` of its ranking (exact scan).
+/// A new visitor with this taste who has seen exactly the top `seen` of its ranking (exact scan),
+/// and liked `LIKED` paintings spread over the catalogue (each one a search of its own).
 async fn visitor_who_has_seen(db: &PgPool, taste: Vector, seen: usize) -> ServerResult<(VisitorId, Vector)> {
     let visitor = VisitorId(Uuid::new_v4());
-    sqlx::query("INSERT INTO user_preferences (visitor_id, taste) VALUES ($1, $2)")
-        .bind(visitor.0)
-        .bind(&taste)
-        .execute(db)
-        .await?;
+    sqlx::query(
+        "INSERT INTO user_preferences (visitor_id, taste, liked, interaction_count)
+         VALUES ($1, $2, ARRAY(SELECT id FROM paintings ORDER BY md5(id::text || $1::text) LIMIT $3), 20)",
+    )
+    .bind(visitor.0)
+    .bind(&taste)
+    .bind(LIKED as i64)
+    .execute(db)
+    .await?;
     let mut tx = db.begin().await?;
     sqlx::query("SET LOCAL enable_indexscan = off").execute(&mut *tx).await?;
     sqlx::query("INSERT INTO shown_paintings (visitor_id, painting_id) SELECT $1, id FROM paintings ORDER BY embedding <=> $2 LIMIT $3")
@@ -209,6 +229,10 @@ async fn visitor_who_has_seen(db: &PgPool, taste: Vector, seen: usize) -> Server
         .bind(seen as i64)
         .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
+    // As the taste worker would have, with index scans.
+    let mut tx = db.begin().await?;
+    feed::find_liked_near(&mut tx, visitor.0).await?;
     tx.commit().await?;
     Ok((visitor, taste))
 }

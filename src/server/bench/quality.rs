@@ -56,7 +56,7 @@ const DEMO_LIKE_KEY: &str = "demo-like";
 const DEMO_LIKE_NOISE: f32 = 0.5;
 
 /// The feeds compared: each learner the worker can run, and the onboarding taste never updated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Learner {
     Ordinal,
     Seed,
@@ -122,7 +122,14 @@ impl Report {
     }
 }
 
-pub async fn run(state: &AppState, visitors: usize, seed: u64, demo_like: usize) -> ServerResult<()> {
+pub async fn run(
+    state: &AppState,
+    visitors: usize,
+    seed: u64,
+    demo_like: usize,
+    learners: &[Learner],
+) -> ServerResult<()> {
+    require_bench_database(&state.db, "artwall-bench quality").await?;
     if demo_like > 0 {
         replace_with_demo_like(state, demo_like, seed).await?;
     }
@@ -134,7 +141,7 @@ pub async fn run(state: &AppState, visitors: usize, seed: u64, demo_like: usize)
         ))
         .into());
     }
-    let report = simulate(state, &catalogue, visitors, seed, &Learner::ALL).await?;
+    let report = simulate(state, &catalogue, visitors, seed, learners).await?;
     print(&report, seed);
     Ok(())
 }
@@ -148,7 +155,6 @@ pub async fn published(db: &sqlx::PgPool) -> ServerResult<Vec<(i64, Vec<f32>)>> 
 
 /// Unpublishes the imported catalogue and publishes `n` paintings like it in its place.
 async fn replace_with_demo_like(state: &AppState, n: usize, seed: u64) -> ServerResult<()> {
-    require_bench_database(&state.db, "artwall-bench quality --demo-like").await?;
     let pattern = format!("{DEMO_LIKE_KEY}:%");
     sqlx::query("DELETE FROM paintings WHERE source_key LIKE $1").bind(&pattern).execute(&state.db).await?;
     // The imported catalogue, published or not (an earlier run unpublished it).
@@ -175,6 +181,8 @@ pub async fn simulate(
     let hidden: Vec<Hidden> = (0..visitors).map(|_| Hidden::new(catalogue, &mut rng)).collect();
     let mut scores = Vec::new();
     for learner in learners {
+        // Every learner's visitors meet the same popularity: none, then what those before them did.
+        sqlx::query("DELETE FROM painting_reactions").execute(&state.db).await?;
         let worker = learner.worker();
         let mut per_visitor = Vec::new();
         for visitor in &hidden {

@@ -13,7 +13,7 @@
 //! keeps the `CANDIDATES` nearest unseen paintings, and the pages that follow are the best of
 //! them re-ranked exactly against the current taste, until they run out or the taste moves on.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,10 +23,11 @@ use tokio::sync::RwLock;
 
 use crate::error::AppError;
 use crate::server::discovery::paintings::{CardRow, CARD_COLUMNS};
+use crate::server::discovery::popularity::POPULARITY_SQL;
 use crate::server::error::ServerResult;
 use crate::server::http::visitor::VisitorId;
 use crate::server::infra::clip::cosine;
-use crate::types::{FeedItem, FeedPage};
+use crate::types::{Because, FeedItem, FeedPage};
 
 pub const DEFAULT_LIMIT: i64 = 10;
 pub const MAX_LIMIT: i64 = 50;
@@ -45,12 +46,35 @@ pub struct FeedSettings {
     pub max_scan_tuples: i64,
     /// Share of the catalogue seen from which deep scans are exact (see `find_candidates`).
     pub exact_scan_seen_share: f64,
+    /// Weight of a painting's likeness to one the visitor liked lately against its likeness to
+    /// their taste (it ranks by the better of the two; 1: equal footing, 0: off).
+    pub liked_weight: f64,
+    /// Weight of everyone's reactions (popularity, -1 to 1) for a visitor who has said nothing;
+    /// it halves by `POPULARITY_HALF_LIFE` interactions.
+    pub popularity_weight: f64,
 }
 
 impl FeedSettings {
-    pub const DEFAULT: Self =
-        Self { exploration_rate: 1.0 / 6.0, max_scan_tuples: 100_000, exact_scan_seen_share: 1.0 / 32.0 };
+    pub const DEFAULT: Self = Self {
+        exploration_rate: 1.0 / 6.0,
+        max_scan_tuples: 100_000,
+        exact_scan_seen_share: 1.0 / 32.0,
+        liked_weight: 1.0,
+        popularity_weight: 0.2,
+    };
+
+    /// The popularity weight for a visitor with this many interactions.
+    fn popularity_weight(&self, interactions: i32) -> f64 {
+        self.popularity_weight * POPULARITY_HALF_LIFE / (POPULARITY_HALF_LIFE + f64::from(interactions.max(0)))
+    }
 }
+
+/// Interactions after which everyone's reactions count half as much as at first.
+const POPULARITY_HALF_LIFE: f64 = 10.0;
+/// Personalised pages are re-scored from this many times as many of the taste's nearest
+/// candidates, and the unseen paintings nearest each recently liked one (this many each).
+const RESCORED_PER_SLOT: i64 = 3;
+const LIKED_NEIGHBOURS: i64 = 16;
 
 impl Default for FeedSettings {
     fn default() -> Self {
@@ -161,15 +185,23 @@ pub async fn next_page(
     // the scan settings that every index search below needs (deep scans, diverse picks) and the
     // taste come in one round trip. The page's statements plan once per connection (planning
     // them took longer than running some); only the deep scan needs a custom plan.
-    let taste: Option<Vector> = sqlx::query_scalar(&format!(
-        "SELECT (SELECT taste FROM user_preferences WHERE visitor_id = $1)
+    type Stored = (Option<Vector>, Option<Vec<i64>>, Option<Vec<i64>>, Option<i32>);
+    let (taste, liked, liked_near, interactions): Stored = sqlx::query_as(&format!(
+        "SELECT u.taste, u.liked, u.liked_near, u.interaction_count
          FROM (SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7)), {},
-                      set_config('plan_cache_mode', 'force_generic_plan', true)) AS one_request_per_visitor",
+                      set_config('plan_cache_mode', 'force_generic_plan', true)) AS one_request_per_visitor
+         LEFT JOIN user_preferences u ON u.visitor_id = $1",
         scan_settings(settings.max_scan_tuples)
     ))
     .bind(visitor.0)
     .fetch_one(&mut *tx)
     .await?;
+    let taste = taste.map(|vector| Taste {
+        vector,
+        liked: liked.unwrap_or_default(),
+        liked_near: liked_near.unwrap_or_default(),
+        interactions: interactions.unwrap_or_default(),
+    });
 
     let (mut nearest, mut spare) = (Vec::new(), None);
     let explore = match &taste {
@@ -180,7 +212,7 @@ pub async fn next_page(
         }
         None => limit,
     };
-    let chosen: Vec<i64> = nearest.iter().map(|(row, _)| row.id).collect();
+    let chosen: Vec<i64> = nearest.iter().map(|n| n.card.id).collect();
     // Diverse picks fill the exploration slots, the whole page at cold start, and whatever the
     // nearest-neighbour search could not.
     let wanted = (explore + (limit - explore - nearest.len() as i64)).max(0);
@@ -188,7 +220,8 @@ pub async fn next_page(
     // every landmark whatever the page size (all items are diverse before there is a taste).
     let rate = if taste.is_some() { settings.exploration_rate } else { 1.0 };
     let first_turn = explored_in(served, rate);
-    let diverse = diverse_unseen(&mut tx, visitor, taste.as_ref(), &anchors, first_turn, wanted, &chosen).await?;
+    let taste_vector = taste.as_ref().map(|taste| &taste.vector);
+    let diverse = diverse_unseen(&mut tx, visitor, taste_vector, &anchors, first_turn, wanted, &chosen).await?;
 
     let mut items = interleave(nearest, diverse, taste.is_some(), served);
     let ids: Vec<i64> = items.iter().map(|item| item.card.id).collect();
@@ -224,27 +257,145 @@ const UNSEEN: &str = "p.published
     AND NOT EXISTS (SELECT 1 FROM shown_paintings s WHERE s.visitor_id = $1 AND s.painting_id = p.id)
     AND NOT EXISTS (SELECT 1 FROM hidden_paintings h WHERE h.visitor_id = $1 AND h.painting_id = p.id)";
 
-/// The `limit` nearest unseen paintings, best first: the visitor's candidates re-ranked against
-/// the current taste, after a deep scan for new candidates when those cannot fill the page. Also
-/// the id of the next one, if there is one.
+/// What the feed knows of a visitor's taste.
+struct Taste {
+    vector: Vector,
+    /// Paintings they liked lately, newest first, and unseen paintings nearest those.
+    liked: Vec<i64>,
+    liked_near: Vec<i64>,
+    interactions: i32,
+}
+
+/// A personalised pick: the card, its similarity to the taste and what it is most like.
+struct Nearest {
+    card: CardRow,
+    similarity: f32,
+    because: Option<Because>,
+}
+
+/// The `limit` best unseen paintings for the taste, best first, and the id of the next one, if
+/// there is one. The taste's nearest come from the visitor's candidates re-ranked against it,
+/// after a deep scan for new candidates when those cannot fill the page. Unless the weights
+/// are zero, the best of them and the paintings nearest each recently liked one (found by the
+/// taste worker, see `find_liked_near`) are then re-scored: by the better of its likeness to the
+/// taste and to the liked painting it is most like, plus everyone's reactions while the visitor
+/// has said little.
 async fn nearest_unseen(
     tx: &mut PgConnection,
     settings: FeedSettings,
     visitor: VisitorId,
-    taste: &Vector,
+    taste: &Taste,
     limit: i64,
-) -> ServerResult<(Vec<(CardRow, f32)>, Option<i64>)> {
+) -> ServerResult<(Vec<Nearest>, Option<i64>)> {
     if limit <= 0 {
         return Ok((Vec::new(), None));
     }
+    let rescore = settings.liked_weight > 0.0 || settings.popularity_weight > 0.0;
+    let wanted = if rescore { limit * RESCORED_PER_SLOT + 1 } else { limit + 1 };
     let page = candidate_page_sql();
-    let mut rows = fetch_scored(&mut *tx, &page, visitor, taste, limit + 1).await?;
+    let mut rows = fetch_scored(&mut *tx, &page, visitor, &taste.vector, wanted).await?;
     if (rows.len() as i64) < limit {
-        find_candidates(&mut *tx, settings, visitor, taste).await?;
-        rows = fetch_scored(&mut *tx, &page, visitor, taste, limit + 1).await?;
+        find_candidates(&mut *tx, settings, visitor, &taste.vector).await?;
+        rows = fetch_scored(&mut *tx, &page, visitor, &taste.vector, wanted).await?;
     }
-    let spare = if rows.len() as i64 > limit { rows.pop().map(|(row, _)| row.id) } else { None };
-    Ok((rows, spare))
+    let mut picks: Vec<Nearest> = if rescore {
+        let pool: Vec<i64> = rows.iter().map(|(row, _)| row.id).collect();
+        rescored(&mut *tx, settings, visitor, taste, &pool).await?
+    } else {
+        rows.into_iter().map(|(card, similarity)| Nearest { card, similarity, because: None }).collect()
+    };
+    let spare = if picks.len() as i64 > limit { picks.get(limit as usize).map(|n| n.card.id) } else { None };
+    picks.truncate(limit as usize);
+    Ok((picks, spare))
+}
+
+/// `pool` (unseen paintings near the taste) and those of the paintings nearest the visitor's
+/// liked ones that are still unseen, best score first; a painting among those nearest a liked
+/// one says which it is most like.
+async fn rescored(
+    tx: &mut PgConnection,
+    settings: FeedSettings,
+    visitor: VisitorId,
+    taste: &Taste,
+    pool: &[i64],
+) -> ServerResult<Vec<Nearest>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        card: CardRow,
+        similarity: f32,
+        liked_similarity: Option<f32>,
+        popularity: f32,
+        liked_id: Option<i64>,
+        near_liked: bool,
+        because_title: Option<String>,
+        because_title_en: Option<String>,
+        because_saved: Option<bool>,
+    }
+    // A hidden painting stops counting as liked at once, before the worker has learned the hide.
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "WITH liked AS (
+             SELECT l.id, p.embedding, p.title, p.title_en,
+                    EXISTS (SELECT 1 FROM saved_paintings s WHERE s.visitor_id = $1 AND s.painting_id = l.id) AS saved
+             FROM unnest($3::bigint[]) AS l(id) JOIN paintings p ON p.id = l.id
+             WHERE NOT EXISTS (SELECT 1 FROM hidden_paintings h WHERE h.visitor_id = $1 AND h.painting_id = l.id)
+         )
+         SELECT {CARD_COLUMNS}, (1 - (p.embedding <=> $2))::real AS similarity, b.similarity AS liked_similarity,
+                {POPULARITY_SQL} AS popularity, b.id AS liked_id, p.id = ANY($5) AS near_liked,
+                b.title AS because_title, b.title_en AS because_title_en, b.saved AS because_saved
+         FROM (SELECT unnest($4::bigint[]) AS id UNION SELECT unnest($5::bigint[])) pool
+         JOIN paintings p ON p.id = pool.id AND {UNSEEN}
+         LEFT JOIN LATERAL (
+             SELECT l.*, (1 - (p.embedding <=> l.embedding))::real AS similarity FROM liked l ORDER BY similarity DESC LIMIT 1
+         ) b ON true
+         LEFT JOIN painting_reactions r ON r.painting_id = p.id"
+    ))
+    .bind(visitor.0)
+    .bind(&taste.vector)
+    .bind(&taste.liked)
+    .bind(pool)
+    .bind(&taste.liked_near)
+    .fetch_all(&mut *tx)
+    .await?;
+    // Similarities to a taste and to a painting are on different scales (a taste is no painting),
+    // so each counts as how far it falls below the best in its own list: the taste's nearest
+    // unseen painting and each liked painting's both start at 0.
+    let best_taste = rows.iter().map(|row| row.similarity).fold(f32::MIN, f32::max);
+    let mut best_liked: HashMap<i64, f32> = HashMap::new();
+    for row in &rows {
+        if let (Some(id), Some(similarity)) = (row.liked_id, row.liked_similarity) {
+            let best = best_liked.entry(id).or_insert(similarity);
+            *best = best.max(similarity);
+        }
+    }
+    let popularity_weight = settings.popularity_weight(taste.interactions);
+    let mut scored: Vec<(f64, Nearest)> = rows
+        .into_iter()
+        .map(|row| {
+            let from_taste = f64::from(row.similarity - best_taste);
+            // The weight scales the liked painting's nearness (1 at its best) against the taste's.
+            let from_liked = match (row.liked_id, row.liked_similarity) {
+                (Some(id), Some(similarity)) if settings.liked_weight > 0.0 => {
+                    settings.liked_weight * (1.0 + f64::from(similarity - best_liked[&id])) - 1.0
+                }
+                _ => f64::MIN,
+            };
+            let score = from_taste.max(from_liked) + popularity_weight * f64::from(row.popularity);
+            let because = match (row.liked_id.filter(|_| row.near_liked), row.because_title) {
+                (Some(painting_id), Some(title)) => Some(Because {
+                    painting_id,
+                    title,
+                    title_en: row.because_title_en,
+                    saved: row.because_saved.unwrap_or(false),
+                }),
+                _ => None,
+            };
+            (score, Nearest { card: row.card, similarity: row.similarity, because })
+        })
+        .collect();
+    // Ties (equal scores) in id order, so a page is the same however the rows came.
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.card.id.cmp(&b.1.card.id)));
+    Ok(scored.into_iter().map(|(_, nearest)| nearest).collect())
 }
 
 /// How many nearest unseen paintings one deep scan keeps for the pages that follow.
@@ -319,6 +470,27 @@ fn scan_settings(max_scan_tuples: i64) -> String {
         "set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.max_scan_tuples', '{max_scan_tuples}', true),
          set_config('hnsw.ef_search', '100', true)"
     )
+}
+
+/// Stores the `LIKED_NEIGHBOURS` unseen paintings nearest each of the visitor's liked ones, for
+/// the feed to re-score (see `nearest_unseen`): one index search each, in the taste worker's
+/// transaction rather than in every feed request.
+pub async fn find_liked_near(tx: &mut PgConnection, visitor: uuid::Uuid) -> ServerResult<()> {
+    set_scan_settings(&mut *tx, FeedSettings::DEFAULT.max_scan_tuples).await?;
+    // A literal LIMIT: a generic plan cannot see a bound one and may rank the whole catalogue.
+    sqlx::query(&format!(
+        "UPDATE user_preferences u SET liked_near = ARRAY(
+             SELECT DISTINCT n.id FROM unnest(u.liked) AS l(id) JOIN paintings lp ON lp.id = l.id
+             CROSS JOIN LATERAL (
+                 SELECT p.id FROM paintings p WHERE {UNSEEN}
+                 ORDER BY p.embedding <=> lp.embedding LIMIT {LIKED_NEIGHBOURS}
+             ) n)
+         WHERE u.visitor_id = $1"
+    ))
+    .bind(visitor)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 /// Iterative HNSW scans for the rest of the transaction (see `scan_settings`).
@@ -454,7 +626,7 @@ struct Pick {
 /// Nearest items in order, with an exploration item every sixth place or so; positions
 /// continue from `served`.
 fn interleave(
-    nearest: Vec<(CardRow, f32)>,
+    nearest: Vec<Nearest>,
     diverse: Vec<(CardRow, Option<f32>)>,
     personalised: bool,
     served: i64,
@@ -466,14 +638,14 @@ fn interleave(
     let mut items = Vec::with_capacity(total);
     for slot in 0..total {
         let take_diverse = (slot + 1) % explore_every == 0 || nearest.len() == 0;
-        let (card, similarity, exploration) = match (take_diverse, diverse.len()) {
+        let (card, similarity, exploration, because) = match (take_diverse, diverse.len()) {
             (true, n) if n > 0 => {
                 let (row, similarity) = diverse.next().expect("diverse has items");
-                (row, similarity, personalised)
+                (row, similarity, personalised, None)
             }
             _ => {
-                let (row, similarity) = nearest.next().expect("nearest has items");
-                (row, Some(similarity), false)
+                let pick = nearest.next().expect("nearest has items");
+                (pick.card, Some(pick.similarity), false, pick.because)
             }
         };
         items.push(FeedItem {
@@ -481,6 +653,7 @@ fn interleave(
             similarity,
             exploration,
             saved: false,
+            because,
             card: card.into(),
         });
     }

@@ -5,6 +5,7 @@ pub mod activity;
 pub mod feed;
 pub mod onboarding;
 pub mod paintings;
+pub mod popularity;
 pub mod rooms;
 pub mod search;
 pub mod taste;

@@ -11,7 +11,7 @@
 //! workers off each other's rows. New events wake the worker through LISTEN/NOTIFY; a short
 //! poll covers a missed notification.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,8 +24,8 @@ use uuid::Uuid;
 use crate::events::EventKind;
 use crate::server::config::TasteLearnerKind;
 use crate::server::discovery::activity::NOTIFY_CHANNEL;
-use crate::server::discovery::taste;
 use crate::server::discovery::taste_model::{self, Basis, Reaction};
+use crate::server::discovery::{feed, popularity, taste};
 use crate::server::error::ServerResult;
 
 const VISITORS_PER_ROUND: i64 = 32;
@@ -35,6 +35,9 @@ pub const EVENTS_PER_VISITOR_BATCH: i64 = 500;
 const IDLE_POLL: Duration = Duration::from_secs(1);
 /// The ordinal learner refits from at most this many of a visitor's latest events.
 pub const HISTORY_EVENTS: i64 = 400;
+/// How many recently liked paintings the feed shows more of (each costs the worker one index
+/// search per batch).
+pub const LIKED_KEPT: usize = 4;
 
 /// Which learner the worker runs, with what it keeps between rounds.
 pub struct TasteLearner {
@@ -149,13 +152,16 @@ pub async fn process_visitor(db: &PgPool, learner: &TasteLearner, visitor: Uuid)
             .await?;
     let (taste, prior, prior_at) = current.unwrap_or_default();
     // The table's CHECK holds the vocabulary; a code this build does not know counts for nothing.
-    let weights: Vec<f32> = events
-        .iter()
-        .map(|(_, event_type, _, dwell)| EventKind::parse(event_type).map_or(0.0, |kind| taste::weight(kind, *dwell)))
-        .collect();
+    let kinds: Vec<Option<EventKind>> =
+        events.iter().map(|(_, event_type, _, _)| EventKind::parse(event_type)).collect();
+    let weights: Vec<f32> =
+        kinds.iter().zip(&events).map(|(kind, e)| kind.map_or(0.0, |kind| taste::weight(kind, e.3))).collect();
+    popularity::record(&mut tx, kinds.iter().zip(&events).filter_map(|(kind, e)| Some((e.2?, (*kind)?, e.3)))).await?;
     let applied = weights.iter().zip(&events).filter(|(w, e)| **w != 0.0 && e.2.is_some()).count() as i32;
     // A full history window starts the next one from what it taught (see `refit`).
     let mut consolidate = false;
+    // Recently liked paintings, newest first (the seed rule has none: it is the baseline).
+    let mut liked_lately = LikedLately::default();
     let taste = match basis {
         None => {
             let embeddings = embeddings_of(&mut tx, events.iter().filter_map(|e| e.2)).await?;
@@ -171,23 +177,34 @@ pub async fn process_visitor(db: &PgPool, learner: &TasteLearner, visitor: Uuid)
         Some(basis) => {
             let prior = prior.map(|p| p.to_vec());
             let refitted;
-            (refitted, consolidate) = refit(&mut tx, &basis, visitor, prior.as_deref(), prior_at).await?;
+            (refitted, consolidate, liked_lately) = refit(&mut tx, &basis, visitor, prior.as_deref(), prior_at).await?;
             refitted.or(taste.map(|t| t.to_vec()))
         }
     };
+    // The newly liked first, then those liked before that this window did not take back (a
+    // new window, after consolidation, keeps the older ones).
     sqlx::query(
-        "INSERT INTO user_preferences (visitor_id, taste, interaction_count) VALUES ($1, $2, $3)
+        "INSERT INTO user_preferences (visitor_id, taste, interaction_count, liked) VALUES ($1, $2, $3, $5[:$7])
          ON CONFLICT (visitor_id) DO UPDATE
          SET taste = EXCLUDED.taste, interaction_count = user_preferences.interaction_count + $3, updated_at = now(),
              prior = CASE WHEN $4 THEN EXCLUDED.taste ELSE user_preferences.prior END,
-             prior_at = CASE WHEN $4 THEN now() ELSE user_preferences.prior_at END",
+             prior_at = CASE WHEN $4 THEN now() ELSE user_preferences.prior_at END,
+             liked = (SELECT coalesce(array_agg(id ORDER BY at), '{}') FROM (
+                 SELECT id, min(at) AS at FROM unnest($5::bigint[] || user_preferences.liked) WITH ORDINALITY AS l(id, at)
+                 WHERE id <> ALL($6) GROUP BY id ORDER BY at LIMIT $7) newest)",
     )
     .bind(visitor)
     .bind(taste.map(Vector::from))
     .bind(applied)
     .bind(consolidate)
+    .bind(&liked_lately.liked)
+    .bind(&liked_lately.taken_back)
+    .bind(LIKED_KEPT as i32)
     .execute(&mut *tx)
     .await?;
+    if learner.kind == TasteLearnerKind::Ordinal {
+        feed::find_liked_near(&mut tx, visitor).await?;
+    }
     let ids: Vec<i64> = events.iter().map(|e| e.0).collect();
     sqlx::query("UPDATE activities SET processed = true, processed_at = now() WHERE id = ANY($1)")
         .bind(&ids)
@@ -207,17 +224,29 @@ async fn embeddings_of(
     Ok(rows.into_iter().map(|(id, v)| (id, v.to_vec())).collect())
 }
 
+/// What a history window says the visitor liked lately.
+#[derive(Debug, Default)]
+struct LikedLately {
+    /// Paintings now saved, shared or bought, most recently liked first. (Long views count for
+    /// the taste, not here: in `artwall-bench quality` showing more like each viewed painting
+    /// cost a quarter of the page's precision.)
+    liked: Vec<i64>,
+    /// Paintings hidden or unsaved since they were last liked.
+    taken_back: Vec<i64>,
+}
+
 /// The ordinal learner's taste for the visitor: their model refitted to the reactions in their
 /// latest `HISTORY_EVENTS` events since their starting taste was set (None when there is
-/// nothing to go on), and whether that window is full. A full window becomes the next prior, so
-/// what older events taught is kept while each refit reads a bounded history.
+/// nothing to go on), whether that window is full, and what it says they liked lately. A full
+/// window becomes the next prior, so what older events taught is kept while each refit reads a
+/// bounded history.
 async fn refit(
     tx: &mut PgConnection,
     basis: &Basis,
     visitor: Uuid,
     prior: Option<&[f32]>,
     prior_at: Option<OffsetDateTime>,
-) -> ServerResult<(Option<Vec<f32>>, bool)> {
+) -> ServerResult<(Option<Vec<f32>>, bool, LikedLately)> {
     let history: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
         "SELECT event_type, painting_id, dwell FROM (
              SELECT id, event_type, painting_id, (metadata->>'dwellTimeMs')::bigint AS dwell FROM activities
@@ -231,16 +260,33 @@ async fn refit(
     .fetch_all(&mut *tx)
     .await?;
     let mut reactions: HashMap<i64, Reaction> = HashMap::new();
-    for (event_type, painting_id, dwell) in &history {
+    // Each painting liked in this window, and when (its place in the history); each one a hide
+    // or an unsave took back.
+    let mut liked_at: HashMap<i64, usize> = HashMap::new();
+    let mut taken_back = HashSet::new();
+    for (at, (event_type, painting_id, dwell)) in history.iter().enumerate() {
         let Some(kind) = EventKind::parse(event_type) else { continue };
-        if let Some(reaction) = Reaction::after(reactions.get(painting_id).copied(), kind, *dwell) {
-            reactions.insert(*painting_id, reaction);
+        let before = reactions.get(painting_id).copied();
+        let Some(reaction) = Reaction::after(before, kind, *dwell) else { continue };
+        if reaction.level >= taste_model::SAVED && before != Some(reaction) {
+            liked_at.insert(*painting_id, at);
+            taken_back.remove(painting_id);
+        } else if reaction.level < taste_model::SAVED && matches!(kind, EventKind::Hide | EventKind::Unsave) {
+            liked_at.remove(painting_id);
+            taken_back.insert(*painting_id);
         }
+        reactions.insert(*painting_id, reaction);
     }
+    let mut liked: Vec<(usize, i64)> = liked_at.into_iter().map(|(id, at)| (at, id)).collect();
+    liked.sort_unstable_by(|a, b| b.cmp(a));
+    let lately = LikedLately {
+        liked: liked.into_iter().map(|(_, id)| id).collect(),
+        taken_back: taken_back.into_iter().collect(),
+    };
     let embeddings = embeddings_of(&mut *tx, reactions.keys().copied()).await?;
     let observations: Vec<(&[f32], Reaction)> =
         reactions.iter().filter_map(|(id, reaction)| Some((embeddings.get(id)?.as_slice(), *reaction))).collect();
-    Ok((taste_model::fit(basis, prior, &observations), history.len() as i64 >= HISTORY_EVENTS))
+    Ok((taste_model::fit(basis, prior, &observations), history.len() as i64 >= HISTORY_EVENTS, lately))
 }
 
 /// Before retention deletes learned events older than `days`, each visitor whose refit window
