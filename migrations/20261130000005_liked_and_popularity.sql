@@ -11,7 +11,7 @@ ALTER TABLE user_preferences ADD COLUMN liked BIGINT[] NOT NULL DEFAULT '{}',
 -- them: the feed's popularity offset.
 CREATE TABLE painting_reactions (
     painting_id BIGINT PRIMARY KEY REFERENCES paintings (id) ON DELETE CASCADE,
-    shown       INT NOT NULL DEFAULT 0,
-    liked       INT NOT NULL DEFAULT 0,
-    hidden      INT NOT NULL DEFAULT 0
+    shown       INT NOT NULL DEFAULT 0 CHECK (shown >= 0),
+    liked       INT NOT NULL DEFAULT 0 CHECK (liked >= 0),
+    hidden      INT NOT NULL DEFAULT 0 CHECK (hidden >= 0)
 );

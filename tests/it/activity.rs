@@ -347,8 +347,18 @@ async fn the_ordinal_learner_keeps_what_was_liked_lately_and_counts_everyones_re
             .unwrap();
     let counted = |p: usize| counts.iter().find(|c| c.0 == ids[p]).map(|c| (c.1, c.2, c.3));
     assert_eq!(counted(1), Some((2, 2, 0)), "both visitors' impressions and saves");
-    assert_eq!(counted(3), Some((1, 2, 0)), "a click and a save");
+    assert_eq!(counted(3), Some((1, 1, 0)), "a click and a save: one visitor's batch likes a painting once");
     assert_eq!(counted(4), Some((1, 0, 0)), "an unsave takes its save back");
+    // An unsave of a like counted before takes it back; one of nothing counted takes nothing.
+    store(&db, &[(other, "unsave", 4, None), (other, "unsave", 1, None)], &ids).await;
+    taste_worker::process_available(&db, &ordinal).await.unwrap();
+    let counts: Vec<(i64, i32, i32, i32)> =
+        sqlx::query_as("SELECT painting_id, shown, liked, hidden FROM painting_reactions ORDER BY painting_id")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    let counted = |p: usize| counts.iter().find(|c| c.0 == ids[p]).map(|c| (c.1, c.2, c.3));
+    assert_eq!((counted(4), counted(1)), (Some((1, 0, 0)), Some((2, 1, 0))));
     assert_eq!(counted(6), Some((1, 1, 1)));
     assert_eq!(counted(0), Some((1, 0, 0)), "a glance is no like");
     assert_eq!(counted(8), None, "never shown");

@@ -208,8 +208,8 @@ async fn paintings_like_a_liked_one_join_the_page_and_say_why(db: PgPool) {
                 .await
                 .unwrap();
         }
+        // Saved from its own page: never shown in the feed.
         mark(&db, "saved_paintings", visitor, &[liked]).await;
-        mark(&db, "shown_paintings", visitor, &[liked]).await;
         sqlx::query("UPDATE user_preferences SET liked = $2 WHERE visitor_id = $1")
             .bind(visitor.0)
             .bind(vec![liked])
@@ -237,6 +237,7 @@ async fn paintings_like_a_liked_one_join_the_page_and_say_why(db: PgPool) {
         assert_eq!(reason.title, "Synthetic s:6");
     }
     assert!(nearest.iter().any(|i| cluster(i) == "cluster-0"), "the taste's own nearest stay");
+    assert!(because.iter().all(|i| i.card.id != liked), "the liked painting is not its own reason");
 
     let without = page(&db, &landmarks, FeedSettings { liked_weight: 0.0, ..FeedSettings::DEFAULT }, twin, None).await;
     let nearest: Vec<&FeedItem> = without.items.iter().filter(|i| !i.exploration).collect();

@@ -332,12 +332,17 @@ async fn rescored(
         because_title_en: Option<String>,
         because_saved: Option<bool>,
     }
+    // A liked weight of 0 turns the liked paintings off altogether (reasons too).
+    let (liked, liked_near): (&[i64], &[i64]) = match settings.liked_weight > 0.0 {
+        true => (&taste.liked, &taste.liked_near),
+        false => (&[], &[]),
+    };
     // A hidden painting stops counting as liked at once, before the worker has learned the hide.
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "WITH liked AS (
              SELECT l.id, p.embedding, p.title, p.title_en,
                     EXISTS (SELECT 1 FROM saved_paintings s WHERE s.visitor_id = $1 AND s.painting_id = l.id) AS saved
-             FROM unnest($3::bigint[]) AS l(id) JOIN paintings p ON p.id = l.id
+             FROM unnest($3::bigint[]) AS l(id) JOIN paintings p ON p.id = l.id AND p.published
              WHERE NOT EXISTS (SELECT 1 FROM hidden_paintings h WHERE h.visitor_id = $1 AND h.painting_id = l.id)
          )
          SELECT {CARD_COLUMNS}, (1 - (p.embedding <=> $2))::real AS similarity, b.similarity AS liked_similarity,
@@ -346,15 +351,16 @@ async fn rescored(
          FROM (SELECT unnest($4::bigint[]) AS id UNION SELECT unnest($5::bigint[])) pool
          JOIN paintings p ON p.id = pool.id AND {UNSEEN}
          LEFT JOIN LATERAL (
-             SELECT l.*, (1 - (p.embedding <=> l.embedding))::real AS similarity FROM liked l ORDER BY similarity DESC LIMIT 1
+             SELECT l.*, (1 - (p.embedding <=> l.embedding))::real AS similarity FROM liked l WHERE l.id <> p.id
+             ORDER BY similarity DESC LIMIT 1
          ) b ON true
          LEFT JOIN painting_reactions r ON r.painting_id = p.id"
     ))
     .bind(visitor.0)
     .bind(&taste.vector)
-    .bind(&taste.liked)
+    .bind(liked)
     .bind(pool)
-    .bind(&taste.liked_near)
+    .bind(liked_near)
     .fetch_all(&mut *tx)
     .await?;
     // Similarities to a taste and to a painting are on different scales (a taste is no painting),
@@ -482,7 +488,7 @@ pub async fn find_liked_near(tx: &mut PgConnection, visitor: uuid::Uuid) -> Serv
         "UPDATE user_preferences u SET liked_near = ARRAY(
              SELECT DISTINCT n.id FROM unnest(u.liked) AS l(id) JOIN paintings lp ON lp.id = l.id
              CROSS JOIN LATERAL (
-                 SELECT p.id FROM paintings p WHERE {UNSEEN}
+                 SELECT p.id FROM paintings p WHERE {UNSEEN} AND p.id <> ALL(u.liked)
                  ORDER BY p.embedding <=> lp.embedding LIMIT {LIKED_NEIGHBOURS}
              ) n)
          WHERE u.visitor_id = $1"

@@ -13,7 +13,8 @@ use crate::server::error::ServerResult;
 /// it), with `painting_reactions r` joined. The counts are shrunk toward nothing as if each
 /// painting had been shown 20 more times without a reaction, so two likes out of two showings
 /// do not make a favourite.
-pub(crate) const POPULARITY_SQL: &str = "coalesce((r.liked - r.hidden)::real / (r.shown + 20), 0)::real";
+pub(crate) const POPULARITY_SQL: &str =
+    "greatest(-1, least(1, coalesce((r.liked - r.hidden)::real / (r.shown + 20), 0)))::real";
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct Counts {
@@ -38,8 +39,10 @@ impl Counts {
     }
 }
 
-/// Adds a batch of events (painting, kind, dwell) to the counts, in the worker's transaction, so
-/// each event counts once. Paintings deleted since are skipped.
+/// Adds one visitor's batch of events (painting, kind, dwell) to the counts, in the worker's
+/// transaction, so each event counts once. A batch counts at most one showing, one like (or
+/// one taken back) and one hide per painting, so a visitor repeating an event cannot stuff the
+/// counts, and no count goes below zero. Paintings deleted since are skipped.
 pub async fn record(
     tx: &mut PgConnection,
     events: impl Iterator<Item = (i64, EventKind, Option<i64>)>,
@@ -50,9 +53,9 @@ pub async fn record(
         let add = Counts::of(kind, dwell);
         if add != Counts::default() {
             let total = totals.entry(painting).or_default();
-            total.shown += add.shown;
-            total.liked += add.liked;
-            total.hidden += add.hidden;
+            total.shown = (total.shown + add.shown).min(1);
+            total.liked = (total.liked + add.liked).clamp(-1, 1);
+            total.hidden = (total.hidden + add.hidden).min(1);
         }
     }
     if totals.is_empty() {
@@ -60,14 +63,24 @@ pub async fn record(
     }
     let ids: Vec<i64> = totals.keys().copied().collect();
     let column = |pick: fn(&Counts) -> i32| totals.values().map(pick).collect::<Vec<i32>>();
+    // Rows first (an unsave cannot propose a negative count), then locked in painting order.
     sqlx::query(
-        "INSERT INTO painting_reactions (painting_id, shown, liked, hidden)
-         SELECT t.id, t.shown, t.liked, t.hidden
+        "INSERT INTO painting_reactions (painting_id)
+         SELECT t.id FROM unnest($1::bigint[]) AS t(id) WHERE EXISTS (SELECT 1 FROM paintings p WHERE p.id = t.id)
+         ORDER BY t.id ON CONFLICT DO NOTHING",
+    )
+    .bind(&ids)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("SELECT FROM painting_reactions WHERE painting_id = ANY($1) ORDER BY painting_id FOR UPDATE")
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "UPDATE painting_reactions r
+         SET shown = r.shown + t.shown, liked = greatest(0, r.liked + t.liked), hidden = r.hidden + t.hidden
          FROM unnest($1::bigint[], $2::int[], $3::int[], $4::int[]) AS t(id, shown, liked, hidden)
-         WHERE EXISTS (SELECT 1 FROM paintings p WHERE p.id = t.id)
-         ORDER BY t.id
-         ON CONFLICT (painting_id) DO UPDATE SET shown = painting_reactions.shown + EXCLUDED.shown,
-             liked = painting_reactions.liked + EXCLUDED.liked, hidden = painting_reactions.hidden + EXCLUDED.hidden",
+         WHERE r.painting_id = t.id",
     )
     .bind(&ids)
     .bind(column(|c| c.shown))

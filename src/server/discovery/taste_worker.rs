@@ -156,7 +156,6 @@ pub async fn process_visitor(db: &PgPool, learner: &TasteLearner, visitor: Uuid)
         events.iter().map(|(_, event_type, _, _)| EventKind::parse(event_type)).collect();
     let weights: Vec<f32> =
         kinds.iter().zip(&events).map(|(kind, e)| kind.map_or(0.0, |kind| taste::weight(kind, e.3))).collect();
-    popularity::record(&mut tx, kinds.iter().zip(&events).filter_map(|(kind, e)| Some((e.2?, (*kind)?, e.3)))).await?;
     let applied = weights.iter().zip(&events).filter(|(w, e)| **w != 0.0 && e.2.is_some()).count() as i32;
     // A full history window starts the next one from what it taught (see `refit`).
     let mut consolidate = false;
@@ -205,6 +204,8 @@ pub async fn process_visitor(db: &PgPool, learner: &TasteLearner, visitor: Uuid)
     if learner.kind == TasteLearnerKind::Ordinal {
         feed::find_liked_near(&mut tx, visitor).await?;
     }
+    // Last, so the rows of much-shown paintings stay locked only briefly.
+    popularity::record(&mut tx, kinds.iter().zip(&events).filter_map(|(kind, e)| Some((e.2?, (*kind)?, e.3)))).await?;
     let ids: Vec<i64> = events.iter().map(|e| e.0).collect();
     sqlx::query("UPDATE activities SET processed = true, processed_at = now() WHERE id = ANY($1)")
         .bind(&ids)
