@@ -100,26 +100,36 @@ impl Landmarks {
                 return Ok(landmarks.clone());
             }
         }
-        let sample: Vec<(Vector,)> =
+        let sample: Vec<(i64, Vector)> =
             // A hash order: a sample spread like a random one, but the same on every instance and
             // every run (so the same catalogue gets the same landmarks).
-            sqlx::query_as("SELECT embedding FROM paintings WHERE published ORDER BY md5(id::text) LIMIT $1")
+            sqlx::query_as("SELECT id, embedding FROM paintings WHERE published ORDER BY md5(id::text) LIMIT $1")
                 .bind(LANDMARK_SAMPLE)
                 .fetch_all(db)
                 .await?;
-        let vectors: Vec<Vec<f32>> = sample.into_iter().map(|(v,)| v.to_vec()).collect();
+        let (ids, vectors): (Vec<i64>, Vec<Vec<f32>>) = sample.into_iter().map(|(id, v)| (id, v.to_vec())).unzip();
+        // A sample that is the whole catalogue ranks each landmark's neighbours exactly, here;
+        // a larger catalogue asks the index.
+        let whole_catalogue = (vectors.len() as i64) < LANDMARK_SAMPLE;
         let mut tx = db.begin().await?;
         set_scan_settings(&mut tx, FeedSettings::default().max_scan_tuples).await?;
         let mut landmarks = Vec::with_capacity(LANDMARKS);
-        for vector in farthest_points(&vectors, LANDMARKS).into_iter().map(Vector::from) {
-            // A literal LIMIT: a generic plan cannot see a bound one and may rank the whole catalogue.
-            let neighbours = sqlx::query_scalar(&format!(
-                "SELECT id FROM paintings WHERE published ORDER BY embedding <=> $1 LIMIT {LANDMARK_NEIGHBOURS}"
-            ))
-            .bind(&vector)
-            .fetch_all(&mut *tx)
-            .await?;
-            landmarks.push(Landmark { vector, neighbours });
+        for point in farthest_points(&vectors, LANDMARKS) {
+            let neighbours = if whole_catalogue {
+                let mut ranked: Vec<(f32, i64)> =
+                    vectors.iter().zip(&ids).map(|(v, id)| (cosine(v, &point), *id)).collect();
+                ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+                ranked.into_iter().take(LANDMARK_NEIGHBOURS as usize).map(|(_, id)| id).collect()
+            } else {
+                // A literal LIMIT: a generic plan cannot see a bound one and may rank the whole catalogue.
+                sqlx::query_scalar(&format!(
+                    "SELECT id FROM paintings WHERE published ORDER BY embedding <=> $1 LIMIT {LANDMARK_NEIGHBOURS}"
+                ))
+                .bind(Vector::from(point.clone()))
+                .fetch_all(&mut *tx)
+                .await?
+            };
+            landmarks.push(Landmark { vector: Vector::from(point), neighbours });
         }
         tx.commit().await?;
         let landmarks = Arc::new(landmarks);
