@@ -308,6 +308,15 @@ async fn liked(db: &PgPool, visitor: Uuid, ids: &[i64]) -> Vec<usize> {
     liked.iter().map(|id| ids.iter().position(|i| i == id).unwrap()).collect()
 }
 
+/// Each counted painting's index in `ids` and its (shown, liked, hidden) counts.
+async fn reaction_counts(db: &PgPool, ids: &[i64]) -> HashMap<usize, (i32, i32, i32)> {
+    let rows: Vec<(i64, i32, i32, i32)> =
+        sqlx::query_as("SELECT painting_id, shown, liked, hidden FROM painting_reactions").fetch_all(db).await.unwrap();
+    rows.into_iter()
+        .map(|(id, shown, liked, hidden)| (ids.iter().position(|i| *i == id).unwrap(), (shown, liked, hidden)))
+        .collect()
+}
+
 #[sqlx::test]
 async fn the_ordinal_learner_keeps_what_was_liked_lately_and_counts_everyones_reactions(db: PgPool) {
     let (_, ids) = paintings(&db, 40).await;
@@ -340,24 +349,16 @@ async fn the_ordinal_learner_keeps_what_was_liked_lately_and_counts_everyones_re
     taste_worker::process_available(&db, &ordinal).await.unwrap();
     assert_eq!(liked(&db, visitor, &ids).await, [3, 7, 2, 1], "a hide takes a like back");
 
-    let counts: Vec<(i64, i32, i32, i32)> =
-        sqlx::query_as("SELECT painting_id, shown, liked, hidden FROM painting_reactions ORDER BY painting_id")
-            .fetch_all(&db)
-            .await
-            .unwrap();
-    let counted = |p: usize| counts.iter().find(|c| c.0 == ids[p]).map(|c| (c.1, c.2, c.3));
+    let counts = reaction_counts(&db, &ids).await;
+    let counted = |p: usize| counts.get(&p).copied();
     assert_eq!(counted(1), Some((2, 2, 0)), "both visitors' impressions and saves");
     assert_eq!(counted(3), Some((1, 1, 0)), "a click and a save: one visitor's batch likes a painting once");
     assert_eq!(counted(4), Some((1, 0, 0)), "an unsave takes its save back");
     // An unsave of a like counted before takes it back; one of nothing counted takes nothing.
     store(&db, &[(other, "unsave", 4, None), (other, "unsave", 1, None)], &ids).await;
     taste_worker::process_available(&db, &ordinal).await.unwrap();
-    let counts: Vec<(i64, i32, i32, i32)> =
-        sqlx::query_as("SELECT painting_id, shown, liked, hidden FROM painting_reactions ORDER BY painting_id")
-            .fetch_all(&db)
-            .await
-            .unwrap();
-    let counted = |p: usize| counts.iter().find(|c| c.0 == ids[p]).map(|c| (c.1, c.2, c.3));
+    let counts = reaction_counts(&db, &ids).await;
+    let counted = |p: usize| counts.get(&p).copied();
     assert_eq!((counted(4), counted(1)), (Some((1, 0, 0)), Some((2, 1, 0))));
     assert_eq!(counted(6), Some((1, 1, 1)));
     assert_eq!(counted(0), Some((1, 0, 0)), "a glance is no like");
@@ -366,10 +367,5 @@ async fn the_ordinal_learner_keeps_what_was_liked_lately_and_counts_everyones_re
     // Under the seed rule (the baseline, which learns no likes) everyone's reactions count too.
     store(&db, &[(other, "hide", 1, None)], &ids).await;
     taste_worker::process_available(&db, &seed_rule()).await.unwrap();
-    let hidden: i32 = sqlx::query_scalar("SELECT hidden FROM painting_reactions WHERE painting_id = $1")
-        .bind(ids[1])
-        .fetch_one(&db)
-        .await
-        .unwrap();
-    assert_eq!(hidden, 1);
+    assert_eq!(reaction_counts(&db, &ids).await[&1].2, 1);
 }
