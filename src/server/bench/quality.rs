@@ -11,9 +11,10 @@
 //!   styles nearest the interests. An interaction is a save, a view or a hide.
 //! - After 0, 10, 20 and 40 interactions, the next page (12) is scored: precision of the whole
 //!   page, of its personalised slots (against the oracle's top n, n the number of those
-//!   slots), and nDCG@12 (gain 2 for the save band, 1 for the view band). The oracle and random
-//!   baselines are computed on exactly the unseen set the feed had; "perfect layout" is our page
-//!   with the oracle's picks in the personalised slots and the feed's exploration picks.
+//!   slots), and nDCG@12 (gain 2 for the save band, 1 for the view band). The oracle, random
+//!   and popularity (the unseen paintings everyone's reactions so far rank highest) baselines are
+//!   computed on exactly the unseen set the feed had; "perfect layout" is our page with the
+//!   oracle's picks in the personalised slots and the feed's exploration picks.
 //! - Ratios to the oracle are ratios of means over visitors, with paired bootstrap 95% intervals
 //!   (every learner meets the same visitors).
 //!
@@ -34,6 +35,7 @@ use crate::events::{EventKind, Source};
 use crate::server::bench::{feed::require_bench_database, synthetic};
 use crate::server::config::TasteLearnerKind;
 use crate::server::discovery::activity::{self, CheckedEvent};
+use crate::server::discovery::popularity::POPULARITY_SQL;
 use crate::server::discovery::taste_worker::{self, TasteLearner};
 use crate::server::error::ServerResult;
 use crate::server::http::visitor::VisitorId;
@@ -91,6 +93,8 @@ pub struct Scores {
     pub whole: f64,
     pub oracle: f64,
     pub random: f64,
+    /// The most popular unseen paintings (everyone's reactions so far in this run).
+    pub popularity: f64,
     pub perfect_layout: f64,
     /// Precision of the personalised slots and of the oracle's top as many (None: no such slot).
     pub personalised: Option<(f64, f64)>,
@@ -298,7 +302,8 @@ async fn visit(
         }
         cursor = page.next_cursor.clone();
         if interactions >= CHECKPOINTS[next_checkpoint] {
-            measured[next_checkpoint] = Some(score(hidden, &page.items, &seen, pages));
+            let popular = most_popular_unseen(&state.db, &seen).await?;
+            measured[next_checkpoint] = Some(score(hidden, &page.items, &seen, &popular, pages));
             next_checkpoint += 1;
         }
         // The feed recorded the whole page as shown.
@@ -333,7 +338,25 @@ async fn visit(
     Ok(measured)
 }
 
-fn score(hidden: &Hidden, items: &[crate::types::FeedItem], seen: &HashSet<i64>, pages: usize) -> Scores {
+/// The `PAGE` published paintings not in `seen` that everyone's reactions rank highest.
+async fn most_popular_unseen(db: &sqlx::PgPool, seen: &HashSet<i64>) -> ServerResult<Vec<i64>> {
+    let seen: Vec<i64> = seen.iter().copied().collect();
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT p.id FROM paintings p LEFT JOIN painting_reactions r ON r.painting_id = p.id
+         WHERE p.published AND p.id <> ALL($1) ORDER BY {POPULARITY_SQL} DESC, p.id LIMIT {PAGE}"
+    ))
+    .bind(&seen)
+    .fetch_all(db)
+    .await?)
+}
+
+fn score(
+    hidden: &Hidden,
+    items: &[crate::types::FeedItem],
+    seen: &HashSet<i64>,
+    popular: &[i64],
+    pages: usize,
+) -> Scores {
     let page: Vec<i64> = items.iter().map(|item| item.card.id).collect();
     let personalised: Vec<i64> = items.iter().filter(|item| !item.exploration).map(|item| item.card.id).collect();
     let explored: Vec<i64> = items.iter().filter(|item| item.exploration).map(|item| item.card.id).collect();
@@ -347,6 +370,7 @@ fn score(hidden: &Hidden, items: &[crate::types::FeedItem], seen: &HashSet<i64>,
         whole: hidden.precision(&page),
         oracle: hidden.precision(oracle),
         random: hidden.precision(&unseen),
+        popularity: hidden.precision(popular),
         // The oracle's picks, then the feed's exploration picks that are not among them.
         perfect_layout: {
             let distinct: HashSet<i64> = oracle_personal.iter().chain(&explored).copied().collect();
@@ -413,6 +437,7 @@ fn print(report: &Report, seed: u64) {
             ("oracle", (|s: &Scores| s.oracle) as fn(&Scores) -> f64),
             ("perfect layout", |s: &Scores| s.perfect_layout),
             ("random", |s: &Scores| s.random),
+            ("popularity", |s: &Scores| s.popularity),
         ] {
             let (p, share) = baseline(metric);
             println!("{checkpoint:>5}  {name:<16} {p:>6.3}  {share:<20.2}");
