@@ -108,34 +108,42 @@ impl Landmarks {
                 .fetch_all(db)
                 .await?;
         let (ids, vectors): (Vec<i64>, Vec<Vec<f32>>) = sample.into_iter().map(|(id, v)| (id, v.to_vec())).unzip();
-        // A sample that is the whole catalogue ranks each landmark's neighbours exactly, here;
-        // a larger catalogue asks the index.
-        let whole_catalogue = (vectors.len() as i64) < LANDMARK_SAMPLE;
-        let mut tx = db.begin().await?;
-        set_scan_settings(&mut tx, FeedSettings::default().max_scan_tuples).await?;
-        let mut landmarks = Vec::with_capacity(LANDMARKS);
-        for point in farthest_points(&vectors, LANDMARKS) {
-            let neighbours = if whole_catalogue {
-                let mut ranked: Vec<(f32, i64)> =
-                    vectors.iter().zip(&ids).map(|(v, id)| (cosine(v, &point), *id)).collect();
-                ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-                ranked.into_iter().take(LANDMARK_NEIGHBOURS as usize).map(|(_, id)| id).collect()
-            } else {
+        // A sample that is the whole catalogue ranks each landmark's neighbours exactly, here
+        // (so a small catalogue's landmarks do not vary with the index's random levels); a
+        // larger catalogue asks the index.
+        let points: Vec<Vector> = farthest_points(&vectors, LANDMARKS).into_iter().map(Vector::from).collect();
+        let lists: Vec<Vec<i64>> = if (vectors.len() as i64) < LANDMARK_SAMPLE {
+            points.iter().map(|point| nearest_in_sample(&ids, &vectors, point.as_slice())).collect()
+        } else {
+            let mut tx = db.begin().await?;
+            set_scan_settings(&mut tx, FeedSettings::default().max_scan_tuples).await?;
+            let mut lists = Vec::with_capacity(points.len());
+            for point in &points {
                 // A literal LIMIT: a generic plan cannot see a bound one and may rank the whole catalogue.
-                sqlx::query_scalar(&format!(
+                let list = sqlx::query_scalar(&format!(
                     "SELECT id FROM paintings WHERE published ORDER BY embedding <=> $1 LIMIT {LANDMARK_NEIGHBOURS}"
                 ))
-                .bind(Vector::from(point.clone()))
+                .bind(point)
                 .fetch_all(&mut *tx)
-                .await?
-            };
-            landmarks.push(Landmark { vector: Vector::from(point), neighbours });
-        }
-        tx.commit().await?;
+                .await?;
+                lists.push(list);
+            }
+            tx.commit().await?;
+            lists
+        };
+        let landmarks: Vec<Landmark> =
+            points.into_iter().zip(lists).map(|(vector, neighbours)| Landmark { vector, neighbours }).collect();
         let landmarks = Arc::new(landmarks);
         *self.0.write().await = Some((Instant::now(), landmarks.clone()));
         Ok(landmarks)
     }
+}
+
+/// The ids of the `LANDMARK_NEIGHBOURS` sample vectors nearest `point`, nearest first (ties by id).
+fn nearest_in_sample(ids: &[i64], vectors: &[Vec<f32>], point: &[f32]) -> Vec<i64> {
+    let mut ranked: Vec<(f32, i64)> = vectors.iter().zip(ids).map(|(v, id)| (cosine(v, point), *id)).collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    ranked.into_iter().take(LANDMARK_NEIGHBOURS as usize).map(|(_, id)| id).collect()
 }
 
 /// Greedy farthest-point sampling: each pick is the point least similar to those already picked.
@@ -314,7 +322,7 @@ async fn nearest_unseen(
     } else {
         rows.into_iter().map(|(card, similarity)| Nearest { card, similarity, because: None }).collect()
     };
-    let spare = if picks.len() as i64 > limit { picks.get(limit as usize).map(|n| n.card.id) } else { None };
+    let spare = picks.get(limit as usize).map(|n| n.card.id);
     picks.truncate(limit as usize);
     Ok((picks, spare))
 }
@@ -389,9 +397,10 @@ async fn rescored(
         .into_iter()
         .map(|row| {
             let from_taste = f64::from(row.similarity - best_taste);
-            // The weight scales the liked painting's nearness (1 at its best) against the taste's.
+            // The weight scales the liked painting's nearness (1 at its best) against the taste's
+            // (with a weight of 0 no liked painting was asked for).
             let from_liked = match (row.liked_id, row.liked_similarity) {
-                (Some(id), Some(similarity)) if settings.liked_weight > 0.0 => {
+                (Some(id), Some(similarity)) => {
                     settings.liked_weight * (1.0 + f64::from(similarity - best_liked[&id])) - 1.0
                 }
                 _ => f64::MIN,
