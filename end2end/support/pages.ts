@@ -18,8 +18,8 @@ export async function visitorId(context: BrowserContext): Promise<string> {
 
 /**
  * A click before the WASM has hydrated does nothing: wait for the marker hydrate() sets. A debug
- * build's WASM is 18 MB, compressed on the fly for each new browser context; on two busy cores
- * that has taken longer than the default 15 s. A page that never hydrates still fails.
+ * build's WASM (3.4 MB) is compressed on the fly for each new browser context; on two busy cores
+ * that can take longer than the default 15 s. A page that never hydrates still fails.
  */
 export async function hydrated(page: Page) {
   await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1, { timeout: 30_000 });
