@@ -16,6 +16,10 @@ pub struct PaintingCard {
     pub image_url: String,
     pub width: i32,
     pub height: i32,
+    /// Every stored size (`srcset`); none for paintings imported before sizes existed.
+    pub srcset: Option<String>,
+    /// The same sizes as WebP, where that is smaller than JPEG.
+    pub srcset_webp: Option<String>,
 }
 
 impl PaintingCard {

@@ -5,6 +5,14 @@ import { hydrated, sql } from "../support/pages";
 test("the feed's first page is in the HTML before any JavaScript runs", async ({ browser, request }) => {
   const html = await (await request.get("/feed")).text();
   expect((html.match(/class="card"/g) ?? []).length).toBe(12);
+  // The first screen's images are fetched at once, the first before anything else; the rest wait.
+  const images = [...html.matchAll(/<img [^>]*>/g)].map((m) => m[0]);
+  expect(images[0]).toContain('fetchpriority="high"');
+  expect(images.slice(0, 4).every((img) => img.includes('loading="eager"'))).toBe(true);
+  expect(images.slice(4).every((img) => img.includes('loading="lazy"') && !img.includes("fetchpriority"))).toBe(true);
+  // Every stored size, as WebP first and JPEG for browsers without it.
+  expect(html).toMatch(/<source type="image\/webp" srcset="[^"]+\.webp \d+w, [^"]+\.webp \d+w/);
+  expect(images[0]).toMatch(/srcset="[^"]+\.jpg \d+w, /);
 
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
@@ -23,6 +31,10 @@ test("after hydration, scrolling loads the next page through the WASM client (36
   await expect(cards).toHaveCount(12);
   const box = await cards.first().boundingBox();
   expect(box!.width).toBeLessThanOrEqual(360);
+  // A phone fetches a size near its width, not the largest.
+  const first = cards.first().locator("img");
+  await expect.poll(() => first.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
+  expect(await first.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeLessThan(700);
   const nextPage = page.waitForResponse((r) => r.url().includes("/api/feed") && r.status() === 200);
   await page.mouse.wheel(0, 20_000);
   await nextPage;
@@ -56,8 +68,10 @@ test("a painting page shows the HD image", async ({ page }) => {
   await page.locator(".card a").first().click();
   await expect(page).toHaveURL(/\/painting\/\d+$/);
   const hd = page.locator("img.hd");
-  await expect(hd).toHaveAttribute("src", /-hd\.jpg$/);
-  await expect.poll(() => hd.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(600);
+  await expect(hd).toHaveAttribute("fetchpriority", "high");
+  // At 1280 px the image column is 768 px wide: a WebP size wider than that, not the card's.
+  await expect.poll(() => hd.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(640);
+  expect(await hd.evaluate((img: HTMLImageElement) => img.currentSrc)).toMatch(/\.webp$/);
   await expect(page.locator(".painting-info h1")).not.toBeEmpty();
 });
 

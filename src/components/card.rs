@@ -1,12 +1,13 @@
 use leptos::prelude::*;
 use serde_json::Map;
 
+use crate::components::picture::{Fetch, Picture, CARD_SIZES};
 use crate::events::EventKind;
 use crate::tracking::{self, Source};
 use crate::types::{Because, PaintingCard};
 
 /// One painting in a grid. The frame reserves the image's aspect ratio, so nothing moves when
-/// the lazy image arrives. With a `source` the card is tracked (impressions, views, clicks, at
+/// the image arrives. With a `source` the card is tracked (impressions, views, clicks, at
 /// `position` in its list); in the feed, `actions` adds save, share and hide.
 #[component]
 pub fn PaintingCardView(
@@ -21,6 +22,7 @@ pub fn PaintingCardView(
     /// Why the feed picked it (a painting the visitor liked that it is like).
     #[prop(default = None)]
     because: Option<Because>,
+    #[prop(optional)] fetch: Fetch,
 ) -> impl IntoView {
     let id = card.id;
     let href = format!("/painting/{id}");
@@ -41,7 +43,8 @@ pub fn PaintingCardView(
         <li class="card" class:hiding=move || hiding.get() data-painting-id=id data-position=position data-source=source.map(Source::code)>
             <a href=href class="card-link" on:click=on_click>
                 <div class="card-frame" style=format!("aspect-ratio: {} / {}", card.width, card.height)>
-                    <img src=card.image_url alt=alt loading="lazy" decoding="async" width=card.width height=card.height/>
+                    <Picture src=card.image_url srcset=card.srcset srcset_webp=card.srcset_webp sizes=CARD_SIZES alt
+                        width=card.width height=card.height fetch/>
                 </div>
                 <div class="card-meta">
                     <h3 class="card-title">{title.clone()}</h3>

@@ -1,4 +1,5 @@
 pub mod card;
 pub mod configurator;
 pub mod infinite;
+pub mod picture;
 pub mod wall;

@@ -4,11 +4,14 @@ use leptos_meta::Title;
 use crate::api::{load_feed_page, ResetFeed};
 use crate::components::card::PaintingCardView;
 use crate::components::infinite::Sentinel;
+use crate::components::picture::Fetch;
 use crate::tracking::{self, Source};
 use crate::types::FeedPage;
 
 /// Twelve cards fill whole rows at two, three and four columns.
 const PAGE: i64 = 12;
+/// The cards of the first page fetched at once: a first screen shows at most this many.
+const FIRST_SCREEN: usize = 4;
 
 #[component]
 pub fn Feed() -> impl IntoView {
@@ -31,6 +34,7 @@ pub fn Feed() -> impl IntoView {
 /// server function for more as the reader scrolls.
 #[component]
 fn FeedGrid(first: FeedPage) -> impl IntoView {
+    let first_screen: Vec<i64> = first.items.iter().take(FIRST_SCREEN).map(|item| item.card.id).collect();
     let items = RwSignal::new(first.items);
     let cursor = RwSignal::new(first.next_cursor);
     let has_more = RwSignal::new(first.has_more);
@@ -76,9 +80,14 @@ fn FeedGrid(first: FeedPage) -> impl IntoView {
                 key=|item| item.card.id
                 children=move |item| {
                     let id = item.card.id;
+                    let fetch = match first_screen.iter().position(|&shown| shown == id) {
+                        Some(0) => Fetch::First,
+                        Some(_) => Fetch::Eager,
+                        None => Fetch::Lazy,
+                    };
                     view! {
                         <PaintingCardView card=item.card source=Source::Feed position=item.position saved=item.saved because=item.because actions=hide
-                            hiding=Signal::derive(move || hiding.with(|h| h.contains(&id)))/>
+                            hiding=Signal::derive(move || hiding.with(|h| h.contains(&id))) fetch/>
                     }
                 }
             />

@@ -5,6 +5,7 @@ use leptos_router::hooks::use_params_map;
 use crate::api::{load_more_like_this, load_painting, SetSaved, StartCheckout};
 use crate::components::card::{PaintingCardView, TrackCards};
 use crate::components::configurator::{frame_class, PrintConfigurator};
+use crate::components::picture::{Fetch, Picture};
 use crate::components::wall::WallPreview;
 use crate::error::AppError;
 use crate::pages::not_found::NotFound;
@@ -59,7 +60,8 @@ fn PaintingView(detail: PaintingDetail) -> impl IntoView {
                 class=move || format!("painting-image {}", frame_class(options.get().frame))
                 style=format!("aspect-ratio: {} / {}", detail.hd_width, detail.hd_height)
             >
-                <img src=detail.image_hd_url.clone() alt=alt width=detail.hd_width height=detail.hd_height class="hd"/>
+                <Picture src=detail.image_hd_url.clone() srcset=card.srcset.clone() srcset_webp=card.srcset_webp.clone()
+                    sizes="(max-width: 760px) 100vw, 60vw" alt width=detail.hd_width height=detail.hd_height class="hd" fetch=Fetch::First/>
             </figure>
             <div class="painting-info">
                 <h1>{card.title.clone()}</h1>

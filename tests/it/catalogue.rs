@@ -37,7 +37,7 @@ async fn import_is_idempotent(db: PgPool) {
     .await
     .unwrap();
     assert_eq!(key, "Art Institute of Chicago:866");
-    assert_eq!(thumb_w.max(thumb_h), 600);
+    assert_eq!(thumb_w.max(thumb_h), 640);
     assert_eq!(model, app.state.clip.info().id);
     let stored = app.media.path().join(url.trim_start_matches("/media/"));
     assert!(stored.exists(), "thumbnail written to {}", stored.display());
@@ -76,9 +76,73 @@ async fn bad_images_are_rejected_with_reasons_and_nothing_is_half_written(db: Pg
     assert_eq!(reasons[4], "title is required");
     assert!(report.failed[0].0.contains("empty.jpg"));
     assert_eq!(count(&db).await, 1);
-    // Only the good painting's two renditions are on disk.
+    // Only the good painting's renditions are on disk: three sizes (843x1031 is not upscaled
+    // to 2048), each as JPEG and WebP.
     let files = walk(app.media.path());
-    assert_eq!(files.len(), 2, "{files:?}");
+    assert_eq!(files.len(), 6, "{files:?}");
+}
+
+/// The stored files a `srcset` names, with the width each claims.
+fn srcset_files(app: &common::TestApp, srcset: &str) -> Vec<(std::path::PathBuf, u32)> {
+    srcset
+        .split(", ")
+        .map(|candidate| {
+            let (url, width) = candidate.split_once(' ').expect("url and width");
+            let path = app.media.path().join(url.trim_start_matches("/media/"));
+            (path, width.strip_suffix('w').expect("a width descriptor").parse().unwrap())
+        })
+        .collect()
+}
+
+#[sqlx::test]
+async fn every_size_is_stored_as_jpeg_and_smaller_webp_and_a_reembed_makes_missing_sizes(db: PgPool) {
+    let app = common::TestApp::new(db.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = common::demo_csv(dir.path(), 1);
+    assert_eq!(import(&app, &csv).await.added, 1);
+    let row = || async {
+        sqlx::query_as::<_, (i64, String, String, Option<String>, Option<String>)>(
+            "SELECT id, image_url, image_hd_url, image_srcset, image_srcset_webp FROM paintings",
+        )
+        .fetch_one(&db)
+        .await
+        .unwrap()
+    };
+    let (id, thumb, hd, srcset, srcset_webp) = row().await;
+    let (srcset, srcset_webp) = (srcset.expect("sizes"), srcset_webp.expect("WebP is smaller for a painting"));
+    let jpeg = srcset_files(&app, &srcset);
+    let webp = srcset_files(&app, &srcset_webp);
+    // aic_866 is 843x1031: 320 and 640 on the long side, then its own size (never upscaled).
+    let widths: Vec<u32> = jpeg.iter().map(|(_, width)| *width).collect();
+    assert_eq!(widths, [262, 523, 843]);
+    assert_eq!(webp.iter().map(|(_, width)| *width).collect::<Vec<_>>(), widths);
+    let total_bytes = |files: &[(std::path::PathBuf, u32)], format| {
+        let mut total = 0;
+        for (path, width) in files {
+            let bytes = std::fs::read(path).unwrap();
+            total += bytes.len();
+            assert_eq!(image::guess_format(&bytes).unwrap(), format, "{}", path.display());
+            assert_eq!(image::load_from_memory(&bytes).unwrap().width(), *width, "{}", path.display());
+        }
+        total
+    };
+    let (jpeg_bytes, webp_bytes) =
+        (total_bytes(&jpeg, image::ImageFormat::Jpeg), total_bytes(&webp, image::ImageFormat::WebP));
+    assert!(webp_bytes < jpeg_bytes, "WebP {webp_bytes} bytes, JPEG {jpeg_bytes} bytes");
+    assert!(srcset.contains(&format!("{thumb} 523w")), "the card's image is the 640 size: {srcset}");
+    assert!(srcset.ends_with(&format!("{hd} 843w")), "the page's image is the largest: {srcset}");
+
+    // A painting imported before the sizes existed gets them from its HD image when re-embedded.
+    sqlx::query("UPDATE paintings SET image_srcset = NULL, image_srcset_webp = NULL").execute(&db).await.unwrap();
+    let results = app.state.catalogue().reembed(&[id]).await.unwrap();
+    assert_eq!(results, [Ok(())]);
+    let (_, _, _, remade, remade_webp) = row().await;
+    let remade = remade.expect("sizes made again");
+    assert_eq!(srcset_files(&app, &remade).iter().map(|(_, width)| *width).collect::<Vec<_>>(), widths);
+    assert!(srcset_files(&app, &remade_webp.expect("and their WebP")).iter().all(|(path, _)| path.exists()));
+    // A painting that has its sizes keeps them.
+    app.state.catalogue().reembed(&[id]).await.unwrap();
+    assert_eq!(row().await.3.as_deref(), Some(remade.as_str()));
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {

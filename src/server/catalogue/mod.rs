@@ -20,11 +20,17 @@ use sqlx::PgPool;
 use crate::error::AppError;
 use crate::server::error::{ServerError, ServerResult};
 use crate::server::infra::clip::{preprocess, Clip};
-use crate::server::infra::images::{decode_rgb, jpeg_rendition, with_decode_slot, ImageLimits};
+use crate::server::infra::images::{
+    decode_rgb, fit_long_side, web_rendition, with_decode_slot, ImageLimits, WebRendition,
+};
 use crate::server::infra::storage::{MediaKey, Storage, Visibility, PUBLIC_PREFIX};
 
-pub const THUMB_LONG_SIDE: u32 = 600;
+/// The card's image (`image_url`) fits this, the painting page's (`image_hd_url`) the HD side.
+pub const THUMB_LONG_SIDE: u32 = 640;
 pub const HD_LONG_SIDE: u32 = 2048;
+/// Every size a painting is stored at, smallest first: a page names them all in `srcset` and the
+/// browser fetches the one that fits the width it shows the image at.
+const RENDITION_LONG_SIDES: [u32; 4] = [320, THUMB_LONG_SIDE, 1280, HD_LONG_SIDE];
 
 /// Checked painting metadata. Construct it with `PaintingMeta::parse`.
 #[derive(Debug, Clone, PartialEq)]
@@ -183,10 +189,88 @@ pub struct Catalogue {
 
 /// Decoded and resized, ready to embed and store.
 struct Prepared {
-    thumb: crate::server::infra::images::Rendition,
-    hd: crate::server::infra::images::Rendition,
+    renditions: Renditions,
     pixels: Vec<f32>,
     digest: String,
+}
+
+/// A painting's sizes, smallest first; a small source has fewer (nothing is upscaled).
+struct Renditions {
+    sizes: Vec<WebRendition>,
+    /// Which of `sizes` is the card's thumbnail; the last is the HD one.
+    thumb: usize,
+}
+
+impl Renditions {
+    fn of(image: &image::RgbImage) -> Self {
+        let mut sizes: Vec<WebRendition> = Vec::with_capacity(RENDITION_LONG_SIDES.len());
+        let mut thumb = 0;
+        for long_side in RENDITION_LONG_SIDES {
+            let fitted = fit_long_side(image.width(), image.height(), long_side);
+            if sizes.last().map(|r| (r.width, r.height)) != Some(fitted) {
+                let quality = if long_side == HD_LONG_SIDE { 88 } else { 82 };
+                sizes.push(web_rendition(image, long_side, quality));
+            }
+            if long_side == THUMB_LONG_SIDE {
+                thumb = sizes.len() - 1;
+            }
+        }
+        Self { sizes, thumb }
+    }
+
+    fn thumb(&self) -> &WebRendition {
+        &self.sizes[self.thumb]
+    }
+
+    fn hd(&self) -> &WebRendition {
+        self.sizes.last().expect("at least one size")
+    }
+
+    /// WebP is offered only where it is smaller than JPEG for this painting, all sizes together.
+    fn webp_is_smaller(&self) -> bool {
+        let total = |bytes: fn(&WebRendition) -> usize| self.sizes.iter().map(bytes).sum::<usize>();
+        total(|r| r.webp.len()) < total(|r| r.jpeg.len())
+    }
+}
+
+/// Where a painting's stored renditions are, as its row records them.
+struct StoredImages {
+    thumb_url: String,
+    thumb_size: (i32, i32),
+    hd_url: String,
+    hd_size: (i32, i32),
+    /// `srcset` values: "url 320w, url 640w, …".
+    srcset: String,
+    srcset_webp: Option<String>,
+}
+
+impl StoredImages {
+    /// Points painting `id` at these images.
+    async fn record(&self, tx: &mut sqlx::PgConnection, id: i64) -> ServerResult<()> {
+        sqlx::query(
+            "UPDATE paintings SET image_url = $2, image_hd_url = $3, thumb_width = $4, thumb_height = $5,
+                 hd_width = $6, hd_height = $7, aspect_ratio = $8, image_srcset = $9, image_srcset_webp = $10,
+                 updated_at = now()
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(&self.thumb_url)
+        .bind(&self.hd_url)
+        .bind(self.thumb_size.0)
+        .bind(self.thumb_size.1)
+        .bind(self.hd_size.0)
+        .bind(self.hd_size.1)
+        .bind(self.aspect_ratio())
+        .bind(&self.srcset)
+        .bind(&self.srcset_webp)
+        .execute(tx)
+        .await?;
+        Ok(())
+    }
+
+    fn aspect_ratio(&self) -> f32 {
+        self.hd_size.0 as f32 / self.hd_size.1 as f32
+    }
 }
 
 impl Catalogue {
@@ -252,23 +336,46 @@ impl Catalogue {
         Ok(outcomes.into_iter().map(|o| o.expect("every painting has an outcome")).collect())
     }
 
-    /// Writes the feed thumbnail and the HD rendition; returns their public URLs.
-    async fn store_renditions(&self, source_key: &str, prepared: &Prepared) -> ServerResult<(String, String)> {
+    /// Writes every size as JPEG (and as WebP where that is smaller); returns their public URLs.
+    async fn store_renditions(
+        &self,
+        source_key: &str,
+        digest: &str,
+        renditions: &Renditions,
+    ) -> ServerResult<StoredImages> {
         let folder = format!("{PUBLIC_PREFIX}{}", slug(source_key));
-        let thumb_key = MediaKey::parse(format!("{folder}/{}-{}.jpg", prepared.digest, THUMB_LONG_SIDE))?;
-        let hd_key = MediaKey::parse(format!("{folder}/{}-hd.jpg", prepared.digest))?;
-        self.storage.put(&thumb_key, prepared.thumb.jpeg.clone(), "image/jpeg", Visibility::Public).await?;
-        self.storage.put(&hd_key, prepared.hd.jpeg.clone(), "image/jpeg", Visibility::Public).await?;
-        Ok((self.storage.public_url(&thumb_key), self.storage.public_url(&hd_key)))
+        let with_webp = renditions.webp_is_smaller();
+        let mut jpeg_urls = Vec::with_capacity(renditions.sizes.len());
+        let mut srcset_webp = Vec::new();
+        for size in &renditions.sizes {
+            let stem = format!("{folder}/{digest}-{}w", size.width);
+            let key = MediaKey::parse(format!("{stem}.jpg"))?;
+            self.storage.put(&key, size.jpeg.clone(), "image/jpeg", Visibility::Public).await?;
+            jpeg_urls.push(self.storage.public_url(&key));
+            if with_webp {
+                let key = MediaKey::parse(format!("{stem}.webp"))?;
+                self.storage.put(&key, size.webp.clone(), "image/webp", Visibility::Public).await?;
+                srcset_webp.push(format!("{} {}w", self.storage.public_url(&key), size.width));
+            }
+        }
+        let srcset = jpeg_urls.iter().zip(&renditions.sizes).map(|(url, size)| format!("{url} {}w", size.width));
+        Ok(StoredImages {
+            srcset: srcset.collect::<Vec<_>>().join(", "),
+            srcset_webp: with_webp.then(|| srcset_webp.join(", ")),
+            thumb_url: jpeg_urls[renditions.thumb].clone(),
+            thumb_size: size_of(renditions.thumb()),
+            hd_url: jpeg_urls.last().expect("at least one size").clone(),
+            hd_size: size_of(renditions.hd()),
+        })
     }
 
     async fn store(&self, meta: &PaintingMeta, prepared: Prepared, embedding: Vec<f32>) -> ServerResult<AddOutcome> {
-        let (thumb_url, hd_url) = self.store_renditions(&meta.source_key, &prepared).await?;
+        let images = self.store_renditions(&meta.source_key, &prepared.digest, &prepared.renditions).await?;
         let inserted: Option<(i64,)> = sqlx::query_as(
             "INSERT INTO paintings (source_key, title, title_en, artist, artist_en, year, style,
                  image_url, image_hd_url, thumb_width, thumb_height, hd_width, hd_height, aspect_ratio,
-                 source, source_url, license, tags, embedding, embedding_model)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+                 source, source_url, license, tags, embedding, embedding_model, image_srcset, image_srcset_webp)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
              ON CONFLICT (source_key) DO NOTHING
              RETURNING id",
         )
@@ -279,19 +386,21 @@ impl Catalogue {
         .bind(&meta.artist_en)
         .bind(meta.year)
         .bind(&meta.style)
-        .bind(thumb_url)
-        .bind(hd_url)
-        .bind(prepared.thumb.width as i32)
-        .bind(prepared.thumb.height as i32)
-        .bind(prepared.hd.width as i32)
-        .bind(prepared.hd.height as i32)
-        .bind(prepared.hd.width as f32 / prepared.hd.height as f32)
+        .bind(&images.thumb_url)
+        .bind(&images.hd_url)
+        .bind(images.thumb_size.0)
+        .bind(images.thumb_size.1)
+        .bind(images.hd_size.0)
+        .bind(images.hd_size.1)
+        .bind(images.aspect_ratio())
         .bind(&meta.source)
         .bind(&meta.source_url)
         .bind(&meta.license)
         .bind(&meta.tags)
         .bind(Vector::from(embedding))
         .bind(&self.clip.info().id)
+        .bind(&images.srcset)
+        .bind(&images.srcset_webp)
         .fetch_optional(&self.db)
         .await?;
         match inserted {
@@ -321,96 +430,108 @@ impl Catalogue {
             .await?
             .map_err(|reason| AppError::InvalidField { field: "image".into(), message: reason })?;
         let embedding = self.clip.embed_images(prepared.pixels.clone()).await?.pop().expect("one embedding per image");
-        let (thumb_url, hd_url) = self.store_renditions(&source_key, &prepared).await?;
-        sqlx::query(
-            "UPDATE paintings SET image_url = $2, image_hd_url = $3, thumb_width = $4, thumb_height = $5, hd_width = $6, hd_height = $7,
-                 aspect_ratio = $8, embedding = $9, embedding_model = $10, updated_at = now()
-             WHERE id = $1",
-        )
-        .bind(id)
-        .bind(&thumb_url)
-        .bind(hd_url)
-        .bind(prepared.thumb.width as i32)
-        .bind(prepared.thumb.height as i32)
-        .bind(prepared.hd.width as i32)
-        .bind(prepared.hd.height as i32)
-        .bind(prepared.hd.width as f32 / prepared.hd.height as f32)
-        .bind(Vector::from(embedding))
-        .bind(&self.clip.info().id)
-        .execute(&self.db)
-        .await?;
-        Ok(thumb_url)
+        let images = self.store_renditions(&source_key, &prepared.digest, &prepared.renditions).await?;
+        let mut tx = self.db.begin().await?;
+        images.record(&mut tx, id).await?;
+        self.record_embedding(&mut tx, id, embedding).await?;
+        tx.commit().await?;
+        Ok(images.thumb_url)
+    }
+
+    async fn record_embedding(&self, tx: &mut sqlx::PgConnection, id: i64, embedding: Vec<f32>) -> ServerResult<()> {
+        sqlx::query("UPDATE paintings SET embedding = $2, embedding_model = $3, updated_at = now() WHERE id = $1")
+            .bind(id)
+            .bind(Vector::from(embedding))
+            .bind(&self.clip.info().id)
+            .execute(tx)
+            .await?;
+        Ok(())
     }
 
     /// Embeds these paintings again from their stored HD images with the loaded model; one
     /// result per id, in order. The feed keeps reading the old vectors until each update lands.
+    /// A painting imported before the responsive sizes existed gets them made from its HD image.
     pub async fn reembed(&self, ids: &[i64]) -> ServerResult<Vec<Result<(), String>>> {
-        let rows: std::collections::HashMap<i64, String> =
-            sqlx::query_as::<_, (i64, String)>("SELECT id, image_hd_url FROM paintings WHERE id = ANY($1)")
-                .bind(ids)
-                .fetch_all(&self.db)
-                .await?
-                .into_iter()
-                .collect();
+        let rows: std::collections::HashMap<i64, (String, String, bool)> =
+            sqlx::query_as::<_, (i64, String, String, bool)>(
+                "SELECT id, image_hd_url, source_key, image_srcset IS NULL FROM paintings WHERE id = ANY($1)",
+            )
+            .bind(ids)
+            .fetch_all(&self.db)
+            .await?
+            .into_iter()
+            .map(|(id, url, source_key, without_sizes)| (id, (url, source_key, without_sizes)))
+            .collect();
         let mut results: Vec<Result<(), String>> = Vec::with_capacity(ids.len());
         let mut ready = Vec::new();
         let mut pixels = Vec::new();
         for &id in ids {
-            let loaded = match rows.get(&id).map(|url| self.storage.key_for_url(url)) {
-                None => Err("the painting no longer exists".to_owned()),
-                Some(None) => Err("its image is not in our storage".to_owned()),
-                Some(Some(key)) => match self.storage.get(&key).await {
-                    Err(error) => {
-                        tracing::error!(%error, painting = id, "reading image for re-embedding failed");
-                        Err("its stored image could not be read (logged)".to_owned())
-                    }
-                    Ok(bytes) => {
-                        let limits = self.limits;
-                        with_decode_slot(move || {
-                            let image = decode_rgb(&bytes, limits).map_err(|e| e.to_string())?;
-                            let mut tensor = vec![0.0; preprocess::TENSOR_LEN];
-                            preprocess::preprocess_into(&image, &mut Resizer::new(), &mut tensor);
-                            Ok::<_, String>(tensor)
-                        })
-                        .await?
-                    }
-                },
-            };
+            let loaded =
+                match rows.get(&id).map(|(url, _, without_sizes)| (self.storage.key_for_url(url), *without_sizes)) {
+                    None => Err("the painting no longer exists".to_owned()),
+                    Some((None, _)) => Err("its image is not in our storage".to_owned()),
+                    Some((Some(key), without_sizes)) => match self.storage.get(&key).await {
+                        Err(error) => {
+                            tracing::error!(%error, painting = id, "reading image for re-embedding failed");
+                            Err("its stored image could not be read (logged)".to_owned())
+                        }
+                        Ok(bytes) => {
+                            let limits = self.limits;
+                            with_decode_slot(move || {
+                                let image = decode_rgb(&bytes, limits).map_err(|e| e.to_string())?;
+                                let sizes = without_sizes.then(|| (Renditions::of(&image), digest(&bytes)));
+                                Ok::<_, String>((tensor(&image), sizes))
+                            })
+                            .await?
+                        }
+                    },
+                };
             match loaded {
-                Ok(tensor) => {
+                Ok((tensor, sizes)) => {
                     pixels.extend(tensor);
-                    ready.push((results.len(), id));
+                    ready.push((results.len(), id, sizes));
                     results.push(Ok(()));
                 }
                 Err(reason) => results.push(Err(reason)),
             }
         }
         let embeddings = self.clip.embed_images(pixels).await?;
-        let model = &self.clip.info().id;
-        for ((index, id), embedding) in ready.into_iter().zip(embeddings) {
-            sqlx::query("UPDATE paintings SET embedding = $2, embedding_model = $3, updated_at = now() WHERE id = $1")
-                .bind(id)
-                .bind(Vector::from(embedding))
-                .bind(model)
-                .execute(&self.db)
-                .await?;
+        for ((index, id, sizes), embedding) in ready.into_iter().zip(embeddings) {
+            let images = match sizes {
+                Some((renditions, digest)) => Some(self.store_renditions(&rows[&id].1, &digest, &renditions).await?),
+                None => None,
+            };
+            let mut tx = self.db.begin().await?;
+            if let Some(images) = images {
+                images.record(&mut tx, id).await?;
+            }
+            self.record_embedding(&mut tx, id, embedding).await?;
+            tx.commit().await?;
             results[index] = Ok(());
         }
         Ok(results)
     }
 }
 
+/// The model's input tensor for `image`.
+fn tensor(image: &image::RgbImage) -> Vec<f32> {
+    let mut pixels = vec![0.0; preprocess::TENSOR_LEN];
+    preprocess::preprocess_into(image, &mut Resizer::new(), &mut pixels);
+    pixels
+}
+
+/// Names a source image's files: the same bytes always get the same names.
+fn digest(bytes: &[u8]) -> String {
+    hex::encode(&Sha256::digest(bytes)[..8])
+}
+
+fn size_of(rendition: &WebRendition) -> (i32, i32) {
+    (rendition.width as i32, rendition.height as i32)
+}
+
 fn prepare(bytes: &[u8], limits: ImageLimits) -> Result<Prepared, String> {
     let image = decode_rgb(bytes, limits).map_err(|e| e.to_string())?;
-    let mut pixels = vec![0.0; preprocess::TENSOR_LEN];
-    preprocess::preprocess_into(&image, &mut Resizer::new(), &mut pixels);
-    let digest = hex::encode(&Sha256::digest(bytes)[..8]);
-    Ok(Prepared {
-        thumb: jpeg_rendition(&image, THUMB_LONG_SIDE, 82),
-        hd: jpeg_rendition(&image, HD_LONG_SIDE, 88),
-        pixels,
-        digest,
-    })
+    Ok(Prepared { renditions: Renditions::of(&image), pixels: tensor(&image), digest: digest(bytes) })
 }
 
 /// A storage-safe folder name for a source key ("aic:866" -> "aic-866").

@@ -12,7 +12,7 @@ use crate::server::http::visitor::VisitorId;
 use crate::types::{PaintingCard, PaintingDetail, SavedList, ScoredCard};
 
 pub(crate) const CARD_COLUMNS: &str =
-    "p.id, p.title, p.title_en, p.artist, p.artist_en, p.year, p.style, p.image_url, p.thumb_width, p.thumb_height";
+    "p.id, p.title, p.title_en, p.artist, p.artist_en, p.year, p.style, p.image_url, p.thumb_width, p.thumb_height, p.image_srcset, p.image_srcset_webp";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct CardRow {
@@ -26,6 +26,8 @@ pub(crate) struct CardRow {
     image_url: String,
     thumb_width: i32,
     thumb_height: i32,
+    image_srcset: Option<String>,
+    image_srcset_webp: Option<String>,
 }
 
 impl From<CardRow> for PaintingCard {
@@ -41,6 +43,8 @@ impl From<CardRow> for PaintingCard {
             image_url: r.image_url,
             width: r.thumb_width,
             height: r.thumb_height,
+            srcset: r.image_srcset,
+            srcset_webp: r.image_srcset_webp,
         }
     }
 }

@@ -109,26 +109,55 @@ pub struct Rendition {
     pub height: u32,
 }
 
-/// Scales `image` to fit `long_side` (never upscaling), keeping its aspect ratio, as JPEG.
-pub fn jpeg_rendition(image: &RgbImage, long_side: u32, quality: u8) -> Rendition {
-    let (width, height) = fit_long_side(image.width(), image.height(), long_side);
-    let scaled = if (width, height) == image.dimensions() {
-        image.clone()
-    } else {
-        let mut target = RgbImage::new(width, height);
-        Resizer::new()
-            .resize(image, &mut target, &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3)))
-            .expect("source and target are both RGB8");
-        target
-    };
-    let mut jpeg = Vec::with_capacity((width * height / 4) as usize);
-    JpegEncoder::new_with_quality(&mut jpeg, quality)
-        .encode_image(&DynamicImage::ImageRgb8(scaled))
-        .expect("encoding RGB8 into memory cannot fail");
-    Rendition { jpeg: jpeg.into(), width, height }
+/// One size of a painting for the web: the same pixels as JPEG and as lossy WebP.
+#[derive(Debug, Clone)]
+pub struct WebRendition {
+    pub jpeg: bytes::Bytes,
+    pub webp: bytes::Bytes,
+    pub width: u32,
+    pub height: u32,
 }
 
-fn fit_long_side(width: u32, height: u32, long_side: u32) -> (u32, u32) {
+/// Scales `image` to fit `long_side` (never upscaling), keeping its aspect ratio, as JPEG.
+pub fn jpeg_rendition(image: &RgbImage, long_side: u32, quality: u8) -> Rendition {
+    let scaled = fit(image, long_side);
+    Rendition { jpeg: encode_jpeg(&scaled, quality), width: scaled.width(), height: scaled.height() }
+}
+
+/// Scales `image` like [`jpeg_rendition`] and encodes it as JPEG and as WebP, both at `quality`.
+pub fn web_rendition(image: &RgbImage, long_side: u32, quality: u8) -> WebRendition {
+    let scaled = fit(image, long_side);
+    let webp = webp::Encoder::from_rgb(scaled.as_raw(), scaled.width(), scaled.height()).encode(f32::from(quality));
+    WebRendition {
+        jpeg: encode_jpeg(&scaled, quality),
+        webp: bytes::Bytes::copy_from_slice(&webp),
+        width: scaled.width(),
+        height: scaled.height(),
+    }
+}
+
+fn fit(image: &RgbImage, long_side: u32) -> std::borrow::Cow<'_, RgbImage> {
+    let (width, height) = fit_long_side(image.width(), image.height(), long_side);
+    if (width, height) == image.dimensions() {
+        return std::borrow::Cow::Borrowed(image);
+    }
+    let mut target = RgbImage::new(width, height);
+    Resizer::new()
+        .resize(image, &mut target, &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3)))
+        .expect("source and target are both RGB8");
+    std::borrow::Cow::Owned(target)
+}
+
+fn encode_jpeg(image: &RgbImage, quality: u8) -> bytes::Bytes {
+    let mut jpeg = Vec::with_capacity((image.width() * image.height() / 4) as usize);
+    JpegEncoder::new_with_quality(&mut jpeg, quality)
+        .encode_image(image)
+        .expect("encoding RGB8 into memory cannot fail");
+    jpeg.into()
+}
+
+/// The size `width` x `height` takes when scaled to fit `long_side`, never upscaled.
+pub fn fit_long_side(width: u32, height: u32, long_side: u32) -> (u32, u32) {
     let longest = width.max(height);
     if longest <= long_side {
         return (width, height);
@@ -269,5 +298,16 @@ mod tests {
         let small = jpeg_rendition(&RgbImage::new(300, 500), 600, 80);
         assert_eq!((small.width, small.height), (300, 500));
         assert!(decode_rgb(&thumb.jpeg, LIMITS).is_ok());
+    }
+
+    #[test]
+    fn web_renditions_carry_the_same_size_as_jpeg_and_as_webp() {
+        let image = RgbImage::from_fn(900, 600, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
+        let both = web_rendition(&image, 300, 80);
+        assert_eq!((both.width, both.height), (300, 200));
+        for (bytes, format) in [(&both.jpeg, ImageFormat::Jpeg), (&both.webp, ImageFormat::WebP)] {
+            assert_eq!(image::guess_format(bytes).unwrap(), format);
+            assert_eq!(decode_rgb(bytes, LIMITS).unwrap().dimensions(), (300, 200));
+        }
     }
 }
