@@ -1,4 +1,5 @@
 import { test, expect } from "../support/test";
+import { expectAccessible } from "../support/axe";
 import http from "node:http";
 import { AddressInfo } from "node:net";
 import fs from "node:fs";
@@ -54,6 +55,7 @@ test("import 20 paintings with 2 bad URLs, retry them, see them in the feed, unp
   await expect(reasons.nth(0)).toContainText("HTTP 404");
   await expect(reasons.nth(1)).toContainText("Imported study 13");
   await expect(reasons.nth(1)).toContainText("not an image");
+  await expectAccessible(page);
 
   state.fixed = true;
   await page.getByRole("button", { name: "Retry failed items" }).click();

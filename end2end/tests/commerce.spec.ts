@@ -1,4 +1,5 @@
 import { test, expect } from "../support/test";
+import { expectAccessible } from "../support/axe";
 import type { Page } from "@playwright/test";
 import { hydrated, signInAsAdmin, sql } from "../support/pages";
 
@@ -50,6 +51,8 @@ test("a newcomer picks styles, buys a print on the test pay page; the admin ship
   await expect(page.locator(".order-facts")).toContainText("60 × 80 cm, Canvas, Black frame");
   await expect(page.locator(".order-facts")).toContainText("¥438.70");
   await expect(page.locator(".address")).toContainText("Test Shopper");
+  await hydrated(page);
+  await expectAccessible(page);
 
   await page.goto("/orders");
   const listed = page.locator(`a[href="${orderPath}"]`);
@@ -60,6 +63,7 @@ test("a newcomer picks styles, buys a print on the test pay page; the admin ship
   const adminContext = await browser.newContext();
   const admin = await adminContext.newPage();
   await signInAsAdmin(admin, `/admin/orders/${orderId}`);
+  await expectAccessible(admin);
   await admin.getByRole("button", { name: "Mark as being printed" }).click();
   await expect(admin.locator(".order-facts [data-status]").first()).toHaveAttribute("data-status", "processing");
   await admin.getByLabel("Tracking number").fill("SF1234567890");
