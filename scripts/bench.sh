@@ -9,12 +9,14 @@
 #  5. feed quality: simulated visitors through each learner's feed, against an oracle (issue 16's
 #     protocol on 10,000 demo-like paintings, and a smoke run on the demo catalogue);
 #  6. activity ingest: events/s accepted over HTTP at concurrency 32, events lost, worker rate;
-#  7. hydrate WASM size, raw and gzipped (release build), and the bytes a first visit to /feed
-#     transfers (HTML, WASM, JS, CSS as served, precompressed).
+#  7. the bytes a first visit to /feed transfers (HTML, WASM, JS, CSS as served, precompressed),
+#     and Lighthouse (mobile profile) on /, /feed and a painting page;
+#  8. every WASM and JS file of the release build, raw, brotli and gzip, and what the WASM is
+#     made of by crate (twiggy).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
-bash scripts/setup.sh
+bash scripts/setup.sh bench
 source scripts/env.sh
 
 BATCH=${BENCH_BATCH:-16}; COUNT=${BENCH_COUNT:-64}; THREADS=${BENCH_THREADS:-2}
@@ -85,10 +87,16 @@ server=$!
 until curl -sf http://127.0.0.1:3099/readyz >/dev/null; do sleep 0.05; done
 echo "== bytes of a first visit (release, precompressed)"
 bash scripts/first_visit_bytes.sh http://127.0.0.1:3099/feed
+painting=$(curl -s http://127.0.0.1:3099/feed | grep -o '/painting/[0-9]*' | head -n1)
+echo "== Lighthouse 12, mobile profile, a first visit to each page (release)"
+node scripts/lighthouse.mjs http://127.0.0.1:3099 / /feed "$painting"
 echo "== activity ingest: 100k events at concurrency 32, then the taste worker"
 DATABASE_URL="$demo_db" "$bench" ingest --server http://127.0.0.1:3099 --events 100000 --concurrency 32 --workers 2 2>/dev/null
 kill $server; wait $server 2>/dev/null || true
 
-echo "== hydrate WASM (release)"
-wasm=$(ls target/site/pkg/*.wasm)
-echo "$wasm: $(stat -c %s "$wasm") bytes raw, $(gzip -9 -c "$wasm" | wc -c) bytes gzipped"
+echo "== the browser's code (release): every file, raw and as served (brotli, gzip)"
+for file in target/site/pkg/*.wasm target/site/pkg/*.js; do
+  echo "$file: $(stat -c %s "$file") bytes raw, $(stat -c %s "$file.br") brotli, $(stat -c %s "$file.gz") gzip"
+done
+echo "== what the hydrate WASM is made of (twiggy)"
+"$ARTWALL_VENV/bin/python" scripts/wasm_contributors.py "$CARGO_TARGET_DIR/front/wasm32-unknown-unknown/wasm-release/artwall.wasm"

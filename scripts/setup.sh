@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything ArtWall needs on a fresh Debian bookworm machine. Idempotent: each step
-# checks first, so a second run takes seconds. Called by `make run` and `make test` (and with
-# `mutants` by `make mutants`, which also installs cargo-mutants); the steps
+# checks first, so a second run takes seconds. Called by `make run` and `make test` (with
+# `mutants` by `make mutants`, which also installs cargo-mutants, and with `bench` by `make bench`,
+# which also installs twiggy); the steps
 # live in scripts/setup_steps.sh, and scripts/setup_check.sh (run by `make test`) exercises the
 # ones this machine skips.
 #
@@ -45,6 +46,11 @@ for tool in "${cargo_tools[@]}"; do
     install_cargo_tool "$tool"
   fi
 done
+# twiggy tells `make bench` what the WASM is made of (scripts/setup.sh bench; about 3 minutes).
+if [ "${1:-}" = bench ] && ! twiggy --version 2>/dev/null | grep -qx "twiggy-opt $TWIGGY_VERSION"; then
+  log "cargo install twiggy $TWIGGY_VERSION"
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo install twiggy --locked --version "$TWIGGY_VERSION"
+fi
 if ! wasm_bindgen_installed; then
   log "cargo install wasm-bindgen-cli $(wasm_bindgen_version)"
   cargo install wasm-bindgen-cli --version "$(wasm_bindgen_version)"   # no --locked: its lock wants a yanked crate

@@ -92,7 +92,8 @@ for tool in leptos nextest mutants; do
   if [ "$tool" = mutants ] && ! command -v cargo-mutants >/dev/null; then continue; fi
   cargo_tool_installed "$tool" || fail "cargo $tool --version ($(cargo "$tool" --version 2>&1 | head -n1)) does not pass setup's test for $version"
 done
+on_crates_io twiggy "$TWIGGY_VERSION"
 wasm_bindgen_installed || fail "wasm-bindgen --version does not pass setup's test"
 rustup target list --installed | grep -qx wasm32-unknown-unknown || fail "no wasm32-unknown-unknown target"
-ok "cargo-leptos, cargo-nextest, cargo-mutants, wasm-bindgen-cli: the pinned versions exist for rustc $rustc; those installed are the pinned ones and pass setup's tests"
+ok "cargo-leptos, cargo-nextest, cargo-mutants, twiggy, wasm-bindgen-cli: the pinned versions exist for rustc $rustc; those installed are the pinned ones and pass setup's tests"
 

@@ -12,6 +12,7 @@ PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 PGVECTOR_SERIES="0.8"
 # Cargo subcommands installed from crates.io, with the version each install pins.
 declare -A CARGO_TOOL_VERSIONS=([leptos]=0.3.10 [nextest]=0.9.151 [mutants]=27.1.0)
+TWIGGY_VERSION=0.8.0
 
 missing_apt_packages() {
   local p

@@ -37,7 +37,7 @@ async fn import_is_idempotent(db: PgPool) {
     .await
     .unwrap();
     assert_eq!(key, "Art Institute of Chicago:866");
-    assert_eq!(thumb_w.max(thumb_h), 640);
+    assert_eq!((thumb_w, thumb_h), (640, 783), "aic_866 (843x1031) at the card's width");
     assert_eq!(model, app.state.clip.info().id);
     let stored = app.media.path().join(url.trim_start_matches("/media/"));
     assert!(stored.exists(), "thumbnail written to {}", stored.display());
@@ -112,9 +112,9 @@ async fn every_size_is_stored_as_jpeg_and_smaller_webp_and_a_reembed_makes_missi
     let (srcset, srcset_webp) = (srcset.expect("sizes"), srcset_webp.expect("WebP is smaller for a painting"));
     let jpeg = srcset_files(&app, &srcset);
     let webp = srcset_files(&app, &srcset_webp);
-    // aic_866 is 843x1031: 320 and 640 on the long side, then its own size (never upscaled).
+    // aic_866 is 843x1031: 320 and 640 wide, then its own size (never upscaled).
     let widths: Vec<u32> = jpeg.iter().map(|(_, width)| *width).collect();
-    assert_eq!(widths, [262, 523, 843]);
+    assert_eq!(widths, [320, 640, 843]);
     assert_eq!(webp.iter().map(|(_, width)| *width).collect::<Vec<_>>(), widths);
     let total_bytes = |files: &[(std::path::PathBuf, u32)], format| {
         let mut total = 0;
@@ -129,7 +129,7 @@ async fn every_size_is_stored_as_jpeg_and_smaller_webp_and_a_reembed_makes_missi
     let (jpeg_bytes, webp_bytes) =
         (total_bytes(&jpeg, image::ImageFormat::Jpeg), total_bytes(&webp, image::ImageFormat::WebP));
     assert!(webp_bytes < jpeg_bytes, "WebP {webp_bytes} bytes, JPEG {jpeg_bytes} bytes");
-    assert!(srcset.contains(&format!("{thumb} 523w")), "the card's image is the 640 size: {srcset}");
+    assert!(srcset.contains(&format!("{thumb} 640w")), "the card's image is the 640 one: {srcset}");
     assert!(srcset.ends_with(&format!("{hd} 843w")), "the page's image is the largest: {srcset}");
 
     // A painting imported before the sizes existed gets them from its HD image when re-embedded.

@@ -21,16 +21,17 @@ use crate::error::AppError;
 use crate::server::error::{ServerError, ServerResult};
 use crate::server::infra::clip::{preprocess, Clip};
 use crate::server::infra::images::{
-    decode_rgb, fit_long_side, web_rendition, with_decode_slot, ImageLimits, WebRendition,
+    decode_rgb, fit_within, web_rendition, with_decode_slot, ImageLimits, WebRendition,
 };
 use crate::server::infra::storage::{MediaKey, Storage, Visibility, PUBLIC_PREFIX};
 
-/// The card's image (`image_url`) fits this, the painting page's (`image_hd_url`) the HD side.
-pub const THUMB_LONG_SIDE: u32 = 640;
+/// The widths a painting is stored at besides its HD size, smallest first: a page names them
+/// all in `srcset` and the browser fetches the one that fills the width it shows the image at.
+/// The card's image (`image_url`) is the `THUMB_WIDTH` one.
+const RENDITION_WIDTHS: [u32; 4] = [320, THUMB_WIDTH, 960, 1280];
+pub const THUMB_WIDTH: u32 = 640;
+/// The painting page's image (`image_hd_url`), the largest: every size fits this long side.
 pub const HD_LONG_SIDE: u32 = 2048;
-/// Every size a painting is stored at, smallest first: a page names them all in `srcset` and the
-/// browser fetches the one that fits the width it shows the image at.
-const RENDITION_LONG_SIDES: [u32; 4] = [320, THUMB_LONG_SIDE, 1280, HD_LONG_SIDE];
 
 /// Checked painting metadata. Construct it with `PaintingMeta::parse`.
 #[derive(Debug, Clone, PartialEq)]
@@ -203,15 +204,16 @@ struct Renditions {
 
 impl Renditions {
     fn of(image: &image::RgbImage) -> Self {
-        let mut sizes: Vec<WebRendition> = Vec::with_capacity(RENDITION_LONG_SIDES.len());
+        let mut sizes: Vec<WebRendition> = Vec::with_capacity(RENDITION_WIDTHS.len() + 1);
         let mut thumb = 0;
-        for long_side in RENDITION_LONG_SIDES {
-            let fitted = fit_long_side(image.width(), image.height(), long_side);
+        let (width, height) = image.dimensions();
+        for max_width in RENDITION_WIDTHS.into_iter().chain([u32::MAX]) {
+            let fitted = fit_within(width, height, max_width, HD_LONG_SIDE);
             if sizes.last().map(|r| (r.width, r.height)) != Some(fitted) {
-                let quality = if long_side == HD_LONG_SIDE { 88 } else { 82 };
-                sizes.push(web_rendition(image, long_side, quality));
+                let quality = if max_width == u32::MAX { 88 } else { 82 };
+                sizes.push(web_rendition(image, fitted, quality));
             }
-            if long_side == THUMB_LONG_SIDE {
+            if max_width == THUMB_WIDTH {
                 thumb = sizes.len() - 1;
             }
         }

@@ -120,13 +120,14 @@ pub struct WebRendition {
 
 /// Scales `image` to fit `long_side` (never upscaling), keeping its aspect ratio, as JPEG.
 pub fn jpeg_rendition(image: &RgbImage, long_side: u32, quality: u8) -> Rendition {
-    let scaled = fit(image, long_side);
+    let scaled = scale(image, fit_within(image.width(), image.height(), u32::MAX, long_side));
     Rendition { jpeg: encode_jpeg(&scaled, quality), width: scaled.width(), height: scaled.height() }
 }
 
-/// Scales `image` like [`jpeg_rendition`] and encodes it as JPEG and as WebP, both at `quality`.
-pub fn web_rendition(image: &RgbImage, long_side: u32, quality: u8) -> WebRendition {
-    let scaled = fit(image, long_side);
+/// Scales `image` to `size` (one [`fit_within`] gave) and encodes it as JPEG and as WebP, both
+/// at `quality`.
+pub fn web_rendition(image: &RgbImage, size: (u32, u32), quality: u8) -> WebRendition {
+    let scaled = scale(image, size);
     let webp = webp::Encoder::from_rgb(scaled.as_raw(), scaled.width(), scaled.height()).encode(f32::from(quality));
     WebRendition {
         jpeg: encode_jpeg(&scaled, quality),
@@ -136,8 +137,7 @@ pub fn web_rendition(image: &RgbImage, long_side: u32, quality: u8) -> WebRendit
     }
 }
 
-fn fit(image: &RgbImage, long_side: u32) -> std::borrow::Cow<'_, RgbImage> {
-    let (width, height) = fit_long_side(image.width(), image.height(), long_side);
+fn scale(image: &RgbImage, (width, height): (u32, u32)) -> std::borrow::Cow<'_, RgbImage> {
     if (width, height) == image.dimensions() {
         return std::borrow::Cow::Borrowed(image);
     }
@@ -156,13 +156,13 @@ fn encode_jpeg(image: &RgbImage, quality: u8) -> bytes::Bytes {
     jpeg.into()
 }
 
-/// The size `width` x `height` takes when scaled to fit `long_side`, never upscaled.
-pub fn fit_long_side(width: u32, height: u32, long_side: u32) -> (u32, u32) {
-    let longest = width.max(height);
-    if longest <= long_side {
+/// The size `width` x `height` takes when scaled, keeping its aspect ratio, to at most
+/// `max_width` wide and `long_side` on its longer side; never upscaled.
+pub fn fit_within(width: u32, height: u32, max_width: u32, long_side: u32) -> (u32, u32) {
+    let scale = (f64::from(max_width) / f64::from(width)).min(f64::from(long_side) / f64::from(width.max(height)));
+    if scale >= 1.0 {
         return (width, height);
     }
-    let scale = f64::from(long_side) / f64::from(longest);
     let scaled = |side: u32| ((f64::from(side) * scale).round() as u32).max(1);
     (scaled(width), scaled(height))
 }
@@ -303,7 +303,10 @@ mod tests {
     #[test]
     fn web_renditions_carry_the_same_size_as_jpeg_and_as_webp() {
         let image = RgbImage::from_fn(900, 600, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
-        let both = web_rendition(&image, 300, 80);
+        let size = fit_within(900, 600, 300, u32::MAX);
+        assert_eq!(fit_within(600, 900, 300, 600), (300, 450), "the width binds");
+        assert_eq!(fit_within(600, 900, 500, 600), (400, 600), "the long side binds");
+        let both = web_rendition(&image, size, 80);
         assert_eq!((both.width, both.height), (300, 200));
         for (bytes, format) in [(&both.jpeg, ImageFormat::Jpeg), (&both.webp, ImageFormat::WebP)] {
             assert_eq!(image::guess_format(bytes).unwrap(), format);
