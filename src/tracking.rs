@@ -5,7 +5,6 @@
 //! WASM client there is no tracking at all.
 
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 use crate::events::EventKind;
 pub use crate::events::Source;
@@ -24,7 +23,20 @@ pub struct Event {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<i64>,
     pub source: Source,
-    pub metadata: Map<String, Value>,
+    pub metadata: Metadata,
+}
+
+/// What the browser says about an event beyond its kind: typed, so that the client carries no
+/// generic JSON values. Each key is sent only when set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Metadata {
+    /// How long a card was in view (`view` events).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dwell_time_ms: Option<i64>,
+    /// How far down the page the visitor went, 0 to 1 (`session_end`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scroll_depth: Option<f64>,
 }
 
 /// A bounded queue that never holds the same event twice.
@@ -66,13 +78,7 @@ impl Queue {
 }
 
 /// Records an event; a no-op when rendering on the server.
-pub fn track(
-    kind: EventKind,
-    painting_id: Option<i64>,
-    position: Option<i64>,
-    source: Source,
-    metadata: Map<String, Value>,
-) {
+pub fn track(kind: EventKind, painting_id: Option<i64>, position: Option<i64>, source: Source, metadata: Metadata) {
     #[cfg(feature = "hydrate")]
     client::push(kind, painting_id, position, source, metadata);
     #[cfg(not(feature = "hydrate"))]
@@ -106,13 +112,18 @@ pub fn start(source: Source) {
 mod client {
     use std::cell::{Cell, RefCell};
 
-    use serde_json::{json, Map, Value};
     use wasm_bindgen::closure::Closure;
     use wasm_bindgen::{JsCast, JsValue};
 
-    use super::{Event, EventKind, Queue, Source};
+    use super::{Event, EventKind, Metadata, Queue, Source};
 
     const ENDPOINT: &str = "/api/activity";
+
+    /// The body of `POST /api/activity`.
+    #[derive(serde::Serialize)]
+    struct Batch<'a> {
+        events: &'a [Event],
+    }
 
     /// Painting id -> (position, source, visible since in ms).
     type VisibleCards = std::collections::HashMap<i64, (Option<i64>, Source, f64)>;
@@ -138,8 +149,7 @@ mod client {
         if let Some((position, source, since)) = VISIBLE.with(|v| v.borrow_mut().remove(&id)) {
             let dwell = (js_sys::Date::now() - since).round() as i64;
             if dwell > 1_000 {
-                let mut metadata = Map::new();
-                metadata.insert("dwellTimeMs".into(), dwell.into());
+                let metadata = Metadata { dwell_time_ms: Some(dwell), ..Metadata::default() };
                 push(EventKind::View, Some(id), position, source, metadata);
             }
         }
@@ -155,7 +165,7 @@ mod client {
                             let Some((id, position, source)) = card_attributes(&entry.target()) else { continue };
                             if entry.intersection_ratio() >= 0.5 {
                                 if IMPRESSED.with(|i| i.borrow_mut().insert((id, source))) {
-                                    push(EventKind::Impression, Some(id), position, source, Map::new());
+                                    push(EventKind::Impression, Some(id), position, source, Metadata::default());
                                 }
                                 VISIBLE.with(|v| {
                                     _ = v.borrow_mut().entry(id).or_insert((position, source, js_sys::Date::now()))
@@ -194,13 +204,7 @@ mod client {
         })
     }
 
-    pub fn push(
-        kind: EventKind,
-        painting_id: Option<i64>,
-        position: Option<i64>,
-        source: Source,
-        metadata: Map<String, Value>,
-    ) {
+    pub fn push(kind: EventKind, painting_id: Option<i64>, position: Option<i64>, source: Source, metadata: Metadata) {
         let event = Event { id: new_id(), kind, painting_id, position, source, metadata };
         QUEUE.with(|q| q.borrow_mut().push(event));
     }
@@ -209,7 +213,7 @@ mod client {
         if STARTED.with(|s| s.replace(true)) {
             return;
         }
-        push(EventKind::SessionStart, None, None, source, Map::new());
+        push(EventKind::SessionStart, None, None, source, Metadata::default());
         gloo_timers::callback::Interval::new(2_000, || flush(false)).forget();
         let on_scroll = Closure::<dyn Fn()>::new(|| {
             let Some(window) = web_sys::window() else { return };
@@ -235,9 +239,8 @@ mod client {
                 for id in visible {
                     end_view(id);
                 }
-                let mut metadata = Map::new();
                 let depth = SCROLL_DEPTH.with(Cell::get);
-                metadata.insert("scrollDepth".into(), ((depth * 100.0).round() / 100.0).into());
+                let metadata = Metadata { scroll_depth: Some((depth * 100.0).round() / 100.0), ..Metadata::default() };
                 push(EventKind::SessionEnd, None, None, source, metadata);
                 flush(true);
             }
@@ -254,7 +257,7 @@ mod client {
         if batch.is_empty() {
             return;
         }
-        let body = json!({ "events": batch }).to_string();
+        let body = serde_json::to_string(&Batch { events: &batch }).expect("events serialise");
         let Some(window) = web_sys::window() else { return requeue(batch) };
         if dying {
             let sent = window.navigator().send_beacon_with_opt_str(ENDPOINT, Some(&body)).unwrap_or(false);
@@ -300,7 +303,7 @@ mod tests {
             painting_id: Some(n as i64),
             position: Some(n as i64),
             source: Source::Feed,
-            metadata: Map::new(),
+            metadata: Metadata::default(),
         }
     }
 
@@ -339,5 +342,8 @@ mod tests {
         assert_eq!(json["type"], "impression");
         assert_eq!(json["paintingId"], 3);
         assert!(json.get("visitorId").is_none());
+        assert_eq!(json["metadata"], serde_json::json!({}), "unset metadata is not sent");
+        let view = Event { metadata: Metadata { dwell_time_ms: Some(1200), scroll_depth: None }, ..event(4) };
+        assert_eq!(serde_json::to_value(view).unwrap()["metadata"], serde_json::json!({ "dwellTimeMs": 1200 }));
     }
 }

@@ -1,9 +1,8 @@
 use leptos::prelude::*;
-use serde_json::Map;
 
 use crate::components::picture::{Fetch, Picture, CARD_SIZES};
 use crate::events::EventKind;
-use crate::tracking::{self, Source};
+use crate::tracking::{self, Metadata, Source};
 use crate::types::{Because, PaintingCard};
 
 /// One painting in a grid. The frame reserves the image's aspect ratio, so nothing moves when
@@ -34,7 +33,7 @@ pub fn PaintingCardView(
     let title = card.title_en.clone().unwrap_or_else(|| card.title.clone());
     let on_click = move |_| {
         if let Some(source) = source {
-            tracking::track(EventKind::Click, Some(id), position, source, Map::new());
+            tracking::track(EventKind::Click, Some(id), position, source, Metadata::default());
             // The page is about to go: send the click now rather than hope for the next flush.
             tracking::flush_now();
         }
@@ -73,17 +72,17 @@ fn CardActions(id: i64, position: i64, title: String, on_hide: Callback<i64>, sa
             Some(id),
             Some(position),
             Source::Feed,
-            Map::new(),
+            Metadata::default(),
         );
         tracking::flush_now(); // saved state must survive an immediate reload
     };
     let hide = move |_| {
-        tracking::track(EventKind::Hide, Some(id), Some(position), Source::Feed, Map::new());
+        tracking::track(EventKind::Hide, Some(id), Some(position), Source::Feed, Metadata::default());
         tracking::flush_now();
         on_hide.run(id);
     };
     let share = move |_| {
-        tracking::track(EventKind::Share, Some(id), Some(position), Source::Feed, Map::new());
+        tracking::track(EventKind::Share, Some(id), Some(position), Source::Feed, Metadata::default());
         if share_or_copy(id, &title) {
             copied.set(true);
             set_timeout(move || copied.set(false), std::time::Duration::from_secs(2));
