@@ -28,7 +28,7 @@ fi
 vit=.data/models/vit-b32-random/visual.onnx
 [ -f "$vit" ] || "$ARTWALL_VENV/bin/python" scripts/make_vit_b32.py --out "$vit"
 
-cargo leptos build --release --precompress
+cargo leptos build --release --precompress --split
 bin="$CARGO_TARGET_DIR/release/artwall"
 # The benchmarks are their own binary, outside the shop's.
 cargo build --release --features bench --no-default-features --bin artwall-bench
@@ -94,9 +94,15 @@ echo "== activity ingest: 100k events at concurrency 32, then the taste worker"
 DATABASE_URL="$demo_db" "$bench" ingest --server http://127.0.0.1:3099 --events 100000 --concurrency 32 --workers 2 2>/dev/null
 kill $server; wait $server 2>/dev/null || true
 
-echo "== the browser's code (release): every file, raw and as served (brotli, gzip)"
-for file in target/site/pkg/*.wasm target/site/pkg/*.js; do
-  echo "$file: $(stat -c %s "$file") bytes raw, $(stat -c %s "$file.br") brotli, $(stat -c %s "$file.gz") gzip"
+echo "== the browser's code (release, split): every file, raw and as served (brotli, gzip)"
+# A first visit fetches artwall.*.{js,wasm}; __wasm_split.*.js, split_* (a page each) and their
+# shared chunk_* come when a page that needs them opens.
+first_visit=0
+for file in target/site/pkg/*.js target/site/pkg/*.wasm; do
+  name=$(basename "$file")
+  printf '  %9d raw %9d br %9d gz  %s\n' "$(stat -c %s "$file")" "$(stat -c %s "$file.br")" "$(stat -c %s "$file.gz")" "$name"
+  case "$name" in artwall.*) first_visit=$((first_visit + $(stat -c %s "$file.br"))) ;; esac
 done
-echo "== what the hydrate WASM is made of (twiggy)"
+echo "  a first visit's WASM + JS: $first_visit bytes brotli"
+echo "== what the browser's code is made of, all pages before the split (twiggy)"
 "$ARTWALL_VENV/bin/python" scripts/wasm_contributors.py "$CARGO_TARGET_DIR/front/wasm32-unknown-unknown/wasm-release/artwall.wasm"

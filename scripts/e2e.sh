@@ -9,7 +9,7 @@ cd "$here"
 source scripts/env.sh
 PG_PORT=${1:?postgres port}
 
-mold -run cargo leptos build
+mold -run cargo leptos build --split
 bin="$CARGO_TARGET_DIR/debug/artwall"
 
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/artwall_e2e"

@@ -2,10 +2,10 @@
 
     python scripts/wasm_contributors.py path/to/artwall.wasm
 
-Reads the module rustc linked (before wasm-bindgen and wasm-opt, which drop the function names)
-and prints the bytes of code and data by crate, then the largest single functions. The split
-between crates is what wasm-opt later shrinks proportionally; the total here is larger than the
-shipped file's.
+Reads the module rustc linked, with every page's code (before the split into chunks, wasm-bindgen
+and wasm-opt, which drop the function names), and prints the bytes of code and data by crate,
+then the largest single functions. The total is larger than what ships; the shares are what
+counts.
 """
 
 import csv

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
-use leptos_router::{path, SsrMode};
+use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
 
 use crate::pages::{
     admin::{Dashboard, LoginPage},
@@ -71,19 +71,20 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/onboarding") view=OnboardingPage ssr=SsrMode::Async/>
                     <Route path=path!("/feed") view=Feed ssr=SsrMode::Async/>
                     <Route path=path!("/painting/:id") view=Painting ssr=SsrMode::Async/>
-                    <Route path=path!("/saved") view=SavedPage ssr=SsrMode::Async/>
-                    <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/login") view=LoginPage/>
-                    <Route path=path!("/admin") view=Dashboard ssr=SsrMode::Async/>
-                    <Route path=path!("/orders") view=OrdersPage ssr=SsrMode::Async/>
-                    <Route path=path!("/order/:id") view=OrderPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/orders") view=AdminOrdersPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/orders/:id") view=AdminOrderPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/import") view=ImportPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/jobs/:id") view=JobPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/paintings") view=AdminPaintingsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/paintings/new") view=NewPaintingPage/>
-                    <Route path=path!("/admin/paintings/:id") view=EditPaintingPage ssr=SsrMode::Async/>
+                    // Pages a first visit does not need come in chunks of their own (below).
+                    <Route path=path!("/saved") view={Lazy::<SavedRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/search") view={Lazy::<SearchRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/orders") view={Lazy::<OrdersRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/order/:id") view={Lazy::<OrderRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/login") view={Lazy::<LoginRoute>::new()}/>
+                    <Route path=path!("/admin") view={Lazy::<DashboardRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/orders") view={Lazy::<AdminOrdersRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/orders/:id") view={Lazy::<AdminOrderRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/import") view={Lazy::<ImportRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/jobs/:id") view={Lazy::<JobRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/paintings") view={Lazy::<AdminPaintingsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/paintings/new") view={Lazy::<NewPaintingRoute>::new()}/>
+                    <Route path=path!("/admin/paintings/:id") view={Lazy::<EditPaintingRoute>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <footer class="site-footer">
@@ -91,6 +92,42 @@ pub fn App() -> impl IntoView {
             </footer>
         </Router>
     }
+}
+
+/// Routes whose page the shopper's first visit (`/`, `/feed`, a painting) does not need: each
+/// page's code goes into a WASM chunk of its own (`cargo leptos build --split`), fetched when the
+/// page is first opened, so a first visit downloads no admin code.
+macro_rules! lazy_routes {
+    ($($route:ident => $page:ident),* $(,)?) => {$(
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page/> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_routes! {
+    SavedRoute => SavedPage,
+    SearchRoute => SearchPage,
+    OrdersRoute => OrdersPage,
+    OrderRoute => OrderPage,
+    LoginRoute => LoginPage,
+    DashboardRoute => Dashboard,
+    AdminOrdersRoute => AdminOrdersPage,
+    AdminOrderRoute => AdminOrderPage,
+    ImportRoute => ImportPage,
+    JobRoute => JobPage,
+    AdminPaintingsRoute => AdminPaintingsPage,
+    NewPaintingRoute => NewPaintingPage,
+    EditPaintingRoute => EditPaintingPage,
 }
 
 /// On every page while payments are in test mode, so nobody believes they paid.

@@ -21,10 +21,43 @@ pub mod server;
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
-    console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    // End-to-end tests wait for this before they click.
-    if let Some(body) = leptos::prelude::document().body() {
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        show_broken_page_notice();
+    }));
+    // What `hydrate_lazy` does, with the marker set once hydration (which waits for the chunks
+    // of lazy routes) is done.
+    wasm_bindgen_futures::spawn_local(async {
+        let body = leptos::prelude::document().body().expect("a page has a body");
+        leptos::mount::hydrate_from_async(body.clone(), app::App).await.forget();
+        // End-to-end tests wait for this before they click.
         let _ = body.set_attribute("data-hydrated", "true");
+    });
+}
+
+/// After a panic the page no longer responds: most often a page's code chunk failed to load
+/// because a deploy replaced it. Say so, with a plain link that reloads the page (it needs no
+/// WASM: the router ignores `rel="external"` links).
+#[cfg(feature = "hydrate")]
+fn show_broken_page_notice() {
+    let document = leptos::prelude::document();
+    if document.get_element_by_id("page-broken").is_some() {
+        return;
     }
+    let element = |tag: &str| document.create_element(tag).ok();
+    let (Some(body), Some(notice), Some(message), Some(reload)) =
+        (document.body(), element("div"), element("p"), element("a"))
+    else {
+        return;
+    };
+    notice.set_id("page-broken");
+    let _ = notice.set_attribute("role", "alert");
+    message.set_text_content(Some("This page stopped working, perhaps because the shop was just updated."));
+    let href = document.location().and_then(|location| location.href().ok()).unwrap_or_else(|| "/".into());
+    let _ = reload.set_attribute("href", &href);
+    let _ = reload.set_attribute("rel", "external");
+    let _ = reload.set_attribute("class", "button primary");
+    reload.set_text_content(Some("Reload the page"));
+    let _ = notice.append_with_node_2(&message, &reload);
+    let _ = body.prepend_with_node_1(&notice);
 }

@@ -129,3 +129,43 @@ test("the built WASM, JS and CSS go out compressed under hashed, immutable names
     expect(response.headers()["cache-control"], asset).toBe("public, max-age=31536000, immutable");
   }
 });
+
+test("a first visit to the landing page, the feed or a painting loads no other page's code", async ({ page }) => {
+  const wasm: string[] = [];
+  page.on("request", (request) => {
+    if (request.url().endsWith(".wasm")) wasm.push(new URL(request.url()).pathname);
+  });
+  for (const path of ["/", "/feed"]) {
+    await page.goto(path);
+    await hydrated(page);
+  }
+  await page.locator(".feed-grid .card a").first().click();
+  await expect(page).toHaveURL(/\/painting\/\d+$/);
+  await page.reload();
+  await hydrated(page);
+  expect(new Set(wasm)).toEqual(new Set([expect.stringMatching(/^\/pkg\/artwall\.[\w-]+\.wasm$/)]));
+  // Opening the admin console fetches its chunk then.
+  const chunk = page.waitForRequest(/\/pkg\/split___login_route_view_\w+\.[\w-]+\.wasm$/);
+  await page.goto("/admin/login");
+  await chunk;
+  await hydrated(page);
+});
+
+test("a page whose code cannot be fetched (a deploy replaced it) says so and offers a reload", async ({ browser }) => {
+  // A context of its own: the panic this provokes is expected here, not an error of the test.
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto("/feed");
+  await hydrated(page);
+  const chunks = /\/pkg\/(split_|chunk_)[\w-]+\.[\w-]+\.wasm$/;
+  await page.route(chunks, (route) => route.fulfill({ status: 404, body: "gone" }));
+  await page.getByRole("link", { name: "Saved" }).click();
+  const notice = page.getByRole("alert").filter({ hasText: "This page stopped working" });
+  await expect(notice).toBeVisible();
+  await page.unroute(chunks);
+  await notice.getByRole("link", { name: "Reload the page" }).click();
+  await page.waitForLoadState("load");
+  await hydrated(page);
+  await expect(page.getByRole("alert").filter({ hasText: "This page stopped working" })).toHaveCount(0);
+  await context.close();
+});
