@@ -11,7 +11,7 @@ use sqlx::PgPool;
 
 use crate::error::AppError;
 use crate::server::admin::audit;
-use crate::server::catalogue::{AddOutcome, Catalogue, NewPainting, PaintingMeta, RawMeta};
+use crate::server::catalogue::{AddOutcome, Catalogue, NewPainting, PaintingMeta, RawMeta, META_COLUMNS};
 use crate::server::error::ServerResult;
 use crate::server::http::auth::Admin;
 use crate::server::infra::fetch::Fetcher;
@@ -315,24 +315,10 @@ pub async fn update_meta(db: &PgPool, admin: &Admin, id: i64, mut raw: RawMeta) 
     .ok_or(AppError::NotFound)?;
     raw.id = before["sourceKey"].as_str().map(str::to_owned);
     let meta = PaintingMeta::parse(raw).map_err(AppError::from)?;
-    sqlx::query(
-        "UPDATE paintings SET title = $2, title_en = $3, artist = $4, artist_en = $5, year = $6, style = $7, tags = $8,
-             source = $9, source_url = $10, license = $11, updated_at = now()
-         WHERE id = $1",
-    )
-    .bind(id)
-    .bind(&meta.title)
-    .bind(&meta.title_en)
-    .bind(&meta.artist)
-    .bind(&meta.artist_en)
-    .bind(meta.year)
-    .bind(&meta.style)
-    .bind(&meta.tags)
-    .bind(&meta.source)
-    .bind(&meta.source_url)
-    .bind(&meta.license)
-    .execute(&mut *tx)
-    .await?;
+    let update = format!(
+        "UPDATE paintings SET ({META_COLUMNS}) = ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11), updated_at = now() WHERE id = $1"
+    );
+    meta.bind(sqlx::query(&update).bind(id)).execute(&mut *tx).await?;
     let after = json!({ "sourceKey": meta.source_key, "title": meta.title, "titleEn": meta.title_en, "artist": meta.artist, "artistEn": meta.artist_en,
         "year": meta.year, "style": meta.style, "tags": meta.tags, "source": meta.source, "sourceUrl": meta.source_url, "license": meta.license });
     if before != after {

@@ -235,6 +235,29 @@ impl Renditions {
     }
 }
 
+pub(crate) type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// The columns `PaintingMeta::bind` fills, in its order.
+pub(crate) const META_COLUMNS: &str =
+    "title, title_en, artist, artist_en, year, style, tags, source, source_url, license";
+
+impl PaintingMeta {
+    /// Binds the next ten parameters of `query` to `META_COLUMNS`.
+    pub(crate) fn bind<'q>(&'q self, query: PgQuery<'q>) -> PgQuery<'q> {
+        query
+            .bind(&self.title)
+            .bind(&self.title_en)
+            .bind(&self.artist)
+            .bind(&self.artist_en)
+            .bind(self.year)
+            .bind(&self.style)
+            .bind(&self.tags)
+            .bind(&self.source)
+            .bind(&self.source_url)
+            .bind(&self.license)
+    }
+}
+
 /// Where a painting's stored renditions are, as its row records them.
 struct StoredImages {
     thumb_url: String,
@@ -246,27 +269,31 @@ struct StoredImages {
     srcset_webp: Option<String>,
 }
 
+/// The columns `StoredImages::bind` fills, in its order.
+const IMAGE_COLUMNS: &str = "image_url, image_hd_url, thumb_width, thumb_height, hd_width, hd_height, aspect_ratio,
+     image_srcset, image_srcset_webp";
+
 impl StoredImages {
+    /// Binds the next nine parameters of `query` to `IMAGE_COLUMNS`.
+    fn bind<'q>(&'q self, query: PgQuery<'q>) -> PgQuery<'q> {
+        query
+            .bind(&self.thumb_url)
+            .bind(&self.hd_url)
+            .bind(self.thumb_size.0)
+            .bind(self.thumb_size.1)
+            .bind(self.hd_size.0)
+            .bind(self.hd_size.1)
+            .bind(self.aspect_ratio())
+            .bind(&self.srcset)
+            .bind(self.srcset_webp.as_deref())
+    }
+
     /// Points painting `id` at these images.
     async fn record(&self, tx: &mut sqlx::PgConnection, id: i64) -> ServerResult<()> {
-        sqlx::query(
-            "UPDATE paintings SET image_url = $2, image_hd_url = $3, thumb_width = $4, thumb_height = $5,
-                 hd_width = $6, hd_height = $7, aspect_ratio = $8, image_srcset = $9, image_srcset_webp = $10,
-                 updated_at = now()
-             WHERE id = $1",
-        )
-        .bind(id)
-        .bind(&self.thumb_url)
-        .bind(&self.hd_url)
-        .bind(self.thumb_size.0)
-        .bind(self.thumb_size.1)
-        .bind(self.hd_size.0)
-        .bind(self.hd_size.1)
-        .bind(self.aspect_ratio())
-        .bind(&self.srcset)
-        .bind(&self.srcset_webp)
-        .execute(tx)
-        .await?;
+        let update = format!(
+            "UPDATE paintings SET ({IMAGE_COLUMNS}) = ($2, $3, $4, $5, $6, $7, $8, $9, $10), updated_at = now() WHERE id = $1"
+        );
+        self.bind(sqlx::query(&update).bind(id)).execute(tx).await?;
         Ok(())
     }
 
@@ -373,40 +400,20 @@ impl Catalogue {
 
     async fn store(&self, meta: &PaintingMeta, prepared: Prepared, embedding: Vec<f32>) -> ServerResult<AddOutcome> {
         let images = self.store_renditions(&meta.source_key, &prepared.digest, &prepared.renditions).await?;
-        let inserted: Option<(i64,)> = sqlx::query_as(
-            "INSERT INTO paintings (source_key, title, title_en, artist, artist_en, year, style,
-                 image_url, image_hd_url, thumb_width, thumb_height, hd_width, hd_height, aspect_ratio,
-                 source, source_url, license, tags, embedding, embedding_model, image_srcset, image_srcset_webp)
+        let insert = format!(
+            "INSERT INTO paintings (source_key, {META_COLUMNS}, embedding, embedding_model, {IMAGE_COLUMNS})
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
              ON CONFLICT (source_key) DO NOTHING
-             RETURNING id",
-        )
-        .bind(&meta.source_key)
-        .bind(&meta.title)
-        .bind(&meta.title_en)
-        .bind(&meta.artist)
-        .bind(&meta.artist_en)
-        .bind(meta.year)
-        .bind(&meta.style)
-        .bind(&images.thumb_url)
-        .bind(&images.hd_url)
-        .bind(images.thumb_size.0)
-        .bind(images.thumb_size.1)
-        .bind(images.hd_size.0)
-        .bind(images.hd_size.1)
-        .bind(images.aspect_ratio())
-        .bind(&meta.source)
-        .bind(&meta.source_url)
-        .bind(&meta.license)
-        .bind(&meta.tags)
-        .bind(Vector::from(embedding))
-        .bind(&self.clip.info().id)
-        .bind(&images.srcset)
-        .bind(&images.srcset_webp)
-        .fetch_optional(&self.db)
-        .await?;
+             RETURNING id"
+        );
+        let query = meta
+            .bind(sqlx::query(&insert).bind(&meta.source_key))
+            .bind(Vector::from(embedding))
+            .bind(&self.clip.info().id);
+        let inserted: Option<i64> =
+            images.bind(query).fetch_optional(&self.db).await?.map(|row| sqlx::Row::get(&row, "id"));
         match inserted {
-            Some((id,)) => Ok(AddOutcome::Added { id }),
+            Some(id) => Ok(AddOutcome::Added { id }),
             // A concurrent import of the same record won the race.
             None => {
                 let (id,): (i64,) = sqlx::query_as("SELECT id FROM paintings WHERE source_key = $1")
