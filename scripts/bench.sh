@@ -104,5 +104,5 @@ for file in target/site/pkg/*.js target/site/pkg/*.wasm; do
   case "$name" in artwall.*) first_visit=$((first_visit + $(stat -c %s "$file.br"))) ;; esac
 done
 echo "  a first visit's WASM + JS: $first_visit bytes brotli"
-echo "== what the browser's code is made of, all pages before the split (twiggy)"
-"$ARTWALL_VENV/bin/python" scripts/wasm_contributors.py "$CARGO_TARGET_DIR/front/wasm32-unknown-unknown/wasm-release/artwall.wasm"
+echo "== what a first visit's WASM is made of (twiggy)"
+"$ARTWALL_VENV/bin/python" scripts/wasm_contributors.py "$CARGO_TARGET_DIR/front/wasm32-unknown-unknown/wasm-release/artwall_split.wasm"
