@@ -210,8 +210,9 @@ impl Renditions {
         for max_width in RENDITION_WIDTHS.into_iter().chain([u32::MAX]) {
             let fitted = fit_within(width, height, max_width, HD_LONG_SIDE);
             if sizes.last().map(|r| (r.width, r.height)) != Some(fitted) {
-                let quality = if max_width == u32::MAX { 88 } else { 82 };
-                sizes.push(web_rendition(image, fitted, quality));
+                // The HD size is looked at closely, on the painting page and on a wall.
+                let (jpeg_quality, webp_quality) = if max_width == u32::MAX { (88, 80) } else { (82, 75) };
+                sizes.push(web_rendition(image, fitted, jpeg_quality, webp_quality));
             }
             if max_width == THUMB_WIDTH {
                 thumb = sizes.len() - 1;
