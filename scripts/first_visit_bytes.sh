@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prints what a first visit to a page transfers, compressed as a browser that accepts brotli and
-# gzip gets it: the HTML, and the WASM, JS and CSS it links (images not counted).
+# gzip gets it: the HTML, the WASM, JS and CSS it links, and the JS modules those import
+# statically (the split loader); images not counted.
 #   scripts/first_visit_bytes.sh http://127.0.0.1:3000/feed
 set -euo pipefail
 page=${1:?usage: first_visit_bytes.sh URL}
@@ -16,7 +17,11 @@ report() {
 }
 echo "first visit to $page"
 report html "$page"
-for asset in $(curl -s "$page" | grep -o '/pkg/[A-Za-z0-9._-]*\.\(wasm\|js\|css\)' | sort -u); do
+linked=$(curl -s "$page" | grep -o '/pkg/[A-Za-z0-9._-]*\.\(wasm\|js\|css\)' | sort -u)
+imported=$(for js in $(grep '\.js$' <<<"$linked"); do
+  curl -s "$origin$js" | grep -o 'from *"\./[A-Za-z0-9._-]*\.js"' | sed 's|.*"\./\(.*\)"|/pkg/\1|'
+done | sort -u)
+for asset in $linked $imported; do
   report "${asset##*.}" "$origin$asset"
 done
 printf '  total %9d bytes\n' "$total"

@@ -95,5 +95,5 @@ done
 on_crates_io twiggy "$TWIGGY_VERSION"
 wasm_bindgen_installed || fail "wasm-bindgen --version does not pass setup's test"
 rustup target list --installed | grep -qx wasm32-unknown-unknown || fail "no wasm32-unknown-unknown target"
-ok "cargo-leptos, cargo-nextest, cargo-mutants, twiggy, wasm-bindgen-cli: the pinned versions exist for rustc $rustc; those installed are the pinned ones and pass setup's tests"
+ok "cargo-leptos, cargo-nextest, cargo-mutants, twiggy, wasm-bindgen-cli: the pinned versions exist for rustc $rustc; cargo-leptos, cargo-nextest, wasm-bindgen-cli (and cargo-mutants where installed) are the pinned ones and pass setup's tests"
 

@@ -106,7 +106,7 @@ pub struct StyleCard {
     pub name_zh: String,
     pub name_en: String,
     /// (image URL, width, height, painting title)
-    pub picture: Option<(String, i32, i32, String)>,
+    pub picture: Option<PaintingCard>,
 }
 
 /// What every page needs to know about the shop itself.

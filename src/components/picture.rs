@@ -50,3 +50,17 @@ pub fn Picture(
         </picture>
     }
 }
+
+/// A catalogue painting's image at `sizes` (lazily fetched unless told): for lists and orders.
+#[component]
+pub fn PaintingThumbnail(
+    card: crate::types::PaintingCard,
+    sizes: &'static str,
+    #[prop(optional)] fetch: Fetch,
+) -> impl IntoView {
+    let alt = card.alt_text();
+    view! {
+        <Picture src=card.image_url srcset=card.srcset srcset_webp=card.srcset_webp sizes alt
+            width=card.width height=card.height fetch/>
+    }
+}

@@ -2,7 +2,11 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::{load_onboarding, ChooseStyles};
+use crate::components::picture::Picture;
 use crate::types::{Onboarding, StyleCard};
+
+/// `sizes` for a card in the `.style-grid`: columns of 220 px or more, 1100 px at most.
+const STYLE_SIZES: &str = "(max-width: 500px) 100vw, (max-width: 760px) 50vw, 280px";
 
 /// Pick one or more home styles; the feed starts from their mix.
 #[component]
@@ -57,8 +61,12 @@ fn StyleOption(card: StyleCard, index: usize, checked: bool) -> impl IntoView {
         <li class="style-card">
             <label>
                 <input type="checkbox" name=name value=card.code.clone() checked=checked/>
-                {card.picture.map(|(url, width, height, title)| view! {
-                    <img src=url alt=format!("{title}, suggesting the {} style", card.name_en) width=width height=height loading="lazy"/>
+                {card.picture.map(|picture| {
+                    let alt = format!("{}, suggesting the {} style", picture.title_en.as_deref().unwrap_or(&picture.title), card.name_en);
+                    view! {
+                        <Picture src=picture.image_url srcset=picture.srcset srcset_webp=picture.srcset_webp sizes=STYLE_SIZES
+                            alt width=picture.width height=picture.height/>
+                    }
                 })}
                 <span class="style-name"><span lang="zh">{card.name_zh}</span> " " <span lang="en">{card.name_en}</span></span>
             </label>

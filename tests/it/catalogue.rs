@@ -136,8 +136,10 @@ async fn every_size_is_stored_as_jpeg_and_smaller_webp_and_a_reembed_makes_missi
     sqlx::query("UPDATE paintings SET image_srcset = NULL, image_srcset_webp = NULL").execute(&db).await.unwrap();
     let results = app.state.catalogue().reembed(&[id]).await.unwrap();
     assert_eq!(results, [Ok(())]);
-    let (_, _, _, remade, remade_webp) = row().await;
+    let (_, _, hd_after, remade, remade_webp) = row().await;
     let remade = remade.expect("sizes made again");
+    assert_eq!(hd_after, hd, "the stored HD image is kept, not encoded again");
+    assert!(remade.ends_with(&format!("{hd} 843w")), "{remade}");
     assert_eq!(srcset_files(&app, &remade).iter().map(|(_, width)| *width).collect::<Vec<_>>(), widths);
     assert!(srcset_files(&app, &remade_webp.expect("and their WebP")).iter().all(|(path, _)| path.exists()));
     // A painting that has its sizes keeps them.

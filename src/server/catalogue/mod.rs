@@ -209,7 +209,8 @@ impl Renditions {
         let (width, height) = image.dimensions();
         for max_width in RENDITION_WIDTHS.into_iter().chain([u32::MAX]) {
             let fitted = fit_within(width, height, max_width, HD_LONG_SIDE);
-            if sizes.last().map(|r| (r.width, r.height)) != Some(fitted) {
+            // Pages tell sizes apart by width (`srcset`'s "640w"), so one size per width.
+            if sizes.last().map(|r| r.width) != Some(fitted.0) {
                 // The HD size is looked at closely, on the painting page and on a wall.
                 let (jpeg_quality, webp_quality) = if max_width == u32::MAX { (88, 80) } else { (82, 75) };
                 sizes.push(web_rendition(image, fitted, jpeg_quality, webp_quality));
@@ -367,21 +368,29 @@ impl Catalogue {
     }
 
     /// Writes every size as JPEG (and as WebP where that is smaller); returns their public URLs.
+    /// `stored_hd`: the URL of a JPEG already stored at the largest size (a re-embed's source),
+    /// which is kept as it is rather than written again one JPEG generation worse.
     async fn store_renditions(
         &self,
         source_key: &str,
         digest: &str,
         renditions: &Renditions,
+        stored_hd: Option<&str>,
     ) -> ServerResult<StoredImages> {
         let folder = format!("{PUBLIC_PREFIX}{}", slug(source_key));
         let with_webp = renditions.webp_is_smaller();
         let mut jpeg_urls = Vec::with_capacity(renditions.sizes.len());
         let mut srcset_webp = Vec::new();
-        for size in &renditions.sizes {
+        for (index, size) in renditions.sizes.iter().enumerate() {
             let stem = format!("{folder}/{digest}-{}w", size.width);
-            let key = MediaKey::parse(format!("{stem}.jpg"))?;
-            self.storage.put(&key, size.jpeg.clone(), "image/jpeg", Visibility::Public).await?;
-            jpeg_urls.push(self.storage.public_url(&key));
+            match stored_hd.filter(|_| index + 1 == renditions.sizes.len()) {
+                Some(url) => jpeg_urls.push(url.to_owned()),
+                None => {
+                    let key = MediaKey::parse(format!("{stem}.jpg"))?;
+                    self.storage.put(&key, size.jpeg.clone(), "image/jpeg", Visibility::Public).await?;
+                    jpeg_urls.push(self.storage.public_url(&key));
+                }
+            }
             if with_webp {
                 let key = MediaKey::parse(format!("{stem}.webp"))?;
                 self.storage.put(&key, size.webp.clone(), "image/webp", Visibility::Public).await?;
@@ -400,7 +409,7 @@ impl Catalogue {
     }
 
     async fn store(&self, meta: &PaintingMeta, prepared: Prepared, embedding: Vec<f32>) -> ServerResult<AddOutcome> {
-        let images = self.store_renditions(&meta.source_key, &prepared.digest, &prepared.renditions).await?;
+        let images = self.store_renditions(&meta.source_key, &prepared.digest, &prepared.renditions, None).await?;
         let insert = format!(
             "INSERT INTO paintings (source_key, {META_COLUMNS}, embedding, embedding_model, {IMAGE_COLUMNS})
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
@@ -440,7 +449,7 @@ impl Catalogue {
             .await?
             .map_err(|reason| AppError::InvalidField { field: "image".into(), message: reason })?;
         let embedding = self.clip.embed_images(prepared.pixels.clone()).await?.pop().expect("one embedding per image");
-        let images = self.store_renditions(&source_key, &prepared.digest, &prepared.renditions).await?;
+        let images = self.store_renditions(&source_key, &prepared.digest, &prepared.renditions, None).await?;
         let mut tx = self.db.begin().await?;
         images.record(&mut tx, id).await?;
         self.record_embedding(&mut tx, id, embedding).await?;
@@ -507,9 +516,19 @@ impl Catalogue {
         }
         let embeddings = self.clip.embed_images(pixels).await?;
         for ((index, id, sizes), embedding) in ready.into_iter().zip(embeddings) {
+            let (hd_url, source_key, _) = &rows[&id];
             let images = match sizes {
-                Some((renditions, digest)) => Some(self.store_renditions(&rows[&id].1, &digest, &renditions).await?),
                 None => None,
+                Some((renditions, digest)) => {
+                    match self.store_renditions(source_key, &digest, &renditions, Some(hd_url)).await {
+                        Ok(images) => Some(images),
+                        Err(error) => {
+                            tracing::error!(%error, painting = id, "storing sizes while re-embedding failed");
+                            results[index] = Err("its sizes could not be stored (logged)".to_owned());
+                            continue;
+                        }
+                    }
+                }
             };
             let mut tx = self.db.begin().await?;
             if let Some(images) = images {

@@ -9,11 +9,12 @@ use sqlx::PgPool;
 
 use crate::error::AppError;
 use crate::server::discovery::activity::{self, ServerEvent};
+use crate::server::discovery::paintings::{CardRow, CARD_COLUMNS};
 use crate::server::error::{ServerError, ServerResult};
 use crate::server::http::visitor::VisitorId;
 use crate::server::infra::clip::{l2_normalised, Clip, EMBEDDING_DIM};
 use crate::styles::{self, HOME_STYLES};
-use crate::types::StyleCard;
+use crate::types::{PaintingCard, StyleCard};
 
 /// The committed file: which model made the embeddings, and one per style.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -140,22 +141,22 @@ pub async fn style_cards(db: &PgPool, styles: &StyleEmbeddings) -> ServerResult<
     let mut used: Vec<i64> = Vec::new();
     for style in &HOME_STYLES {
         let embedding = Vector::from(styles.embedding(style.code).expect("checked at start-up").to_vec());
-        let picture: Option<(i64, String, i32, i32, String)> = sqlx::query_as(
-            "SELECT id, image_url, thumb_width, thumb_height, coalesce(title_en, title) FROM paintings
-             WHERE published AND id <> ALL($2) ORDER BY embedding <=> $1 LIMIT 1",
-        )
+        let picture: Option<CardRow> = sqlx::query_as(&format!(
+            "SELECT {CARD_COLUMNS} FROM paintings p
+             WHERE p.published AND p.id <> ALL($2) ORDER BY p.embedding <=> $1 LIMIT 1"
+        ))
         .bind(embedding)
         .bind(&used)
         .fetch_optional(db)
         .await?;
-        if let Some((id, ..)) = &picture {
-            used.push(*id);
+        if let Some(row) = &picture {
+            used.push(row.id);
         }
         cards.push(StyleCard {
             code: style.code.to_owned(),
             name_zh: style.name_zh.to_owned(),
             name_en: style.name_en.to_owned(),
-            picture: picture.map(|(_, url, width, height, title)| (url, width, height, title)),
+            picture: picture.map(PaintingCard::from),
         });
     }
     Ok(cards)
