@@ -74,6 +74,8 @@ fn FeedGrid(first: FeedPage) -> impl IntoView {
         });
     };
     view! {
+        // Cards have <h3> titles: the headings go down one level at a time.
+        <h2 class="visually-hidden">"Paintings picked for you"</h2>
         <ul class="feed-grid">
             <For
                 each=move || items.get()

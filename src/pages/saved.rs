@@ -27,6 +27,7 @@ pub fn SavedPage() -> impl IntoView {
                         let count = list.items.len();
                         view! {
                             <p class="count">{format!("{count} {}", if count == 1 { "painting" } else { "paintings" })}</p>
+                            <h2 class="visually-hidden">"Your saved paintings"</h2>
                             <ul class="feed-grid saved-grid">
                                 {list.items.into_iter().enumerate().map(|(position, card)| {
                                     let id = card.id;

@@ -38,6 +38,7 @@ pub fn SearchPage() -> impl IntoView {
                             view! { <p class="empty-state">"No close matches for “" {found.query.clone()} "”."</p> }.into_any()
                         } else {
                             view! {
+                                <h2 class="visually-hidden">"Paintings found"</h2>
                                 <ul class="feed-grid">
                                     {found.items.into_iter().enumerate().map(|(i, item)| view! { <PaintingCardView card=item.card source=Source::Search position=i as i64/> }).collect_view()}
                                 </ul>
