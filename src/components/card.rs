@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::components::picture::{Fetch, Picture, CARD_SIZES};
+use crate::components::picture::{Fetch, PaintingPicture, CARD_SIZES};
 use crate::events::EventKind;
 use crate::tracking::{self, Metadata, Source};
 use crate::types::{Because, PaintingCard};
@@ -25,7 +25,6 @@ pub fn PaintingCardView(
 ) -> impl IntoView {
     let id = card.id;
     let href = format!("/painting/{id}");
-    let alt = card.alt_text();
     let byline = match card.year {
         Some(year) => format!("{}, {year}", card.artist_en.as_deref().unwrap_or(&card.artist)),
         None => card.artist_en.clone().unwrap_or_else(|| card.artist.clone()),
@@ -38,12 +37,12 @@ pub fn PaintingCardView(
             tracking::flush_now();
         }
     };
+    let frame = format!("aspect-ratio: {} / {}", card.width, card.height);
     view! {
         <li class="card" class:hiding=move || hiding.get() data-painting-id=id data-position=position data-source=source.map(Source::code)>
             <a href=href class="card-link" on:click=on_click>
-                <div class="card-frame" style=format!("aspect-ratio: {} / {}", card.width, card.height)>
-                    <Picture src=card.image_url srcset=card.srcset srcset_webp=card.srcset_webp sizes=CARD_SIZES alt
-                        width=card.width height=card.height fetch/>
+                <div class="card-frame" style=frame>
+                    <PaintingPicture card sizes=CARD_SIZES fetch/>
                 </div>
                 <div class="card-meta">
                     <h3 class="card-title">{title.clone()}</h3>

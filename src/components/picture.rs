@@ -51,9 +51,10 @@ pub fn Picture(
     }
 }
 
-/// A catalogue painting's image at `sizes` (lazily fetched unless told): for lists and orders.
+/// A catalogue painting's card image at `sizes` (lazily fetched unless told): for grids, lists
+/// and orders.
 #[component]
-pub fn PaintingThumbnail(
+pub fn PaintingPicture(
     card: crate::types::PaintingCard,
     sizes: &'static str,
     #[prop(optional)] fetch: Fetch,

@@ -8,7 +8,7 @@ use crate::api::{
     add_painting, load_admin_painting, load_admin_paintings, replace_painting_image, SetPaintingPublished,
     StartReembed, UpdatePainting,
 };
-use crate::components::picture::{PaintingThumbnail, CARD_SIZES};
+use crate::components::picture::{PaintingPicture, CARD_SIZES};
 use crate::error::AppError;
 use crate::pages::admin::{admin_error, AdminNav};
 use crate::types::{AddedPainting, AdminPainting, PaintingEdit};
@@ -181,14 +181,14 @@ fn Added(added: AddedPainting) -> impl IntoView {
     view! {
         <section class="added" role="status" aria-labelledby="added-title">
             <h2 id="added-title">"Added: " <a href=format!("/painting/{}", card.id)>{card.title.clone()}</a></h2>
-            <PaintingThumbnail card=card.clone() sizes=CARD_SIZES/>
+            <PaintingPicture card=card.clone() sizes=CARD_SIZES/>
             <h3>"Its nearest neighbours"</h3>
             <p class="muted">"A check of its embedding: these should look related."</p>
             <ul class="neighbours">
                 {added.neighbours.into_iter().map(|n| view! {
                     <li data-painting=n.card.id>
                         <a href=format!("/painting/{}", n.card.id)>
-                            <PaintingThumbnail card=n.card.clone() sizes=CARD_SIZES/>
+                            <PaintingPicture card=n.card.clone() sizes=CARD_SIZES/>
                         </a>
                         <span>{format!("{:.2}", n.similarity)}</span>
                     </li>

@@ -8,7 +8,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{load_my_orders, load_order, UpdateShipping};
-use crate::components::picture::{Fetch, PaintingThumbnail};
+use crate::components::picture::{Fetch, PaintingPicture};
 use crate::error::AppError;
 use crate::order_status::OrderStatus;
 use crate::pages::not_found::NotFound;
@@ -49,7 +49,7 @@ pub fn OrdersPage() -> impl IntoView {
 pub fn OrderSummary(order: OrderView, href: String) -> impl IntoView {
     view! {
         <a class="order-row" href=href>
-            <PaintingThumbnail card=order.painting.clone() sizes="72px"/>
+            <PaintingPicture card=order.painting.clone() sizes="72px"/>
             <span class="order-main">
                 <strong>{order.painting.title_en.clone().unwrap_or(order.painting.title.clone())}</strong>
                 <span>{order.options.describe()}</span>
@@ -155,7 +155,7 @@ pub fn OrderFacts(order: OrderView) -> impl IntoView {
     view! {
         <div class="order-facts">
             <a href=format!("/painting/{}", order.painting.id)>
-                <PaintingThumbnail card=order.painting.clone() sizes="220px" fetch=Fetch::Eager/>
+                <PaintingPicture card=order.painting.clone() sizes="220px" fetch=Fetch::Eager/>
             </a>
             <dl class="facts">
                 <dt>"Order"</dt><dd>{order.id.clone()}</dd>
