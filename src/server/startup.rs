@@ -2,6 +2,7 @@
 //! static files and middleware. `app.rs` is a leaf for it: nothing the pages import leads back here.
 
 use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::handler::Handler;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -49,7 +50,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/room-photo", post(api::room_photo).layer(DefaultBodyLimit::max(room_body_limit(&state.config))))
         .route("/api/room-photo/{token}", get(api::room_photo_file))
         .leptos_routes(&state, routes, move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
+        .fallback_service(site_root_files(&state));
     router =
         router.nest_service(&format!("/{}", site_pkg_dir(&state.leptos_options)), site_assets(&state.leptos_options));
     // Only the public folder: room photos sit beside it and go to their owner alone.
@@ -104,6 +105,15 @@ fn site_assets(options: &LeptosOptions) -> Router {
             }
         }),
     )
+}
+
+/// The files at the site's root (the favicon), and the shop's 404 page for any other path.
+/// leptos_axum's `file_and_error_handler` serves the files itself, under a reactive owner that
+/// inherits whatever owner the worker thread has current: it could take the headers of a page
+/// rendering beside it (its CSP), and that page then went out with scripts blocked.
+fn site_root_files(state: &AppState) -> Router {
+    let not_found = leptos_axum::file_and_error_handler::<AppState, _>(shell).with_state(state.clone());
+    Router::new().fallback_service(ServeDir::new(&*state.leptos_options.site_root).fallback(not_found))
 }
 
 /// Admin pages redirect to the login page without a session. Admin server functions call the

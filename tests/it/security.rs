@@ -112,3 +112,61 @@ async fn cross_site_state_changes_are_refused(db: PgPool) {
         assert_eq!(shown().await, 0, "{allowed:?}");
     }
 }
+
+/// A file at the site's root (the favicon) served while pages render must not take a page's
+/// CSP: leptos_axum's file handler once served files under whatever reactive owner the worker
+/// thread had current, took that page's pending headers, and the page went out with a CSP that
+/// blocks its scripts (a page that never hydrates). Served over TCP by a multi-threaded runtime,
+/// with page loads cut short as a browser does when a shopper clicks on.
+#[sqlx::test]
+async fn root_files_served_beside_pages_leave_every_page_its_csp(db: PgPool) {
+    let site_root = tempfile::tempdir().unwrap();
+    std::fs::copy("public/favicon.svg", site_root.path().join("favicon.svg")).unwrap();
+    let mut app = common::TestApp::new(db).await;
+    app.state.leptos_options.site_root = site_root.path().to_string_lossy().into_owned().into();
+    app.import_demo(2).await;
+    let id: i64 = sqlx::query_scalar("SELECT min(id) FROM paintings").fetch_one(&app.state.db).await.unwrap();
+    let router = app.router();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap();
+        });
+    });
+    let client = reqwest::Client::new();
+    let mut requests = tokio::task::JoinSet::new();
+    for round in 0..60 {
+        for path in
+            [format!("/painting/{id}"), "/favicon.svg".to_owned(), "/feed".to_owned(), "/favicon.svg".to_owned()]
+        {
+            let (client, url) = (client.clone(), format!("{base}{path}"));
+            let cut_short = path == "/feed" && round % 2 == 0;
+            requests.spawn(async move {
+                let request = client.get(&url).header("accept-encoding", "br");
+                if cut_short {
+                    let _ =
+                        tokio::time::timeout(std::time::Duration::from_millis(round as u64 % 7), request.send()).await;
+                    return None;
+                }
+                let response = request.send().await.unwrap();
+                let csp = response.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+                let status = response.status();
+                let _ = response.bytes().await;
+                Some((url, status, csp))
+            });
+        }
+    }
+    while let Some(answer) = requests.join_next().await {
+        let Some((url, status, csp)) = answer.unwrap() else { continue };
+        assert_eq!(status, reqwest::StatusCode::OK, "{url}");
+        if url.ends_with("/favicon.svg") {
+            assert!(!csp.contains("nonce-"), "the favicon took a page's CSP: {csp}");
+        } else {
+            assert!(csp.contains("'nonce-"), "{url} lost its CSP to another response: {csp}");
+        }
+    }
+}
