@@ -6,7 +6,11 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
+/// On the wire (server functions and raw routes alike) an error is
+/// `{"error": "invalidField", "message": "...", "field": "sourceUrl"}`: a code for programs, a
+/// sentence for people, and for a form the field it is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(into = "WireError", try_from = "WireError")]
 pub enum AppError {
     #[error("not found")]
     NotFound,
@@ -52,6 +56,62 @@ impl AppError {
     }
 }
 
+#[derive(Serialize, Deserialize)]
+struct WireError {
+    error: String,
+    message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+}
+
+impl AppError {
+    /// The error's code on the wire.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound => "notFound",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::Invalid(_) => "invalid",
+            Self::InvalidField { .. } => "invalidField",
+            Self::TooLarge(_) => "tooLarge",
+            Self::RateLimited => "rateLimited",
+            Self::Unavailable => "unavailable",
+            Self::PaymentUnavailable => "paymentUnavailable",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+impl From<AppError> for WireError {
+    fn from(error: AppError) -> Self {
+        let field = match &error {
+            AppError::InvalidField { field, .. } => Some(field.clone()),
+            _ => None,
+        };
+        Self { error: error.code().to_owned(), message: error.to_string(), field }
+    }
+}
+
+impl TryFrom<WireError> for AppError {
+    type Error = String;
+
+    fn try_from(wire: WireError) -> Result<Self, String> {
+        Ok(match (wire.error.as_str(), wire.field) {
+            ("notFound", _) => Self::NotFound,
+            ("unauthorized", _) => Self::Unauthorized,
+            ("forbidden", _) => Self::Forbidden,
+            ("invalid", _) => Self::Invalid(wire.message),
+            ("invalidField", Some(field)) => Self::InvalidField { field, message: wire.message },
+            ("tooLarge", _) => Self::TooLarge(wire.message),
+            ("rateLimited", _) => Self::RateLimited,
+            ("unavailable", _) => Self::Unavailable,
+            ("paymentUnavailable", _) => Self::PaymentUnavailable,
+            ("internal", _) => Self::Internal,
+            (code, _) => return Err(format!("unknown error code {code:?}")),
+        })
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
@@ -63,5 +123,34 @@ impl FromServerFnError for AppError {
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => Self::Unavailable,
             _ => Self::Internal,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AppError;
+
+    #[test]
+    fn every_error_goes_over_the_wire_as_code_message_and_field_and_comes_back() {
+        let all = [
+            AppError::NotFound,
+            AppError::Unauthorized,
+            AppError::Forbidden,
+            AppError::invalid("no such size"),
+            AppError::InvalidField { field: "sourceUrl".into(), message: "not a URL".into() },
+            AppError::TooLarge("at most 10 MB".into()),
+            AppError::RateLimited,
+            AppError::Unavailable,
+            AppError::PaymentUnavailable,
+            AppError::Internal,
+        ];
+        for error in all {
+            let json = serde_json::to_value(&error).unwrap();
+            assert_eq!(json["error"], error.code(), "{json}");
+            assert_eq!(json["message"], error.to_string(), "{json}");
+            assert_eq!(json.get("field").is_some(), matches!(error, AppError::InvalidField { .. }), "{json}");
+            assert_eq!(serde_json::from_value::<AppError>(json).unwrap(), error);
+        }
+        assert!(serde_json::from_str::<AppError>(r#"{"error":"teapot","message":"short and stout"}"#).is_err());
     }
 }

@@ -33,6 +33,7 @@ impl PaintingCard {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PaintingDetail {
     pub card: PaintingCard,
     pub image_hd_url: String,
@@ -89,6 +90,7 @@ pub struct FeedPage {
 
 /// The admin console's system panel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AdminOverview {
     pub admin_email: String,
     pub model_id: String,
@@ -101,6 +103,7 @@ pub struct AdminOverview {
 
 /// A home style on the onboarding page, pictured by the painting nearest to it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StyleCard {
     pub code: String,
     pub name_zh: String,
@@ -118,6 +121,7 @@ pub struct ShopInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Onboarding {
     pub cards: Vec<StyleCard>,
     /// The styles this visitor chose last time, if any.
@@ -126,12 +130,14 @@ pub struct Onboarding {
 
 /// A painting with its cosine similarity to something (a query, another painting).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ScoredCard {
     pub card: PaintingCard,
     pub similarity: f32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SearchResults {
     pub query: String,
     /// Only matches above the similarity floor; may be empty ("no close matches").
@@ -141,6 +147,7 @@ pub struct SearchResults {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SavedList {
     /// Newest first.
     pub items: Vec<PaintingCard>,
@@ -148,6 +155,7 @@ pub struct SavedList {
 
 /// What the "see it on your wall" panel needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RoomState {
     /// The visitor's newest room photo, if they uploaded one.
     pub photo: Option<RoomPhoto>,
@@ -157,6 +165,7 @@ pub struct RoomState {
 
 /// A stored room photo.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RoomPhoto {
     pub url: String,
     pub width: i32,
@@ -165,6 +174,7 @@ pub struct RoomPhoto {
 
 /// One line of an order's timeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TimelineEntry {
     pub from: Option<crate::order_status::OrderStatus>,
     pub to: crate::order_status::OrderStatus,
@@ -178,6 +188,7 @@ pub struct TimelineEntry {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ShippingAddress {
     pub name: String,
     pub phone: String,
@@ -186,6 +197,7 @@ pub struct ShippingAddress {
 
 /// An order as its shopper (or an admin) sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OrderView {
     pub id: String,
     pub painting: PaintingCard,
@@ -204,6 +216,7 @@ pub struct OrderView {
 
 /// The admin's order list: newest first, with counts per status.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AdminOrders {
     pub orders: Vec<OrderView>,
     pub counts: Vec<(crate::order_status::OrderStatus, i64)>,
@@ -238,6 +251,7 @@ impl JobView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct JobFailure {
     pub position: i32,
     pub label: String,
@@ -246,6 +260,7 @@ pub struct JobFailure {
 
 /// One row of the admin's catalogue list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct AdminPainting {
     pub id: i64,
@@ -261,6 +276,7 @@ pub struct AdminPainting {
 
 /// A page of the admin's catalogue list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AdminPaintings {
     pub items: Vec<AdminPainting>,
     pub total: i64,
@@ -270,6 +286,7 @@ pub struct AdminPaintings {
 
 /// The dashboard's figures about the shop and the feed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DashboardFigures {
     /// The last 30 days, oldest first: orders paid that day and their revenue net of refunds.
     pub orders_by_day: Vec<DayFigures>,
@@ -286,6 +303,7 @@ pub struct DashboardFigures {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DayFigures {
     pub day: String,
     pub orders: i64,
@@ -293,6 +311,7 @@ pub struct DayFigures {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Funnel {
     pub impressions: i64,
     pub clicks: i64,
@@ -314,6 +333,7 @@ impl Funnel {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RankedPainting {
     pub id: i64,
     pub title: String,
@@ -322,6 +342,7 @@ pub struct RankedPainting {
 
 /// A painting an admin just added, with its nearest neighbours as a check of its embedding.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AddedPainting {
     pub painting: PaintingDetail,
     pub neighbours: Vec<ScoredCard>,
@@ -329,6 +350,7 @@ pub struct AddedPainting {
 
 /// A painting's metadata as the admin's edit form shows it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PaintingEdit {
     pub id: i64,
     pub title: String,

@@ -90,14 +90,14 @@ pub async fn load_admin_painting(id: i64) -> Result<PaintingEdit, AppError> {
 pub async fn update_painting(
     id: i64,
     title: String,
-    title_en: String,
+    #[server(rename = "titleEn")] title_en: String,
     artist: String,
-    artist_en: String,
+    #[server(rename = "artistEn")] artist_en: String,
     year: String,
     style: String,
     tags: String,
     source: String,
-    source_url: String,
+    #[server(rename = "sourceUrl")] source_url: String,
     license: String,
 ) -> Result<(), AppError> {
     use crate::server::catalogue::editor;

@@ -84,7 +84,11 @@ pub async fn load_saved() -> Result<SavedList, AppError> {
 /// Save or unsave a painting (recorded as a save/unsave activity, like the feed's buttons).
 /// Returns the new state.
 #[server(endpoint = "saved/set")]
-pub async fn set_saved(painting_id: i64, saved: bool, source: String) -> Result<bool, AppError> {
+pub async fn set_saved(
+    #[server(rename = "paintingId")] painting_id: i64,
+    saved: bool,
+    source: String,
+) -> Result<bool, AppError> {
     use crate::server::discovery::paintings;
     let (state, visitor) = visitor_context()?;
     respond(paintings::set_saved(&state.db, visitor, painting_id, saved, &source).await)?;

@@ -13,7 +13,7 @@ use crate::types::{AdminOrders, OrderView};
 /// Session, and returns the Checkout URL (a plain form post is redirected there).
 #[server(endpoint = "checkout")]
 pub async fn start_checkout(
-    painting_id: i64,
+    #[server(rename = "paintingId")] painting_id: i64,
     size: String,
     material: String,
     frame: String,
@@ -43,7 +43,12 @@ pub async fn load_order(id: String) -> Result<OrderView, AppError> {
 }
 
 #[server(endpoint = "order/address")]
-pub async fn update_shipping(order_id: String, name: String, phone: String, address: String) -> Result<(), AppError> {
+pub async fn update_shipping(
+    #[server(rename = "orderId")] order_id: String,
+    name: String,
+    phone: String,
+    address: String,
+) -> Result<(), AppError> {
     use crate::server::shop::checkout;
     let (state, visitor) = visitor_context()?;
     let address = respond(checkout::parse_address(&name, &phone, &address).map_err(Into::into))?;
@@ -68,7 +73,11 @@ pub async fn load_admin_order(id: String) -> Result<OrderView, AppError> {
 
 /// The next fulfilment step (only moves the state machine allows); shipping needs tracking.
 #[server(endpoint = "admin/order/advance")]
-pub async fn advance_order(order_id: String, to: String, tracking: Option<String>) -> Result<(), AppError> {
+pub async fn advance_order(
+    #[server(rename = "orderId")] order_id: String,
+    to: String,
+    tracking: Option<String>,
+) -> Result<(), AppError> {
     use crate::server::shop::fulfilment;
     let (state, admin) = admin_context().await?;
     respond(fulfilment::advance(&state, &admin, &order_id, &to, tracking.as_deref()).await)
@@ -76,7 +85,10 @@ pub async fn advance_order(order_id: String, to: String, tracking: Option<String
 
 /// Refund through Stripe; `amount_cents` empty means the whole remainder.
 #[server(endpoint = "admin/order/refund")]
-pub async fn refund_order(order_id: String, amount_cents: Option<String>) -> Result<i64, AppError> {
+pub async fn refund_order(
+    #[server(rename = "orderId")] order_id: String,
+    #[server(rename = "amountCents")] amount_cents: Option<String>,
+) -> Result<i64, AppError> {
     use crate::server::shop::fulfilment;
     let (state, admin) = admin_context().await?;
     let amount = invalid(
@@ -97,11 +109,12 @@ pub use routes::stripe_webhook;
 mod routes {
     use axum::body::Bytes;
     use axum::extract::State;
-    use axum::http::{HeaderMap, StatusCode};
+    use axum::http::HeaderMap;
     use axum::response::{IntoResponse, Response};
     use axum::Json;
     use serde_json::json;
 
+    use crate::error::AppError;
     use crate::server::shop::payments::webhook::{handle, verify_signature, StripeEvent};
     use crate::server::state::AppState;
 
@@ -111,14 +124,13 @@ mod routes {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         if let Err(error) = verify_signature(signature, &body, state.payments.webhook_secrets(), now) {
             tracing::warn!(%error, "stripe webhook refused");
-            return (StatusCode::BAD_REQUEST, Json(json!({ "error": error.to_string() }))).into_response();
+            return AppError::invalid(error.to_string()).into_response();
         }
         let event: StripeEvent = match serde_json::from_slice(&body) {
             Ok(event) => event,
             Err(error) => {
                 tracing::warn!(%error, "stripe webhook body is not an event");
-                return (StatusCode::BAD_REQUEST, Json(json!({ "error": "the body is not a Stripe event" })))
-                    .into_response();
+                return AppError::invalid("the body is not a Stripe event").into_response();
             }
         };
         match handle(&state.db, &event).await {

@@ -103,14 +103,14 @@ fn CatalogueRow(painting: AdminPainting, publish: ServerAction<SetPaintingPublis
 /// The fields of the single-painting form: (name, label, hint).
 const PAINTING_FIELDS: &[(&str, &str, &str)] = &[
     ("title", "Title", "required"),
-    ("title_en", "English title", ""),
+    ("titleEn", "English title", ""),
     ("artist", "Artist", "required"),
-    ("artist_en", "Artist (English)", ""),
+    ("artistEn", "Artist (English)", ""),
     ("year", "Year", "e.g. 1889"),
     ("style", "Style", "e.g. Impressionism"),
     ("tags", "Tags", "comma-separated"),
     ("source", "Source", "e.g. The Met"),
-    ("source_url", "Source URL", "the museum's page; identifies the painting"),
+    ("sourceUrl", "Source URL", "the museum's page; identifies the painting"),
     ("license", "Licence", "e.g. CC0"),
 ];
 
@@ -145,7 +145,7 @@ pub fn NewPaintingPage() -> impl IntoView {
                 <fieldset>
                     <legend>"Image"</legend>
                     <label>"Upload a JPEG, PNG or WebP" <input type="file" name="image" accept="image/jpeg,image/png,image/webp"/>{field_error("image")}</label>
-                    <label>"…or its URL" <input type="url" name="image_url" placeholder="https://…"/>{field_error("image_url")}</label>
+                    <label>"…or its URL" <input type="url" name="imageUrl" placeholder="https://…"/>{field_error("imageUrl")}</label>
                 </fieldset>
                 <button type="submit" class="button primary" disabled=move || add.pending().get()>
                     {move || if add.pending().get() { "Adding… (storing, embedding)" } else { "Add painting" }}
@@ -252,14 +252,14 @@ fn EditPainting(
         let p = painting.clone();
         move |name: &str| match name {
             "title" => p.title.clone(),
-            "title_en" => p.title_en.clone(),
+            "titleEn" => p.title_en.clone(),
             "artist" => p.artist.clone(),
-            "artist_en" => p.artist_en.clone(),
+            "artistEn" => p.artist_en.clone(),
             "year" => p.year.clone(),
             "style" => p.style.clone(),
             "tags" => p.tags.clone(),
             "source" => p.source.clone(),
-            "source_url" => p.source_url.clone(),
+            "sourceUrl" => p.source_url.clone(),
             _ => p.license.clone(),
         }
     };
@@ -295,7 +295,7 @@ fn EditPainting(
                 <input type="hidden" name="id" value=id/>
                 <label>"Replace the image with a file" <input type="file" name="image" accept="image/jpeg,image/png,image/webp"/>
                     {move || field_error(replace.value().get(), "image")}</label>
-                <label>"…or a URL" <input type="url" name="image_url"/>{move || field_error(replace.value().get(), "image_url")}</label>
+                <label>"…or a URL" <input type="url" name="imageUrl"/>{move || field_error(replace.value().get(), "imageUrl")}</label>
                 <button type="submit" class="button" disabled=move || replace.pending().get()>
                     {move || if replace.pending().get() { "Replacing and re-embedding…" } else { "Replace image" }}
                 </button>

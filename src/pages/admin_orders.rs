@@ -101,7 +101,7 @@ fn AdminOrder(
                 let id = id.clone();
                 view! {
                     <ActionForm action=advance attr:class="advance-form">
-                        <input type="hidden" name="order_id" value=id/>
+                        <input type="hidden" name="orderId" value=id/>
                         <input type="hidden" name="to" value=to.code()/>
                         {(to == OrderStatus::Shipped).then(|| view! {
                             <label>"Tracking number" <input name="tracking" required maxlength="100"/></label>
@@ -112,9 +112,9 @@ fn AdminOrder(
             }).collect_view()}
             {refundable.then(|| view! {
                 <ActionForm action=refund attr:class="refund-form">
-                    <input type="hidden" name="order_id" value=id.clone()/>
+                    <input type="hidden" name="orderId" value=id.clone()/>
                     <label>"Refund amount in cents (empty: all " {format_cny(remaining)} ")"
-                        <input name="amount_cents" inputmode="numeric" pattern="[0-9]*"/>
+                        <input name="amountCents" inputmode="numeric" pattern="[0-9]*"/>
                     </label>
                     <button type="submit" class="button">"Refund through Stripe"</button>
                 </ActionForm>

@@ -132,7 +132,7 @@ fn OrderDetail(order: OrderView, confirming: bool, save_address: ServerAction<Up
                         <details class="edit-address">
                             <summary>"Change the shipping address"</summary>
                             <ActionForm action=save_address>
-                                <input type="hidden" name="order_id" value=order.id.clone()/>
+                                <input type="hidden" name="orderId" value=order.id.clone()/>
                                 <label>"Name" <input name="name" required maxlength="200" value=address.name/></label>
                                 <label>"Phone" <input name="phone" required maxlength="40" value=address.phone/></label>
                                 <label>"Address" <textarea name="address" required maxlength="500">{address.address}</textarea></label>

@@ -77,7 +77,7 @@ fn PaintingView(detail: PaintingDetail) -> impl IntoView {
                     <p><a href=url rel="noopener noreferrer" target="_blank">"View at the museum ↗"</a></p>
                 })}
                 <ActionForm action=save attr:class="save-form">
-                    <input type="hidden" name="painting_id" value=id/>
+                    <input type="hidden" name="paintingId" value=id/>
                     <input type="hidden" name="saved" value=move || (!saved.get()).to_string()/>
                     <input type="hidden" name="source" value="detail"/>
                     <button type="submit" class="button" aria-pressed=move || saved.get().to_string()>
@@ -124,7 +124,7 @@ fn BuyForm(painting_id: i64, options: RwSignal<PrintOptions>) -> impl IntoView {
     let buy = ServerAction::<StartCheckout>::new();
     view! {
         <ActionForm action=buy attr:class="buy-form">
-            <input type="hidden" name="painting_id" value=painting_id/>
+            <input type="hidden" name="paintingId" value=painting_id/>
             <PrintConfigurator options/>
             <button type="submit" class="button primary buy" disabled=move || buy.pending().get()>
                 {move || if buy.pending().get() { "Opening secure checkout…" } else { "Buy this print" }}

@@ -35,7 +35,7 @@ pub fn SavedPage() -> impl IntoView {
                                         <div class="saved-item">
                                             <PaintingCardView card source=Source::Saved position=position as i64/>
                                             <ActionForm action=unsave>
-                                                <input type="hidden" name="painting_id" value=id/>
+                                                <input type="hidden" name="paintingId" value=id/>
                                                 <input type="hidden" name="saved" value="false"/>
                                                 <input type="hidden" name="source" value="saved"/>
                                                 <button type="submit" class="button small">"Unsave"</button>

@@ -70,7 +70,7 @@ impl From<ServerError> for AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(serde_json::json!({ "error": self.to_string() }))).into_response()
+        (status, Json(self)).into_response()
     }
 }
 
@@ -131,11 +131,7 @@ pub async fn server_fn_error_status(request: axum::extract::Request, next: axum:
     let (mut parts, body) = response.into_parts();
     // Error bodies are a few hundred bytes; anything else is left a 500.
     let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
-        return (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Json(serde_json::json!({ "error": AppError::Internal.to_string() })),
-        )
-            .into_response();
+        return AppError::Internal.into_response();
     };
     if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
         parts.status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

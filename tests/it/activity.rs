@@ -88,13 +88,13 @@ async fn bad_batches_get_clear_errors(db: PgPool) {
     let app = common::TestApp::new(db.clone()).await;
     let (status, body) = post(&app, "{not json").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body["error"].as_str().unwrap().contains("malformed"), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("malformed"), "{body}");
     let (status, _) = post(&app, json!({"events": []}).to_string()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let too_many: Vec<Value> = (0..101).map(|_| event("session_end", None)).collect();
     let (status, body) = post(&app, json!({"events": too_many}).to_string()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body["error"].as_str().unwrap().contains("1 to 100"));
+    assert!(body["message"].as_str().unwrap().contains("1 to 100"));
     let (status, _) =
         post(&app, json!({"visitorId": Uuid::new_v4(), "events": [event("session_start", None)]}).to_string()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "the visitor comes from the cookie, never the body");

@@ -95,7 +95,7 @@ fn buy(visitor: Uuid, painting: i64, frame: &str) -> Request<Body> {
         .header(header::COOKIE, common::visitor_cookie(visitor))
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::ACCEPT, "application/json")
-        .body(Body::from(format!("painting_id={painting}&size=50x60&material=canvas&frame={frame}")))
+        .body(Body::from(format!("paintingId={painting}&size=50x60&material=canvas&frame={frame}")))
         .unwrap()
 }
 
@@ -196,7 +196,7 @@ async fn buy_pay_refund_with_the_real_client_and_signed_webhooks(db: PgPool) {
     let change = Request::post("/api/order/address")
         .header(header::COOKIE, common::visitor_cookie(stranger))
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(format!("order_id={order}&name=Mallory&phone=123456789&address=Elsewhere")))
+        .body(Body::from(format!("orderId={order}&name=Mallory&phone=123456789&address=Elsewhere")))
         .unwrap();
     let (status, _, _) = app.send(change).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "a stranger cannot redirect the parcel");
@@ -262,7 +262,11 @@ async fn stripe_down_means_a_clear_message_and_no_dangling_order(db: PgPool) {
     let painting = painting(&db).await;
     let (status, _, body) = app.send(buy(Uuid::new_v4(), painting, "gold")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(String::from_utf8_lossy(&body).contains("PaymentUnavailable"), "{}", String::from_utf8_lossy(&body));
+    assert!(
+        String::from_utf8_lossy(&body).contains(r#""error":"paymentUnavailable""#),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
     assert_eq!(
         artwall::error::AppError::PaymentUnavailable.to_string(),
         "payment is unavailable right now; please try again in a moment"
@@ -283,8 +287,8 @@ async fn admin_order_endpoints_need_an_admin_session(db: PgPool) {
         for (method, uri, body) in [
             ("GET", "/api/admin/orders", ""),
             ("GET", "/api/admin/order?id=order_x", ""),
-            ("POST", "/api/admin/order/advance", "order_id=order_x&to=shipped&tracking=SF1"),
-            ("POST", "/api/admin/order/refund", "order_id=order_x"),
+            ("POST", "/api/admin/order/advance", "orderId=order_x&to=shipped&tracking=SF1"),
+            ("POST", "/api/admin/order/refund", "orderId=order_x"),
         ] {
             let request = Request::builder()
                 .method(method)

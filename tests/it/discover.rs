@@ -30,7 +30,7 @@ fn set_saved(id: i64, saved: bool, source: &str) -> Request<Body> {
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::ACCEPT, "application/json")
         .header(header::COOKIE, common::visitor_cookie(VISITOR))
-        .body(Body::from(format!("painting_id={id}&saved={saved}&source={source}")))
+        .body(Body::from(format!("paintingId={id}&saved={saved}&source={source}")))
         .unwrap()
 }
 

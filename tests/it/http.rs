@@ -124,7 +124,7 @@ async fn admin_pages_redirect_and_admin_functions_refuse_without_a_session(db: P
             "POST",
             "/api/admin/painting/edit",
             "application/x-www-form-urlencoded",
-            "id=1&title=t&title_en=&artist=a&artist_en=&year=&style=&tags=&source=&source_url=&license=",
+            "id=1&title=t&titleEn=&artist=a&artistEn=&year=&style=&tags=&source=&sourceUrl=&license=",
         ),
         ("POST", "/api/admin/painting/image", multipart, empty_form),
         ("POST", "/api/admin/paintings/add", multipart, empty_form),
@@ -448,7 +448,7 @@ async fn arguments_that_do_not_decode_are_400s_not_500s(db: PgPool) {
     let checkout = Request::post("/api/checkout")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::ACCEPT, "application/json")
-        .body(Body::from("painting_id=abc&size=30x40&material=paper&frame=none"))
+        .body(Body::from("paintingId=abc&size=30x40&material=paper&frame=none"))
         .unwrap();
     let (status, _, body) = send(&app, checkout).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
@@ -489,4 +489,59 @@ async fn an_admin_session_ends_when_idle_and_when_the_password_is_reset(db: PgPo
     assert_eq!(overview(session.clone()).await, StatusCode::OK);
     auth::upsert_admin(&db, &email, &auth::hash_password("another long password").unwrap()).await.unwrap();
     assert_eq!(overview(session).await, StatusCode::UNAUTHORIZED, "signed out by the reset");
+}
+
+/// Every field name in a JSON object, at any depth, with where it was found.
+fn json_keys(value: &serde_json::Value, at: &str, keys: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(fields) => {
+            for (key, inner) in fields {
+                keys.push(format!("{at}: {key}"));
+                json_keys(inner, at, keys);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|item| json_keys(item, at, keys)),
+        _ => {}
+    }
+}
+
+#[sqlx::test]
+async fn every_json_answer_names_its_fields_in_camel_case(db: PgPool) {
+    let app = with_paintings(db.clone(), 3).await;
+    let id: i64 = sqlx::query_scalar("SELECT min(id) FROM paintings").fetch_one(&db).await.unwrap();
+    let visitor = common::visitor_cookie(uuid::Uuid::new_v4());
+    let (_, admin) = common::admin_session(&db).await;
+    let shopper = [
+        "/api/shop".to_owned(),
+        "/api/feed".to_owned(),
+        "/api/onboarding".to_owned(),
+        format!("/api/painting?id={id}"),
+        format!("/api/painting/similar?id={id}"),
+        "/api/saved".to_owned(),
+        "/api/search?q=blue".to_owned(),
+        "/api/room".to_owned(),
+        "/api/orders".to_owned(),
+        // Errors are answers too.
+        "/api/painting?id=abc".to_owned(),
+        "/api/painting?id=999999".to_owned(),
+        "/api/admin/overview".to_owned(),
+    ];
+    let admin_only = ["/api/admin/overview", "/api/admin/jobs", "/api/admin/paintings", "/api/admin/orders"];
+    let mut keys = Vec::new();
+    for (uri, cookie) in shopper.iter().map(|uri| (uri.as_str(), &visitor)).chain(admin_only.map(|uri| (uri, &admin))) {
+        let (status, _, body) =
+            send(&app, Request::get(uri).header(header::COOKIE, cookie).body(Body::empty()).unwrap()).await;
+        let json: serde_json::Value = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("{uri} answered {status} without JSON ({e}): {body}"));
+        json_keys(&json, uri, &mut keys);
+    }
+    assert!(keys.len() > 50, "the answers had fields: {keys:?}");
+    let not_camel: Vec<&String> = keys
+        .iter()
+        .filter(|key| {
+            let name = key.rsplit(": ").next().unwrap();
+            name.contains('_') || name.starts_with(|c: char| c.is_ascii_uppercase())
+        })
+        .collect();
+    assert!(not_camel.is_empty(), "fields not in camelCase: {not_camel:?}");
 }

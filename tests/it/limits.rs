@@ -101,7 +101,7 @@ async fn buying_is_limited_per_visitor(db: PgPool) {
             Request::post("/api/checkout")
                 .header(header::COOKIE, common::visitor_cookie(visitor))
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from("painting_id=1&size=50x60&material=paper&frame=none"))
+                .body(Body::from("paintingId=1&size=50x60&material=paper&frame=none"))
                 .unwrap(),
         )
     };

@@ -146,7 +146,7 @@ impl PaintingForm {
 
     /// Where the image is: an uploaded file wins over a URL.
     pub fn image(mut self) -> ServerResult<ImageSource> {
-        let image_url = self.fields.remove("image_url").filter(|v| !v.trim().is_empty());
+        let image_url = self.fields.remove("imageUrl").filter(|v| !v.trim().is_empty());
         match (self.upload.is_empty(), image_url) {
             (false, _) => Ok(ImageSource::Upload(self.upload)),
             (true, Some(url)) => Ok(ImageSource::Url(url.trim().to_owned())),
@@ -165,13 +165,13 @@ pub fn raw_meta(fields: &mut HashMap<String, String>) -> RawMeta {
     RawMeta {
         id: None,
         title: take("title"),
-        title_en: take("title_en"),
+        title_en: take("titleEn"),
         artist: take("artist"),
-        artist_en: take("artist_en"),
+        artist_en: take("artistEn"),
         year: take("year").map(serde_json::Value::String),
         style: take("style"),
         source: take("source"),
-        source_url: take("source_url"),
+        source_url: take("sourceUrl"),
         license: take("license"),
         tags: take("tags").map(|t| t.split(',').map(str::to_owned).collect()).unwrap_or_default(),
     }
@@ -197,7 +197,7 @@ pub async fn add_one(
     let meta = PaintingMeta::parse(raw).map_err(AppError::from)?;
     if let Some(&id) = catalogue.existing(std::slice::from_ref(&meta.source_key)).await?.get(&meta.source_key) {
         return Err(AppError::InvalidField {
-            field: "source_url".into(),
+            field: "sourceUrl".into(),
             message: format!("this painting is already in the catalogue (#{id})"),
         }
         .into());
@@ -205,11 +205,11 @@ pub async fn add_one(
     let (image_field, bytes) = match image {
         ImageSource::Upload(bytes) => ("image", bytes),
         ImageSource::Url(url) => (
-            "image_url",
+            "imageUrl",
             fetcher
                 .image(&url)
                 .await
-                .map_err(|e| AppError::InvalidField { field: "image_url".into(), message: e.to_string() })?,
+                .map_err(|e| AppError::InvalidField { field: "imageUrl".into(), message: e.to_string() })?,
         ),
     };
     let title = meta.title.clone();
@@ -229,7 +229,7 @@ pub async fn add_one(
             Ok(id)
         }
         AddOutcome::AlreadyPresent { id } => Err(AppError::InvalidField {
-            field: "source_url".into(),
+            field: "sourceUrl".into(),
             message: format!("this painting is already in the catalogue (#{id})"),
         }
         .into()),
@@ -346,7 +346,7 @@ pub async fn replace_image(
         ImageSource::Url(url) => fetcher
             .image(&url)
             .await
-            .map_err(|e| AppError::InvalidField { field: "image_url".into(), message: e.to_string() })?,
+            .map_err(|e| AppError::InvalidField { field: "imageUrl".into(), message: e.to_string() })?,
     };
     let after = catalogue.replace_image(id, bytes).await?;
     audit::record(

@@ -111,12 +111,12 @@ impl PaintingMeta {
         }
         let title = text(raw.title, "title", "title", 500, true)?.expect("required");
         let artist = text(raw.artist, "artist", "artist", 300, true)?.expect("required");
-        let source_url = text(raw.source_url, "source_url", "source URL", 2000, false)?;
+        let source_url = text(raw.source_url, "sourceUrl", "source URL", 2000, false)?;
         if let Some(url) = &source_url {
             let parsed = url::Url::parse(url)
-                .map_err(|_| MetaError::new("source_url", format!("source URL {url:?} is not a URL")))?;
+                .map_err(|_| MetaError::new("sourceUrl", format!("source URL {url:?} is not a URL")))?;
             if !matches!(parsed.scheme(), "http" | "https") {
-                return Err(MetaError::new("source_url", format!("source URL {url:?} must be http or https")));
+                return Err(MetaError::new("sourceUrl", format!("source URL {url:?} must be http or https")));
             }
         }
         let year_error = |message: String| MetaError::new("year", message);
@@ -136,7 +136,7 @@ impl PaintingMeta {
             other => other.map(|y| y as i32),
         };
         let source_key = text(raw.id, "id", "id", 300, false)?.or_else(|| source_url.clone()).ok_or_else(|| {
-            MetaError::new("source_url", "an id or a source URL is required, so that re-imports are recognised")
+            MetaError::new("sourceUrl", "an id or a source URL is required, so that re-imports are recognised")
         })?;
         let tags = raw.tags.into_iter().map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()).collect::<Vec<_>>();
         if tags.len() > 30 || tags.iter().any(|t| t.chars().count() > 50) {
@@ -145,9 +145,9 @@ impl PaintingMeta {
         Ok(Self {
             source_key,
             title,
-            title_en: text(raw.title_en, "title_en", "English title", 500, false)?,
+            title_en: text(raw.title_en, "titleEn", "English title", 500, false)?,
             artist,
-            artist_en: text(raw.artist_en, "artist_en", "English artist name", 300, false)?,
+            artist_en: text(raw.artist_en, "artistEn", "English artist name", 300, false)?,
             year,
             style: text(raw.style, "style", "style", 100, false)?,
             source: text(raw.source, "source", "source", 200, false)?,
@@ -598,7 +598,7 @@ mod tests {
         assert_eq!(PaintingMeta::parse(raw("x", "  ")).unwrap_err().to_string(), "artist is required");
         let mut no_key = raw("x", "y");
         no_key.id = None;
-        assert_eq!(PaintingMeta::parse(no_key).unwrap_err().field, "source_url");
+        assert_eq!(PaintingMeta::parse(no_key).unwrap_err().field, "sourceUrl");
         assert_eq!(PaintingMeta::parse(raw(" Water Lilies ", "Monet")).unwrap().title, "Water Lilies");
     }
 
