@@ -7,11 +7,11 @@ use std::time::Instant;
 
 use clap::Parser;
 use leptos::prelude::LeptosOptions;
-use tracing_subscriber::EnvFilter;
 
 use crate::server::config::{AdminCommand, Cli, Command, Config, StylesCommand};
 use crate::server::error::{ServerError, ServerResult};
 use crate::server::http::auth::{self, AdminEmail};
+use crate::server::infra::logs::{self, LogFormat};
 use crate::server::{catalogue::import, startup::router, state::connect, state::load_clip, state::AppState};
 
 pub async fn main() -> ExitCode {
@@ -28,14 +28,17 @@ pub async fn main() -> ExitCode {
     exit_code(result)
 }
 
-/// Logs go to standard error, filtered by RUST_LOG (by default info, with sqlx and ort quieter).
+/// Logs go to standard error (see `infra::logs`); an unknown format is said, then text is used.
 pub(crate) fn init_tracing() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,ort=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let format = LogFormat::from_env();
+    tracing::subscriber::set_global_default(logs::subscriber(
+        *format.as_ref().unwrap_or(&LogFormat::Text),
+        std::io::stderr,
+    ))
+    .expect("logging is set up once");
+    if let Err(problem) = format {
+        tracing::warn!("{problem}");
+    }
 }
 
 /// A command's exit code; its error is logged, with the command's context.

@@ -11,6 +11,7 @@ use axum::{Json, Router};
 use leptos::prelude::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -22,7 +23,7 @@ use crate::server::config::Config;
 use crate::server::discovery::{activity, rooms};
 use crate::server::error;
 use crate::server::http::visitor;
-use crate::server::http::{auth, limits, security};
+use crate::server::http::{auth, limits, request_id, security};
 use crate::server::infra::storage::{Storage, IMMUTABLE_CACHE_CONTROL, PUBLIC_PREFIX};
 use crate::server::shop::payments;
 use crate::server::state::AppState;
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let mut router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/livez", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/api/activity", post(api::activity_batch).layer(DefaultBodyLimit::max(activity::MAX_BODY_BYTES)))
         .route(
@@ -78,7 +80,10 @@ pub fn router(state: AppState) -> Router {
         // Brotli or gzip for whatever is not compressed yet (pages, JSON, debug builds' WASM);
         // images are left alone (the default predicate).
         .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::new(request_id::REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
+        .layer(SetRequestIdLayer::new(request_id::REQUEST_ID, MakeRequestUuid))
+        .layer(middleware::from_fn(request_id::drop_invalid))
         .with_state(state)
 }
 

@@ -284,6 +284,7 @@ async fn a_new_password_signs_the_admin_out_everywhere_and_the_same_one_does_not
 async fn health_and_readiness(db: PgPool) {
     let app = common::TestApp::new(db).await;
     assert_eq!(send(&app, get("/healthz")).await.0, StatusCode::OK);
+    assert_eq!(send(&app, get("/livez")).await.0, StatusCode::OK);
     let (status, _, body) = send(&app, get("/readyz")).await;
     assert_eq!(status, StatusCode::OK);
     let ready: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -544,4 +545,60 @@ async fn every_json_answer_names_its_fields_in_camel_case(db: PgPool) {
         })
         .collect();
     assert!(not_camel.is_empty(), "fields not in camelCase: {not_camel:?}");
+}
+
+/// Log lines written into a buffer the test reads.
+#[derive(Clone, Default)]
+struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[sqlx::test]
+async fn every_request_has_an_id_on_its_answer_and_on_its_log_lines(db: PgPool) {
+    use artwall::server::infra::logs::{self, LogFormat};
+    let app = common::TestApp::new(db).await;
+    let id_of = |headers: &axum::http::HeaderMap| headers["x-request-id"].to_str().unwrap().to_owned();
+    let with_id = |uri: &str, id: &str| Request::get(uri).header("x-request-id", id).body(Body::empty()).unwrap();
+
+    let (_, headers, _) = send(&app, get("/livez")).await;
+    uuid::Uuid::parse_str(&id_of(&headers)).expect("a request without an id gets a UUID");
+    let (_, headers, _) = send(&app, get("/api/feed")).await;
+    uuid::Uuid::parse_str(&id_of(&headers)).expect("server functions answer with one too");
+    assert_eq!(
+        id_of(&send(&app, with_id("/livez", "client-req_1.2")).await.1),
+        "client-req_1.2",
+        "a sensible id is kept"
+    );
+    for forged in ["two words", "quote\"", &"x".repeat(65)] {
+        let kept = id_of(&send(&app, with_id("/livez", forged)).await.1);
+        assert!(uuid::Uuid::parse_str(&kept).is_ok(), "{forged:?} was replaced, not kept: {kept}");
+    }
+
+    // A refused webhook logs a warning; in JSON, that line names the request's id and route.
+    let captured = CapturedLogs::default();
+    let writer = captured.clone();
+    let _logging = tracing::subscriber::set_default(logs::subscriber(LogFormat::Json, move || writer.clone()));
+    let webhook = Request::post("/api/webhooks/stripe")
+        .header("x-request-id", "webhook-42")
+        .header("stripe-signature", "t=1,v1=00")
+        .body(Body::from("{}"))
+        .unwrap();
+    assert_eq!(send(&app, webhook).await.0, StatusCode::BAD_REQUEST);
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let refused = lines
+        .iter()
+        .find(|line| line["fields"]["message"] == "stripe webhook refused")
+        .unwrap_or_else(|| panic!("the refusal was logged: {text}"));
+    assert_eq!(refused["level"], "WARN");
+    assert_eq!(refused["span"]["id"], "webhook-42", "{refused}");
+    assert_eq!(refused["span"]["route"], "/api/webhooks/stripe", "{refused}");
 }

@@ -3,5 +3,6 @@
 
 pub mod auth;
 pub mod limits;
+pub mod request_id;
 pub mod security;
 pub mod visitor;

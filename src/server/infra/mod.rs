@@ -4,4 +4,5 @@
 pub mod clip;
 pub mod fetch;
 pub mod images;
+pub mod logs;
 pub mod storage;
