@@ -1,9 +1,12 @@
 //! The `artwall` binary: serve (default), migrate, import, admin, styles.
 
+use std::future::IntoFuture;
 use std::io::BufRead;
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
 
 use clap::Parser;
 use leptos::prelude::LeptosOptions;
@@ -88,18 +91,37 @@ async fn serve(config: Config) -> ServerResult<()> {
     if !state.payments.is_configured() {
         tracing::warn!("ARTWALL_STRIPE_SECRET_KEY is not set: checkout will answer 'payment is unavailable'");
     }
+    // SIGTERM or Ctrl-C cancels this: the server stops accepting and the workers stop after
+    // their current round.
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    let mut workers = tokio::task::JoinSet::new();
     for n in 0..state.config.taste_workers {
         let name = format!("taste-{}-{n}", std::process::id());
-        tokio::spawn(crate::server::discovery::taste_worker::run(state.db.clone(), state.taste_learner.clone(), name));
+        workers.spawn(crate::server::discovery::taste_worker::run(
+            state.db.clone(),
+            state.taste_learner.clone(),
+            name,
+            shutdown.clone(),
+        ));
     }
-    let every = std::time::Duration::from_secs(state.config.order_jobs_seconds.max(1));
-    tokio::spawn(crate::server::shop::order_jobs::run(state.db.clone(), state.payments.clone(), every));
-    tokio::spawn(state.job_runner().run(std::time::Duration::from_secs(1)));
-    tokio::spawn(crate::server::admin::retention::run(
+    let every = Duration::from_secs(state.config.order_jobs_seconds.max(1));
+    workers.spawn(crate::server::shop::order_jobs::run(
+        state.db.clone(),
+        state.payments.clone(),
+        every,
+        shutdown.clone(),
+    ));
+    workers.spawn(
+        crate::server::catalogue::import_jobs::Runner { shutdown: shutdown.clone(), ..state.job_runner() }
+            .run(Duration::from_secs(1)),
+    );
+    workers.spawn(crate::server::admin::retention::run(
         state.db.clone(),
         state.storage.clone(),
         state.config.retain_activity_days,
         state.config.retain_stripe_event_days,
+        shutdown.clone(),
     ));
     let rooms_state = state.clone();
     tokio::spawn(async move {
@@ -114,20 +136,39 @@ async fn serve(config: Config) -> ServerResult<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, ready_after_ms = started.elapsed().as_millis() as u64, "serving ArtWall");
     let limits = state.limits.clone();
+    let pruning = shutdown.clone();
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
-        loop {
-            every.tick().await;
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        while pruning.run_until_cancelled(every.tick()).await.is_some() {
             limits.prune();
         }
     });
+    let grace = Duration::from_secs(state.config.shutdown_grace_seconds);
     // Connect info gives the rate limits each client's address.
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned()).into_future();
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => return Ok(result?),
+        () = shutdown.cancelled() => {}
+    }
+    let deadline = tokio::time::Instant::now() + grace;
+    tracing::info!(
+        grace_seconds = grace.as_secs(),
+        "shutting down: finishing requests in flight and the workers' rounds"
+    );
+    match tokio::time::timeout_at(deadline, &mut server).await {
+        Ok(result) => result?,
+        Err(_) => tracing::warn!("requests still running after the grace period were cut off"),
+    }
+    if tokio::time::timeout_at(deadline, workers.join_all()).await.is_err() {
+        tracing::warn!("work still running after the grace period was cut off; its transaction rolls back");
+    }
+    tracing::info!("stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
+async fn cancel_on_signal(shutdown: CancellationToken) {
     let ctrl_c = async { tokio::signal::ctrl_c().await.ok() };
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -139,7 +180,8 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
-    tracing::info!("shutting down");
+    tracing::info!("shutdown signal received");
+    shutdown.cancel();
 }
 
 /// ARTWALL_ADMIN_EMAIL + ARTWALL_ADMIN_PASSWORD_HASH create (or update) an admin at start-up.

@@ -149,6 +149,10 @@ pub struct Config {
     /// Taste workers in this process (they share the queue safely with other processes too).
     #[arg(long, env = "ARTWALL_TASTE_WORKERS", default_value_t = 1)]
     pub taste_workers: usize,
+    /// On SIGTERM or Ctrl-C: how long requests in flight and the workers' current round may take
+    /// to finish before the process exits anyway, in seconds.
+    #[arg(long, env = "ARTWALL_SHUTDOWN_GRACE_SECONDS", default_value_t = 20)]
+    pub shutdown_grace_seconds: u64,
     /// How the taste worker learns: `ordinal` (a model of every impression and reaction) or
     /// `seed` (the first rule: move toward good signals, away from bad), to compare the two.
     #[arg(long, env = "ARTWALL_TASTE_LEARNER", value_enum, default_value_t = TasteLearnerKind::Ordinal)]

@@ -107,6 +107,7 @@ impl AppState {
             catalogue: self.catalogue(),
             fetcher: self.fetcher.clone(),
             fetch_concurrency: self.config.fetch_concurrency,
+            shutdown: tokio_util::sync::CancellationToken::new(),
         }
     }
 }

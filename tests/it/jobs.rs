@@ -213,6 +213,47 @@ async fn a_job_interrupted_by_a_restart_resumes_where_it_stopped(db: PgPool) {
     assert_eq!(import_jobs::view(&db, live).await.unwrap().status, "running");
 }
 
+#[sqlx::test]
+async fn a_shutdown_mid_job_finishes_the_chunk_in_hand_and_puts_the_job_back_in_the_queue(db: PgPool) {
+    let server = ImageServer::default();
+    let base = server.start().await;
+    let app = app_allowing_loopback(db.clone()).await;
+    let (_, cookie) = common::admin_session(&db).await;
+    let list: Vec<_> = (0..17).map(|n| painting(n, &base, &format!("/img/{n}.jpg"))).collect();
+    let id = submit(&app, &cookie, &list).await;
+
+    let runner = app.state.job_runner();
+    let shutdown = runner.shutdown.clone();
+    let working = tokio::spawn(async move { runner.run_next().await });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while import_jobs::view(&db, id).await.unwrap().processed == 0 {
+        assert!(std::time::Instant::now() < deadline, "the first chunk was never finished");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    shutdown.cancel();
+    assert!(working.await.unwrap().unwrap(), "the runner had a job");
+
+    let paused = import_jobs::view(&db, id).await.unwrap();
+    assert_eq!(paused.status, "queued", "back in the queue for the next start, not left running");
+    assert!(paused.processed > 0 && paused.processed < 17, "stopped between chunks: {}", paused.processed);
+    assert_eq!(published(&db).await, paused.processed, "every item done has its painting, and only those");
+    let orphans: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM batch_job_items WHERE job_id = $1 AND (status = 'done') <> (painting_id IS NOT NULL)",
+    )
+    .bind(id)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(orphans, 0);
+
+    // The next start picks it up at once and does only what is left.
+    assert!(app.state.job_runner().run_next().await.unwrap());
+    let done = import_jobs::view(&db, id).await.unwrap();
+    assert_eq!((done.status.as_str(), done.processed, done.failed), ("completed", 17, 0));
+    assert_eq!(published(&db).await, 17);
+    assert!((0..17).all(|n| server.hits(&format!("/img/{n}.jpg")) == 1), "nothing was fetched twice");
+}
+
 #[tokio::test]
 async fn the_fetcher_refuses_what_could_reach_inside_or_never_end() {
     let server = ImageServer::default();

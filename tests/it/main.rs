@@ -23,5 +23,6 @@ mod onboarding;
 mod retention;
 mod rooms;
 mod security;
+mod shutdown;
 mod visitor;
 mod webhook;

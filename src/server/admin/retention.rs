@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
 
 use crate::server::discovery::{activity, rooms, taste_worker};
 use crate::server::error::ServerResult;
@@ -29,11 +30,16 @@ pub struct Deleted {
     pub replaced_room_photos: u64,
 }
 
-/// Runs until the process ends.
-pub async fn run(db: PgPool, storage: Arc<Storage>, activity_days: i32, stripe_event_days: i32) {
+/// Runs every hour until `shutdown`; a round in progress runs to its end.
+pub async fn run(
+    db: PgPool,
+    storage: Arc<Storage>,
+    activity_days: i32,
+    stripe_event_days: i32,
+    shutdown: CancellationToken,
+) {
     let mut every = tokio::time::interval(Duration::from_secs(3600));
-    loop {
-        every.tick().await;
+    while shutdown.run_until_cancelled(every.tick()).await.is_some() {
         match run_once(&db, &storage, activity_days, stripe_event_days).await {
             Ok(deleted) => tracing::info!(?deleted, "retention"),
             Err(error) => tracing::error!(%error, "retention failed; retrying next hour"),

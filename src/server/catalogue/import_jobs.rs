@@ -15,6 +15,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::error::AppError;
@@ -291,23 +292,31 @@ pub async fn recent(db: &PgPool, limit: i64) -> ServerResult<Vec<JobView>> {
     Ok(rows.into_iter().map(|row| row.into_view(Vec::new())).collect())
 }
 
-/// Claims and runs jobs, one at a time, for as long as the server runs.
+/// Why a job's work stopped without an error.
+enum Stopped {
+    Done,
+    ForShutdown,
+}
+
+/// Claims and runs jobs, one at a time, until `shutdown`: then it finishes the chunk in hand
+/// and puts its job back in the queue, where the next start resumes it.
 pub struct Runner {
     pub name: String,
     pub catalogue: Catalogue,
     pub fetcher: Fetcher,
     pub fetch_concurrency: usize,
+    pub shutdown: CancellationToken,
 }
 
 impl Runner {
     pub async fn run(self, idle: Duration) {
-        loop {
+        while !self.shutdown.is_cancelled() {
             match self.run_next().await {
                 Ok(true) => {}
-                Ok(false) => tokio::time::sleep(idle).await,
+                Ok(false) => _ = self.shutdown.run_until_cancelled(tokio::time::sleep(idle)).await,
                 Err(error) => {
                     tracing::error!(%error, runner = %self.name, "job runner failed");
-                    tokio::time::sleep(idle).await;
+                    self.shutdown.run_until_cancelled(tokio::time::sleep(idle)).await;
                 }
             }
         }
@@ -337,14 +346,17 @@ impl Runner {
         let result = self.work_through(id, &kind).await;
         heartbeat.abort();
         let status = match &result {
-            Ok(()) => "completed",
+            Ok(Stopped::Done) => "completed",
+            Ok(Stopped::ForShutdown) => "queued",
             Err(error) => {
                 tracing::error!(job = %id, %error, "job interrupted");
                 "interrupted"
             }
         };
         sqlx::query(
-            "UPDATE batch_jobs SET status = $2, finished_at = now(), updated_at = now() WHERE id = $1 AND runner = $3",
+            "UPDATE batch_jobs SET status = $2, updated_at = now(),
+                 finished_at = CASE WHEN $2 = 'queued' THEN NULL ELSE now() END
+             WHERE id = $1 AND runner = $3",
         )
         .bind(id)
         .bind(status)
@@ -355,9 +367,12 @@ impl Runner {
         Ok(true)
     }
 
-    async fn work_through(&self, id: Uuid, kind: &str) -> ServerResult<()> {
+    async fn work_through(&self, id: Uuid, kind: &str) -> ServerResult<Stopped> {
         let db = &self.catalogue.db;
         loop {
+            if self.shutdown.is_cancelled() {
+                return Ok(Stopped::ForShutdown);
+            }
             let items: Vec<(i32, sqlx::types::Json<serde_json::Value>)> =
                 sqlx::query_as("SELECT position, payload FROM batch_job_items WHERE job_id = $1 AND status = 'pending' ORDER BY position LIMIT $2")
                     .bind(id)
@@ -365,7 +380,7 @@ impl Runner {
                     .fetch_all(db)
                     .await?;
             if items.is_empty() {
-                return Ok(());
+                return Ok(Stopped::Done);
             }
             let outcomes = match kind {
                 "reembed" => {

@@ -19,6 +19,7 @@ use pgvector::Vector;
 use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::events::EventKind;
@@ -51,8 +52,8 @@ impl TasteLearner {
     }
 }
 
-/// Runs until the process ends. Errors are logged and retried after a pause.
-pub async fn run(db: PgPool, learner: Arc<TasteLearner>, name: String) {
+/// Runs until `shutdown`, finishing the round in progress. Errors are logged and retried after a pause.
+pub async fn run(db: PgPool, learner: Arc<TasteLearner>, name: String, shutdown: CancellationToken) {
     let mut listener = match PgListener::connect_with(&db).await {
         Ok(mut listener) => match listener.listen(NOTIFY_CHANNEL).await {
             Ok(()) => Some(listener),
@@ -67,7 +68,8 @@ pub async fn run(db: PgPool, learner: Arc<TasteLearner>, name: String) {
         }
     };
     tracing::info!(worker = %name, "taste worker started");
-    loop {
+    // A round runs to its end; a shutdown is noticed between rounds.
+    while !shutdown.is_cancelled() {
         match process_available(&db, &learner).await {
             Ok(processed) => {
                 if let Err(error) = heartbeat(&db, &name, processed).await {
@@ -80,14 +82,15 @@ pub async fn run(db: PgPool, learner: Arc<TasteLearner>, name: String) {
             }
             Err(error) => {
                 tracing::error!(%error, "taste worker round failed; retrying");
-                tokio::time::sleep(Duration::from_secs(2)).await;
+                shutdown.run_until_cancelled(tokio::time::sleep(Duration::from_secs(2))).await;
             }
         }
         match listener.as_mut() {
-            Some(listener) => _ = tokio::time::timeout(IDLE_POLL, listener.recv()).await,
-            None => tokio::time::sleep(IDLE_POLL).await,
+            Some(listener) => _ = shutdown.run_until_cancelled(tokio::time::timeout(IDLE_POLL, listener.recv())).await,
+            None => _ = shutdown.run_until_cancelled(tokio::time::sleep(IDLE_POLL)).await,
         }
     }
+    tracing::info!(worker = %name, "taste worker stopped");
 }
 
 async fn heartbeat(db: &PgPool, name: &str, processed: usize) -> ServerResult<()> {

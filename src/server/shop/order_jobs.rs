@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
 
 use crate::order_status::OrderStatus;
 use crate::server::error::ServerResult;
@@ -21,13 +22,13 @@ use crate::server::shop::payments::Payments;
 pub const AUTO_COMPLETE_AFTER_DAYS: i32 = 7;
 const BATCH: i64 = 50;
 
-/// Runs until the process ends.
-pub async fn run(db: PgPool, payments: std::sync::Arc<Payments>, every: Duration) {
-    loop {
+/// Runs a round every `every` until `shutdown`; a round in progress runs to its end.
+pub async fn run(db: PgPool, payments: std::sync::Arc<Payments>, every: Duration, shutdown: CancellationToken) {
+    while !shutdown.is_cancelled() {
         if let Err(error) = run_once(&db, &payments).await {
             tracing::error!(%error, "order jobs failed; retrying next round");
         }
-        tokio::time::sleep(every).await;
+        shutdown.run_until_cancelled(tokio::time::sleep(every)).await;
     }
 }
 
