@@ -16,6 +16,7 @@ use crate::server::error::{ServerError, ServerResult};
 use crate::server::http::auth::{self, AdminEmail};
 use crate::server::infra::logs::{self, LogFormat};
 use crate::server::{catalogue::import, startup::router, state::connect, state::load_clip, state::AppState};
+use tracing_subscriber::util::SubscriberInitExt;
 
 pub async fn main() -> ExitCode {
     init_tracing();
@@ -34,11 +35,8 @@ pub async fn main() -> ExitCode {
 /// Logs go to standard error (see `infra::logs`); an unknown format is said, then text is used.
 pub(crate) fn init_tracing() {
     let format = LogFormat::from_env();
-    tracing::subscriber::set_global_default(logs::subscriber(
-        *format.as_ref().unwrap_or(&LogFormat::Text),
-        std::io::stderr,
-    ))
-    .expect("logging is set up once");
+    // `init` also passes the `log` crate's records (reqwest, rustls) on to tracing.
+    logs::subscriber(*format.as_ref().unwrap_or(&LogFormat::Text), std::io::stderr).init();
     if let Err(problem) = format {
         tracing::warn!("{problem}");
     }
@@ -148,24 +146,39 @@ async fn serve(config: Config) -> ServerResult<()> {
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned()).into_future();
     tokio::pin!(server);
-    tokio::select! {
-        result = &mut server => return Ok(result?),
-        () = shutdown.cancelled() => {}
-    }
+    // The signal first: when it has come, the workers are stopped and waited for even if the
+    // server (with nothing in flight) is done in the same instant.
+    let ended_by_itself = tokio::select! {
+        biased;
+        () = shutdown.cancelled() => None,
+        result = &mut server => Some(result),
+    };
+    shutdown.cancel();
     let deadline = tokio::time::Instant::now() + grace;
     tracing::info!(
         grace_seconds = grace.as_secs(),
         "shutting down: finishing requests in flight and the workers' rounds"
     );
-    match tokio::time::timeout_at(deadline, &mut server).await {
-        Ok(result) => result?,
-        Err(_) => tracing::warn!("requests still running after the grace period were cut off"),
-    }
-    if tokio::time::timeout_at(deadline, workers.join_all()).await.is_err() {
-        tracing::warn!("work still running after the grace period was cut off; its transaction rolls back");
+    let served = match ended_by_itself {
+        Some(result) => result,
+        None => tokio::time::timeout_at(deadline, &mut server).await.unwrap_or_else(|_| {
+            tracing::warn!("requests still running after the grace period were cut off");
+            Ok(())
+        }),
+    };
+    loop {
+        match tokio::time::timeout_at(deadline, workers.join_next()).await {
+            Ok(None) => break,
+            Ok(Some(Ok(()))) => {}
+            Ok(Some(Err(error))) => tracing::error!(%error, "a worker had failed"),
+            Err(_) => {
+                tracing::warn!("work still running after the grace period was cut off; its transaction rolls back");
+                break;
+            }
+        }
     }
     tracing::info!("stopped");
-    Ok(())
+    Ok(served?)
 }
 
 async fn cancel_on_signal(shutdown: CancellationToken) {

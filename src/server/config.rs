@@ -150,8 +150,8 @@ pub struct Config {
     #[arg(long, env = "ARTWALL_TASTE_WORKERS", default_value_t = 1)]
     pub taste_workers: usize,
     /// On SIGTERM or Ctrl-C: how long requests in flight and the workers' current round may take
-    /// to finish before the process exits anyway, in seconds.
-    #[arg(long, env = "ARTWALL_SHUTDOWN_GRACE_SECONDS", default_value_t = 20)]
+    /// to finish before the process exits anyway, in seconds. Below `docker stop`'s 10 s.
+    #[arg(long, env = "ARTWALL_SHUTDOWN_GRACE_SECONDS", default_value_t = 8)]
     pub shutdown_grace_seconds: u64,
     /// How the taste worker learns: `ordinal` (a model of every impression and reaction) or
     /// `seed` (the first rule: move toward good signals, away from bad), to compare the two.

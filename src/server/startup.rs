@@ -118,7 +118,9 @@ fn site_assets(options: &LeptosOptions) -> Router {
 /// rendering beside it (its CSP), and that page then went out with scripts blocked.
 fn site_root_files(state: &AppState) -> Router {
     let not_found = leptos_axum::file_and_error_handler::<AppState, _>(shell).with_state(state.clone());
-    Router::new().fallback_service(ServeDir::new(&*state.leptos_options.site_root).fallback(not_found))
+    // Any method: an unknown path is the 404 page, not an empty "method not allowed".
+    let files = ServeDir::new(&*state.leptos_options.site_root).call_fallback_on_method_not_allowed(true);
+    Router::new().fallback_service(files.fallback(not_found))
 }
 
 /// Admin pages redirect to the login page without a session. Admin server functions call the

@@ -77,6 +77,12 @@ async fn painting_page_shows_hd_image_and_unknown_ids_are_real_404s(db: PgPool) 
         assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
         assert!(body.contains("We couldn"), "{missing}: friendly page");
     }
+    // Any method: an unknown path is not found, not "method not allowed".
+    let post = Request::post("/api/no-such-endpoint")
+        .header(header::COOKIE, common::visitor_cookie(uuid::Uuid::new_v4()))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&app, post).await.0, StatusCode::NOT_FOUND);
     let (status, headers, _) = send(&app, get(&hd)).await;
     assert_eq!(status, StatusCode::OK, "media served");
     assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=31536000, immutable");

@@ -11,8 +11,18 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+/// A server process, killed if the test fails before it ends it.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `artwall serve` on a free port over the test's database; its log goes to `log`.
-fn serve(db: &PgPool, media: &std::path::Path, log: &std::path::Path) -> (Child, String) {
+fn serve(db: &PgPool, media: &std::path::Path, log: &std::path::Path) -> (Running, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(env!("CARGO_BIN_EXE_artwall"))
         .arg("serve")
@@ -29,7 +39,7 @@ fn serve(db: &PgPool, media: &std::path::Path, log: &std::path::Path) -> (Child,
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
         .unwrap();
-    (child, format!("http://127.0.0.1:{port}"))
+    (Running(child), format!("http://127.0.0.1:{port}"))
 }
 
 async fn wait_until_ready(client: &reqwest::Client, base: &str, log: &std::path::Path) {
@@ -41,20 +51,19 @@ async fn wait_until_ready(client: &reqwest::Client, base: &str, log: &std::path:
     }
 }
 
-fn terminate(child: &Child) {
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+fn terminate(server: &Running) {
+    let status = Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status().unwrap();
     assert!(status.success());
 }
 
 /// Waits for the process to end (at most `limit`) and returns whether it exited 0.
-async fn exit_status(child: &mut Child, limit: Duration) -> bool {
+async fn exit_status(server: &mut Running, limit: Duration) -> bool {
     let deadline = Instant::now() + limit;
     loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = server.0.try_wait().unwrap() {
             return status.success();
         }
         if Instant::now() > deadline {
-            child.kill().unwrap();
             panic!("the server did not stop within {limit:?} of SIGTERM");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -71,7 +80,7 @@ async fn sigterm_answers_what_was_accepted_finishes_the_round_and_exits_0(db: Pg
     let media = tempfile::tempdir().unwrap();
     let log = media.path().join("serve.log");
     let (mut child, base) = serve(&db, media.path(), &log);
-    let client = reqwest::Client::new();
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
     wait_until_ready(&client, &base, &log).await;
 
     // Many visitors' batches in flight, and a backlog for the taste worker, when SIGTERM comes.
@@ -114,7 +123,8 @@ async fn sigterm_answers_what_was_accepted_finishes_the_round_and_exits_0(db: Pg
     assert!(exit_status(&mut child, Duration::from_secs(30)).await, "{}", std::fs::read_to_string(&log).unwrap());
     let log_text = std::fs::read_to_string(&log).unwrap();
     assert!(answered > 0, "some batches were answered before the shutdown ({refused} refused)");
-    assert!(log_text.contains("taste worker stopped") && log_text.contains("stopped"), "{log_text}");
+    assert!(log_text.contains("taste worker stopped"), "{log_text}");
+    assert!(log_text.lines().any(|line| line.ends_with(" stopped")), "the process said it stopped: {log_text}");
     assert_eq!(count(&db, "SELECT count(*) FROM activities").await, logged, "every event answered as logged is stored");
 
     // What the worker had not reached waits for the next start, which learns it all.

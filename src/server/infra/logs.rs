@@ -32,7 +32,8 @@ where
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     match format {
         LogFormat::Text => Box::new(builder.finish()),
-        // Each line carries the fields of the spans it was written in (the request's id).
-        LogFormat::Json => Box::new(builder.json().with_current_span(true).with_span_list(false).finish()),
+        // Each line carries the fields of the spans it was written in (the request's id), the
+        // innermost as `span`, all of them as `spans`.
+        LogFormat::Json => Box::new(builder.json().with_current_span(true).with_span_list(true).finish()),
     }
 }
