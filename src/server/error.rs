@@ -117,6 +117,38 @@ pub async fn multipart_needs_a_boundary(request: axum::extract::Request, next: a
     next.run(request).await
 }
 
+/// Middleware: an API refusal axum writes itself (a body over the route's limit, a body that is
+/// not the declared type) is plain text; it goes out in the API's one error shape instead.
+pub async fn api_refusals_are_json(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    let is_text = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !is_api || !is_text || !response.status().is_client_error() {
+        return response;
+    }
+    let status = response.status();
+    let message = match axum::body::to_bytes(response.into_body(), 4096).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
+        Err(_) => String::new(),
+    };
+    let error = match status {
+        StatusCode::NOT_FOUND => AppError::NotFound,
+        StatusCode::UNAUTHORIZED => AppError::Unauthorized,
+        StatusCode::FORBIDDEN => AppError::Forbidden,
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge(message),
+        StatusCode::TOO_MANY_REQUESTS => AppError::RateLimited,
+        _ => AppError::Invalid(message),
+    };
+    // The status stays what axum chose (405, 415...), with the shape's body.
+    let mut answer = error.into_response();
+    *answer.status_mut() = status;
+    answer
+}
+
 /// Middleware: a server function's error answers with its own status. Leptos answers every
 /// server-function error with 500, and `respond` corrects that only once the function runs;
 /// arguments that do not decode (`/api/painting?id=abc`) never reach it. The error body is the

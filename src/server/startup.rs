@@ -69,6 +69,7 @@ pub fn router(state: AppState) -> Router {
     router
         .layer(middleware::from_fn(error::multipart_needs_a_boundary))
         .layer(middleware::from_fn(error::server_fn_error_status))
+        .layer(middleware::from_fn(error::api_refusals_are_json))
         .layer(middleware::from_fn_with_state(state.clone(), admin_pages_guard))
         .layer(middleware::from_fn_with_state(public_origin, security::refuse_cross_site))
         .layer(middleware::from_fn_with_state(state.limits.clone(), limits::rate_limit))

@@ -95,6 +95,11 @@ async fn bad_batches_get_clear_errors(db: PgPool) {
     let (status, body) = post(&app, json!({"events": too_many}).to_string()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["message"].as_str().unwrap().contains("1 to 100"));
+    // A body over the route's limit is refused by axum itself, in the API's error shape too.
+    let (status, body) = post(&app, format!("{{\"events\": \"{}\"}}", "x".repeat(70 * 1024))).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["error"], "tooLarge", "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
     let (status, _) =
         post(&app, json!({"visitorId": Uuid::new_v4(), "events": [event("session_start", None)]}).to_string()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "the visitor comes from the cookie, never the body");
