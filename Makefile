@@ -1,5 +1,5 @@
 # The two commands in the README. Both install what they need (scripts/setup.sh) first.
-.PHONY: run test check bench admin mutants
+.PHONY: run test check bench admin mutants backup restore
 
 run:
 	bash scripts/run.sh
@@ -22,3 +22,11 @@ bench:
 # Mutation testing of the shop's promises (hours; not part of CI): make mutants [ONLY="pricing orders"]
 mutants:
 	MUTANT_GROUPS="$(ONLY)" bash scripts/mutants.sh
+
+# The database and the media folder of `make run`'s shop (or DATABASE_URL's), into or out of DIR.
+backup:
+	bash scripts/backup.sh backup "$(DIR)"
+
+# Into an empty database; ARTWALL_RESTORE_REPLACE=yes replaces what is there.
+restore:
+	bash scripts/backup.sh restore "$(DIR)"

@@ -7,6 +7,7 @@ mod common;
 
 mod activity;
 mod admin_catalogue;
+mod backup;
 mod catalogue;
 mod checkout;
 mod clip;
