@@ -11,13 +11,8 @@ email=${1:?usage: make admin EMAIL=you@example.com}
 bin="$CARGO_TARGET_DIR/debug/artwall"
 [ -x "$bin" ] || bin="$CARGO_TARGET_DIR/release/artwall"
 [ -x "$bin" ] || { echo "build the shop first: make run" >&2; exit 1; }
-PG_PORT="${ARTWALL_PG_PORT:-54329}"
-export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:$PG_PORT/artwall}"
 # The cluster may be running under `make run`; if this script starts it, it stops it again.
-if ! psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -c 'SELECT 1' >/dev/null 2>&1; then
-  bash scripts/pg.sh start .data/pg "$PG_PORT"
-  trap 'bash scripts/pg.sh stop .data/pg' EXIT
-fi
+use_run_database
 # Asked here, without echo, when a person is at the terminal.
 if [ -z "${ARTWALL_ADMIN_PASSWORD:-}" ] && [ -t 0 ]; then
   read -rs -p "New password for $email (at least 10 characters): " ARTWALL_ADMIN_PASSWORD

@@ -13,14 +13,7 @@ cd "$here"
 source scripts/env.sh
 action=${1:?usage: scripts/backup.sh backup|restore DIR}
 dir=${2:?usage: scripts/backup.sh backup|restore DIR}
-if [ -z "${DATABASE_URL:-}" ]; then
-  PG_PORT="${ARTWALL_PG_PORT:-54329}"
-  export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/artwall"
-  if ! psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -c 'SELECT 1' >/dev/null 2>&1; then
-    bash scripts/pg.sh start .data/pg "$PG_PORT"
-    trap 'bash scripts/pg.sh stop .data/pg' EXIT
-  fi
-fi
+[ -n "${DATABASE_URL:-}" ] || use_run_database
 media="${ARTWALL_MEDIA_DIR:-$here/.data/media}"
 copy_media=true
 if [ -n "${ARTWALL_GCS_BUCKET:-}" ]; then

@@ -35,6 +35,17 @@ fi
 # Logs of the servers our scripts start (the test Stripe server, e2e's shop).
 export ARTWALL_LOG_DIR="${ARTWALL_LOG_DIR:-$here/.data/logs}"
 
+# use_run_database: DATABASE_URL, by default `make run`'s database. When `make run`'s Postgres is
+# not running, starts it, and stops it again when the calling script exits.
+use_run_database() {
+  local port="${ARTWALL_PG_PORT:-54329}"
+  export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:$port/artwall}"
+  if ! psql -q -h 127.0.0.1 -p "$port" -U postgres -c 'SELECT 1' >/dev/null 2>&1; then
+    bash scripts/pg.sh start .data/pg "$port"
+    trap 'bash scripts/pg.sh stop .data/pg' EXIT
+  fi
+}
+
 # refuse_port_in_use PORT NAME: fails when something already answers on the loopback PORT
 # (another `make run`, say), instead of letting the new server die and the old one answer.
 refuse_port_in_use() {

@@ -133,12 +133,7 @@ async fn unpublishing_is_for_admins_and_audited(db: PgPool) {
 
     // A shopper's order of it, placed before it is unpublished.
     let shopper = uuid::Uuid::new_v4();
-    sqlx::query("INSERT INTO orders (id, visitor_id, painting_id, size, material, frame, amount_cents, status, expires_at, paid_at) VALUES ('order_kept', $1, $2, '50x60', 'paper', 'none', 24900, 'paid', now(), now())")
-        .bind(shopper)
-        .bind(id)
-        .execute(&db)
-        .await
-        .unwrap();
+    common::paid_order(&db, "order_kept", shopper, id).await;
 
     let (admin, cookie) = common::admin_session(&db).await;
     assert_eq!(app.send(publish(&cookie, false)).await.0, StatusCode::OK);

@@ -47,12 +47,7 @@ async fn a_backup_restored_into_a_new_database_serves_the_same_shop(db: PgPool) 
         .body(Body::from("codes[0]=nordic"))
         .unwrap();
     assert!(app.send(onboarding).await.0.is_success());
-    sqlx::query("INSERT INTO orders (id, visitor_id, painting_id, size, material, frame, amount_cents, status, expires_at, paid_at) VALUES ('order_kept', $1, $2, '50x60', 'paper', 'none', 24900, 'paid', now(), now())")
-        .bind(visitor)
-        .bind(id)
-        .execute(&db)
-        .await
-        .unwrap();
+    common::paid_order(&db, "order_kept", visitor, id).await;
 
     let backup = tempfile::tempdir().unwrap();
     let made = script("backup", backup.path(), &common::database_url(&db), app.media.path());

@@ -5,7 +5,6 @@
 
 use crate::common;
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -32,7 +31,7 @@ impl LocalStripe {
     /// A harness that takes `seconds` to create each Checkout Session.
     fn start_with_delay(webhook_url: &str, seconds: f64) -> Self {
         let venv = std::env::var("ARTWALL_VENV").expect("ARTWALL_VENV (run `make test`)");
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = common::free_port();
         let child = Command::new(format!("{venv}/bin/python"))
             .args([common::repo().join("scripts/stripe_harness.py").to_str().unwrap(), "--port", &port.to_string()])
             .env("ARTWALL_HARNESS_WEBHOOK_URL", webhook_url)
@@ -67,10 +66,6 @@ async fn serve(db: PgPool, stripe_base: &str, port: u16) -> common::TestApp {
     tokio::spawn(std::future::IntoFuture::into_future(axum::serve(listener, app.router())));
     app.import_demo(1).await;
     app
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 async fn painting(db: &PgPool) -> i64 {
@@ -129,7 +124,7 @@ async fn wait_for(db: &PgPool, order: &str, want: impl Fn(OrderStatus, i64) -> b
 
 #[sqlx::test]
 async fn buy_pay_refund_with_the_real_client_and_signed_webhooks(db: PgPool) {
-    let port = free_port();
+    let port = common::free_port();
     let stripe = LocalStripe::start(&format!("http://127.0.0.1:{port}/api/webhooks/stripe"));
     let app = serve(db.clone(), &stripe.base, port).await;
     let painting = painting(&db).await;
@@ -236,7 +231,7 @@ async fn buy_pay_refund_with_the_real_client_and_signed_webhooks(db: PgPool) {
 
 #[sqlx::test]
 async fn an_unpaid_session_is_reconciled_and_expired_at_stripe(db: PgPool) {
-    let port = free_port();
+    let port = common::free_port();
     let stripe = LocalStripe::start(&format!("http://127.0.0.1:{port}/api/webhooks/stripe"));
     let app = serve(db.clone(), &stripe.base, port).await;
     let painting = painting(&db).await;
@@ -257,8 +252,8 @@ async fn an_unpaid_session_is_reconciled_and_expired_at_stripe(db: PgPool) {
 
 #[sqlx::test]
 async fn stripe_down_means_a_clear_message_and_no_dangling_order(db: PgPool) {
-    let closed = format!("http://127.0.0.1:{}/", free_port());
-    let app = serve(db.clone(), &closed, free_port()).await;
+    let closed = format!("http://127.0.0.1:{}/", common::free_port());
+    let app = serve(db.clone(), &closed, common::free_port()).await;
     let painting = painting(&db).await;
     let (status, _, body) = app.send(buy(Uuid::new_v4(), painting, "gold")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
@@ -308,7 +303,7 @@ async fn admin_order_endpoints_need_an_admin_session(db: PgPool) {
 
 #[sqlx::test]
 async fn a_second_click_while_the_first_is_still_at_stripe_waits_for_the_same_checkout(db: PgPool) {
-    let port = free_port();
+    let port = common::free_port();
     let stripe = LocalStripe::start_with_delay(&format!("http://127.0.0.1:{port}/api/webhooks/stripe"), 1.5);
     let app = serve(db.clone(), &stripe.base, port).await;
     let painting = painting(&db).await;
@@ -328,7 +323,7 @@ async fn a_second_click_while_the_first_is_still_at_stripe_waits_for_the_same_ch
 
 #[sqlx::test]
 async fn an_order_stripe_cannot_answer_for_goes_to_the_back_of_the_reconciliation_queue(db: PgPool) {
-    let port = free_port();
+    let port = common::free_port();
     let stripe = LocalStripe::start(&format!("http://127.0.0.1:{port}/api/webhooks/stripe"));
     let app = serve(db.clone(), &stripe.base, port).await;
     let painting = painting(&db).await;

@@ -3,7 +3,6 @@
 
 use crate::common;
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 
 use artwall::server::catalogue::{AddOutcome, Catalogue, NewPainting, PaintingMeta, RawMeta};
@@ -23,7 +22,7 @@ struct FakeGcs {
 impl FakeGcs {
     fn start() -> Self {
         let binary = std::env::var("FAKE_GCS_SERVER_BIN").expect("FAKE_GCS_SERVER_BIN (run `make test`)");
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = common::free_port();
         let data = tempfile::tempdir().unwrap();
         std::fs::create_dir(data.path().join(BUCKET)).unwrap(); // a folder per bucket
         let child = Command::new(binary)

@@ -520,12 +520,7 @@ async fn every_json_answer_names_its_fields_in_camel_case(db: PgPool) {
     let visitor = common::visitor_cookie(shopper);
     let (admin_user, admin) = common::admin_session(&db).await;
     // An order with a timeline and a job, so that their views are read too.
-    sqlx::query("INSERT INTO orders (id, visitor_id, painting_id, size, material, frame, amount_cents, status, expires_at, paid_at) VALUES ('order_seen', $1, $2, '50x60', 'paper', 'none', 24900, 'paid', now(), now())")
-        .bind(shopper)
-        .bind(id)
-        .execute(&db)
-        .await
-        .unwrap();
+    common::paid_order(&db, "order_seen", shopper, id).await;
     sqlx::query("INSERT INTO order_events (order_id, from_status, to_status, actor, actor_id, note) VALUES ('order_seen', 'pending', 'paid', 'stripe', NULL, 'paid')")
         .execute(&db)
         .await

@@ -115,8 +115,14 @@ async fn submit(app: &common::TestApp, cookie: &str, paintings: &[serde_json::Va
     answer["jobId"].as_str().unwrap().parse().unwrap()
 }
 
-async fn app_allowing_loopback(db: PgPool) -> common::TestApp {
-    common::TestApp::with_config(db, |c| c.fetch_allow_private = true).await
+/// A running image server and its base URL, the app allowed to fetch from it (loopback), and an
+/// admin's session cookie.
+async fn with_images(db: &PgPool) -> (ImageServer, String, common::TestApp, String) {
+    let server = ImageServer::default();
+    let base = server.start().await;
+    let app = common::TestApp::with_config(db.clone(), |c| c.fetch_allow_private = true).await;
+    let (_, cookie) = common::admin_session(db).await;
+    (server, base, app, cookie)
 }
 
 async fn published(db: &PgPool) -> i64 {
@@ -125,10 +131,7 @@ async fn published(db: &PgPool) -> i64 {
 
 #[sqlx::test]
 async fn an_import_job_adds_paintings_reports_failures_and_retries_them(db: PgPool) {
-    let server = ImageServer::default();
-    let base = server.start().await;
-    let app = app_allowing_loopback(db.clone()).await;
-    let (_, cookie) = common::admin_session(&db).await;
+    let (server, base, app, cookie) = with_images(&db).await;
     let mut list: Vec<_> = (0..4).map(|n| painting(n, &base, &format!("/img/{n}.jpg"))).collect();
     list.push(painting(4, &base, "/missing.jpg"));
     list.push(painting(5, &base, "/text.jpg"));
@@ -175,10 +178,7 @@ async fn an_import_job_adds_paintings_reports_failures_and_retries_them(db: PgPo
 
 #[sqlx::test]
 async fn a_job_interrupted_by_a_restart_resumes_where_it_stopped(db: PgPool) {
-    let server = ImageServer::default();
-    let base = server.start().await;
-    let app = app_allowing_loopback(db.clone()).await;
-    let (_, cookie) = common::admin_session(&db).await;
+    let (server, base, app, cookie) = with_images(&db).await;
     let list: Vec<_> = (0..3).map(|n| painting(n, &base, &format!("/img/{n}.jpg"))).collect();
     let id = submit(&app, &cookie, &list).await;
 
@@ -215,10 +215,7 @@ async fn a_job_interrupted_by_a_restart_resumes_where_it_stopped(db: PgPool) {
 
 #[sqlx::test]
 async fn a_shutdown_mid_job_finishes_the_chunk_in_hand_and_puts_the_job_back_in_the_queue(db: PgPool) {
-    let server = ImageServer::default();
-    let base = server.start().await;
-    let app = app_allowing_loopback(db.clone()).await;
-    let (_, cookie) = common::admin_session(&db).await;
+    let (server, base, app, cookie) = with_images(&db).await;
     let list: Vec<_> = (0..17).map(|n| painting(n, &base, &format!("/img/{n}.jpg"))).collect();
     let id = submit(&app, &cookie, &list).await;
 

@@ -23,7 +23,7 @@ impl Drop for Running {
 
 /// `artwall serve` on a free port over the test's database; its log goes to `log`.
 fn serve(db: &PgPool, media: &std::path::Path, log: &std::path::Path) -> (Running, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = common::free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_artwall"))
         .arg("serve")
         .env("DATABASE_URL", common::database_url(db))

@@ -149,6 +149,22 @@ pub fn demo_csv(dir: &Path, n: usize) -> PathBuf {
     path
 }
 
+/// A loopback port nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A paid order `id` of `painting` (50x60 paper, unframed, ¥249) by `visitor`.
+pub async fn paid_order(db: &PgPool, id: &str, visitor: uuid::Uuid, painting: i64) {
+    sqlx::query("INSERT INTO orders (id, visitor_id, painting_id, size, material, frame, amount_cents, status, expires_at, paid_at) VALUES ($1, $2, $3, '50x60', 'paper', 'none', 24900, 'paid', now(), now())")
+        .bind(id)
+        .bind(visitor)
+        .bind(painting)
+        .execute(db)
+        .await
+        .unwrap();
+}
+
 /// Waits until something listens on the loopback `port`, or panics naming `what`.
 pub fn wait_for_port(port: u16, what: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
