@@ -115,7 +115,8 @@ mod routes {
     use serde_json::json;
 
     use crate::error::AppError;
-    use crate::server::shop::payments::webhook::{handle, verify_signature, StripeEvent};
+    use crate::server::infra::metrics;
+    use crate::server::shop::payments::webhook::{handle, verify_signature, Outcome, StripeEvent};
     use crate::server::state::AppState;
 
     /// `POST /api/webhooks/stripe`: verified against every configured secret, then applied.
@@ -124,22 +125,30 @@ mod routes {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         if let Err(error) = verify_signature(signature, &body, state.payments.webhook_secrets(), now) {
             tracing::warn!(%error, "stripe webhook refused");
+            metrics::webhook("", "bad_signature");
             return AppError::invalid(error.to_string()).into_response();
         }
         let event: StripeEvent = match serde_json::from_slice(&body) {
             Ok(event) => event,
             Err(error) => {
                 tracing::warn!(%error, "stripe webhook body is not an event");
+                metrics::webhook("", "not_an_event");
                 return AppError::invalid("the body is not a Stripe event").into_response();
             }
         };
         match handle(&state.db, &event).await {
             Ok(outcome) => {
                 tracing::info!(event = %event.id, kind = %event.event_type, outcome = %outcome.describe(), "stripe webhook");
+                // Types the shop ignores are counted together.
+                let kind = if outcome == Outcome::Ignored { "other" } else { event.event_type.as_str() };
+                metrics::webhook(kind, outcome.code());
                 Json(json!({ "received": true, "outcome": outcome.describe() })).into_response()
             }
             // Stripe retries on 5xx, and nothing was committed.
-            Err(error) => error.into_response(),
+            Err(error) => {
+                metrics::webhook(&event.event_type, "error");
+                error.into_response()
+            }
         }
     }
 }

@@ -158,6 +158,11 @@ pub struct Config {
     #[arg(long, env = "ARTWALL_TASTE_LEARNER", value_enum, default_value_t = TasteLearnerKind::Ordinal)]
     pub taste_learner: TasteLearnerKind,
 
+    /// The bearer token a Prometheus scraper sends for `/metrics`; without one, `/metrics` is
+    /// not served.
+    #[arg(long, env = "ARTWALL_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     /// Largest image file accepted, in bytes.
     #[arg(long, env = "ARTWALL_MAX_IMAGE_BYTES", default_value_t = 40 * 1024 * 1024)]
     pub max_image_bytes: u64,

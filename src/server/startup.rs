@@ -24,6 +24,7 @@ use crate::server::discovery::{activity, rooms};
 use crate::server::error;
 use crate::server::http::visitor;
 use crate::server::http::{auth, limits, request_id, security};
+use crate::server::infra::metrics;
 use crate::server::infra::storage::{Storage, IMMUTABLE_CACHE_CONTROL, PUBLIC_PREFIX};
 use crate::server::shop::payments;
 use crate::server::state::AppState;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(alive))
         .route("/livez", get(alive))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::scrape))
         .route("/api/activity", post(api::activity_batch).layer(DefaultBodyLimit::max(activity::MAX_BODY_BYTES)))
         .route(
             "/api/webhooks/stripe",
@@ -81,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         // Brotli or gzip for whatever is not compressed yet (pages, JSON, debug builds' WASM);
         // images are left alone (the default predicate).
         .layer(CompressionLayer::new())
+        .layer(middleware::from_fn(metrics::track_requests))
         .layer(PropagateRequestIdLayer::new(request_id::REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
         .layer(SetRequestIdLayer::new(request_id::REQUEST_ID, MakeRequestUuid))

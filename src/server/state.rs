@@ -15,9 +15,9 @@ use crate::server::discovery::{feed, onboarding, taste_worker};
 use crate::server::error::ServerResult;
 use crate::server::http::{limits, visitor};
 use crate::server::infra::clip::Clip;
-use crate::server::infra::fetch;
 use crate::server::infra::images::ImageLimits;
 use crate::server::infra::storage::Storage;
+use crate::server::infra::{fetch, metrics};
 use crate::server::shop::payments;
 
 /// Shared by every request; cheap to clone.
@@ -54,6 +54,7 @@ impl AppState {
 
     /// For tests, which bring their own (already migrated) database.
     pub async fn with_pool(config: Config, leptos_options: LeptosOptions, db: PgPool) -> ServerResult<Self> {
+        metrics::install();
         let clip = load_clip(&config).await?;
         // Refuses to start when the style embeddings come from another model's space.
         let styles = Arc::new(onboarding::StyleEmbeddings::load(&config.style_embeddings, &clip.info().id)?);

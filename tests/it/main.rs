@@ -20,6 +20,7 @@ mod http;
 mod jobs;
 mod learning;
 mod limits;
+mod metrics;
 mod onboarding;
 mod retention;
 mod rooms;

@@ -80,7 +80,8 @@ async fn visitors_with_taste(db: &PgPool) -> ServerResult<i64> {
     Ok(sqlx::query_scalar("SELECT count(*) FROM user_preferences WHERE taste IS NOT NULL").fetch_one(db).await?)
 }
 
-async fn backlog(db: &PgPool) -> ServerResult<(i64, Option<i64>)> {
+/// Activity events not learned yet, and how long the oldest has waited, in seconds.
+pub(crate) async fn backlog(db: &PgPool) -> ServerResult<(i64, Option<i64>)> {
     Ok(sqlx::query_as(
         "SELECT count(*), extract(epoch FROM now() - min(created_at))::int8 FROM activities WHERE NOT processed",
     )

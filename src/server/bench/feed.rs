@@ -278,7 +278,7 @@ async fn deep_scan_and_recall(
     let mut tx = db.begin().await?;
     feed::set_scan_settings(&mut tx, settings.max_scan_tuples).await?;
     let started = Instant::now();
-    let candidates = feed::find_candidates(&mut tx, settings, visitor, taste).await?;
+    let (candidates, _) = feed::find_candidates(&mut tx, settings, visitor, taste).await?;
     let deep_scan = started.elapsed();
     tx.rollback().await?;
     let found = nearest_24(db, taste, &candidates).await?;

@@ -292,6 +292,31 @@ pub async fn recent(db: &PgPool, limit: i64) -> ServerResult<Vec<JobView>> {
     Ok(rows.into_iter().map(|row| row.into_view(Vec::new())).collect())
 }
 
+/// Every job status (those the table allows) with how many jobs have it, and the items of the
+/// jobs still to run (queued or running).
+pub struct Progress {
+    pub by_status: Vec<(&'static str, i64)>,
+    pub done: i64,
+    pub failed: i64,
+    pub remaining: i64,
+}
+
+const STATUSES: [&str; 6] = ["queued", "running", "completed", "failed", "interrupted", "cancelled"];
+
+pub async fn progress(db: &PgPool) -> ServerResult<Progress> {
+    let (counts, done, failed, remaining): (Vec<i64>, i64, i64, i64) = sqlx::query_as(
+        "SELECT ARRAY(SELECT count(j.id) FROM unnest($1::text[]) WITH ORDINALITY AS s(status, n)
+                      LEFT JOIN batch_jobs j ON j.status = s.status GROUP BY s.n ORDER BY s.n),
+                coalesce(sum(processed - failed), 0)::int8, coalesce(sum(failed), 0)::int8,
+                coalesce(sum(total - processed), 0)::int8
+         FROM batch_jobs WHERE status IN ('queued', 'running')",
+    )
+    .bind(STATUSES)
+    .fetch_one(db)
+    .await?;
+    Ok(Progress { by_status: STATUSES.into_iter().zip(counts).collect(), done, failed, remaining })
+}
+
 /// Why a job's work stopped without an error.
 enum Stopped {
     Done,

@@ -15,6 +15,7 @@ use crate::error::AppError;
 use crate::events::{EventKind, Source};
 use crate::server::error::ServerResult;
 use crate::server::http::visitor::VisitorId;
+use crate::server::infra::metrics;
 use crate::styles;
 
 pub const MAX_EVENTS: usize = 100;
@@ -174,6 +175,7 @@ pub async fn ingest(db: &PgPool, visitor: VisitorId, body: &[u8]) -> ServerResul
             Err(error) => EventResult { index, status: EventStatus::Rejected, error: Some(error) },
         })
         .collect();
+    metrics::events_accepted(inserted.len());
     Ok(IngestResponse { success: true, logged: inserted.len(), results })
 }
 

@@ -27,6 +27,7 @@ use crate::server::discovery::popularity::POPULARITY_SQL;
 use crate::server::error::ServerResult;
 use crate::server::http::visitor::VisitorId;
 use crate::server::infra::clip::cosine;
+use crate::server::infra::metrics::{self, Candidates};
 use crate::types::{Because, FeedItem, FeedPage};
 
 pub const DEFAULT_LIMIT: i64 = 10;
@@ -221,11 +222,11 @@ pub async fn next_page(
         interactions: interactions.unwrap_or_default(),
     });
 
-    let (mut nearest, mut spare) = (Vec::new(), None);
+    let (mut nearest, mut spare, mut candidates) = (Vec::new(), None, Candidates::NoTaste);
     let explore = match &taste {
         Some(taste) => {
             let explore = exploration_slots(served, limit, settings.exploration_rate);
-            (nearest, spare) = nearest_unseen(&mut tx, settings, visitor, taste, limit - explore).await?;
+            (nearest, spare, candidates) = nearest_unseen(&mut tx, settings, visitor, taste, limit - explore).await?;
             explore
         }
         None => limit,
@@ -266,6 +267,7 @@ pub async fn next_page(
     .await?;
     items.iter_mut().for_each(|item| item.saved = saved.contains(&item.card.id));
     tx.commit().await?;
+    metrics::feed_page(candidates);
     let next_cursor = has_more.then(|| (served + items.len() as i64).to_string());
     Ok(FeedPage { items, next_cursor, has_more })
 }
@@ -291,8 +293,8 @@ struct Nearest {
     because: Option<Because>,
 }
 
-/// The `limit` best unseen paintings for the taste, best first, and the id of the next one, if
-/// there is one. The taste's nearest come from the visitor's candidates re-ranked against it,
+/// The `limit` best unseen paintings for the taste, best first, the id of the next one, if
+/// there is one, and where they were found. The taste's nearest come from the visitor's candidates re-ranked against it,
 /// after a deep scan for new candidates when those cannot fill the page. Unless the weights
 /// are zero, the best of them and the paintings nearest each recently liked one (found by the
 /// taste worker, see `find_liked_near`) are then re-scored: by the better of its likeness to the
@@ -304,16 +306,17 @@ async fn nearest_unseen(
     visitor: VisitorId,
     taste: &Taste,
     limit: i64,
-) -> ServerResult<(Vec<Nearest>, Option<i64>)> {
+) -> ServerResult<(Vec<Nearest>, Option<i64>, Candidates)> {
     if limit <= 0 {
-        return Ok((Vec::new(), None));
+        return Ok((Vec::new(), None, Candidates::Cache));
     }
     let rescore = settings.liked_weight > 0.0 || settings.popularity_weight > 0.0;
     let wanted = if rescore { limit * RESCORED_PER_SLOT + 1 } else { limit + 1 };
     let page = candidate_page_sql();
     let mut rows = fetch_scored(&mut *tx, &page, visitor, &taste.vector, wanted).await?;
+    let mut candidates = Candidates::Cache;
     if (rows.len() as i64) < limit {
-        find_candidates(&mut *tx, settings, visitor, &taste.vector).await?;
+        (_, candidates) = find_candidates(&mut *tx, settings, visitor, &taste.vector).await?;
         rows = fetch_scored(&mut *tx, &page, visitor, &taste.vector, wanted).await?;
     }
     let mut picks: Vec<Nearest> = if rescore {
@@ -324,7 +327,7 @@ async fn nearest_unseen(
     };
     let spare = picks.get(limit as usize).map(|n| n.card.id);
     picks.truncate(limit as usize);
-    Ok((picks, spare))
+    Ok((picks, spare, candidates))
 }
 
 /// `pool` (unseen paintings near the taste) and those of the paintings nearest the visitor's
@@ -441,7 +444,7 @@ pub(crate) fn candidate_page_sql() -> String {
 }
 
 /// Replaces the visitor's candidates with the `CANDIDATES` unseen paintings nearest the taste and
-/// returns them: from an iterative index scan while the visitor has seen little of the catalogue,
+/// returns them with the scan that found them: from an iterative index scan while the visitor has seen little of the catalogue,
 /// otherwise, or where the index scan gave up (`hnsw.max_scan_tuples`) before finding them all,
 /// from an exact scan. Expects the scan settings of `set_scan_settings`.
 ///
@@ -453,7 +456,7 @@ pub(crate) async fn find_candidates(
     settings: FeedSettings,
     visitor: VisitorId,
     taste: &Vector,
-) -> ServerResult<Vec<i64>> {
+) -> ServerResult<(Vec<i64>, Candidates)> {
     // The catalogue's size is the planner's estimate (unknown, so exact, before the first ANALYZE).
     // Custom plans from here on: a generic plan of the scan cannot see its LIMIT and may choose to
     // rank the whole catalogue.
@@ -466,11 +469,12 @@ pub(crate) async fn find_candidates(
     .fetch_one(&mut *tx)
     .await?;
     let scan = nearest_unseen_sql();
-    let mut ids = Vec::new();
+    let (mut ids, mut found_by) = (Vec::new(), Candidates::IndexScan);
     if (seen as f64) < catalogue * settings.exact_scan_seen_share {
         ids = sqlx::query_scalar(&scan).bind(visitor.0).bind(taste).bind(CANDIDATES).fetch_all(&mut *tx).await?;
     }
     if (ids.len() as i64) < CANDIDATES {
+        found_by = Candidates::ExactScan;
         sqlx::query("SET LOCAL enable_indexscan = off").execute(&mut *tx).await?;
         ids = sqlx::query_scalar(&scan).bind(visitor.0).bind(taste).bind(CANDIDATES).fetch_all(&mut *tx).await?;
         sqlx::query("SET LOCAL enable_indexscan = on").execute(&mut *tx).await?;
@@ -484,7 +488,7 @@ pub(crate) async fn find_candidates(
     .bind(&ids)
     .execute(&mut *tx)
     .await?;
-    Ok(ids)
+    Ok((ids, found_by))
 }
 
 /// Settings for iterative HNSW scans, as `set_config` calls local to the transaction.

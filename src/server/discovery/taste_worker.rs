@@ -28,6 +28,7 @@ use crate::server::discovery::activity::NOTIFY_CHANNEL;
 use crate::server::discovery::taste_model::{self, Basis, Reaction};
 use crate::server::discovery::{feed, popularity, taste};
 use crate::server::error::ServerResult;
+use crate::server::infra::metrics;
 
 const VISITORS_PER_ROUND: i64 = 32;
 /// Events one transaction applies for one visitor: a long backlog is learned in several, in
@@ -137,8 +138,9 @@ pub async fn process_visitor(db: &PgPool, learner: &TasteLearner, visitor: Uuid)
     if !mine {
         return Ok(0);
     }
-    let events: Vec<(i64, String, Option<i64>, Option<i64>)> = sqlx::query_as(
-        "SELECT id, event_type, painting_id, (metadata->>'dwellTimeMs')::bigint
+    let events: Vec<WaitingEvent> = sqlx::query_as(
+        "SELECT id, event_type, painting_id, (metadata->>'dwellTimeMs')::bigint AS dwell_ms,
+                extract(epoch FROM clock_timestamp() - created_at)::float8 AS waited_seconds
          FROM activities WHERE visitor_id = $1 AND NOT processed ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED",
     )
     .bind(visitor)
@@ -155,21 +157,20 @@ pub async fn process_visitor(db: &PgPool, learner: &TasteLearner, visitor: Uuid)
             .await?;
     let (taste, prior, prior_at) = current.unwrap_or_default();
     // The table's CHECK holds the vocabulary; a code this build does not know counts for nothing.
-    let kinds: Vec<Option<EventKind>> =
-        events.iter().map(|(_, event_type, _, _)| EventKind::parse(event_type)).collect();
+    let kinds: Vec<Option<EventKind>> = events.iter().map(|e| EventKind::parse(&e.event_type)).collect();
     let weights: Vec<f32> =
-        kinds.iter().zip(&events).map(|(kind, e)| kind.map_or(0.0, |kind| taste::weight(kind, e.3))).collect();
-    let applied = weights.iter().zip(&events).filter(|(w, e)| **w != 0.0 && e.2.is_some()).count() as i32;
+        kinds.iter().zip(&events).map(|(kind, e)| kind.map_or(0.0, |kind| taste::weight(kind, e.dwell_ms))).collect();
+    let applied = weights.iter().zip(&events).filter(|(w, e)| **w != 0.0 && e.painting_id.is_some()).count() as i32;
     // A full history window starts the next one from what it taught (see `refit`).
     let mut consolidate = false;
     // Recently liked paintings, newest first (the seed rule has none: it is the baseline).
     let mut liked_lately = LikedLately::default();
     let taste = match basis {
         None => {
-            let embeddings = embeddings_of(&mut tx, events.iter().filter_map(|e| e.2)).await?;
+            let embeddings = embeddings_of(&mut tx, events.iter().filter_map(|e| e.painting_id)).await?;
             let mut taste = taste.map(|t| t.to_vec());
-            for ((_, _, painting_id, _), weight) in events.iter().zip(weights) {
-                let Some(painting) = painting_id.and_then(|id| embeddings.get(&id)) else { continue };
+            for (event, weight) in events.iter().zip(weights) {
+                let Some(painting) = event.painting_id.and_then(|id| embeddings.get(&id)) else { continue };
                 if weight != 0.0 {
                     taste = taste::apply(taste, painting, weight);
                 }
@@ -208,14 +209,29 @@ pub async fn process_visitor(db: &PgPool, learner: &TasteLearner, visitor: Uuid)
         feed::find_liked_near(&mut tx, visitor).await?;
     }
     // Last, so the rows of much-shown paintings stay locked only briefly.
-    popularity::record(&mut tx, kinds.iter().zip(&events).filter_map(|(kind, e)| Some((e.2?, (*kind)?, e.3)))).await?;
-    let ids: Vec<i64> = events.iter().map(|e| e.0).collect();
+    popularity::record(
+        &mut tx,
+        kinds.iter().zip(&events).filter_map(|(kind, e)| Some((e.painting_id?, (*kind)?, e.dwell_ms))),
+    )
+    .await?;
+    let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
     sqlx::query("UPDATE activities SET processed = true, processed_at = now() WHERE id = ANY($1)")
         .bind(&ids)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    // The oldest comes first (events are in id order).
+    metrics::events_learned(events.len(), Duration::from_secs_f64(events[0].waited_seconds.max(0.0)));
     Ok(events.len())
+}
+
+#[derive(sqlx::FromRow)]
+struct WaitingEvent {
+    id: i64,
+    event_type: String,
+    painting_id: Option<i64>,
+    dwell_ms: Option<i64>,
+    waited_seconds: f64,
 }
 
 async fn embeddings_of(

@@ -17,6 +17,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use crate::error::AppError;
 use crate::server::config::Config;
 use crate::server::http::visitor::VisitorId;
+use crate::server::infra::metrics;
 
 /// One IP address may make this many times a visitor's requests.
 const IP_MULTIPLIER: u32 = 5;
@@ -36,6 +37,17 @@ enum Bucket {
 }
 
 impl Bucket {
+    fn code(self) -> &'static str {
+        match self {
+            Self::Login => "login",
+            Self::Activity => "activity",
+            Self::Feed => "feed",
+            Self::Search => "search",
+            Self::Upload => "upload",
+            Self::Checkout => "checkout",
+        }
+    }
+
     fn of(method: &Method, path: &str) -> Option<Self> {
         match (method.as_str(), path) {
             ("POST", "/api/admin/login") => Some(Self::Login),
@@ -195,6 +207,7 @@ pub async fn rate_limit(State(limits): State<std::sync::Arc<RateLimits>>, reques
         None => next.run(request).await,
         Some(wait) => {
             tracing::warn!(?bucket, %ip, "rate limited");
+            metrics::rate_limited(bucket.code());
             let mut response = AppError::RateLimited.into_response();
             let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));

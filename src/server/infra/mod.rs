@@ -1,8 +1,9 @@
 //! Machinery the features use: CLIP embeddings (ONNX Runtime), image decoding within limits,
-//! media storage (local or GCS), and fetching admin-given URLs without SSRF.
+//! media storage (local or GCS), metrics, and fetching admin-given URLs without SSRF.
 
 pub mod clip;
 pub mod fetch;
 pub mod images;
 pub mod logs;
+pub mod metrics;
 pub mod storage;

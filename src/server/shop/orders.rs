@@ -347,6 +347,20 @@ impl SessionClaim {
     }
 }
 
+/// Checkouts started (a Checkout Session made for the order) and moves into paid, failed and
+/// expired, over the shop's life: every move is in the timeline.
+pub async fn checkout_counts(db: &PgPool) -> ServerResult<[(&'static str, i64); 4]> {
+    let (started, paid, failed, expired): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM orders WHERE stripe_session_id IS NOT NULL),
+                count(*) FILTER (WHERE to_status = 'paid'), count(*) FILTER (WHERE to_status = 'failed'),
+                count(*) FILTER (WHERE to_status = 'expired')
+         FROM order_events WHERE to_status IN ('paid', 'failed', 'expired') AND from_status IS DISTINCT FROM to_status",
+    )
+    .fetch_one(db)
+    .await?;
+    Ok([("started", started), ("paid", paid), ("failed", failed), ("expired", expired)])
+}
+
 /// Order jobs tried to reconcile the order with Stripe and could not: it goes to the back of
 /// the queue.
 pub async fn reconcile_attempted(db: &PgPool, order_id: &str) -> ServerResult<()> {

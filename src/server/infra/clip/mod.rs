@@ -11,6 +11,7 @@ pub mod preprocess;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
 
 use ort::environment::Environment;
 use ort::session::builder::GraphOptimizationLevel;
@@ -19,6 +20,7 @@ use ort::value::{Tensor, TensorElementType};
 use serde::Deserialize;
 
 use crate::server::error::{ServerError, ServerResult};
+use crate::server::infra::metrics;
 
 pub const EMBEDDING_DIM: usize = 512;
 pub const CONTEXT_LENGTH: usize = 77;
@@ -144,7 +146,10 @@ impl Clip {
             return Ok(Vec::new());
         }
         let tensor = Tensor::from_array(([n, 3, preprocess::SIZE as usize, preprocess::SIZE as usize], pixels))?;
-        self.visual.run(tensor.upcast(), None, n)
+        let started = Instant::now();
+        let embeddings = self.visual.run(tensor.upcast(), None, n)?;
+        metrics::inference("image", n, started.elapsed());
+        Ok(embeddings)
     }
 
     pub async fn embed_images(self: &Arc<Self>, pixels: Vec<f32>) -> ServerResult<Vec<Vec<f32>>> {
@@ -175,7 +180,10 @@ impl Clip {
                 _ => Tensor::from_array((shape, values))?.upcast(),
             })
         };
-        self.textual.run(int_tensor(ids)?, Some(int_tensor(mask)?), texts.len())
+        let started = Instant::now();
+        let embeddings = self.textual.run(int_tensor(ids)?, Some(int_tensor(mask)?), texts.len())?;
+        metrics::inference("text", texts.len(), started.elapsed());
+        Ok(embeddings)
     }
 
     pub async fn embed_texts(self: &Arc<Self>, texts: Vec<String>) -> ServerResult<Vec<Vec<f32>>> {

@@ -121,6 +121,18 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The outcome's name in the metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Applied(_) => "applied",
+            Self::Duplicate => "duplicate",
+            Self::NoChange(_) => "no_change",
+            Self::Flagged(_) => "flagged",
+            Self::UnknownOrder => "unknown_order",
+            Self::Ignored => "ignored",
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Self::Applied(what) => format!("applied: {what}"),
