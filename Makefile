@@ -1,5 +1,5 @@
 # The two commands in the README. Both install what they need (scripts/setup.sh) first.
-.PHONY: run test check bench admin mutants backup restore
+.PHONY: run test check bench soak admin mutants backup restore
 
 run:
 	bash scripts/run.sh
@@ -18,6 +18,10 @@ admin:
 # Benchmarks print figures; they are not tests and assert nothing about speed.
 bench:
 	bash scripts/bench.sh
+
+# Shoppers against the release build while the shop, Postgres and the test Stripe server fail; figures only.
+soak:
+	bash scripts/soak.sh
 
 # Mutation testing of the shop's promises (hours; not part of CI): make mutants [ONLY="pricing orders"]
 mutants:

@@ -1,0 +1,371 @@
+"""`make soak`: a mix of shoppers against the release build, with faults, figures only.
+
+Locust drives shoppers over loopback for SOAK_SECONDS (default 90): the landing page, feed pages
+(server-rendered and JSON), painting pages, searches, activity batches, saves, and checkouts paid
+through the test Stripe server, whose webhooks come back to the shop. Meanwhile the soak
+(a) kills the shop with SIGKILL and starts it again, (b) restarts Postgres and (c) stops the test
+Stripe server for 10 s. Then it prints, per route, requests/s and p50/p95/p99; the 5xx outside the
+fault windows (should be 0); events the shop confirmed vs events stored (should be equal); orders
+paid vs payments made (should be equal, none paid twice); and how long each recovery took.
+
+Everything runs on its own Postgres cluster (.data/pg-soak), media folder and ports; nothing leaves
+127.0.0.1. scripts/soak.sh builds the release binary and calls this with it.
+"""
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import gevent
+from locust import HttpUser, between, task
+from locust.env import Environment
+
+HERE = Path(__file__).resolve().parent.parent
+PG_DATA = HERE / ".data/pg-soak"
+PG_PORT = 54334
+SHOP_PORT = 3100
+STRIPE_PORT = 8430
+DATABASE = "artwall_soak"
+DATABASE_URL = f"postgres://postgres@127.0.0.1:{PG_PORT}/{DATABASE}"
+LOGS = HERE / ".data/logs"
+WORDS = ["blue", "sea", "flowers", "portrait", "night", "garden", "river", "snow", "city", "gold"]
+
+# What the shoppers saw, for the checks at the end.
+confirmed_events = set()  # ids the shop answered "logged" or "duplicate" for
+payments_made = set()  # Checkout Session ids whose Pay button answered with the redirect
+requests_log = []  # (start, route, status) of every request
+
+
+def log(message):
+    print(f"[soak {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def psql(sql):
+    out = subprocess.run(["psql", "-qtA", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-d", DATABASE, "-c", sql],
+                         check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def wait_for(url, seconds=120, ok=lambda code: 0 < code < 500):
+    """Seconds until `url` answers with a status `ok` accepts (None after `seconds`)."""
+    import urllib.error
+    import urllib.request
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        try:
+            code = urllib.request.urlopen(url, timeout=2).status
+        except urllib.error.HTTPError as error:
+            code = error.code
+        except OSError:
+            code = 0
+        if ok(code):
+            return time.monotonic() - started
+        gevent.sleep(0.05)
+    return None
+
+
+class Processes:
+    """The shop and the test Stripe server, started and stopped by the soak."""
+
+    def __init__(self, binary, env):
+        self.binary, self.env = binary, env
+        self.shop = self.stripe = None
+
+    def start_stripe(self):
+        out = open(LOGS / "soak-stripe.log", "a")
+        self.stripe = subprocess.Popen([sys.executable, str(HERE / "scripts/stripe_harness.py"), "--port", str(STRIPE_PORT)],
+                                       env=self.env, stdout=out, stderr=out)
+
+    def start_shop(self):
+        out = open(LOGS / "soak-shop.log", "a")
+        self.shop = subprocess.Popen([self.binary, "serve"], env=self.env, stdout=out, stderr=out, cwd=HERE)
+
+    def stop(self):
+        for process in (self.shop, self.stripe):
+            if process and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in (self.shop, self.stripe):
+            if process:
+                try:
+                    process.wait(15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+class Shopper(HttpUser):
+    wait_time = between(0.2, 1.0)
+
+    def on_start(self):
+        self.cursor = None
+        self.seen = []
+        self.pending = []  # events not confirmed yet: re-sent with the next batch, as the browser does
+        self.client.get("/", name="/")
+
+    def remember(self, items):
+        self.seen = ([item["id"] for item in items] + self.seen)[:60]
+
+    @task(6)
+    def feed_page(self):
+        query = f"?cursor={self.cursor}" if self.cursor else ""
+        with self.client.get(f"/api/feed{query}", name="/api/feed", catch_response=True) as response:
+            if response.status_code != 200:
+                response.failure(f"status {response.status_code}")
+                return
+            page = response.json()
+        self.cursor = page.get("nextCursor")
+        items = page["items"]
+        self.remember(items)
+        events = [self.event("impression", item["id"], item["position"]) for item in items]
+        if items:
+            liked = random.choice(items)
+            events.append(self.event("view", liked["id"], liked["position"], {"dwellTimeMs": random.randint(1000, 9000)}))
+            if random.random() < 0.2:
+                disliked = random.choice(items)
+                events.append(self.event("hide", disliked["id"], disliked["position"]))
+        self.send_events(events)
+
+    def event(self, kind, painting, position, metadata=None):
+        event = {"id": str(uuid.uuid4()), "type": kind, "paintingId": painting, "position": position, "source": "feed"}
+        if metadata:
+            event["metadata"] = metadata
+        return event
+
+    def send_events(self, events):
+        batch = self.pending + events
+        if not batch:
+            return
+        self.pending = batch
+        with self.client.post("/api/activity", json={"events": batch[:100]}, name="/api/activity",
+                              catch_response=True) as response:
+            if response.status_code != 200:
+                response.failure(f"status {response.status_code}")
+                return
+            results = response.json()["results"]
+        answered = set()
+        for result in results:
+            event = batch[result["index"]]
+            if result["status"] in ("logged", "duplicate"):
+                confirmed_events.add(event["id"])
+                answered.add(event["id"])
+            elif result["status"] == "rejected":  # a hidden painting's later impression, say: dropped
+                answered.add(event["id"])
+        self.pending = [event for event in batch if event["id"] not in answered]
+
+    @task(2)
+    def feed_page_rendered(self):
+        self.client.get("/feed", name="/feed")
+
+    @task(4)
+    def painting_page(self):
+        if self.seen:
+            self.client.get(f"/painting/{random.choice(self.seen)}", name="/painting/{id}")
+
+    @task(2)
+    def search(self):
+        with self.client.get(f"/api/search?q={random.choice(WORDS)}", name="/api/search", catch_response=True) as response:
+            if response.status_code == 200:
+                self.remember(response.json().get("results", []))
+            else:
+                response.failure(f"status {response.status_code}")
+
+    @task(1)
+    def save(self):
+        if self.seen:
+            form = {"paintingId": random.choice(self.seen), "saved": "true", "source": "feed"}
+            self.client.post("/api/saved/set", data=form, name="/api/saved/set", headers={"Accept": "application/json"})
+
+    @task(1)
+    def buy(self):
+        if not self.seen:
+            return
+        form = {"paintingId": random.choice(self.seen), "size": "50x60", "material": "canvas", "frame": "none"}
+        with self.client.post("/api/checkout", data=form, name="/api/checkout", headers={"Accept": "application/json"},
+                              catch_response=True) as response:
+            if response.status_code != 200:
+                response.failure(f"status {response.status_code}")
+                return
+            pay_url = response.json()
+        session = pay_url.rsplit("/", 1)[-1]
+        with self.client.post(pay_url, name="stripe: pay", allow_redirects=False, catch_response=True) as response:
+            if response.status_code == 303:
+                payments_made.add(session)
+            elif response.status_code == 410:
+                response.success()  # paid already (a repeated click on the same order's session)
+            else:
+                response.failure(f"status {response.status_code}")
+
+    def on_stop(self):
+        for _ in range(20):
+            if not self.pending:
+                return
+            self.send_events([])
+            gevent.sleep(0.5)
+
+
+def faults(processes, began, seconds, windows, recoveries):
+    """Kills the shop, restarts Postgres and stops the test Stripe server, at a quarter, half
+    and three quarters of the run, and measures each recovery."""
+    ready = f"http://127.0.0.1:{SHOP_PORT}/readyz"
+    pg = ["bash", str(HERE / "scripts/pg.sh")]
+
+    gevent.sleep(max(0.0, began + seconds * 0.25 - time.time()))
+    start = time.time()
+    processes.shop.send_signal(signal.SIGKILL)
+    processes.shop.wait()
+    processes.start_shop()
+    took = wait_for(ready, ok=lambda code: code == 200)
+    windows.append(("shop killed", start, time.time()))
+    recoveries.append(("shop killed (SIGKILL) and started again: ready after", took))
+
+    gevent.sleep(max(0.0, began + seconds * 0.5 - time.time()))
+    start = time.time()
+    subprocess.run(pg + ["stop", str(PG_DATA)], check=True)
+    subprocess.run(pg + ["start", str(PG_DATA), str(PG_PORT)], check=True)
+    down = time.time() - start
+    took = wait_for(ready, ok=lambda code: code == 200)
+    windows.append(("postgres restarted", start, time.time()))
+    recoveries.append((f"Postgres restarted ({down:.1f} s down): the shop ready again after", down + (took or 0)))
+
+    gevent.sleep(max(0.0, began + seconds * 0.75 - time.time()))
+    start = time.time()
+    processes.stripe.send_signal(signal.SIGTERM)
+    processes.stripe.wait()
+    gevent.sleep(10)
+    processes.start_stripe()
+    took = wait_for(f"http://127.0.0.1:{STRIPE_PORT}/", ok=lambda code: code > 0)
+    windows.append(("test Stripe server stopped", start, time.time()))
+    recoveries.append(("test Stripe server stopped for 10 s: answering again after", 10 + (took or 0)))
+
+
+def percentile(entry, q):
+    return entry.get_response_time_percentile(q) if entry.num_requests else 0
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", required=True)
+    parser.add_argument("--seconds", type=int, default=int(os.environ.get("SOAK_SECONDS", "90")))
+    parser.add_argument("--users", type=int, default=int(os.environ.get("SOAK_USERS", "20")))
+    args = parser.parse_args()
+    if args.seconds < 60:
+        sys.exit("the soak runs at least 60 s")
+    LOGS.mkdir(parents=True, exist_ok=True)
+    media = HERE / ".data/soak-media"
+    subprocess.run(["rm", "-rf", str(media)], check=True)
+    state = HERE / ".data/soak-stripe-state.json"
+    state.unlink(missing_ok=True)
+    webhook_secret = f"whsec_soak_{uuid.uuid4().hex}"
+    unlimited = "1000000"  # every shopper comes from 127.0.0.1
+    env = dict(os.environ, DATABASE_URL=DATABASE_URL, ARTWALL_MEDIA_DIR=str(media), LEPTOS_SITE_ADDR=f"127.0.0.1:{SHOP_PORT}",
+               ARTWALL_PUBLIC_URL=f"http://127.0.0.1:{SHOP_PORT}", ARTWALL_STRIPE_SECRET_KEY="sk_test_artwall_soak",
+               ARTWALL_STRIPE_API_BASE=f"http://127.0.0.1:{STRIPE_PORT}", ARTWALL_STRIPE_WEBHOOK_SECRETS=webhook_secret,
+               ARTWALL_HARNESS_STATE=str(state), ARTWALL_HARNESS_WEBHOOK_SECRET=webhook_secret,
+               ARTWALL_HARNESS_WEBHOOK_URL=f"http://127.0.0.1:{SHOP_PORT}/api/webhooks/stripe",
+               ARTWALL_ORDER_JOBS_SECONDS="5", ARTWALL_RATE_ACTIVITY_PER_MINUTE=unlimited, ARTWALL_RATE_FEED_PER_MINUTE=unlimited,
+               ARTWALL_RATE_SEARCH_PER_MINUTE=unlimited, ARTWALL_RATE_CHECKOUT_PER_MINUTE=unlimited,
+               RUST_LOG=os.environ.get("RUST_LOG", "info,sqlx=warn,ort=warn"))
+
+    subprocess.run(["bash", str(HERE / "scripts/pg.sh"), "start", str(PG_DATA), str(PG_PORT)], check=True)
+    admin = ["psql", "-q", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-d", "postgres", "-c"]
+    subprocess.run(admin + [f"DROP DATABASE IF EXISTS {DATABASE}"], check=True)
+    subprocess.run(admin + [f"CREATE DATABASE {DATABASE}"], check=True)
+    subprocess.run([args.bin, "migrate"], env=env, check=True, cwd=HERE)
+    log("importing the demo catalogue")
+    subprocess.run([args.bin, "import", env["ARTWALL_DEMO_CATALOGUE"]], env=env, check=True, cwd=HERE,
+                   stdout=subprocess.DEVNULL)
+    processes = Processes(args.bin, env)
+    try:
+        processes.start_stripe()
+        processes.start_shop()
+        if wait_for(f"http://127.0.0.1:{SHOP_PORT}/readyz", ok=lambda code: code == 200) is None:
+            sys.exit(f"the shop did not start: see {LOGS / 'soak-shop.log'}")
+        run(args, processes)
+    finally:
+        processes.stop()
+        subprocess.run(["bash", str(HERE / "scripts/pg.sh"), "stop", str(PG_DATA)], check=False)
+
+
+def run(args, processes):
+    # At the end each shopper finishes what it is doing (its batch answered) before it stops.
+    environment = Environment(user_classes=[Shopper], host=f"http://127.0.0.1:{SHOP_PORT}", stop_timeout=15)
+
+    def on_request(request_type, name, response_time, response_length, response=None, exception=None, start_time=None,
+                   **_):
+        status = getattr(response, "status_code", 0) if response is not None else 0
+        requests_log.append((start_time or time.time(), name, status))
+
+    environment.events.request.add_listener(on_request)
+    runner = environment.create_local_runner()
+    windows, recoveries = [], []
+    log(f"{args.users} shoppers for {args.seconds} s; faults at {args.seconds // 4}, {args.seconds // 2} and "
+        f"{3 * args.seconds // 4} s")
+    began = time.time()
+    runner.start(args.users, spawn_rate=args.users)
+    fault_thread = gevent.spawn(faults, processes, began, args.seconds, windows, recoveries)
+    gevent.sleep(args.seconds)
+    fault_thread.join(timeout=60)
+    runner.quit()  # each shopper finishes its task, then sends what it still holds (on_stop)
+    runner.greenlet.join()
+    elapsed = time.time() - began
+    log("settling: waiting for webhooks, reconciliation and the taste worker")
+    settle(len(payments_made))
+    report(environment, elapsed, windows, recoveries)
+
+
+def settle(payments):
+    """Until the shop has marked every payment paid and learned every event (60 s at most)."""
+    for _ in range(120):
+        paid = int(psql("SELECT count(*) FROM orders WHERE paid_at IS NOT NULL"))
+        backlog = int(psql("SELECT count(*) FROM activities WHERE NOT processed"))
+        if paid >= payments and backlog == 0:
+            return
+        gevent.sleep(0.5)
+
+
+def report(environment, elapsed, windows, recoveries):
+    print(f"\nSoak: {elapsed:.0f} s, release build, demo catalogue, loopback\n")
+    print(f"{'route':<22} {'requests':>9} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'failed':>7}")
+    for entry in sorted(environment.stats.entries.values(), key=lambda e: -e.num_requests):
+        print(f"{entry.method + ' ' + entry.name:<22} {entry.num_requests:>9} {entry.num_requests / elapsed:>7.1f} "
+              f"{percentile(entry, 0.5):>7.0f} {percentile(entry, 0.95):>7.0f} {percentile(entry, 0.99):>7.0f} "
+              f"{entry.num_failures:>7}")
+    margin = 1.0  # a request started just before a window closed may still see it
+    inside = lambda at: any(start <= at <= end + margin for _, start, end in windows)
+    shop_errors = [(at, name, status) for at, name, status in requests_log if status >= 500 and not name.startswith("stripe")]
+    outside = [error for error in shop_errors if not inside(error[0])]
+    unanswered = [r for r in requests_log if r[2] == 0 and not inside(r[0]) and not r[1].startswith("stripe")]
+    print()
+    for name, start, end in windows:
+        during = [r for r in requests_log if start <= r[0] <= end + margin and not r[1].startswith("stripe")]
+        print(f"{name}: {end - start:.1f} s; the shop's answers then: {sum(r[2] >= 500 for r in during)} 5xx, "
+              f"{sum(r[2] == 0 for r in during)} unanswered, {sum(0 < r[2] < 500 for r in during)} others")
+    print(f"5xx from the shop: {len(shop_errors)} in all, {len(outside)} outside the fault windows")
+    for at, name, status in outside[:10]:
+        print(f"  {status} {name} at +{at - windows[0][1]:.1f} s from the first fault")
+    print(f"requests the shop left unanswered outside the fault windows: {len(unanswered)}")
+    # The shoppers' batches hold impressions, views and hides only; saves, searches and purchases
+    # are recorded by the shop itself.
+    stored = int(psql("SELECT count(*) FROM activities WHERE event_type IN ('impression', 'view', 'hide')"))
+    print(f"activity events the shop confirmed: {len(confirmed_events)}; stored: {stored}")
+    paid = int(psql("SELECT count(*) FROM orders WHERE paid_at IS NOT NULL"))
+    twice = int(psql("SELECT count(*) FROM (SELECT order_id FROM order_events WHERE to_status = 'paid' "
+                     "GROUP BY order_id HAVING count(*) > 1) t"))
+    sessions_paid = psql("SELECT count(*) FROM orders WHERE paid_at IS NOT NULL AND stripe_session_id = ANY('{"
+                         + ",".join(payments_made) + "}'::text[])")
+    print(f"payments made: {len(payments_made)}; orders paid: {paid} (of them for those payments: {sessions_paid}); "
+          f"orders paid twice: {twice}")
+    for what, took in recoveries:
+        print(f"{what} {took:.1f} s" if took is not None else f"{what}: NOT RECOVERED")
+    verdict = not outside and stored == len(confirmed_events) and paid == len(payments_made) and twice == 0
+    print("\nall four hold" if verdict else "\nNOT ALL HOLD: see above")
+
+
+if __name__ == "__main__":
+    main()
