@@ -56,8 +56,10 @@ impl AppError {
     }
 }
 
+/// Every error on the wire: `{error: code, message, field?}`.
 #[derive(Serialize, Deserialize)]
-struct WireError {
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct WireError {
     error: String,
     message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

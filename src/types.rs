@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a feed card needs: enough to reserve the image's box before it loads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PaintingCard {
     pub id: i64,
@@ -33,6 +34,7 @@ impl PaintingCard {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PaintingDetail {
     pub card: PaintingCard,
@@ -49,6 +51,7 @@ pub struct PaintingDetail {
 
 /// One painting in the feed, with why and where it is there.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct FeedItem {
     #[serde(flatten)]
@@ -70,6 +73,7 @@ pub struct FeedItem {
 
 /// A painting the visitor liked that a feed card is like.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Because {
     pub painting_id: i64,
@@ -80,6 +84,7 @@ pub struct Because {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct FeedPage {
     pub items: Vec<FeedItem>,
@@ -90,6 +95,7 @@ pub struct FeedPage {
 
 /// The admin console's system panel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AdminOverview {
     pub admin_email: String,
@@ -103,6 +109,7 @@ pub struct AdminOverview {
 
 /// A home style on the onboarding page, pictured by the painting nearest to it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct StyleCard {
     pub code: String,
@@ -114,6 +121,7 @@ pub struct StyleCard {
 
 /// What every page needs to know about the shop itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ShopInfo {
     /// Payments go to a test-mode Stripe (or the project's own test server): no card is charged.
@@ -121,6 +129,7 @@ pub struct ShopInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Onboarding {
     pub cards: Vec<StyleCard>,
@@ -130,6 +139,7 @@ pub struct Onboarding {
 
 /// A painting with its cosine similarity to something (a query, another painting).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ScoredCard {
     pub card: PaintingCard,
@@ -137,6 +147,7 @@ pub struct ScoredCard {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SearchResults {
     pub query: String,
@@ -147,6 +158,7 @@ pub struct SearchResults {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SavedList {
     /// Newest first.
@@ -155,6 +167,7 @@ pub struct SavedList {
 
 /// What the "see it on your wall" panel needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RoomState {
     /// The visitor's newest room photo, if they uploaded one.
@@ -165,6 +178,7 @@ pub struct RoomState {
 
 /// A stored room photo.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RoomPhoto {
     pub url: String,
@@ -174,6 +188,7 @@ pub struct RoomPhoto {
 
 /// One line of an order's timeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TimelineEntry {
     pub from: Option<crate::order_status::OrderStatus>,
@@ -188,6 +203,7 @@ pub struct TimelineEntry {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ShippingAddress {
     pub name: String,
@@ -197,6 +213,7 @@ pub struct ShippingAddress {
 
 /// An order as its shopper (or an admin) sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct OrderView {
     pub id: String,
@@ -216,6 +233,7 @@ pub struct OrderView {
 
 /// The admin's order list: newest first, with counts per status.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AdminOrders {
     pub orders: Vec<OrderView>,
@@ -224,6 +242,7 @@ pub struct AdminOrders {
 
 /// A batch job as the admin sees it, with its figures worked out on the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct JobView {
     pub id: String,
@@ -251,6 +270,7 @@ impl JobView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct JobFailure {
     pub position: i32,
@@ -260,6 +280,7 @@ pub struct JobFailure {
 
 /// One row of the admin's catalogue list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct AdminPainting {
@@ -276,6 +297,7 @@ pub struct AdminPainting {
 
 /// A page of the admin's catalogue list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AdminPaintings {
     pub items: Vec<AdminPainting>,
@@ -286,6 +308,7 @@ pub struct AdminPaintings {
 
 /// The dashboard's figures about the shop and the feed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DashboardFigures {
     /// The last 30 days, oldest first: orders paid that day and their revenue net of refunds.
@@ -303,6 +326,7 @@ pub struct DashboardFigures {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DayFigures {
     pub day: String,
@@ -311,6 +335,7 @@ pub struct DayFigures {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Funnel {
     pub impressions: i64,
@@ -333,6 +358,7 @@ impl Funnel {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RankedPainting {
     pub id: i64,
@@ -342,6 +368,7 @@ pub struct RankedPainting {
 
 /// A painting an admin just added, with its nearest neighbours as a check of its embedding.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AddedPainting {
     pub painting: PaintingDetail,
@@ -350,6 +377,7 @@ pub struct AddedPainting {
 
 /// A painting's metadata as the admin's edit form shows it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PaintingEdit {
     pub id: i64,

@@ -148,7 +148,7 @@ pub async fn start_reembed() -> Result<String, AppError> {
 #[cfg(feature = "ssr")]
 pub use routes::import_upload;
 #[cfg(feature = "ssr")]
-mod routes {
+pub(crate) mod routes {
     use axum::extract::{Multipart, State};
     use axum::http::HeaderMap;
     use axum::response::{IntoResponse, Redirect, Response};
@@ -164,6 +164,11 @@ mod routes {
     /// `POST /api/admin/jobs/import`, multipart: `paintings` (pasted JSON or CSV) or `file` (a
     /// `.json` or `.csv` upload). A browser form is sent on to the job's page (or back to the form
     /// with a fixed error code); a client asking for JSON gets `{"jobId": ...}` or the error.
+    #[utoipa::path(post, path = "/api/admin/jobs/import", tag = "admin",
+        description = "Queues an import job from pasted or uploaded CSV or JSON. Send `Accept: application/json` for \
+            `{jobId}`; a browser form is redirected to the job's page.",
+        request_body(content = crate::server::http::openapi::forms::ImportUpload, content_type = "multipart/form-data"),
+        responses((status = 200, body = serde_json::Value, description = "`{jobId}`")))]
     pub async fn import_upload(State(state): State<AppState>, headers: HeaderMap, multipart: Multipart) -> Response {
         let wants_json = wants_json(&headers);
         let result = async {

@@ -109,7 +109,7 @@ pub async fn search_paintings(q: String) -> Result<SearchResults, AppError> {
 #[cfg(feature = "ssr")]
 pub use routes::{activity_batch, room_photo, room_photo_file};
 #[cfg(feature = "ssr")]
-mod routes {
+pub(crate) mod routes {
     use axum::extract::{Multipart, Path, State};
     use axum::http::{header, HeaderMap};
     use axum::response::{IntoResponse, Redirect, Response};
@@ -128,6 +128,11 @@ mod routes {
     const PHOTO_TOO_LARGE: &str = "the photo is too large";
 
     /// `POST /api/activity`. The router caps the body at `MAX_BODY_BYTES` (413 beyond).
+    #[utoipa::path(post, path = "/api/activity", tag = "discovery",
+        description = "A batch of the browser's activity events (1 to 100), stored at once and learned from in the \
+            background. Each event is answered on its own: logged, duplicate (its id was stored before) or rejected.",
+        request_body = crate::server::discovery::activity::IncomingBatch,
+        responses((status = 200, body = IngestResponse)))]
     pub async fn activity_batch(
         State(state): State<AppState>,
         Extension(visitor): Extension<VisitorId>,
@@ -137,6 +142,11 @@ mod routes {
     }
 
     /// `GET /api/room-photo/{token}`: the JPEG, to the visitor who uploaded it; 404 to anyone else.
+    #[utoipa::path(get, path = "/api/room-photo/{token}", tag = "discovery",
+        description = "The visitor's room photo, to the visitor who uploaded it (404 to anyone else).",
+        params(("token" = String, Path, description = "The photo's token, from `/api/room`")),
+        responses((status = 200, content_type = "image/jpeg", body = Vec<u8>),
+                  (status = 404, body = crate::error::WireError)))]
     pub async fn room_photo_file(
         State(state): State<AppState>,
         Extension(visitor): Extension<VisitorId>,
@@ -152,6 +162,11 @@ mod routes {
     /// A browser form (no JSON in `Accept`) is sent back to `next` (a local path), with
     /// `?room_error=<code>` when the photo was refused, so it works without JavaScript. API clients
     /// asking for JSON get the photo or a JSON error with its status (400, 413).
+    #[utoipa::path(post, path = "/api/room-photo", tag = "discovery",
+        description = "Uploads a photo of the visitor's room (JPEG, PNG or WebP): it is blended into their taste and \
+            used by \"see it on your wall\". Send `Accept: application/json` for a JSON answer.",
+        request_body(content = crate::server::http::openapi::forms::PhotoUpload, content_type = "multipart/form-data"),
+        responses((status = 200, body = crate::types::RoomPhoto)))]
     pub async fn room_photo(
         State(state): State<AppState>,
         Extension(visitor): Extension<VisitorId>,

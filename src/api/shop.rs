@@ -106,7 +106,7 @@ pub async fn refund_order(
 #[cfg(feature = "ssr")]
 pub use routes::stripe_webhook;
 #[cfg(feature = "ssr")]
-mod routes {
+pub(crate) mod routes {
     use axum::body::Bytes;
     use axum::extract::State;
     use axum::http::HeaderMap;
@@ -120,6 +120,12 @@ mod routes {
     use crate::server::state::AppState;
 
     /// `POST /api/webhooks/stripe`: verified against every configured secret, then applied.
+    #[utoipa::path(post, path = "/api/webhooks/stripe", tag = "webhooks",
+        description = "Stripe's event deliveries, signed (`Stripe-Signature`) with a configured webhook secret. Each \
+            event is applied once; a repeated delivery answers `duplicate`.",
+        params(("Stripe-Signature" = String, Header)),
+        request_body(content = serde_json::Value, description = "A Stripe event"),
+        responses((status = 200, body = serde_json::Value, description = "`{received: true, outcome}`")))]
     pub async fn stripe_webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
         let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok());
         let now = time::OffsetDateTime::now_utc().unix_timestamp();

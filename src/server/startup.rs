@@ -23,7 +23,7 @@ use crate::server::config::Config;
 use crate::server::discovery::{activity, rooms};
 use crate::server::error;
 use crate::server::http::visitor;
-use crate::server::http::{auth, limits, request_id, security};
+use crate::server::http::{auth, limits, openapi, request_id, security};
 use crate::server::infra::metrics;
 use crate::server::infra::storage::{Storage, IMMUTABLE_CACHE_CONTROL, PUBLIC_PREFIX};
 use crate::server::shop::payments;
@@ -53,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/room-photo", post(api::room_photo).layer(DefaultBodyLimit::max(room_body_limit(&state.config))))
         .route("/api/room-photo/{token}", get(api::room_photo_file))
+        .merge(openapi::routes())
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback_service(site_root_files(&state));
     router =

@@ -22,6 +22,7 @@ mod learning;
 mod limits;
 mod metrics;
 mod onboarding;
+mod openapi;
 mod retention;
 mod rooms;
 mod security;

@@ -23,15 +23,18 @@ pub const MAX_EVENTS: usize = 100;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const NOTIFY_CHANNEL: &str = "artwall_activity";
 
-#[derive(Debug, Deserialize)]
+/// `POST /api/activity`'s body. Each event is parsed on its own, so that one bad event is
+/// rejected alone.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct IncomingBatch {
+pub struct IncomingBatch {
+    #[schema(value_type = Vec<IncomingEvent>, min_items = 1, max_items = 100)]
     events: Vec<Value>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct IncomingEvent {
+pub struct IncomingEvent {
     /// Client-generated id: a re-sent event is stored once.
     id: Uuid,
     #[serde(rename = "type")]
@@ -39,7 +42,9 @@ struct IncomingEvent {
     painting_id: Option<i64>,
     position: Option<i32>,
     source: Option<String>,
+    /// `dwellTimeMs` for a view, `scrollDepth` for a session end.
     #[serde(default)]
+    #[schema(value_type = Object)]
     metadata: Map<String, Value>,
 }
 
@@ -61,7 +66,7 @@ impl CheckedEvent {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventResult {
     pub index: usize,
@@ -70,7 +75,7 @@ pub struct EventResult {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum EventStatus {
     Logged,
@@ -79,7 +84,7 @@ pub enum EventStatus {
     Rejected,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IngestResponse {
     pub success: bool,
     pub logged: usize,
