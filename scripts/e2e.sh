@@ -18,9 +18,7 @@ dropdb --if-exists -h 127.0.0.1 -p "$PG_PORT" -U postgres artwall_e2e
 createdb -h 127.0.0.1 -p "$PG_PORT" -U postgres artwall_e2e
 rm -rf "$ARTWALL_MEDIA_DIR"
 
-if [ ! -f "$ARTWALL_DEMO_CATALOGUE" ]; then
-  "$ARTWALL_VENV/bin/python" scripts/make_demo_catalogue.py --out "$(dirname "$ARTWALL_DEMO_CATALOGUE")"
-fi
+ensure_demo_catalogue
 "$bin" import "$ARTWALL_DEMO_CATALOGUE" --limit 40
 
 # The one addition to `make run`'s configuration: the admin import test fetches images from a

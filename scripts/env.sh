@@ -46,6 +46,14 @@ use_run_database() {
   fi
 }
 
+# ensure_demo_catalogue: the demo catalogue's CSV exists (generated when ../shared is absent).
+ensure_demo_catalogue() {
+  if [ ! -f "$ARTWALL_DEMO_CATALOGUE" ]; then
+    echo "../shared/paintings is absent: generating a small demo catalogue instead"
+    "$ARTWALL_VENV/bin/python" scripts/make_demo_catalogue.py --out "$(dirname "$ARTWALL_DEMO_CATALOGUE")"
+  fi
+}
+
 # refuse_port_in_use PORT NAME: fails when something already answers on the loopback PORT
 # (another `make run`, say), instead of letting the new server die and the old one answer.
 refuse_port_in_use() {

@@ -38,10 +38,7 @@ else
   cargo leptos build --split; bin="$CARGO_TARGET_DIR/debug/artwall"
 fi
 
-if [ ! -f "$ARTWALL_DEMO_CATALOGUE" ]; then
-  echo "../shared/paintings is absent: generating a small demo catalogue instead"
-  "$ARTWALL_VENV/bin/python" scripts/make_demo_catalogue.py --out "$(dirname "$ARTWALL_DEMO_CATALOGUE")"
-fi
+ensure_demo_catalogue
 "$bin" migrate
 # Idempotent: paintings already present are skipped in seconds.
 "$bin" import "$ARTWALL_DEMO_CATALOGUE"

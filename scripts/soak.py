@@ -17,6 +17,7 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -35,11 +36,13 @@ STRIPE_PORT = 8430
 DATABASE = "artwall_soak"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:{PG_PORT}/{DATABASE}"
 LOGS = HERE / ".data/logs"
+STRIPE_STATE = HERE / ".data/soak-stripe-state.json"
 WORDS = ["blue", "sea", "flowers", "portrait", "night", "garden", "river", "snow", "city", "gold"]
 
 # What the shoppers saw, for the checks at the end.
 confirmed_events = set()  # ids the shop answered "logged" or "duplicate" for
 payments_made = set()  # Checkout Session ids whose Pay button answered with the redirect
+pay_pages_gone = []  # Checkout Sessions the test Stripe server no longer had open when paid
 requests_log = []  # (start, route, status) of every request
 
 
@@ -196,9 +199,9 @@ class Shopper(HttpUser):
         with self.client.post(pay_url, name="stripe: pay", allow_redirects=False, catch_response=True) as response:
             if response.status_code == 303:
                 payments_made.add(session)
-            elif response.status_code == 410:
-                response.success()  # paid already (a repeated click on the same order's session)
             else:
+                if response.status_code == 410:
+                    pay_pages_gone.append(session)
                 response.failure(f"status {response.status_code}")
 
     def on_stop(self):
@@ -248,6 +251,12 @@ def percentile(entry, q):
     return entry.get_response_time_percentile(q) if entry.num_requests else 0
 
 
+def refuse_port_in_use(port, what):
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            sys.exit(f"port {port}, which {what} needs, is already in use on 127.0.0.1: is another soak running?")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", required=True)
@@ -256,43 +265,49 @@ def main():
     args = parser.parse_args()
     if args.seconds < 60:
         sys.exit("the soak runs at least 60 s")
+    refuse_port_in_use(SHOP_PORT, "the soak's shop")
+    refuse_port_in_use(STRIPE_PORT, "the soak's test Stripe server")
+    # A TERM (or Ctrl-C) still stops what the soak started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))
     LOGS.mkdir(parents=True, exist_ok=True)
+    for log_file in ("soak-shop.log", "soak-stripe.log"):
+        (LOGS / log_file).unlink(missing_ok=True)
     media = HERE / ".data/soak-media"
     subprocess.run(["rm", "-rf", str(media)], check=True)
-    state = HERE / ".data/soak-stripe-state.json"
-    state.unlink(missing_ok=True)
+    STRIPE_STATE.unlink(missing_ok=True)
     webhook_secret = f"whsec_soak_{uuid.uuid4().hex}"
     unlimited = "1000000"  # every shopper comes from 127.0.0.1
     env = dict(os.environ, DATABASE_URL=DATABASE_URL, ARTWALL_MEDIA_DIR=str(media), LEPTOS_SITE_ADDR=f"127.0.0.1:{SHOP_PORT}",
                ARTWALL_PUBLIC_URL=f"http://127.0.0.1:{SHOP_PORT}", ARTWALL_STRIPE_SECRET_KEY="sk_test_artwall_soak",
                ARTWALL_STRIPE_API_BASE=f"http://127.0.0.1:{STRIPE_PORT}", ARTWALL_STRIPE_WEBHOOK_SECRETS=webhook_secret,
-               ARTWALL_HARNESS_STATE=str(state), ARTWALL_HARNESS_WEBHOOK_SECRET=webhook_secret,
+               ARTWALL_HARNESS_STATE=str(STRIPE_STATE), ARTWALL_HARNESS_WEBHOOK_SECRET=webhook_secret,
                ARTWALL_HARNESS_WEBHOOK_URL=f"http://127.0.0.1:{SHOP_PORT}/api/webhooks/stripe",
                ARTWALL_ORDER_JOBS_SECONDS="5", ARTWALL_RATE_ACTIVITY_PER_MINUTE=unlimited, ARTWALL_RATE_FEED_PER_MINUTE=unlimited,
                ARTWALL_RATE_SEARCH_PER_MINUTE=unlimited, ARTWALL_RATE_CHECKOUT_PER_MINUTE=unlimited,
                RUST_LOG=os.environ.get("RUST_LOG", "info,sqlx=warn,ort=warn"))
-
-    subprocess.run(["bash", str(HERE / "scripts/pg.sh"), "start", str(PG_DATA), str(PG_PORT)], check=True)
-    admin = ["psql", "-q", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-d", "postgres", "-c"]
-    subprocess.run(admin + [f"DROP DATABASE IF EXISTS {DATABASE}"], check=True)
-    subprocess.run(admin + [f"CREATE DATABASE {DATABASE}"], check=True)
-    subprocess.run([args.bin, "migrate"], env=env, check=True, cwd=HERE)
-    log("importing the demo catalogue")
-    subprocess.run([args.bin, "import", env["ARTWALL_DEMO_CATALOGUE"]], env=env, check=True, cwd=HERE,
-                   stdout=subprocess.DEVNULL)
     processes = Processes(args.bin, env)
     try:
+        subprocess.run(["bash", str(HERE / "scripts/pg.sh"), "start", str(PG_DATA), str(PG_PORT)], check=True)
+        admin = ["psql", "-q", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-d", "postgres", "-c"]
+        subprocess.run(admin + [f"DROP DATABASE IF EXISTS {DATABASE}"], check=True)
+        subprocess.run(admin + [f"CREATE DATABASE {DATABASE}"], check=True)
+        subprocess.run([args.bin, "migrate"], env=env, check=True, cwd=HERE)
+        log("importing the demo catalogue")
+        subprocess.run([args.bin, "import", env["ARTWALL_DEMO_CATALOGUE"]], env=env, check=True, cwd=HERE,
+                       stdout=subprocess.DEVNULL)
         processes.start_stripe()
         processes.start_shop()
         if wait_for(f"http://127.0.0.1:{SHOP_PORT}/readyz", ok=lambda code: code == 200) is None:
             sys.exit(f"the shop did not start: see {LOGS / 'soak-shop.log'}")
-        run(args, processes)
+        held = run(args, processes)
     finally:
         processes.stop()
         subprocess.run(["bash", str(HERE / "scripts/pg.sh"), "stop", str(PG_DATA)], check=False)
+    sys.exit(0 if held else 1)
 
 
 def run(args, processes):
+    """The load with its faults; True when every check held."""
     # At the end each shopper finishes what it is doing (its batch answered) before it stops.
     environment = Environment(user_classes=[Shopper], host=f"http://127.0.0.1:{SHOP_PORT}", stop_timeout=15)
 
@@ -311,13 +326,16 @@ def run(args, processes):
     fault_thread = gevent.spawn(faults, processes, began, args.seconds, windows, recoveries)
     gevent.sleep(args.seconds)
     fault_thread.join(timeout=60)
+    faults_ran = fault_thread.successful()
+    if not faults_ran:
+        fault_thread.kill()
+        log(f"the faults did not all run: {fault_thread.exception!r}")
     runner.quit()  # each shopper finishes its task, then sends what it still holds (on_stop)
     runner.greenlet.join()
     elapsed = time.time() - began
     log("settling: waiting for webhooks, reconciliation and the taste worker")
     settle(len(payments_made))
-    report(environment, elapsed, windows, recoveries)
-
+    return report(environment, elapsed, windows, recoveries) and faults_ran
 
 def settle(payments):
     """Until the shop has marked every payment paid and learned every event (60 s at most)."""
@@ -329,7 +347,25 @@ def settle(payments):
         gevent.sleep(0.5)
 
 
+def webhook_deliveries():
+    """(time, status) of each delivery the test Stripe server tried (0: the shop was unreachable)."""
+    deliveries = []
+    for line in (LOGS / "soak-stripe.log").read_text().splitlines():
+        if " webhook " in line and " -> " in line:
+            outcome = line.rsplit(" -> ", 1)[1]
+            deliveries.append((float(line.split(" ", 1)[0]), int(outcome) if outcome.isdigit() else 0))
+    return deliveries
+
+
+def orders_charged_twice():
+    """Orders the test Stripe server took more than one payment for."""
+    charges = json.loads(STRIPE_STATE.read_text())["charges"].values()
+    orders = [charge["metadata"].get("orderId") for charge in charges]
+    return sum(orders.count(order) > 1 for order in set(orders))
+
+
 def report(environment, elapsed, windows, recoveries):
+    """Prints the figures; True when every check held."""
     print(f"\nSoak: {elapsed:.0f} s, release build, demo catalogue, loopback\n")
     print(f"{'route':<22} {'requests':>9} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'failed':>7}")
     for entry in sorted(environment.stats.entries.values(), key=lambda e: -e.num_requests):
@@ -338,33 +374,49 @@ def report(environment, elapsed, windows, recoveries):
               f"{entry.num_failures:>7}")
     margin = 1.0  # a request started just before a window closed may still see it
     inside = lambda at: any(start <= at <= end + margin for _, start, end in windows)
-    shop_errors = [(at, name, status) for at, name, status in requests_log if status >= 500 and not name.startswith("stripe")]
-    outside = [error for error in shop_errors if not inside(error[0])]
-    unanswered = [r for r in requests_log if r[2] == 0 and not inside(r[0]) and not r[1].startswith("stripe")]
+    shop = [r for r in requests_log if not r[1].startswith("stripe")]
+    deliveries = webhook_deliveries()
     print()
     for name, start, end in windows:
-        during = [r for r in requests_log if start <= r[0] <= end + margin and not r[1].startswith("stripe")]
+        during = [r for r in shop if start <= r[0] <= end + margin]
+        sent = [d for d in deliveries if start <= d[0] <= end + margin]
         print(f"{name}: {end - start:.1f} s; the shop's answers then: {sum(r[2] >= 500 for r in during)} 5xx, "
-              f"{sum(r[2] == 0 for r in during)} unanswered, {sum(0 < r[2] < 500 for r in during)} others")
-    print(f"5xx from the shop: {len(shop_errors)} in all, {len(outside)} outside the fault windows")
-    for at, name, status in outside[:10]:
-        print(f"  {status} {name} at +{at - windows[0][1]:.1f} s from the first fault")
-    print(f"requests the shop left unanswered outside the fault windows: {len(unanswered)}")
+              f"{sum(r[2] == 0 for r in during)} unanswered, {sum(0 < r[2] < 500 for r in during)} others; "
+              f"webhooks: {sum(d[1] == 0 for d in sent)} not delivered, {sum(d[1] >= 500 for d in sent)} 5xx")
+    errors_outside = [r for r in shop if r[2] >= 500 and not inside(r[0])]
+    unanswered_outside = [r for r in shop if r[2] == 0 and not inside(r[0])]
+    webhooks_failed_outside = [d for d in deliveries if (d[1] == 0 or d[1] >= 500) and not inside(d[0])]
+    print(f"5xx from the shop outside the fault windows: {len(errors_outside)} "
+          f"({sum(r[2] >= 500 for r in shop)} in all)")
+    for at, name, status in errors_outside[:10]:
+        print(f"  {status} {name} at {time.strftime('%H:%M:%S', time.localtime(at))}")
+    print(f"requests the shop left unanswered outside the fault windows: {len(unanswered_outside)}")
+    print(f"webhook deliveries: {len(deliveries)}, {sum(d[1] == 200 for d in deliveries)} answered 200; "
+          f"failed outside the fault windows: {len(webhooks_failed_outside)}")
     # The shoppers' batches hold impressions, views and hides only; saves, searches and purchases
     # are recorded by the shop itself.
-    stored = int(psql("SELECT count(*) FROM activities WHERE event_type IN ('impression', 'view', 'hide')"))
-    print(f"activity events the shop confirmed: {len(confirmed_events)}; stored: {stored}")
-    paid = int(psql("SELECT count(*) FROM orders WHERE paid_at IS NOT NULL"))
-    twice = int(psql("SELECT count(*) FROM (SELECT order_id FROM order_events WHERE to_status = 'paid' "
-                     "GROUP BY order_id HAVING count(*) > 1) t"))
-    sessions_paid = psql("SELECT count(*) FROM orders WHERE paid_at IS NOT NULL AND stripe_session_id = ANY('{"
-                         + ",".join(payments_made) + "}'::text[])")
-    print(f"payments made: {len(payments_made)}; orders paid: {paid} (of them for those payments: {sessions_paid}); "
-          f"orders paid twice: {twice}")
+    stored = set(psql("SELECT client_event_id FROM activities WHERE event_type IN ('impression', 'view', 'hide')")
+                 .split())
+    print(f"activity events the shop confirmed: {len(confirmed_events)}; stored: {len(stored)}; confirmed but not "
+          f"stored: {len(confirmed_events - stored)}; stored but never confirmed: {len(stored - confirmed_events)}")
+    paid = set(psql("SELECT stripe_session_id FROM orders WHERE paid_at IS NOT NULL").split())
+    twice = orders_charged_twice()
+    print(f"payments made: {len(payments_made)}; orders paid: {len(paid)}; paid without a payment: "
+          f"{len(paid - payments_made)}; payments not marked paid: {len(payments_made - paid)}; orders charged "
+          f"twice: {twice}; pay pages gone before paying: {len(pay_pages_gone)}")
     for what, took in recoveries:
         print(f"{what} {took:.1f} s" if took is not None else f"{what}: NOT RECOVERED")
-    verdict = not outside and stored == len(confirmed_events) and paid == len(payments_made) and twice == 0
-    print("\nall four hold" if verdict else "\nNOT ALL HOLD: see above")
+    held = {
+        "three faults, each recovered": len(windows) == 3 and all(took is not None for _, took in recoveries),
+        "no 5xx or unanswered request outside the faults": not errors_outside and not unanswered_outside,
+        "no webhook failed outside the faults": not webhooks_failed_outside,
+        "events confirmed = stored": confirmed_events == stored,
+        "payments = orders paid, none charged twice": paid == payments_made and twice == 0 and not pay_pages_gone,
+    }
+    print()
+    for check, ok in held.items():
+        print(f"{'holds' if ok else 'FAILS'}: {check}")
+    return all(held.values())
 
 
 if __name__ == "__main__":

@@ -9,5 +9,6 @@ bash scripts/setup.sh
 source scripts/env.sh
 # The load tool is only the soak's: kept out of what `make run` and `make test` install.
 "$ARTWALL_VENV/bin/pip" install -q -r scripts/soak-requirements.txt
+ensure_demo_catalogue
 cargo leptos build --release --precompress --split
 exec "$ARTWALL_VENV/bin/python" scripts/soak.py --bin "$CARGO_TARGET_DIR/release/artwall"

@@ -54,7 +54,9 @@ impl AppState {
 
     /// For tests, which bring their own (already migrated) database.
     pub async fn with_pool(config: Config, leptos_options: LeptosOptions, db: PgPool) -> ServerResult<Self> {
-        metrics::install();
+        if config.metrics_token.as_deref().is_some_and(|token| !token.is_empty()) {
+            metrics::install();
+        }
         let clip = load_clip(&config).await?;
         // Refuses to start when the style embeddings come from another model's space.
         let styles = Arc::new(onboarding::StyleEmbeddings::load(&config.style_embeddings, &clip.info().id)?);

@@ -1,6 +1,6 @@
 //! `/metrics`: served only to a scraper holding the token, and each family the README lists
-//! moves when the shop does what it counts. Figures are compared with a scrape taken before,
-//! since the recorder belongs to the process.
+//! moves when the shop does what it counts. The recorder belongs to the process, so figures are
+//! compared with a scrape taken before; exact counts also rely on nextest's process per test.
 
 use crate::common;
 
@@ -91,6 +91,9 @@ async fn each_family_counts_what_the_shop_does(db: PgPool) {
     // A painting page and an unknown path: routes, never raw paths.
     assert_eq!(send(Request::get(format!("/painting/{painting}")), Body::empty()).await.0, StatusCode::OK);
     assert_eq!(send(Request::get("/no/such/page"), Body::empty()).await.0, StatusCode::NOT_FOUND);
+    // Made-up methods and the build's files under /pkg (a nested service) are labelled in kind.
+    send(Request::builder().method("FROBNICATE").uri("/livez"), Body::empty()).await;
+    send(Request::get("/pkg/no-such-file.js"), Body::empty()).await;
     // Two events accepted and waiting.
     let events = json!({"events": [
         {"id": Uuid::new_v4(), "type": "impression", "paintingId": painting, "position": 0, "source": "feed"},
@@ -126,6 +129,9 @@ async fn each_family_counts_what_the_shop_does(db: PgPool) {
     assert_eq!(moved(&before, &after, requests, &[("route", "/painting/{id}"), ("method", "GET")]), 1.0);
     assert_eq!(moved(&before, &after, requests, &[("route", "unmatched"), ("status", "404")]), 1.0);
     assert!(!after.contains(&format!("/painting/{painting}")), "a raw path became a label");
+    assert!(!after.contains("FROBNICATE") && !after.contains("no-such-file"), "a raw method or path became a label");
+    assert_eq!(moved(&before, &after, requests, &[("method", "other")]), 1.0);
+    assert_eq!(moved(&before, &after, requests, &[("route", "/pkg/*")]), 1.0);
     let durations = "artwall_http_request_duration_seconds_count";
     assert_eq!(moved(&before, &after, durations, &[("route", "/api/feed")]), 2.0);
 
@@ -144,7 +150,8 @@ async fn each_family_counts_what_the_shop_does(db: PgPool) {
     // Onboarding's event and the two above wait; the purchase the webhook recorded joins them.
     let backlog = value(&waiting, "artwall_activity_backlog_events", &[]);
     assert!(backlog >= 3.0 && learned == backlog + 1.0, "{backlog} waiting, {learned} learned");
-    assert!(value(&waiting, "artwall_activity_backlog_oldest_seconds", &[]) >= 0.0);
+    assert!(waiting.contains("\nartwall_activity_backlog_oldest_seconds "), "{waiting}");
+    assert_eq!(value(&after, "artwall_shop_figures_read", &[]), 1.0);
     assert_eq!(value(&after, "artwall_activity_backlog_events", &[]), 0.0, "learned since");
     assert_eq!(moved(&before, &after, "artwall_taste_worker_events_learned_total", &[]), learned);
     assert_eq!(moved(&before, &after, "artwall_taste_worker_lag_seconds_count", &[]), 1.0, "one batch");

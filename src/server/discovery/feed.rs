@@ -308,7 +308,7 @@ async fn nearest_unseen(
     limit: i64,
 ) -> ServerResult<(Vec<Nearest>, Option<i64>, Candidates)> {
     if limit <= 0 {
-        return Ok((Vec::new(), None, Candidates::Cache));
+        return Ok((Vec::new(), None, Candidates::ExplorationOnly));
     }
     let rescore = settings.liked_weight > 0.0 || settings.popularity_weight > 0.0;
     let wanted = if rescore { limit * RESCORED_PER_SLOT + 1 } else { limit + 1 };

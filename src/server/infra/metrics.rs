@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Unit};
@@ -37,14 +37,20 @@ const IMPORT_JOBS: &str = "artwall_import_jobs";
 const IMPORT_ITEMS: &str = "artwall_import_job_items";
 const INFERENCE: &str = "artwall_model_inference_seconds";
 const RATE_LIMITED: &str = "artwall_rate_limited_total";
+const SHOP_FIGURES_READ: &str = "artwall_shop_figures_read";
 
 /// Histogram buckets, in seconds: from a cached page (a millisecond) to a slow import (10 s).
 const BUCKETS: [f64; 14] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
-/// Installs the process's recorder (the facade has one per process) the first time it is called;
-/// the server calls it before it records anything.
+/// How often histograms drain their samples into buckets, scraped or not (until then each
+/// sample is held in memory).
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// Installs the process's recorder (the facade has one per process) the first time it is called.
+/// The server calls it before it records anything when metrics are scraped (a token is set);
+/// without a recorder every recording is a no-op.
 pub fn install() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
         let handle = PrometheusBuilder::new()
@@ -53,6 +59,14 @@ pub fn install() -> &'static PrometheusHandle {
             .install_recorder()
             .expect("no other metrics recorder is installed");
         describe();
+        let upkeep = handle.clone();
+        std::thread::Builder::new()
+            .name("metrics-upkeep".into())
+            .spawn(move || loop {
+                std::thread::sleep(UPKEEP_EVERY);
+                upkeep.run_upkeep();
+            })
+            .expect("a thread for the metrics' upkeep");
         handle
     })
 }
@@ -75,15 +89,35 @@ fn describe() {
     describe_gauge!(IMPORT_ITEMS, "Items of queued and running jobs: done, failed, remaining (whole shop).");
     describe_histogram!(INFERENCE, Unit::Seconds, "Model inference time per image or text, by modality.");
     describe_counter!(RATE_LIMITED, "Requests refused with 429, by rate-limit bucket.");
+    describe_gauge!(
+        SHOP_FIGURES_READ,
+        "1 when this scrape read the shop's figures from the database, 0 when they are stale."
+    );
 }
 
-/// Counts and times every request under its matched route (never the raw path: that could hold
-/// an id and would make a new series per id).
+/// Counts and times every request (to its response's headers: a streamed page's body may take
+/// longer) under its matched route, never the raw path: that could hold an id and would make a
+/// new series per id. Methods outside HTTP's usual ones are `other`, for the same reason.
 pub async fn track_requests(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
-    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
+    let method = match *request.method() {
+        Method::GET | Method::HEAD | Method::POST | Method::PUT | Method::PATCH | Method::DELETE | Method::OPTIONS => {
+            request.method().as_str().to_owned()
+        }
+        _ => "other".to_owned(),
+    };
+    let matched = request.extensions().get::<MatchedPath>().map(|path| path.as_str().to_owned());
+    let path = request.uri().path();
+    // Nested file services have no matched route of their own.
+    let nested = ["/pkg/", "/media/"].into_iter().find(|prefix| path.starts_with(prefix));
     let response = next.run(request).await;
+    let route = match (matched, nested) {
+        (Some(route), _) => route,
+        (None, Some(prefix)) => format!("{prefix}*"),
+        (None, None) if response.status() == StatusCode::NOT_FOUND => "unmatched".to_owned(),
+        // The site root's own files (the favicon).
+        (None, None) => "/*".to_owned(),
+    };
     let status = response.status().as_u16().to_string();
     counter!(HTTP_REQUESTS, "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
     histogram!(HTTP_DURATION, "method" => method, "route" => route).record(started.elapsed());
@@ -103,10 +137,15 @@ pub async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Respon
     if !bool::from(presented.as_bytes().ct_eq(token.as_bytes())) {
         return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")]).into_response();
     }
-    // Without the database the process's own figures still go out.
-    if let Err(error) = read_shop_figures(&state).await {
-        tracing::warn!(%error, "metrics: the shop's figures could not be read");
-    }
+    // Without the database the process's own figures still go out, and say the rest are stale.
+    let read = match read_shop_figures(&state).await {
+        Ok(()) => 1.0,
+        Err(error) => {
+            tracing::warn!(%error, "metrics: the shop's figures could not be read");
+            0.0
+        }
+    };
+    gauge!(SHOP_FIGURES_READ).set(read);
     let handle = install();
     handle.run_upkeep();
     let content_type = HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");
@@ -153,6 +192,8 @@ pub enum Candidates {
     ExactScan,
     /// No taste yet: the page is all exploration.
     NoTaste,
+    /// A taste, but every slot of this (small) page went to exploration.
+    ExplorationOnly,
 }
 
 pub fn feed_page(candidates: Candidates) {
@@ -161,6 +202,7 @@ pub fn feed_page(candidates: Candidates) {
         Candidates::IndexScan => "index_scan",
         Candidates::ExactScan => "exact_scan",
         Candidates::NoTaste => "no_taste",
+        Candidates::ExplorationOnly => "exploration_only",
     };
     counter!(FEED_PAGES, "candidates" => label).increment(1);
 }
