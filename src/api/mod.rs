@@ -11,6 +11,8 @@ use crate::types::ShopInfo;
 pub mod admin;
 pub mod catalogue;
 pub mod discovery;
+#[cfg(feature = "ssr")]
+pub mod resources;
 pub mod shop;
 
 pub use admin::*;

@@ -17,6 +17,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::api;
+use crate::api::resources;
 use crate::app::{shell, App};
 use crate::server::catalogue::import_jobs;
 use crate::server::config::Config;
@@ -53,6 +54,17 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/room-photo", post(api::room_photo).layer(DefaultBodyLimit::max(room_body_limit(&state.config))))
         .route("/api/room-photo/{token}", get(api::room_photo_file))
+        // The original design's resource paths, over the same code.
+        .route("/api/onboarding/style", post(resources::choose_style))
+        .route("/api/paintings/{id}", get(resources::painting))
+        .route("/api/upload", post(resources::upload).layer(DefaultBodyLimit::max(room_body_limit(&state.config))))
+        .route(
+            "/api/admin/paintings/batch",
+            post(resources::import_batch).layer(DefaultBodyLimit::max(import_jobs::MAX_UPLOAD_BYTES)),
+        )
+        .route("/api/admin/paintings/batch/{jobId}", get(resources::import_batch_job))
+        .route("/api/orders/{id}", get(resources::order))
+        .route("/api/orders/{id}/shipping", post(resources::order_shipping))
         .merge(openapi::routes())
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback_service(site_root_files(&state));

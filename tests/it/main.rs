@@ -23,6 +23,7 @@ mod limits;
 mod metrics;
 mod onboarding;
 mod openapi;
+mod resources;
 mod retention;
 mod rooms;
 mod security;

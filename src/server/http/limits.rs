@@ -54,7 +54,9 @@ impl Bucket {
             ("POST", "/api/activity") => Some(Self::Activity),
             ("GET", "/api/feed" | "/feed") => Some(Self::Feed),
             ("GET", "/api/search" | "/search") => Some(Self::Search),
-            ("POST", "/api/room-photo" | "/api/admin/jobs/import") => Some(Self::Upload),
+            ("POST", "/api/room-photo" | "/api/upload" | "/api/admin/jobs/import" | "/api/admin/paintings/batch") => {
+                Some(Self::Upload)
+            }
             ("POST", "/api/checkout") => Some(Self::Checkout),
             _ => None,
         }
