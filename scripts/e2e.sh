@@ -12,14 +12,7 @@ PG_PORT=${1:?postgres port}
 mold -run cargo leptos build --split
 bin="$CARGO_TARGET_DIR/debug/artwall"
 
-export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/artwall_e2e"
-export ARTWALL_MEDIA_DIR="$here/.data/e2e-media"
-dropdb --if-exists -h 127.0.0.1 -p "$PG_PORT" -U postgres artwall_e2e
-createdb -h 127.0.0.1 -p "$PG_PORT" -U postgres artwall_e2e
-rm -rf "$ARTWALL_MEDIA_DIR"
-
-ensure_demo_catalogue
-"$bin" import "$ARTWALL_DEMO_CATALOGUE" --limit 40
+seed_shop artwall_e2e "$PG_PORT" "$bin" 40
 
 # The one addition to `make run`'s configuration: the admin import test fetches images from a
 # server of its own on 127.0.0.1. A Stripe key from the caller's environment would bypass the

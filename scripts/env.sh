@@ -54,6 +54,20 @@ ensure_demo_catalogue() {
   fi
 }
 
+# seed_shop NAME PG_PORT BINARY PAINTINGS: a fresh database NAME on the cluster at PG_PORT and a
+# fresh media folder (.data/NAME-media) holding the first PAINTINGS demo paintings; exports
+# DATABASE_URL and ARTWALL_MEDIA_DIR for the shop that serves them.
+seed_shop() {
+  local name=$1 port=$2 bin=$3 paintings=$4
+  export DATABASE_URL="postgres://postgres@127.0.0.1:$port/$name"
+  export ARTWALL_MEDIA_DIR="$here/.data/$name-media"
+  dropdb --if-exists -h 127.0.0.1 -p "$port" -U postgres "$name"
+  createdb -h 127.0.0.1 -p "$port" -U postgres "$name"
+  rm -rf "$ARTWALL_MEDIA_DIR"
+  ensure_demo_catalogue
+  "$bin" import "$ARTWALL_DEMO_CATALOGUE" --limit "$paintings"
+}
+
 # refuse_port_in_use PORT NAME: fails when something already answers on the loopback PORT
 # (another `make run`, say), instead of letting the new server die and the old one answer.
 refuse_port_in_use() {

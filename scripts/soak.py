@@ -43,7 +43,7 @@ WORDS = ["blue", "sea", "flowers", "portrait", "night", "garden", "river", "snow
 confirmed_events = set()  # ids the shop answered "logged" or "duplicate" for
 payments_made = set()  # Checkout Session ids whose Pay button answered with the redirect
 pay_pages_gone = []  # Checkout Sessions the test Stripe server no longer had open when paid
-requests_log = []  # (start, route, status) of every request
+requests_log = []  # (start, end, route, status) of every request
 
 
 def log(message):
@@ -314,7 +314,8 @@ def run(args, processes):
     def on_request(request_type, name, response_time, response_length, response=None, exception=None, start_time=None,
                    **_):
         status = getattr(response, "status_code", 0) if response is not None else 0
-        requests_log.append((start_time or time.time(), name, status))
+        end = time.time()
+        requests_log.append((start_time or end - response_time / 1000, end, name, status))
 
     environment.events.request.add_listener(on_request)
     runner = environment.create_local_runner()
@@ -372,25 +373,32 @@ def report(environment, elapsed, windows, recoveries):
         print(f"{entry.method + ' ' + entry.name:<22} {entry.num_requests:>9} {entry.num_requests / elapsed:>7.1f} "
               f"{percentile(entry, 0.5):>7.0f} {percentile(entry, 0.95):>7.0f} {percentile(entry, 0.99):>7.0f} "
               f"{entry.num_failures:>7}")
-    margin = 1.0  # a request started just before a window closed may still see it
-    inside = lambda at: any(start <= at <= end + margin for _, start, end in windows)
-    shop = [r for r in requests_log if not r[1].startswith("stripe")]
+    margin = 1.0  # the first requests after a recovery may still meet what the fault left behind
+
+    def during(window, first, last):
+        """Whether something in flight from `first` to `last` overlapped the fault `window`."""
+        _, start, end = window
+        return first <= end + margin and last >= start
+
+    inside = lambda first, last: any(during(window, first, last) for window in windows)
+    shop = [r for r in requests_log if not r[2].startswith("stripe")]
     deliveries = webhook_deliveries()
     print()
-    for name, start, end in windows:
-        during = [r for r in shop if start <= r[0] <= end + margin]
-        sent = [d for d in deliveries if start <= d[0] <= end + margin]
-        print(f"{name}: {end - start:.1f} s; the shop's answers then: {sum(r[2] >= 500 for r in during)} 5xx, "
-              f"{sum(r[2] == 0 for r in during)} unanswered, {sum(0 < r[2] < 500 for r in during)} others; "
+    for window in windows:
+        name, start, end = window
+        met = [r for r in shop if during(window, r[0], r[1])]
+        sent = [d for d in deliveries if during(window, d[0], d[0])]
+        print(f"{name}: {end - start:.1f} s; requests in flight then: {sum(r[3] >= 500 for r in met)} 5xx, "
+              f"{sum(r[3] == 0 for r in met)} unanswered, {sum(0 < r[3] < 500 for r in met)} others; "
               f"webhooks: {sum(d[1] == 0 for d in sent)} not delivered, {sum(d[1] >= 500 for d in sent)} 5xx")
-    errors_outside = [r for r in shop if r[2] >= 500 and not inside(r[0])]
-    unanswered_outside = [r for r in shop if r[2] == 0 and not inside(r[0])]
-    webhooks_failed_outside = [d for d in deliveries if (d[1] == 0 or d[1] >= 500) and not inside(d[0])]
+    errors_outside = [r for r in shop if r[3] >= 500 and not inside(r[0], r[1])]
+    unanswered_outside = [r for r in shop if r[3] == 0 and not inside(r[0], r[1])]
+    webhooks_failed_outside = [d for d in deliveries if (d[1] == 0 or d[1] >= 500) and not inside(d[0], d[0])]
     print(f"5xx from the shop outside the fault windows: {len(errors_outside)} "
-          f"({sum(r[2] >= 500 for r in shop)} in all)")
-    for at, name, status in errors_outside[:10]:
-        print(f"  {status} {name} at {time.strftime('%H:%M:%S', time.localtime(at))}")
+          f"({sum(r[3] >= 500 for r in shop)} in all)")
     print(f"requests the shop left unanswered outside the fault windows: {len(unanswered_outside)}")
+    for first, _, name, status in (errors_outside + unanswered_outside)[:10]:
+        print(f"  {status or 'no answer'} {name} started at {time.strftime('%H:%M:%S', time.localtime(first))}")
     print(f"webhook deliveries: {len(deliveries)}, {sum(d[1] == 200 for d in deliveries)} answered 200; "
           f"failed outside the fault windows: {len(webhooks_failed_outside)}")
     # The shoppers' batches hold impressions, views and hides only; saves, searches and purchases

@@ -44,6 +44,7 @@ IDEMPOTENT_PARAMETERS = {}  # idempotency key -> the parameters it was first use
 IN_FLIGHT = set()  # idempotency keys of requests still running
 CREATE_DELAY = float(os.environ.get("ARTWALL_HARNESS_CREATE_DELAY_SECONDS", "0"))
 CHARGES = {}  # payment intent id -> charge
+PENDING = {}  # event id -> an event the app has not answered with 2xx yet: delivered again, as Stripe does
 log = logging.getLogger("stripe-harness")
 # `make run` keeps the harness's sessions and charges in this file, so that orders still pending
 # or paid when it was stopped can be reconciled or refunded after a restart.
@@ -54,14 +55,15 @@ def load_state():
     if STATE_FILE and os.path.exists(STATE_FILE):
         with open(STATE_FILE) as f:
             state = json.load(f)
-        for table, saved in ((SESSIONS, state["sessions"]), (IDEMPOTENT, state["idempotent"]), (CHARGES, state["charges"])):
+        for table, saved in ((SESSIONS, state["sessions"]), (IDEMPOTENT, state["idempotent"]), (CHARGES, state["charges"]),
+                             (PENDING, state.get("pending", {}))):
             table.update(saved)
 
 
 def save_state():
     if STATE_FILE:
         with open(STATE_FILE + ".tmp", "w") as f:
-            json.dump({"sessions": SESSIONS, "idempotent": IDEMPOTENT, "charges": CHARGES}, f)
+            json.dump({"sessions": SESSIONS, "idempotent": IDEMPOTENT, "charges": CHARGES, "pending": PENDING}, f)
         os.replace(STATE_FILE + ".tmp", STATE_FILE)
 
 
@@ -73,30 +75,52 @@ def fail(status, message):
     return web.json_response({"error": {"type": "invalid_request_error", "message": message}}, status=status)
 
 
-async def deliver(kind, obj):
-    """POSTs a signed event to the app, as Stripe would: shortly after, in the background."""
+# Stripe retries a delivery the app did not answer with 2xx, for days; here with a short backoff.
+RETRY_SECONDS = [1, 2, 4, 8, 15, 30, 30, 30]
+
+
+async def deliver(event):
+    """POSTs a signed event to the app, as Stripe would: shortly after, in the background, again
+    until it answers 2xx (also after a restart of this server: pending events are in its state)."""
     url = os.environ.get("ARTWALL_HARNESS_WEBHOOK_URL")
     secret = os.environ.get("ARTWALL_HARNESS_WEBHOOK_SECRET", "")
     if not url:
+        PENDING.pop(event["id"], None)
         return
-    now = int(time.time())
-    event = {"id": new_id("evt_"), "object": "event", "type": kind, "created": now, "livemode": False,
-             "pending_webhooks": 1, "api_version": "2025-03-31.basil", "request": {"id": None, "idempotency_key": None},
-             "data": {"object": obj}}
     payload = json.dumps(event).encode()
-    signature = hmac.new(secret.encode(), b"%d." % now + payload, hashlib.sha256).hexdigest()
-    headers = {"Content-Type": "application/json", "Stripe-Signature": f"t={now},v1={signature}"}
-    try:
-        async with aiohttp.ClientSession() as http:
-            async with http.post(url, data=payload, headers=headers) as response:
-                log.info("webhook %s -> %s", kind, response.status)
-    except aiohttp.ClientError as error:
-        # Stripe would retry; the shop's reconciliation finds the payment instead.
-        log.info("webhook %s -> unreachable (%s)", kind, error)
+    for pause in RETRY_SECONDS + [None]:
+        now = int(time.time())
+        signature = hmac.new(secret.encode(), b"%d." % now + payload, hashlib.sha256).hexdigest()
+        headers = {"Content-Type": "application/json", "Stripe-Signature": f"t={now},v1={signature}"}
+        try:
+            async with aiohttp.ClientSession() as http:
+                async with http.post(url, data=payload, headers=headers) as response:
+                    log.info("webhook %s -> %s", event["type"], response.status)
+                    if response.status < 300:
+                        break
+        except aiohttp.ClientError as error:
+            log.info("webhook %s -> unreachable (%s)", event["type"], error)
+        if pause is None:
+            log.warning("webhook %s given up", event["type"])
+            break
+        await asyncio.sleep(pause)
+    PENDING.pop(event["id"], None)
+    save_state()
 
 
 def send_later(kind, obj):
-    asyncio.ensure_future(deliver(kind, json.loads(json.dumps(obj))))
+    event = {"id": new_id("evt_"), "object": "event", "type": kind, "created": int(time.time()), "livemode": False,
+             "pending_webhooks": 1, "api_version": "2025-03-31.basil", "request": {"id": None, "idempotency_key": None},
+             "data": {"object": json.loads(json.dumps(obj))}}
+    PENDING[event["id"]] = event
+    save_state()
+    asyncio.ensure_future(deliver(event))
+
+
+async def deliver_pending(_app):
+    """Events a stopped server still owed the app go out when it starts again."""
+    for event in list(PENDING.values()):
+        asyncio.ensure_future(deliver(event))
 
 
 def session_object(data, request):
@@ -266,6 +290,7 @@ async def harness_routes(request, handler):
 
 
 app.middlewares.insert(0, harness_routes)
+app.on_startup.append(deliver_pending)
 
 
 def main():

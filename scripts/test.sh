@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: unit and integration tests against a real Postgres (one database per test),
-# then the Playwright suite in Debian's Chromium against the real server.
+# then the Playwright suite in Debian's Chromium against the real server, then a bounded fuzz of
+# the JSON API from its OpenAPI document.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
@@ -26,3 +27,6 @@ mold -run cargo nextest run --features bench --no-default-features
 
 echo "== end-to-end (Playwright, Chromium)"
 bash scripts/e2e.sh "$PG_PORT"
+
+echo "== the JSON API, fuzzed from its OpenAPI document (schemathesis)"
+bash scripts/api_fuzz.sh "$CARGO_TARGET_DIR/debug/artwall" "$PG_PORT"

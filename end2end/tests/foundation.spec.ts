@@ -167,3 +167,11 @@ test("a page whose code cannot be fetched (a deploy replaced it) says so and off
   await expect(page.getByRole("alert").filter({ hasText: "This page stopped working" })).toHaveCount(0);
   await context.close();
 });
+
+test("the API's docs page renders every operation from the OpenAPI document, within its CSP", async ({ page }) => {
+  // The fixture fails the test on any Content Security Policy violation the page logs.
+  await page.goto("/api/docs/");
+  await expect(page.locator(".swagger-ui .info .title")).toContainText("ArtWall");
+  await expect(page.locator(".opblock-summary-path", { hasText: /^\/api\/feed$/ })).toBeVisible();
+  await expect(page.locator(".opblock")).toHaveCount(45);
+});
