@@ -153,7 +153,6 @@ pub(crate) mod routes {
     use axum::http::HeaderMap;
     use axum::response::{IntoResponse, Redirect, Response};
     use axum::Json;
-    use serde_json::json;
 
     use crate::error::AppError;
     use crate::server::catalogue::import_jobs::{create_import, MAX_UPLOAD_BYTES};
@@ -168,7 +167,7 @@ pub(crate) mod routes {
         description = "Queues an import job from pasted or uploaded CSV or JSON. Send `Accept: application/json` for \
             `{jobId}`; a browser form is redirected to the job's page.",
         request_body(content = crate::server::http::openapi::forms::ImportUpload, content_type = "multipart/form-data"),
-        responses((status = 200, body = serde_json::Value, description = "`{jobId}`")))]
+        responses((status = 200, body = crate::types::JobQueued)))]
     pub async fn import_upload(State(state): State<AppState>, headers: HeaderMap, multipart: Multipart) -> Response {
         let wants_json = wants_json(&headers);
         let result = async {
@@ -179,7 +178,7 @@ pub(crate) mod routes {
         .await
         .map_err(AppError::from);
         match (result, wants_json) {
-            (Ok(id), true) => Json(json!({ "jobId": id })).into_response(),
+            (Ok(id), true) => Json(crate::types::JobQueued { job_id: id.to_string() }).into_response(),
             (Ok(id), false) => Redirect::to(&format!("/admin/jobs/{id}")).into_response(),
             (Err(error), true) => error.into_response(),
             (Err(AppError::Unauthorized), false) => Redirect::to("/admin/login?next=%2Fadmin%2Fimport").into_response(),

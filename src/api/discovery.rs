@@ -145,7 +145,7 @@ pub(crate) mod routes {
     #[utoipa::path(get, path = "/api/room-photo/{token}", tag = "discovery",
         description = "The visitor's room photo, to the visitor who uploaded it (404 to anyone else).",
         params(("token" = String, Path, description = "The photo's token, from `/api/room`")),
-        responses((status = 200, content_type = "image/jpeg", body = Vec<u8>),
+        responses((status = 200, content_type = "image/jpeg", body = crate::server::http::openapi::forms::Jpeg),
                   (status = 404, body = crate::error::WireError)))]
     pub async fn room_photo_file(
         State(state): State<AppState>,

@@ -65,7 +65,7 @@ pub async fn upload(
 /// Queues an import job, as `POST /api/admin/jobs/import` does.
 #[utoipa::path(post, path = "/api/admin/paintings/batch", tag = "admin",
     request_body(content = crate::server::http::openapi::forms::ImportUpload, content_type = "multipart/form-data"),
-    responses((status = 200, body = serde_json::Value, description = "`{jobId}`")))]
+    responses((status = 200, body = crate::types::JobQueued)))]
 pub async fn import_batch(state: State<AppState>, headers: HeaderMap, multipart: Multipart) -> Response {
     super::import_upload(state, headers, multipart).await
 }

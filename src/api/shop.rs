@@ -112,12 +112,19 @@ pub(crate) mod routes {
     use axum::http::HeaderMap;
     use axum::response::{IntoResponse, Response};
     use axum::Json;
-    use serde_json::json;
 
     use crate::error::AppError;
     use crate::server::infra::metrics;
     use crate::server::shop::payments::webhook::{handle, verify_signature, Outcome, StripeEvent};
     use crate::server::state::AppState;
+
+    /// What a webhook delivery did, for Stripe's dashboard.
+    #[derive(serde::Serialize, utoipa::ToSchema)]
+    pub struct WebhookReceipt {
+        received: bool,
+        /// What the event changed, in words ("applied: pending -> paid", "duplicate: ...").
+        outcome: String,
+    }
 
     /// `POST /api/webhooks/stripe`: verified against every configured secret, then applied.
     #[utoipa::path(post, path = "/api/webhooks/stripe", tag = "webhooks",
@@ -125,7 +132,7 @@ pub(crate) mod routes {
             event is applied once; a repeated delivery answers `duplicate`.",
         params(("Stripe-Signature" = String, Header)),
         request_body(content = serde_json::Value, description = "A Stripe event"),
-        responses((status = 200, body = serde_json::Value, description = "`{received: true, outcome}`")))]
+        responses((status = 200, body = WebhookReceipt)))]
     pub async fn stripe_webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
         let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok());
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -148,7 +155,7 @@ pub(crate) mod routes {
                 // Types the shop ignores are counted together.
                 let kind = if outcome == Outcome::Ignored { "other" } else { event.event_type.as_str() };
                 metrics::webhook(kind, outcome.code());
-                Json(json!({ "received": true, "outcome": outcome.describe() })).into_response()
+                Json(WebhookReceipt { received: true, outcome: outcome.describe() }).into_response()
             }
             // Stripe retries on 5xx, and nothing was committed.
             Err(error) => {

@@ -104,7 +104,8 @@ pub fn multipart_error(error: axum::extract::multipart::MultipartError, too_larg
 pub async fn multipart_needs_a_boundary(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     use leptos::server_fn::ServerFn;
     let multipart_fns = [crate::api::AddPainting::PATH, crate::api::ReplacePaintingImage::PATH];
-    if multipart_fns.contains(&request.uri().path()) {
+    // Other methods are the router's to refuse (405).
+    if request.method() == axum::http::Method::POST && multipart_fns.contains(&request.uri().path()) {
         let boundary = request
             .headers()
             .get(axum::http::header::CONTENT_TYPE)

@@ -1,5 +1,5 @@
 //! The OpenAPI document: every route under /api is in it and everything in it is a route, with
-//! the method its server function takes; the docs page renders it under a policy of its own.
+//! exactly the methods it takes; the docs page renders it under a policy of its own.
 
 use crate::common;
 
@@ -44,6 +44,18 @@ async fn every_route_is_in_the_document_and_every_documented_route_is_a_route(db
     for (path, method) in leptos::server_fn::axum::server_fn_paths() {
         let method = method.as_str().to_lowercase();
         assert!(paths[path].get(&method).is_some(), "{path} is documented without its method {method}");
+    }
+    // Each path takes exactly its documented methods: the others are 405.
+    let cookie = common::visitor_cookie(uuid::Uuid::new_v4());
+    for (path, item) in paths {
+        let uri: String =
+            path.split('/').map(|part| if part.starts_with('{') { "0" } else { part }).collect::<Vec<_>>().join("/");
+        for method in ["GET", "POST"] {
+            let request = Request::builder().method(method).uri(&uri).header(header::COOKIE, &cookie);
+            let (status, _, _) = app.send(request.body(Body::empty()).unwrap()).await;
+            let documented = item.get(method.to_lowercase()).is_some();
+            assert_eq!(status == StatusCode::METHOD_NOT_ALLOWED, !documented, "{method} {uri} answered {status}");
+        }
     }
     for (path, item) in paths {
         for (method, operation) in item.as_object().unwrap() {

@@ -92,3 +92,29 @@ async fn the_original_designs_paths_answer_like_their_twins(db: PgPool) {
     let batch = empty_form("/api/admin/paintings/batch");
     assert_eq!(shop.send(&me, batch, Body::from("--x--\r\n")).await.0, StatusCode::UNAUTHORIZED);
 }
+
+#[sqlx::test]
+async fn the_upload_paths_share_their_twins_body_and_rate_limits(db: PgPool) {
+    let app = common::TestApp::with_config(db, |c| {
+        c.room_max_bytes = 1_000;
+        c.rate_upload_per_minute = 1;
+    })
+    .await;
+    let shop = Shop { app, painting: 0 };
+    let me = common::visitor_cookie(Uuid::new_v4());
+    let form = |uri: &str| {
+        Request::post(uri)
+            .header(header::CONTENT_TYPE, "multipart/form-data; boundary=x")
+            .header(header::ACCEPT, "application/json")
+    };
+    // One upload a minute, whichever path it takes.
+    let twin = shop.send(&me, form("/api/room-photo"), Body::from("--x--\r\n")).await;
+    assert_ne!(twin.0, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(shop.send(&me, form("/api/upload"), Body::from("--x--\r\n")).await.0, StatusCode::TOO_MANY_REQUESTS);
+    let batch = form("/api/admin/paintings/batch");
+    assert_eq!(shop.send(&me, batch, Body::from("--x--\r\n")).await.0, StatusCode::TOO_MANY_REQUESTS);
+    // Over the room photo's limit (1,000 bytes and the form's framing): 413, as at its twin.
+    let other = common::visitor_cookie(Uuid::new_v4());
+    let too_large = Body::from(vec![b'a'; 200 * 1024]);
+    assert_eq!(shop.send(&other, form("/api/upload"), too_large).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+}

@@ -38,9 +38,11 @@ pub struct IncomingEvent {
     /// Client-generated id: a re-sent event is stored once.
     id: Uuid,
     #[serde(rename = "type")]
+    #[schema(value_type = crate::server::http::openapi::forms::BrowserEventType)]
     event_type: String,
     painting_id: Option<i64>,
     position: Option<i32>,
+    #[schema(value_type = Option<crate::server::http::openapi::forms::BrowserSource>)]
     source: Option<String>,
     /// `dwellTimeMs` for a view, `scrollDepth` for a session end.
     #[serde(default)]

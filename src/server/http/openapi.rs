@@ -4,18 +4,22 @@
 //! generates, are described in `server_functions` below. Every operation then gets the error
 //! shape for the refusals it can answer, and admin operations the session cookie they need.
 //!
-//! `openapi::every_route_is_in_the_document_and_every_documented_route_answers` keeps this and
+//! `openapi::every_route_is_in_the_document_and_every_documented_route_is_a_route` keeps this and
 //! the router in step.
 
+use std::sync::LazyLock;
+
 use axum::http::{header, HeaderValue};
-use axum::Router;
+use axum::routing::get;
+use axum::{Json, Router};
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, PartialSchema};
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::error::WireError;
+use crate::server::http::auth;
 use crate::server::state::AppState;
 
 pub const DOCUMENT_PATH: &str = "/api/openapi.json";
@@ -67,7 +71,7 @@ impl Modify for Refusals {
         let components = document.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             ADMIN_SESSION,
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("artwall_admin"))),
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(auth::ADMIN_COOKIE))),
         );
         let error = |description: &str| {
             ResponseBuilder::new()
@@ -78,6 +82,8 @@ impl Modify for Refusals {
         for (path, item) in document.paths.paths.iter_mut() {
             let admin = path.starts_with("/api/admin/");
             for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+                let takes_json = matches!(&operation.request_body,
+                    Some(RefOr::T(body)) if body.content.contains_key("application/json"));
                 let responses = &mut operation.responses.responses;
                 // OpenAPI requires every response to say what it is.
                 for response in responses.values_mut() {
@@ -95,6 +101,10 @@ impl Modify for Refusals {
                 refuse("429", "Too many requests from this visitor or address (`rateLimited`, with `Retry-After`)");
                 refuse("500", "Something failed on our side (`internal`); nothing was changed");
                 refuse("503", "A service the shop needs is unavailable (`unavailable`, `paymentUnavailable`)");
+                if takes_json {
+                    refuse("415", "The body is not sent as `application/json`");
+                    refuse("422", "The JSON does not have the documented shape");
+                }
                 if admin && path != "/api/admin/login" {
                     refuse("401", "No admin session, or it ended (`unauthorized`)");
                     operation
@@ -113,9 +123,12 @@ pub fn routes() -> Router<AppState> {
     const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
         img-src 'self' data:; connect-src 'self'; font-src 'self' data:; base-uri 'none'; form-action 'none'; \
         frame-ancestors 'none'";
-    Router::from(SwaggerUi::new(DOCS_PATH).url(DOCUMENT_PATH, ApiDoc::openapi())).layer(
+    static DOCUMENT: LazyLock<Document> = LazyLock::new(ApiDoc::openapi);
+    // No validator: Swagger UI would send the document to validator.swagger.io.
+    let page = SwaggerUi::new(DOCS_PATH).config(Config::from(DOCUMENT_PATH).validator_url("none"));
+    Router::new().route(DOCUMENT_PATH, get(|| async { Json(&*DOCUMENT) })).merge(Router::from(page).layer(
         SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DOCS_CSP)),
-    )
+    ))
 }
 
 /// The form bodies the API takes (server functions' arguments and the raw routes' multipart
@@ -123,15 +136,21 @@ pub fn routes() -> Router<AppState> {
 /// the forms themselves.
 #[allow(dead_code)]
 pub(crate) mod forms {
-    use utoipa::ToSchema;
+    use utoipa::openapi::schema::{Schema, Type};
+    use utoipa::openapi::{ObjectBuilder, RefOr};
+    use utoipa::{PartialSchema, ToSchema};
+
+    use crate::events::{EventKind, Source};
 
     #[derive(ToSchema)]
     pub(crate) struct Empty {}
 
     #[derive(ToSchema)]
     pub(crate) struct ChooseStyles {
-        /// Home style codes, indexed as a form posts checkboxes: `codes[0]=nordic&codes[3]=french`.
-        pub(crate) codes: Vec<String>,
+        /// Home style codes, at least one, as a form posts checkboxes: with indexed names
+        /// (`codes[0]=nordic&codes[3]=french`), not repeated ones. JSON clients can post
+        /// `{"codes": [...]}` to `/api/onboarding/style`.
+        pub(crate) codes: Option<Vec<String>>,
     }
 
     #[derive(ToSchema)]
@@ -139,9 +158,44 @@ pub(crate) mod forms {
     pub(crate) struct SetSaved {
         pub(crate) painting_id: i64,
         pub(crate) saved: bool,
-        /// Where the save happened: `feed`, `painting`, `search`, `saved`, `room`.
-        pub(crate) source: String,
+        /// The page the save happened on.
+        pub(crate) source: BrowserSource,
     }
+
+    /// A page the browser reports activity from (`events::Source`, those a browser may name).
+    pub(crate) struct BrowserSource;
+
+    impl PartialSchema for BrowserSource {
+        fn schema() -> RefOr<Schema> {
+            let codes = Source::ALL.into_iter().filter(|source| source.sent_by_browser()).map(Source::code);
+            ObjectBuilder::new().schema_type(Type::String).enum_values(Some(codes)).into()
+        }
+    }
+
+    impl ToSchema for BrowserSource {}
+
+    /// An activity event a browser may send (`events::EventKind`, those a browser may name).
+    pub(crate) struct BrowserEventType;
+
+    impl PartialSchema for BrowserEventType {
+        fn schema() -> RefOr<Schema> {
+            let codes = EventKind::ALL.into_iter().filter(|kind| kind.sent_by_browser()).map(EventKind::code);
+            ObjectBuilder::new().schema_type(Type::String).enum_values(Some(codes)).into()
+        }
+    }
+
+    impl ToSchema for BrowserEventType {}
+
+    /// A room photo's bytes (image/jpeg).
+    pub(crate) struct Jpeg;
+
+    impl PartialSchema for Jpeg {
+        fn schema() -> RefOr<Schema> {
+            ObjectBuilder::new().schema_type(Type::String).content_media_type("image/jpeg").into()
+        }
+    }
+
+    impl ToSchema for Jpeg {}
 
     #[derive(ToSchema)]
     #[serde(rename_all = "camelCase")]
@@ -198,22 +252,36 @@ pub(crate) mod forms {
         pub(crate) license: String,
     }
 
+    /// A new painting: an image file or URL (one is required) and its metadata, checked as the
+    /// admin form's (a title and an artist are required).
     #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
     pub(crate) struct NewPainting {
-        /// The image file (JPEG, PNG or WebP).
+        /// The image file (JPEG, PNG or WebP); wins over `imageUrl`.
         #[schema(format = Binary, content_media_type = "application/octet-stream")]
-        pub(crate) image: String,
-        pub(crate) title: String,
-        pub(crate) artist: String,
-        /// And the other fields of a painting's edit form.
+        pub(crate) image: Option<String>,
+        pub(crate) image_url: Option<String>,
+        pub(crate) title: Option<String>,
+        pub(crate) title_en: Option<String>,
+        pub(crate) artist: Option<String>,
+        pub(crate) artist_en: Option<String>,
         pub(crate) year: Option<String>,
+        pub(crate) style: Option<String>,
+        /// Comma-separated.
+        pub(crate) tags: Option<String>,
+        pub(crate) source: Option<String>,
+        pub(crate) source_url: Option<String>,
+        pub(crate) license: Option<String>,
     }
 
+    /// A painting's new image: a file or a URL (one is required).
     #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
     pub(crate) struct NewImage {
         pub(crate) id: i64,
         #[schema(format = Binary, content_media_type = "application/octet-stream")]
-        pub(crate) image: String,
+        pub(crate) image: Option<String>,
+        pub(crate) image_url: Option<String>,
     }
 
     #[derive(ToSchema)]
@@ -317,7 +385,7 @@ mod server_functions {
 
     /// Prices the print, opens (or reuses) the order and answers the Stripe Checkout URL.
     #[utoipa::path(post, path = "/api/checkout", tag = "shop", request_body(content = inline(Checkout), content_type = FORM),
-        responses((status = 200, body = String, description = "The Checkout page's URL"),
+        responses((status = 200, body = String, content_type = "application/json", description = "The Checkout page's URL"),
                   (status = 404, body = crate::error::WireError)))]
     fn checkout() {}
 
@@ -361,12 +429,12 @@ mod server_functions {
 
     /// Queues a job's failed items again; answers how many.
     #[utoipa::path(post, path = "/api/admin/job/retry", tag = "admin", request_body(content = inline(JobId), content_type = FORM),
-        responses((status = 200, body = i64)))]
+        responses((status = 200, body = i64), (status = 404, body = crate::error::WireError, description = "No such job, order or painting")))]
     fn admin_job_retry() {}
 
     /// Resumes an interrupted job.
     #[utoipa::path(post, path = "/api/admin/job/resume", tag = "admin", request_body(content = inline(JobId), content_type = FORM),
-        responses((status = 200, body = ())))]
+        responses((status = 200, body = ()), (status = 404, body = crate::error::WireError, description = "No such job, order or painting")))]
     fn admin_job_resume() {}
 
     /// The catalogue, searched and paged.
@@ -377,7 +445,7 @@ mod server_functions {
 
     /// Publishes or withdraws a painting.
     #[utoipa::path(post, path = "/api/admin/painting/publish", tag = "admin",
-        request_body(content = inline(Publish), content_type = FORM), responses((status = 200, body = ())))]
+        request_body(content = inline(Publish), content_type = FORM), responses((status = 200, body = ()), (status = 404, body = crate::error::WireError, description = "No such job, order or painting")))]
     fn admin_painting_publish() {}
 
     /// Adds one painting from an uploaded image (embedded at once).
@@ -393,22 +461,23 @@ mod server_functions {
 
     /// Saves a painting's fields.
     #[utoipa::path(post, path = "/api/admin/painting/edit", tag = "admin",
-        request_body(content = inline(PaintingFields), content_type = FORM), responses((status = 200, body = ())))]
+        request_body(content = inline(PaintingFields), content_type = FORM), responses((status = 200, body = ()), (status = 404, body = crate::error::WireError, description = "No such job, order or painting")))]
     fn admin_painting_edit() {}
 
     /// Replaces a painting's image (and its embedding).
     #[utoipa::path(post, path = "/api/admin/painting/image", tag = "admin",
         request_body(content = inline(NewImage), content_type = "multipart/form-data"),
-        responses((status = 200, body = PaintingEdit)))]
+        responses((status = 200, body = PaintingEdit), (status = 404, body = crate::error::WireError, description = "No such job, order or painting")))]
     fn admin_painting_image() {}
 
     /// Queues a job that embeds every painting again with the current model; answers its id.
     #[utoipa::path(post, path = "/api/admin/jobs/reembed", tag = "admin", request_body(content = inline(Empty), content_type = FORM),
-        responses((status = 200, body = String)))]
+        responses((status = 200, body = String, content_type = "application/json", description = "The job's id")))]
     fn admin_jobs_reembed() {}
 
     /// Orders, by status.
-    #[utoipa::path(get, path = "/api/admin/orders", tag = "admin", params(("status" = Option<String>, Query)),
+    #[utoipa::path(get, path = "/api/admin/orders", tag = "admin",
+        params(("status" = Option<crate::order_status::OrderStatus>, Query)),
         responses((status = 200, body = AdminOrders)))]
     fn admin_orders() {}
 
@@ -419,11 +488,11 @@ mod server_functions {
 
     /// Moves an order on (processing, shipped with a tracking number, delivered, completed).
     #[utoipa::path(post, path = "/api/admin/order/advance", tag = "admin",
-        request_body(content = inline(Advance), content_type = FORM), responses((status = 200, body = ())))]
+        request_body(content = inline(Advance), content_type = FORM), responses((status = 200, body = ()), (status = 404, body = crate::error::WireError, description = "No such job, order or painting")))]
     fn admin_order_advance() {}
 
     /// Refunds an order through Stripe, in whole or in part; answers the amount refunded.
     #[utoipa::path(post, path = "/api/admin/order/refund", tag = "admin",
-        request_body(content = inline(Refund), content_type = FORM), responses((status = 200, body = i64)))]
+        request_body(content = inline(Refund), content_type = FORM), responses((status = 200, body = i64), (status = 404, body = crate::error::WireError, description = "No such job, order or painting")))]
     fn admin_order_refund() {}
 }
