@@ -74,10 +74,7 @@ macro_rules! print_option {
         #[cfg(feature = "ssr")]
         impl utoipa::PartialSchema for $name {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                utoipa::openapi::ObjectBuilder::new()
-                    .schema_type(utoipa::openapi::schema::Type::String)
-                    .enum_values(Some([$($code),+]))
-                    .into()
+                crate::server::http::openapi::one_of([$($code),+])
             }
         }
 

@@ -232,6 +232,8 @@ async fn a_shutdown_mid_job_finishes_the_chunk_in_hand_and_puts_the_job_back_in_
 
     let paused = import_jobs::view(&db, id).await.unwrap();
     assert_eq!(paused.status, "queued", "back in the queue for the next start, not left running");
+    assert_eq!(paused.resumes, 1, "a cut-off job counts as resumed");
+    assert_eq!(paused.rate_per_minute, None, "no rate while it waits in the queue");
     assert!(paused.processed > 0 && paused.processed < 17, "stopped between chunks: {}", paused.processed);
     assert_eq!(published(&db).await, paused.processed, "every item done has its painting, and only those");
     let orphans: i64 = sqlx::query_scalar(
@@ -246,7 +248,7 @@ async fn a_shutdown_mid_job_finishes_the_chunk_in_hand_and_puts_the_job_back_in_
     // The next start picks it up at once and does only what is left.
     assert!(app.state.job_runner().run_next().await.unwrap());
     let done = import_jobs::view(&db, id).await.unwrap();
-    assert_eq!((done.status.as_str(), done.processed, done.failed), ("completed", 17, 0));
+    assert_eq!((done.status.as_str(), done.processed, done.failed, done.resumes), ("completed", 17, 0, 1));
     assert_eq!(published(&db).await, 17);
     assert!((0..17).all(|n| server.hits(&format!("/img/{n}.jpg")) == 1), "nothing was fetched twice");
 }

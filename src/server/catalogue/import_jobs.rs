@@ -233,8 +233,10 @@ const JOB_COLUMNS: &str = "j.id, j.kind, j.status, j.total, j.processed, j.faile
 
 impl JobRow {
     fn into_view(self, failures: Vec<JobFailure>) -> JobView {
-        let rate_per_minute = match (self.running_seconds, self.processed_since_start) {
-            (Some(seconds), Some(done)) if seconds > 0.5 && done > 0 => Some(done as f64 * 60.0 / seconds),
+        // A queued job is not working: its time in the queue is no part of a rate.
+        let rate_per_minute = match (self.status.as_str(), self.running_seconds, self.processed_since_start) {
+            ("queued", ..) => None,
+            (_, Some(seconds), Some(done)) if seconds > 0.5 && done > 0 => Some(done as f64 * 60.0 / seconds),
             _ => None,
         };
         let remaining = i64::from(self.total - self.processed);
@@ -378,9 +380,11 @@ impl Runner {
                 "interrupted"
             }
         };
+        // A job a shutdown cut off goes back in the queue, to be resumed: counted as such.
         sqlx::query(
             "UPDATE batch_jobs SET status = $2, updated_at = now(),
-                 finished_at = CASE WHEN $2 = 'queued' THEN NULL ELSE now() END
+                 finished_at = CASE WHEN $2 = 'queued' THEN NULL ELSE now() END,
+                 resumes = resumes + ($2 = 'queued')::int
              WHERE id = $1 AND runner = $3",
         )
         .bind(id)

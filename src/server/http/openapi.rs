@@ -131,6 +131,14 @@ pub fn routes() -> Router<AppState> {
     ))
 }
 
+/// A string that is one of `codes` (the wire codes of a closed set).
+pub(crate) fn one_of(codes: impl IntoIterator<Item = &'static str>) -> RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(codes))
+        .into()
+}
+
 /// The form bodies the API takes (server functions' arguments and the raw routes' multipart
 /// fields), with the names they have on the wire. Only their schemas are used: the handlers read
 /// the forms themselves.
@@ -167,8 +175,7 @@ pub(crate) mod forms {
 
     impl PartialSchema for BrowserSource {
         fn schema() -> RefOr<Schema> {
-            let codes = Source::ALL.into_iter().filter(|source| source.sent_by_browser()).map(Source::code);
-            ObjectBuilder::new().schema_type(Type::String).enum_values(Some(codes)).into()
+            super::one_of(Source::ALL.into_iter().filter(|source| source.sent_by_browser()).map(Source::code))
         }
     }
 
@@ -179,8 +186,7 @@ pub(crate) mod forms {
 
     impl PartialSchema for BrowserEventType {
         fn schema() -> RefOr<Schema> {
-            let codes = EventKind::ALL.into_iter().filter(|kind| kind.sent_by_browser()).map(EventKind::code);
-            ObjectBuilder::new().schema_type(Type::String).enum_values(Some(codes)).into()
+            super::one_of(EventKind::ALL.into_iter().filter(|kind| kind.sent_by_browser()).map(EventKind::code))
         }
     }
 
