@@ -11,20 +11,21 @@ use crate::types::AdminOverview;
 
 #[server(endpoint = "admin/login")]
 pub async fn admin_login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
-    use crate::server::{http::auth, http::limits};
+    use crate::server::http::{auth, limits, sign_in};
     let state = expect_context::<AppState>();
     let parts = expect_context::<axum::http::request::Parts>();
-    // Each failure in a row from this network, or for this account, makes the next answer slower.
+    // Each failure in a row from this network, or for this account, makes the next answer
+    // slower, on every instance of the shop.
     let ip = limits::client_ip(&parts.extensions);
-    tokio::time::sleep(state.limits.login_delay(ip, &email)).await;
+    tokio::time::sleep(respond(sign_in::delay(&state.db, ip, &email).await)?).await;
     let token = match respond(auth::login(&state.db, &email, &password, state.config.admin_session_hours).await) {
         Ok(token) => {
-            state.limits.login_succeeded(ip, &email);
+            respond(sign_in::succeeded(&state.db, ip, &email).await)?;
             token
         }
         Err(error) => {
             if matches!(error, AppError::Invalid(_)) {
-                state.limits.login_failed(ip, &email);
+                respond(sign_in::failed(&state.db, ip, &email).await)?;
             }
             return Err(error);
         }

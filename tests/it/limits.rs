@@ -110,3 +110,66 @@ async fn buying_is_limited_per_visitor(db: PgPool) {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert!(retry_after(&headers) >= 1);
 }
+
+#[sqlx::test]
+async fn failed_sign_ins_slow_every_instance_down_until_one_succeeds(db: PgPool) {
+    use artwall::server::http::sign_in;
+    // Two instances of the shop on one database.
+    let first = common::TestApp::with_config(db.clone(), |c| c.rate_login_per_minute = 1000).await;
+    let second = common::TestApp::with_config(db.clone(), |c| c.rate_login_per_minute = 1000).await;
+    common::admin_session(&db).await;
+    let sign_in_as = |password: &str| {
+        let form = format!("email=ops%40example.com&password={password}");
+        from(
+            "203.0.113.7",
+            Request::post("/api/admin/login")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::ACCEPT, "application/json")
+                .body(Body::from(form))
+                .unwrap(),
+        )
+    };
+    for _ in 0..3 {
+        assert_eq!(first.send(sign_in_as("wrong")).await.0, StatusCode::BAD_REQUEST);
+    }
+    let ip = "203.0.113.7".parse().unwrap();
+    assert_eq!(sign_in::delay(&db, ip, "OPS@example.com ").await.unwrap().as_millis(), 500);
+    // The other instance makes the next answer wait as long, even for the right password.
+    let started = std::time::Instant::now();
+    assert_eq!(second.send(sign_in_as("a+long+enough+password")).await.0, StatusCode::OK);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(500), "{:?}", started.elapsed());
+    assert_eq!(sign_in::delay(&db, ip, "ops@example.com").await.unwrap().as_millis(), 0, "a success clears it");
+
+    // The delay doubles with each failure in a row, from the network or for the account.
+    let delays = async {
+        let mut delays = Vec::new();
+        for _ in 0..9 {
+            delays.push(sign_in::delay(&db, ip, "ada@example.com").await.unwrap().as_millis());
+            sign_in::failed(&db, ip, "ada@example.com").await.unwrap();
+        }
+        delays
+    };
+    assert_eq!(delays.await, [0, 0, 250, 500, 1000, 2000, 4000, 8000, 8000]);
+    let elsewhere = "198.51.100.9".parse().unwrap();
+    assert_eq!(sign_in::delay(&db, elsewhere, "bob@example.com").await.unwrap().as_millis(), 0);
+    assert_eq!(sign_in::delay(&db, elsewhere, "ada@example.com").await.unwrap().as_millis(), 8000, "the account's");
+
+    // Failures from one IPv6 /64, whatever the address and email, share one delay.
+    for n in 1..=4u16 {
+        let address = std::net::Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 0, 0, 0, n);
+        sign_in::failed(&db, address.into(), &format!("guess{n}@example.com")).await.unwrap();
+    }
+    let wait = |ip: &str, email: &'static str| {
+        let (db, ip) = (db.clone(), ip.parse().unwrap());
+        async move { sign_in::delay(&db, ip, email).await.unwrap().as_millis() }
+    };
+    assert_eq!(wait("2001:db8:1:2::99", "eve@example.com").await, 1000);
+    assert_eq!(wait("2001:db8:1:3::1", "eve@example.com").await, 0, "another /64");
+    // Failures for one account, from any addresses, slow that account down anywhere.
+    for n in 1..=4u8 {
+        sign_in::failed(&db, std::net::Ipv4Addr::new(198, 51, n, 1).into(), "eve@example.com").await.unwrap();
+    }
+    assert_eq!(wait("203.0.113.50", " EVE@example.com").await, 1000, "the same account");
+    sign_in::succeeded(&db, "203.0.113.50".parse().unwrap(), "eve@example.com").await.unwrap();
+    assert_eq!(wait("203.0.113.50", "eve@example.com").await, 0);
+}

@@ -60,7 +60,14 @@ async fn aged_events_sessions_and_closed_exchanges_go_and_everything_else_stays(
     let deleted = retention::run_once(&db, &storage, 90, 30).await.unwrap();
     assert_eq!(
         deleted,
-        Deleted { activities: 1, stripe_events: 1, admin_sessions: 2, legacy_visitors: 2, replaced_room_photos: 0 }
+        Deleted {
+            activities: 1,
+            stripe_events: 1,
+            admin_sessions: 2,
+            legacy_visitors: 2,
+            replaced_room_photos: 0,
+            sign_in_failures: 0
+        }
     );
     assert_eq!(count(&db, "SELECT count(*) FROM activities").await, 2);
     assert_eq!(count(&db, "SELECT count(*) FROM activities WHERE NOT processed").await, 1, "unlearned events stay");

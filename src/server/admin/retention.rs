@@ -1,8 +1,8 @@
 //! Retention: what the shop stops keeping, hourly, through each table's owner. Processed activity
 //! events after `ARTWALL_RETAIN_ACTIVITY_DAYS` (the taste has learned from them; the dashboard
 //! reads 7 days), Stripe event ids after `ARTWALL_RETAIN_STRIPE_EVENT_DAYS` (Stripe retries for
-//! 3), admin sessions a day after they ended, and pre-signing visitor ids once their exchange
-//! has closed, and room photos their owners have replaced. Orders, tastes, saves and the feed's
+//! 3), admin sessions a day after they ended, pre-signing visitor ids once their exchange has
+//! closed, room photos their owners have replaced, and failed sign-ins a day old. Orders, tastes, saves and the feed's
 //! memory of what it showed are kept.
 
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::server::discovery::{activity, rooms, taste_worker};
 use crate::server::error::ServerResult;
-use crate::server::http::{auth, visitor};
+use crate::server::http::{auth, sign_in, visitor};
 use crate::server::infra::storage::Storage;
 use crate::server::shop::payments::webhook;
 
@@ -28,6 +28,7 @@ pub struct Deleted {
     pub admin_sessions: u64,
     pub legacy_visitors: u64,
     pub replaced_room_photos: u64,
+    pub sign_in_failures: u64,
 }
 
 /// Runs every hour until `shutdown`; a round in progress runs to its end.
@@ -62,5 +63,6 @@ pub async fn run_once(
         admin_sessions: auth::delete_ended_sessions(db).await?,
         legacy_visitors: visitor::forget_closed_legacy_visitors(db).await?,
         replaced_room_photos: rooms::delete_replaced(db, storage).await?,
+        sign_in_failures: sign_in::forget_old_failures(db).await?,
     })
 }

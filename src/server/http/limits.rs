@@ -1,11 +1,12 @@
 //! Rate limits (governor's keyed GCRA limiters) per visitor and per IP address, answered with
-//! 429 and `Retry-After`; and a growing delay after failed sign-ins from one address.
+//! 429 and `Retry-After`. They live in each instance's memory: with N instances behind a load
+//! balancer a client gets up to N times these rates (the README says so). The delay after failed
+//! sign-ins is shared by every instance (`sign_in`).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderValue, Method};
@@ -88,18 +89,8 @@ impl Limiter {
 /// Whose failed sign-ins in a row slow the next attempt down: the client's network, and the
 /// account tried (so rotating addresses does not help guess one admin's password). Any email
 /// counts, known or not, so the delay says nothing about which accounts exist.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum LoginKey {
-    Network(IpAddr),
-    Account(String),
-}
-
-/// Sign-in failure records kept at most; past it, those idle for an hour are forgotten first.
-const MAX_LOGIN_RECORDS: usize = 100_000;
-
 pub struct RateLimits {
     buckets: HashMap<Bucket, Limiter>,
-    login_failures: Mutex<HashMap<LoginKey, (u32, Instant)>>,
 }
 
 impl RateLimits {
@@ -112,7 +103,7 @@ impl RateLimits {
             (Bucket::Upload, Limiter::new(config.rate_upload_per_minute, true)),
             (Bucket::Checkout, Limiter::new(config.rate_checkout_per_minute, true)),
         ]);
-        Self { buckets, login_failures: Mutex::default() }
+        Self { buckets }
     }
 
     /// None when allowed, else how long to wait. The address is checked first, so fresh visitor
@@ -143,50 +134,13 @@ impl RateLimits {
                 per_visitor.retain_recent();
             }
         }
-        let day_ago = Instant::now() - Duration::from_secs(24 * 3600);
-        self.login_failures.lock().expect("not poisoned").retain(|_, (_, last)| *last > day_ago);
     }
-
-    /// The wait before answering a sign-in from `ip` for `email`: nothing at first, then doubling
-    /// with each failure in a row from that network or for that account (0.25 s, 0.5 s, 1 s ... at
-    /// most 8 s).
-    pub fn login_delay(&self, ip: IpAddr, email: &str) -> Duration {
-        let failures = self.login_failures.lock().expect("not poisoned");
-        let count = |key| failures.get(&key).map_or(0, |(n, _)| *n);
-        match count(LoginKey::Network(network_of(ip))).max(count(account(email))) {
-            0 | 1 => Duration::ZERO,
-            n => Duration::from_millis(250u64 << (n - 2).min(5)),
-        }
-    }
-
-    pub fn login_failed(&self, ip: IpAddr, email: &str) {
-        let mut failures = self.login_failures.lock().expect("not poisoned");
-        if failures.len() >= MAX_LOGIN_RECORDS {
-            let hour_ago = Instant::now() - Duration::from_secs(3600);
-            failures.retain(|_, (_, last)| *last > hour_ago);
-        }
-        for key in [LoginKey::Network(network_of(ip)), account(email)] {
-            let entry = failures.entry(key).or_insert((0, Instant::now()));
-            *entry = (entry.0.saturating_add(1), Instant::now());
-        }
-    }
-
-    pub fn login_succeeded(&self, ip: IpAddr, email: &str) {
-        let mut failures = self.login_failures.lock().expect("not poisoned");
-        failures.remove(&LoginKey::Network(network_of(ip)));
-        failures.remove(&account(email));
-    }
-}
-
-/// Emails as sign-in matches them: trimmed, lowercase, at most 254 bytes kept.
-fn account(email: &str) -> LoginKey {
-    LoginKey::Account(email.trim().to_lowercase().chars().take(254).collect())
 }
 
 /// What one client controls: an IPv4 address, or an IPv6 /64 (one customer's network: a single
 /// host can use any address in it).
 /// An IPv4 client seen on a dual-stack listener (`::ffff:a.b.c.d`) is that IPv4 address.
-fn network_of(ip: IpAddr) -> IpAddr {
+pub(crate) fn network_of(ip: IpAddr) -> IpAddr {
     match ip.to_canonical() {
         ip @ IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
@@ -229,23 +183,6 @@ mod tests {
     }
 
     #[test]
-    fn failed_sign_ins_slow_the_next_answer_down_until_one_succeeds() {
-        let limits = default_limits();
-        let ip: IpAddr = "203.0.113.7".parse().unwrap();
-        let delays: Vec<u64> = (0..9)
-            .map(|_| {
-                let delay = limits.login_delay(ip, "ada@example.com").as_millis() as u64;
-                limits.login_failed(ip, "ada@example.com");
-                delay
-            })
-            .collect();
-        assert_eq!(delays, [0, 0, 250, 500, 1000, 2000, 4000, 8000, 8000]);
-        assert_eq!(limits.login_delay("198.51.100.9".parse().unwrap(), "bob@example.com"), Duration::ZERO);
-        limits.login_succeeded(ip, "ada@example.com");
-        assert_eq!(limits.login_delay(ip, "ada@example.com"), Duration::ZERO);
-    }
-
-    #[test]
     fn a_full_limiter_refuses_new_clients_instead_of_growing() {
         let mut limits = default_limits();
         limits.buckets.get_mut(&Bucket::Feed).unwrap().max_clients = 3;
@@ -265,34 +202,5 @@ mod tests {
         assert_eq!(network("::ffff:203.0.113.7"), "203.0.113.7", "IPv4 on a dual-stack listener");
         assert_eq!(network("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::");
         assert_ne!(network("2001:db8:1:3::1"), network("2001:db8:1:2::1"));
-    }
-
-    #[test]
-    fn failed_sign_ins_from_one_ipv6_64_share_their_backoff() {
-        let limits = default_limits();
-        for n in 1..=4u16 {
-            limits.login_failed(
-                IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 0, 0, 0, n)),
-                &format!("guess{n}@example.com"),
-            );
-        }
-        assert_eq!(
-            limits.login_delay("2001:db8:1:2::99".parse().unwrap(), "ada@example.com"),
-            Duration::from_millis(1000)
-        );
-        assert_eq!(limits.login_delay("2001:db8:1:3::1".parse().unwrap(), "ada@example.com"), Duration::ZERO);
-    }
-
-    #[test]
-    fn failed_sign_ins_for_one_account_slow_it_down_from_any_address() {
-        let limits = default_limits();
-        for n in 1..=4u8 {
-            limits.login_failed(IpAddr::V4(Ipv4Addr::new(198, 51, n, 1)), "ada@example.com");
-        }
-        let elsewhere: IpAddr = "203.0.113.50".parse().unwrap();
-        assert_eq!(limits.login_delay(elsewhere, " ADA@example.com"), Duration::from_millis(1000), "the same account");
-        assert_eq!(limits.login_delay(elsewhere, "bob@example.com"), Duration::ZERO, "another account");
-        limits.login_succeeded(elsewhere, "ada@example.com");
-        assert_eq!(limits.login_delay(elsewhere, "ada@example.com"), Duration::ZERO);
     }
 }

@@ -6,4 +6,5 @@ pub mod limits;
 pub mod openapi;
 pub mod request_id;
 pub mod security;
+pub mod sign_in;
 pub mod visitor;
