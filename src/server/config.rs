@@ -231,6 +231,11 @@ pub struct Config {
 }
 
 impl Config {
+    /// The token `/metrics` asks for; none (or an empty one) means metrics are off.
+    pub fn metrics_token(&self) -> Option<&str> {
+        self.metrics_token.as_deref().filter(|token| !token.is_empty())
+    }
+
     pub fn cookies_secure(&self) -> bool {
         self.public_url.scheme() == "https"
     }

@@ -54,7 +54,7 @@ impl AppState {
 
     /// For tests, which bring their own (already migrated) database.
     pub async fn with_pool(config: Config, leptos_options: LeptosOptions, db: PgPool) -> ServerResult<Self> {
-        if config.metrics_token.as_deref().is_some_and(|token| !token.is_empty()) {
+        if config.metrics_token().is_some() {
             metrics::install();
         }
         let clip = load_clip(&config).await?;

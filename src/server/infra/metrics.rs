@@ -126,7 +126,7 @@ pub async fn track_requests(request: Request, next: Next) -> Response {
 
 /// `GET /metrics`: 404 unless a token is configured, 401 without it.
 pub async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let Some(token) = state.config.metrics_token.as_deref().filter(|token| !token.is_empty()) else {
+    let Some(token) = state.config.metrics_token() else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let presented = headers
