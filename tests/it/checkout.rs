@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use artwall::order_status::OrderStatus;
+use artwall::server::infra::db::BeginCancelSafe;
 use artwall::server::{shop::fulfilment, shop::order_jobs};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
@@ -410,7 +411,7 @@ async fn each_step_of_an_order_is_stamped_with_its_time(db: PgPool) {
         if let Some(column) = column {
             assert!(!stamped(column).await, "{column} before {to:?}");
         }
-        let mut tx = db.begin().await.unwrap();
+        let mut tx = db.begin_cancel_safe().await.unwrap();
         let moved = orders::transition(&mut tx, &order.id, to, Actor::System, None).await.unwrap();
         tx.commit().await.unwrap();
         assert!(matches!(moved, orders::Moved::Yes { .. }), "{to:?}: {moved:?}");

@@ -6,6 +6,7 @@ use artwall::server::bench::synthetic;
 use artwall::server::discovery::feed::{self, FeedSettings, Landmarks};
 use artwall::server::http::visitor::VisitorId;
 use artwall::server::infra::clip::cosine;
+use artwall::server::infra::db::BeginCancelSafe;
 use artwall::types::{FeedItem, FeedPage};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -216,7 +217,7 @@ async fn paintings_like_a_liked_one_join_the_page_and_say_why(db: PgPool) {
             .execute(&db)
             .await
             .unwrap();
-        let mut tx = db.begin().await.unwrap();
+        let mut tx = db.begin_cancel_safe().await.unwrap();
         feed::find_liked_near(&mut tx, visitor.0).await.unwrap();
         tx.commit().await.unwrap();
     }

@@ -28,5 +28,6 @@ mod retention;
 mod rooms;
 mod security;
 mod shutdown;
+mod transactions;
 mod visitor;
 mod webhook;

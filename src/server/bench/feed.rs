@@ -20,6 +20,7 @@ use crate::server::discovery::feed::{self, FeedSettings};
 use crate::server::discovery::taste_worker;
 use crate::server::error::ServerResult;
 use crate::server::http::visitor::{VisitorId, VISITOR_COOKIE};
+use crate::server::infra::db::BeginCancelSafe;
 use crate::server::{bench::synthetic, startup::router, state::AppState};
 use crate::types::FeedPage;
 
@@ -221,7 +222,7 @@ async fn visitor_who_has_seen(db: &PgPool, taste: Vector, seen: usize) -> Server
     .bind(LIKED as i64)
     .execute(db)
     .await?;
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_cancel_safe().await?;
     sqlx::query("SET LOCAL enable_indexscan = off").execute(&mut *tx).await?;
     sqlx::query("INSERT INTO shown_paintings (visitor_id, painting_id) SELECT $1, id FROM paintings ORDER BY embedding <=> $2 LIMIT $3")
         .bind(visitor.0)
@@ -231,7 +232,7 @@ async fn visitor_who_has_seen(db: &PgPool, taste: Vector, seen: usize) -> Server
         .await?;
     tx.commit().await?;
     // As the taste worker would have, with index scans.
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_cancel_safe().await?;
     feed::find_liked_near(&mut tx, visitor.0).await?;
     tx.commit().await?;
     Ok((visitor, taste))
@@ -247,7 +248,7 @@ async fn run_raw(
     limit: i64,
     exact: bool,
 ) -> ServerResult<(Duration, Vec<i64>)> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_cancel_safe().await?;
     feed::set_scan_settings(&mut tx, FeedSettings::default().max_scan_tuples).await?;
     if exact {
         sqlx::query("SET LOCAL enable_indexscan = off").execute(&mut *tx).await?;
@@ -275,7 +276,7 @@ async fn deep_scan_and_recall(
     visitor: VisitorId,
     taste: &Vector,
 ) -> ServerResult<DeepScan> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_cancel_safe().await?;
     feed::set_scan_settings(&mut tx, settings.max_scan_tuples).await?;
     let started = Instant::now();
     let (candidates, _) = feed::find_candidates(&mut tx, settings, visitor, taste).await?;

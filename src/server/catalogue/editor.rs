@@ -14,6 +14,7 @@ use crate::server::admin::audit;
 use crate::server::catalogue::{AddOutcome, Catalogue, NewPainting, PaintingMeta, RawMeta, META_COLUMNS};
 use crate::server::error::ServerResult;
 use crate::server::http::auth::Admin;
+use crate::server::infra::db::BeginCancelSafe;
 use crate::server::infra::fetch::Fetcher;
 use crate::types::{AdminPainting, AdminPaintings, PaintingEdit};
 
@@ -53,7 +54,7 @@ pub async fn list(db: &PgPool, query: &str, page: i64) -> ServerResult<AdminPain
 
 /// Publishes or unpublishes a painting, with the change in the audit log.
 pub async fn set_published(db: &PgPool, admin: &Admin, id: i64, published: bool) -> ServerResult<()> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_cancel_safe().await?;
     let before: bool = sqlx::query_scalar("SELECT published FROM paintings WHERE id = $1 FOR UPDATE")
         .bind(id)
         .fetch_optional(&mut *tx)
@@ -303,7 +304,7 @@ pub async fn for_edit(db: &PgPool, id: i64) -> ServerResult<PaintingEdit> {
 /// Saves edited metadata, checked like any other; the painting keeps its identity (source key),
 /// and the audit log keeps the fields before and after.
 pub async fn update_meta(db: &PgPool, admin: &Admin, id: i64, mut raw: RawMeta) -> ServerResult<()> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_cancel_safe().await?;
     let before: serde_json::Value = sqlx::query_scalar(
         "SELECT jsonb_build_object('sourceKey', source_key, 'title', title, 'titleEn', title_en, 'artist', artist, 'artistEn', artist_en,
              'year', year, 'style', style, 'tags', tags, 'source', source, 'sourceUrl', source_url, 'license', license)

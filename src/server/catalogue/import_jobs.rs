@@ -24,6 +24,7 @@ use crate::server::catalogue::import::{parse_rows, ImportFormat};
 use crate::server::catalogue::{AddOutcome, Catalogue, NewPainting, PaintingMeta, RawMeta};
 use crate::server::error::ServerResult;
 use crate::server::http::auth::Admin;
+use crate::server::infra::db::BeginCancelSafe;
 use crate::server::infra::fetch::Fetcher;
 use crate::types::{JobFailure, JobView};
 
@@ -65,7 +66,7 @@ pub async fn create_import(db: &PgPool, admin: &Admin, text: &str) -> ServerResu
                 .expect("plain data")
         })
         .collect();
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_cancel_safe().await?;
     sqlx::query("INSERT INTO batch_jobs (id, kind, status, total, created_by) VALUES ($1, 'import', 'queued', $2, $3)")
         .bind(id)
         .bind(items.len() as i32)
@@ -97,7 +98,7 @@ pub async fn create_import(db: &PgPool, admin: &Admin, text: &str) -> ServerResu
 /// Queues a job that embeds every painting again with the loaded model (after a model change).
 /// The feed keeps working meanwhile: each painting's vector is replaced in place.
 pub async fn create_reembed(db: &PgPool, admin: &Admin) -> ServerResult<Uuid> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_cancel_safe().await?;
     // One at a time: a second would only redo the first's work.
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('artwall.reembed'))").execute(&mut *tx).await?;
     let active: Option<Uuid> = sqlx::query_scalar(
@@ -138,7 +139,7 @@ pub async fn create_reembed(db: &PgPool, admin: &Admin) -> ServerResult<Uuid> {
 
 /// Failed items go back to pending and the job to the queue.
 pub async fn retry_failed(db: &PgPool, admin: &Admin, id: Uuid) -> ServerResult<i64> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_cancel_safe().await?;
     if matches!(lock_status(&mut tx, id).await?.as_str(), "queued" | "running") {
         return Err(AppError::invalid("the job is still running; retry once it has finished").into());
     }
@@ -168,7 +169,7 @@ pub async fn retry_failed(db: &PgPool, admin: &Admin, id: Uuid) -> ServerResult<
 
 /// An interrupted job goes back to the queue; its finished items stay finished.
 pub async fn resume(db: &PgPool, admin: &Admin, id: Uuid) -> ServerResult<()> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_cancel_safe().await?;
     let status = lock_status(&mut tx, id).await?;
     if status != "interrupted" {
         return Err(AppError::Invalid(format!("only an interrupted job can be resumed; this one is {status}")).into());
@@ -423,7 +424,7 @@ impl Runner {
                     self.import_chunk(items).await?
                 }
             };
-            let mut tx = db.begin().await?;
+            let mut tx = db.begin_cancel_safe().await?;
             for (position, outcome) in outcomes {
                 let (status, note, painting) = match outcome {
                     AddOutcome::Added { id } => ("done", "added".to_owned(), Some(id)),

@@ -20,6 +20,7 @@ use sqlx::PgPool;
 use crate::error::AppError;
 use crate::server::error::{ServerError, ServerResult};
 use crate::server::infra::clip::{preprocess, Clip};
+use crate::server::infra::db::BeginCancelSafe;
 use crate::server::infra::images::{
     decode_rgb, fit_within, web_rendition, with_decode_slot, ImageLimits, WebRendition,
 };
@@ -450,7 +451,7 @@ impl Catalogue {
             .map_err(|reason| AppError::InvalidField { field: "image".into(), message: reason })?;
         let embedding = self.clip.embed_images(prepared.pixels.clone()).await?.pop().expect("one embedding per image");
         let images = self.store_renditions(&source_key, &prepared.digest, &prepared.renditions, None).await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_cancel_safe().await?;
         images.record(&mut tx, id).await?;
         self.record_embedding(&mut tx, id, embedding).await?;
         tx.commit().await?;
@@ -530,7 +531,7 @@ impl Catalogue {
                     }
                 }
             };
-            let mut tx = self.db.begin().await?;
+            let mut tx = self.db.begin_cancel_safe().await?;
             if let Some(images) = images {
                 images.record(&mut tx, id).await?;
             }

@@ -15,6 +15,7 @@ use crate::error::AppError;
 use crate::events::{EventKind, Source};
 use crate::server::error::ServerResult;
 use crate::server::http::visitor::VisitorId;
+use crate::server::infra::db::BeginCancelSafe;
 use crate::server::infra::metrics;
 use crate::styles;
 
@@ -189,7 +190,7 @@ pub async fn ingest(db: &PgPool, visitor: VisitorId, body: &[u8]) -> ServerResul
 /// Stores events append-only (a re-sent client id is stored once), applies their saves and
 /// hides, and wakes the taste worker, in one transaction. Returns the ids actually stored.
 pub async fn record(db: &PgPool, visitor: VisitorId, valid: &[&CheckedEvent]) -> ServerResult<HashSet<Uuid>> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_cancel_safe().await?;
     let inserted: HashSet<Uuid> = sqlx::query_scalar(
         "INSERT INTO activities (visitor_id, client_event_id, event_type, painting_id, position, source, metadata)
          SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::bigint[], $5::int[], $6::text[], $7::jsonb[])

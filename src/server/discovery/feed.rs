@@ -27,6 +27,7 @@ use crate::server::discovery::popularity::POPULARITY_SQL;
 use crate::server::error::ServerResult;
 use crate::server::http::visitor::VisitorId;
 use crate::server::infra::clip::cosine;
+use crate::server::infra::db::BeginCancelSafe;
 use crate::server::infra::metrics::{self, Candidates};
 use crate::types::{Because, FeedItem, FeedPage};
 
@@ -116,7 +117,7 @@ impl Landmarks {
         let lists: Vec<Vec<i64>> = if (vectors.len() as i64) < LANDMARK_SAMPLE {
             points.iter().map(|point| nearest_in_sample(&ids, &vectors, point.as_slice())).collect()
         } else {
-            let mut tx = db.begin().await?;
+            let mut tx = db.begin_cancel_safe().await?;
             set_scan_settings(&mut tx, FeedSettings::default().max_scan_tuples).await?;
             let mut lists = Vec::with_capacity(points.len());
             for point in &points {
@@ -199,7 +200,7 @@ pub async fn next_page(
         return Err(AppError::invalid(format!("limit must be between 1 and {MAX_LIMIT}")).into());
     }
     let anchors = landmarks.get(db).await?;
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_cancel_safe().await?;
     // One feed request at a time per visitor: two tabs never receive the same painting. The lock,
     // the scan settings that every index search below needs (deep scans, diverse picks) and the
     // taste come in one round trip. The page's statements plan once per connection (planning
@@ -691,7 +692,7 @@ fn interleave(
 
 /// "Start over": forget what this visitor has been shown (hidden paintings stay hidden).
 pub async fn reset(db: &PgPool, visitor: VisitorId) -> ServerResult<u64> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_cancel_safe().await?;
     // The candidates left out everything already shown: the next page needs a fresh scan.
     sqlx::query("DELETE FROM feed_candidates WHERE visitor_id = $1").bind(visitor.0).execute(&mut *tx).await?;
     let result =

@@ -13,6 +13,7 @@ use crate::server::discovery::paintings::{CardRow, CARD_COLUMNS};
 use crate::server::error::{ServerError, ServerResult};
 use crate::server::http::visitor::VisitorId;
 use crate::server::infra::clip::{l2_normalised, Clip, EMBEDDING_DIM};
+use crate::server::infra::db::BeginCancelSafe;
 use crate::styles::{self, HOME_STYLES};
 use crate::types::{PaintingCard, StyleCard};
 
@@ -118,7 +119,7 @@ fn checked_codes(codes: &[String]) -> Result<Vec<String>, AppError> {
 pub async fn choose(db: &PgPool, styles: &StyleEmbeddings, visitor: VisitorId, codes: &[String]) -> ServerResult<()> {
     let taste = styles.taste_for(codes)?;
     let codes = checked_codes(codes)?;
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_cancel_safe().await?;
     sqlx::query(
         // The learner starts again from here: `prior_at` leaves earlier reactions behind.
         "INSERT INTO user_preferences (visitor_id, taste, prior, prior_at, last_style_codes) VALUES ($1, $2, $2, now(), $3)

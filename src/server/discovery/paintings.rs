@@ -9,6 +9,7 @@ use crate::events::{EventKind, Source};
 use crate::server::discovery::activity::{self, CheckedEvent};
 use crate::server::error::ServerResult;
 use crate::server::http::visitor::VisitorId;
+use crate::server::infra::db::BeginCancelSafe;
 use crate::types::{PaintingCard, PaintingDetail, SavedList, ScoredCard};
 
 pub(crate) const CARD_COLUMNS: &str =
@@ -103,7 +104,7 @@ pub async fn nearest(
     floor: f32,
     limit: i64,
 ) -> ServerResult<Vec<ScoredCard>> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_cancel_safe().await?;
     sqlx::query("SET LOCAL hnsw.iterative_scan = relaxed_order").execute(&mut *tx).await?;
     let rows: Vec<ScoredRow> = sqlx::query_as(&format!(
         "WITH candidates AS MATERIALIZED (

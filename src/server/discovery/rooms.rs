@@ -15,6 +15,7 @@ use crate::server::discovery::activity::{self, ServerEvent};
 use crate::server::error::{ServerError, ServerResult};
 use crate::server::http::visitor::VisitorId;
 use crate::server::infra::clip::preprocess;
+use crate::server::infra::db::BeginCancelSafe;
 use crate::server::infra::images::{decode_rgb, jpeg_rendition, with_decode_slot, ImageLimits, ImageRejected};
 use crate::server::infra::storage::{MediaKey, Storage, Visibility};
 use crate::server::{discovery::taste, state::AppState};
@@ -96,7 +97,7 @@ pub async fn rekey_legacy(state: &AppState) -> ServerResult<u64> {
     let mut moved = 0;
     let mut after = 0i64;
     loop {
-        let mut tx = state.db.begin().await?;
+        let mut tx = state.db.begin_cancel_safe().await?;
         let row: Option<(i64, String)> = sqlx::query_as(
             "SELECT id, media_key FROM room_photos WHERE media_key LIKE $1 AND id > $2
              ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
@@ -139,7 +140,7 @@ pub async fn rekey_legacy(state: &AppState) -> ServerResult<u64> {
 pub async fn delete_replaced(db: &PgPool, storage: &Storage) -> ServerResult<u64> {
     let (mut deleted, mut after) = (0, 0i64);
     loop {
-        let mut tx = db.begin().await?;
+        let mut tx = db.begin_cancel_safe().await?;
         let row: Option<(i64, String)> = sqlx::query_as(
             "SELECT id, media_key FROM room_photos old
              WHERE id > $1 AND media_key LIKE $2
@@ -175,7 +176,7 @@ async fn save(
     height: i32,
     embedding: &[f32],
 ) -> ServerResult<()> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_cancel_safe().await?;
     sqlx::query("INSERT INTO user_preferences (visitor_id) VALUES ($1) ON CONFLICT (visitor_id) DO NOTHING")
         .bind(visitor.0)
         .execute(&mut *tx)

@@ -25,6 +25,7 @@ use tokio::sync::RwLock;
 use crate::events::EventKind;
 use crate::server::error::ServerResult;
 use crate::server::infra::clip::{l2_normalised, EMBEDDING_DIM};
+use crate::server::infra::db::BeginCancelSafe;
 
 /// Principal components kept (at most one fewer than the paintings they come from).
 pub const BASIS_DIMENSIONS: usize = 64;
@@ -195,7 +196,7 @@ async fn load_or_compute(db: &PgPool) -> ServerResult<Basis> {
     .await?;
     let Some((model, count)) = main_model else { return Ok(Basis::empty()) };
     // One computation at a time for a model, across processes: the others wait, then load it.
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_cancel_safe().await?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('taste_bases:' || $1, 0))")
         .bind(&model)
         .execute(&mut *tx)

@@ -28,6 +28,7 @@ use crate::server::discovery::activity::NOTIFY_CHANNEL;
 use crate::server::discovery::taste_model::{self, Basis, Reaction};
 use crate::server::discovery::{feed, popularity, taste};
 use crate::server::error::ServerResult;
+use crate::server::infra::db::BeginCancelSafe;
 use crate::server::infra::metrics;
 
 const VISITORS_PER_ROUND: i64 = 32;
@@ -130,7 +131,7 @@ pub async fn process_visitor(db: &PgPool, learner: &TasteLearner, visitor: Uuid)
         TasteLearnerKind::Ordinal => Some(learner.bases.get(db).await?),
         TasteLearnerKind::Seed => None,
     };
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_cancel_safe().await?;
     let mine: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 11))")
         .bind(visitor.to_string())
         .fetch_one(&mut *tx)

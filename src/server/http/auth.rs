@@ -11,6 +11,7 @@ use sqlx::PgPool;
 
 use crate::error::AppError;
 use crate::server::error::{ServerError, ServerResult};
+use crate::server::infra::db::BeginCancelSafe;
 
 pub const ADMIN_COOKIE: &str = "artwall_admin";
 
@@ -88,7 +89,7 @@ pub fn generate_password() -> String {
 
 /// Creates `email` as the shop's first admin, unless there is an admin already (then `None`).
 pub async fn create_first_admin(db: &PgPool, email: &AdminEmail, password_hash: &str) -> ServerResult<Option<i64>> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_cancel_safe().await?;
     // Two first runs at once must not both create an admin.
     sqlx::query("LOCK TABLE admin_users IN SHARE ROW EXCLUSIVE MODE").execute(&mut *tx).await?;
     let id: Option<(i64,)> = sqlx::query_as(

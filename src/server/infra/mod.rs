@@ -1,7 +1,9 @@
-//! Machinery the features use: CLIP embeddings (ONNX Runtime), image decoding within limits,
-//! media storage (local or GCS), metrics, and fetching admin-given URLs without SSRF.
+//! Machinery the features use: CLIP embeddings (ONNX Runtime), cancel-safe transactions, image
+//! decoding within limits, media storage (local or GCS), metrics, and fetching admin-given URLs
+//! without SSRF.
 
 pub mod clip;
+pub mod db;
 pub mod fetch;
 pub mod images;
 pub mod logs;

@@ -9,6 +9,7 @@ use crate::order_status::OrderStatus;
 use crate::pricing::PrintOptions;
 use crate::server::error::{ServerError, ServerResult};
 use crate::server::http::visitor::VisitorId;
+use crate::server::infra::db::BeginCancelSafe;
 use crate::server::shop::orders::{self, Actor};
 use crate::server::shop::payments::CheckoutRequest;
 use crate::server::state::AppState;
@@ -105,7 +106,7 @@ pub async fn update_address(
     order_id: &str,
     address: ShippingAddress,
 ) -> ServerResult<()> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_cancel_safe().await?;
     let owned: Option<String> =
         sqlx::query_scalar("SELECT status FROM orders WHERE id = $1 AND visitor_id = $2 FOR UPDATE")
             .bind(order_id)

@@ -11,6 +11,7 @@ use crate::pricing::format_cny;
 use crate::server::admin::audit;
 use crate::server::error::ServerResult;
 use crate::server::http::auth::Admin;
+use crate::server::infra::db::BeginCancelSafe;
 use crate::server::shop::orders::{self, Actor, Moved};
 use crate::server::state::AppState;
 
@@ -33,7 +34,7 @@ pub async fn advance(
         }
     }
     let admin_id = admin.id.to_string();
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.db.begin_cancel_safe().await?;
     // Locked: the move checked here is the move made below.
     let current = orders::lock(&mut tx, order_id).await?.ok_or(AppError::NotFound)?;
     if !current.admin_moves().contains(&to) {
@@ -88,7 +89,7 @@ pub async fn refund(state: &AppState, admin: &Admin, order_id: &str, amount: Opt
     let key = format!("refund_{order_id}_{}_{amount}", remaining);
     state.payments.refund(&intent, amount, &key).await?;
     let admin_id = admin.id.to_string();
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.db.begin_cancel_safe().await?;
     orders::note(
         &mut tx,
         order_id,

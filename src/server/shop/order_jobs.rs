@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::order_status::OrderStatus;
 use crate::server::error::ServerResult;
+use crate::server::infra::db::BeginCancelSafe;
 use crate::server::shop::orders::{self, Actor};
 use crate::server::shop::payments::webhook::{self, EventData, StripeEvent};
 use crate::server::shop::payments::Payments;
@@ -61,7 +62,7 @@ pub async fn run_once(db: &PgPool, payments: &Payments) -> ServerResult<JobRepor
                 }
             },
             None => {
-                let mut tx = db.begin().await?;
+                let mut tx = db.begin_cancel_safe().await?;
                 orders::transition(
                     &mut tx,
                     &order_id,
@@ -83,7 +84,7 @@ pub async fn run_once(db: &PgPool, payments: &Payments) -> ServerResult<JobRepor
     .fetch_all(db)
     .await?;
     for order_id in due {
-        let mut tx = db.begin().await?;
+        let mut tx = db.begin_cancel_safe().await?;
         let note = format!("completed automatically {AUTO_COMPLETE_AFTER_DAYS} days after delivery");
         orders::transition(&mut tx, &order_id, OrderStatus::Completed, Actor::System, Some(&note)).await?;
         tx.commit().await?;

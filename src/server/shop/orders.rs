@@ -12,6 +12,7 @@ use crate::pricing::{PrintOptions, CURRENCY};
 use crate::server::discovery::paintings::{CardRow, CARD_COLUMNS};
 use crate::server::error::{ServerError, ServerResult};
 use crate::server::http::visitor::VisitorId;
+use crate::server::infra::db::BeginCancelSafe;
 use crate::types::{OrderView, PaintingCard, ShippingAddress, TimelineEntry};
 
 /// Who moved an order.
@@ -226,7 +227,7 @@ pub async fn open_for_checkout(
     options: PrintOptions,
     ttl_minutes: i64,
 ) -> ServerResult<OpenOrder> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_cancel_safe().await?;
     let guard = format!("checkout:{}", visitor.0);
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))").bind(&guard).execute(&mut *tx).await?;
     let published: Option<bool> = sqlx::query_scalar("SELECT published FROM paintings WHERE id = $1")
@@ -308,7 +309,7 @@ pub struct SessionClaim {
 /// Claims a pending order; one that stopped being payable meanwhile (the click before failed
 /// it) is refused, and the shopper's next try places a new one.
 pub async fn claim_session(db: &PgPool, order_id: &str) -> ServerResult<SessionClaim> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_cancel_safe().await?;
     let (status, session_url): (String, Option<String>) =
         sqlx::query_as("SELECT status, stripe_session_url FROM orders WHERE id = $1 FOR UPDATE")
             .bind(order_id)

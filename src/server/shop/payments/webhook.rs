@@ -21,6 +21,7 @@ use crate::pricing::format_cny;
 use crate::server::discovery::activity::{self, ServerEvent};
 use crate::server::error::ServerResult;
 use crate::server::http::visitor::VisitorId;
+use crate::server::infra::db::BeginCancelSafe;
 use crate::server::shop::orders::{self, Actor, Moved};
 
 pub const SIGNATURE_TOLERANCE_SECONDS: i64 = 300;
@@ -147,7 +148,7 @@ impl Outcome {
 
 /// Applies one verified event exactly once.
 pub async fn handle(db: &PgPool, event: &StripeEvent) -> ServerResult<Outcome> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_cancel_safe().await?;
     let fresh = sqlx::query(
         "INSERT INTO stripe_events (event_id, event_type) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING",
     )
