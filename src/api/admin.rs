@@ -12,11 +12,16 @@ use crate::types::AdminOverview;
 #[server(endpoint = "admin/login")]
 pub async fn admin_login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
     use crate::server::http::{auth, limits, sign_in};
+    use axum::http::header;
     let state = expect_context::<AppState>();
     let parts = expect_context::<axum::http::request::Parts>();
-    // Each failure in a row from this network, or for this account, makes the next answer
-    // slower, on every instance of the shop.
     let ip = limits::client_ip(&parts.extensions);
+    // Both limits below hold across every instance of the shop: so many attempts a minute from
+    // one network, and each failure in a row from it, or for this account, slows the next answer.
+    if let Some(wait) = respond(sign_in::admit(&state.db, ip, state.config.rate_login_per_minute).await)? {
+        expect_context::<leptos_axum::ResponseOptions>().insert_header(header::RETRY_AFTER, limits::retry_after(wait));
+        return Err(limits::refused("login", ip));
+    }
     tokio::time::sleep(respond(sign_in::delay(&state.db, ip, &email).await)?).await;
     let token = match respond(auth::login(&state.db, &email, &password, state.config.admin_session_hours).await) {
         Ok(token) => {

@@ -190,7 +190,8 @@ pub struct Config {
     pub order_jobs_seconds: u64,
 
     /// Rate limits, in requests per minute for one visitor; one IP address gets five times as
-    /// many (households and offices share an address). Sign-in is limited per IP only.
+    /// many (households and offices share an address). Sign-in is limited per network (an IPv4
+    /// address or an IPv6 /64) only, in total across every instance.
     #[arg(long, env = "ARTWALL_RATE_LOGIN_PER_MINUTE", default_value_t = 10)]
     pub rate_login_per_minute: u32,
     #[arg(long, env = "ARTWALL_RATE_ACTIVITY_PER_MINUTE", default_value_t = 120)]

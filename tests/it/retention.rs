@@ -54,6 +54,14 @@ async fn aged_events_sessions_and_closed_exchanges_go_and_everything_else_stays(
     .execute(&db)
     .await
     .unwrap();
+    // Sign-in attempts: an ended minute (goes) and the current one (stays).
+    sqlx::query(
+        "INSERT INTO sign_in_attempts (network, window_started_at) VALUES
+         ('203.0.113.7', now() - interval '61 seconds'), ('198.51.100.9', now())",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
 
     let media = tempfile::tempdir().unwrap();
     let storage = Storage::local(media.path());
@@ -66,7 +74,8 @@ async fn aged_events_sessions_and_closed_exchanges_go_and_everything_else_stays(
             admin_sessions: 2,
             legacy_visitors: 2,
             replaced_room_photos: 0,
-            sign_in_failures: 0
+            sign_in_failures: 0,
+            sign_in_attempts: 1
         }
     );
     assert_eq!(count(&db, "SELECT count(*) FROM activities").await, 2);
@@ -74,6 +83,7 @@ async fn aged_events_sessions_and_closed_exchanges_go_and_everything_else_stays(
     assert_eq!(count(&db, "SELECT count(*) FROM stripe_events WHERE event_id = 'evt_recent'").await, 1);
     assert_eq!(count(&db, "SELECT count(*) FROM admin_sessions").await, 2, "the live one and one ended 2 hours ago");
     assert_eq!(count(&db, "SELECT count(*) FROM legacy_visitors").await, 2, "open exchanges stay");
+    assert_eq!(count(&db, "SELECT count(*) FROM sign_in_attempts").await, 1, "the current minute stays");
     assert_eq!(retention::run_once(&db, &storage, 90, 30).await.unwrap(), Deleted::default(), "nothing twice");
 
     // Ages below the floors are raised to them: the dashboard's week and Stripe's retries stay.

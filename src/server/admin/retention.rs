@@ -29,6 +29,7 @@ pub struct Deleted {
     pub legacy_visitors: u64,
     pub replaced_room_photos: u64,
     pub sign_in_failures: u64,
+    pub sign_in_attempts: u64,
 }
 
 /// Runs every hour until `shutdown`; a round in progress runs to its end.
@@ -64,5 +65,6 @@ pub async fn run_once(
         legacy_visitors: visitor::forget_closed_legacy_visitors(db).await?,
         replaced_room_photos: rooms::delete_replaced(db, storage).await?,
         sign_in_failures: sign_in::forget_old_failures(db).await?,
+        sign_in_attempts: sign_in::forget_ended_minutes(db).await?,
     })
 }

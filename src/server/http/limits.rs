@@ -1,7 +1,7 @@
 //! Rate limits (governor's keyed GCRA limiters) per visitor and per IP address, answered with
 //! 429 and `Retry-After`. They live in each instance's memory: with N instances behind a load
-//! balancer a client gets up to N times these rates (the README says so). The delay after failed
-//! sign-ins is shared by every instance (`sign_in`).
+//! balancer a client gets up to N times these rates (the README says so). Admin sign-ins are
+//! limited in Postgres instead, in total across every instance (`sign_in`).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -29,7 +29,6 @@ const MAX_TRACKED_CLIENTS: usize = 500_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Bucket {
-    Login,
     Activity,
     Feed,
     Search,
@@ -40,7 +39,6 @@ enum Bucket {
 impl Bucket {
     fn code(self) -> &'static str {
         match self {
-            Self::Login => "login",
             Self::Activity => "activity",
             Self::Feed => "feed",
             Self::Search => "search",
@@ -51,7 +49,6 @@ impl Bucket {
 
     fn of(method: &Method, path: &str) -> Option<Self> {
         match (method.as_str(), path) {
-            ("POST", "/api/admin/login") => Some(Self::Login),
             ("POST", "/api/activity") => Some(Self::Activity),
             ("GET", "/api/feed" | "/feed") => Some(Self::Feed),
             ("GET", "/api/search" | "/search") => Some(Self::Search),
@@ -65,30 +62,26 @@ impl Bucket {
 }
 
 struct Limiter {
-    per_visitor: Option<DefaultKeyedRateLimiter<VisitorId>>,
+    per_visitor: DefaultKeyedRateLimiter<VisitorId>,
     per_ip: DefaultKeyedRateLimiter<IpAddr>,
     max_clients: usize,
 }
 
 impl Limiter {
-    fn new(per_minute: u32, per_visitor: bool) -> Self {
+    fn new(per_minute: u32) -> Self {
         let quota = |n: u32| Quota::per_minute(NonZeroU32::new(n.max(1)).expect("at least one"));
-        let ip_quota = if per_visitor { per_minute.saturating_mul(IP_MULTIPLIER) } else { per_minute };
         Self {
-            per_visitor: per_visitor.then(|| RateLimiter::keyed(quota(per_minute))),
-            per_ip: RateLimiter::keyed(quota(ip_quota)),
+            per_visitor: RateLimiter::keyed(quota(per_minute)),
+            per_ip: RateLimiter::keyed(quota(per_minute.saturating_mul(IP_MULTIPLIER))),
             max_clients: MAX_TRACKED_CLIENTS,
         }
     }
 
     fn is_full(&self) -> bool {
-        self.per_ip.len() >= self.max_clients || self.per_visitor.as_ref().is_some_and(|v| v.len() >= self.max_clients)
+        self.per_ip.len() >= self.max_clients || self.per_visitor.len() >= self.max_clients
     }
 }
 
-/// Whose failed sign-ins in a row slow the next attempt down: the client's network, and the
-/// account tried (so rotating addresses does not help guess one admin's password). Any email
-/// counts, known or not, so the delay says nothing about which accounts exist.
 pub struct RateLimits {
     buckets: HashMap<Bucket, Limiter>,
 }
@@ -96,12 +89,11 @@ pub struct RateLimits {
 impl RateLimits {
     pub fn from_config(config: &Config) -> Self {
         let buckets = HashMap::from([
-            (Bucket::Login, Limiter::new(config.rate_login_per_minute, false)),
-            (Bucket::Activity, Limiter::new(config.rate_activity_per_minute, true)),
-            (Bucket::Feed, Limiter::new(config.rate_feed_per_minute, true)),
-            (Bucket::Search, Limiter::new(config.rate_search_per_minute, true)),
-            (Bucket::Upload, Limiter::new(config.rate_upload_per_minute, true)),
-            (Bucket::Checkout, Limiter::new(config.rate_checkout_per_minute, true)),
+            (Bucket::Activity, Limiter::new(config.rate_activity_per_minute)),
+            (Bucket::Feed, Limiter::new(config.rate_feed_per_minute)),
+            (Bucket::Search, Limiter::new(config.rate_search_per_minute)),
+            (Bucket::Upload, Limiter::new(config.rate_upload_per_minute)),
+            (Bucket::Checkout, Limiter::new(config.rate_checkout_per_minute)),
         ]);
         Self { buckets }
     }
@@ -118,21 +110,15 @@ impl RateLimits {
         if let Err(not_until) = limiter.per_ip.check_key(&network_of(ip)) {
             return Some(not_until.wait_time_from(now));
         }
-        match (&limiter.per_visitor, visitor) {
-            (Some(per_visitor), Some(visitor)) => {
-                per_visitor.check_key(&visitor).err().map(|not_until| not_until.wait_time_from(now))
-            }
-            _ => None,
-        }
+        let visitor = visitor?;
+        limiter.per_visitor.check_key(&visitor).err().map(|not_until| not_until.wait_time_from(now))
     }
 
     /// Forgets keys that are back to a full quota, so memory stays bounded.
     pub fn prune(&self) {
         for limiter in self.buckets.values() {
             limiter.per_ip.retain_recent();
-            if let Some(per_visitor) = &limiter.per_visitor {
-                per_visitor.retain_recent();
-            }
+            limiter.per_visitor.retain_recent();
         }
     }
 }
@@ -162,14 +148,25 @@ pub async fn rate_limit(State(limits): State<std::sync::Arc<RateLimits>>, reques
     match limits.check(bucket, visitor, ip) {
         None => next.run(request).await,
         Some(wait) => {
-            tracing::warn!(?bucket, %ip, "rate limited");
-            metrics::rate_limited(bucket.code());
-            let mut response = AppError::RateLimited.into_response();
-            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+            let mut response = refused(bucket.code(), ip).into_response();
+            response.headers_mut().insert(header::RETRY_AFTER, retry_after(wait));
             response
         }
     }
+}
+
+/// Logs and counts a request refused by the limit named `bucket`; it is answered with 429 and
+/// `Retry-After`.
+pub fn refused(bucket: &'static str, ip: IpAddr) -> AppError {
+    tracing::warn!(bucket, %ip, "rate limited");
+    metrics::rate_limited(bucket);
+    AppError::RateLimited
+}
+
+/// `Retry-After` for a wait: whole seconds, rounded up, at least one.
+pub fn retry_after(wait: Duration) -> HeaderValue {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    HeaderValue::from(seconds.max(1))
 }
 
 #[cfg(test)]

@@ -1,7 +1,11 @@
-//! The growing delay after failed admin sign-ins, kept in Postgres so that it holds across every
-//! instance of the shop: each failure in a row from a network, or for an account, doubles the
-//! wait before the next answer (nothing for the first, then 0.25 s, 0.5 s, 1 s ... at most 8 s).
-//! A success clears both; a day without failures forgets them. Owns `sign_in_failures`.
+//! What slows down guessing an admin's password, kept in Postgres so that it holds in total across
+//! every instance of the shop:
+//! - a limit on sign-in attempts per network and minute (`admit`);
+//! - the growing delay after failures: each failure in a row from a network, or for an account,
+//!   doubles the wait before the next answer (nothing for the first, then 0.25 s, 0.5 s, 1 s ... at
+//!   most 8 s). A success clears both; a day without failures forgets them.
+//!
+//! Owns `sign_in_attempts` and `sign_in_failures`.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -17,6 +21,23 @@ use crate::server::http::limits::network_of;
 fn keys(ip: IpAddr, email: &str) -> [String; 2] {
     let account = hex::encode(Sha256::digest(email.trim().to_lowercase().as_bytes()));
     [format!("network:{}", network_of(ip)), format!("account:{account}")]
+}
+
+/// Counts a sign-in attempt from `ip` against `per_minute` for its network, in fixed one-minute
+/// windows. None when it may go on, else how long until the window ends.
+pub async fn admit(db: &PgPool, ip: IpAddr, per_minute: u32) -> ServerResult<Option<Duration>> {
+    let (attempts, seconds_left): (i32, f64) = sqlx::query_as(
+        "INSERT INTO sign_in_attempts AS a (network) VALUES ($1)
+         ON CONFLICT (network) DO UPDATE SET
+             attempts = CASE WHEN a.window_started_at > now() - interval '1 minute' THEN a.attempts + 1 ELSE 1 END,
+             window_started_at = CASE WHEN a.window_started_at > now() - interval '1 minute'
+                                      THEN a.window_started_at ELSE now() END
+         RETURNING attempts, extract(epoch FROM window_started_at + interval '1 minute' - now())::float8",
+    )
+    .bind(network_of(ip).to_string())
+    .fetch_one(db)
+    .await?;
+    Ok((attempts as u32 > per_minute).then(|| Duration::from_secs_f64(seconds_left.max(0.0))))
 }
 
 /// The wait for `failures` failures in a row.
@@ -60,6 +81,14 @@ pub async fn succeeded(db: &PgPool, ip: IpAddr, email: &str) -> ServerResult<()>
 pub async fn forget_old_failures(db: &PgPool) -> ServerResult<u64> {
     let result =
         sqlx::query("DELETE FROM sign_in_failures WHERE last_failed_at < now() - interval '1 day'").execute(db).await?;
+    Ok(result.rows_affected())
+}
+
+/// Forgets the attempt counts of minutes that have ended (retention).
+pub async fn forget_ended_minutes(db: &PgPool) -> ServerResult<u64> {
+    let result = sqlx::query("DELETE FROM sign_in_attempts WHERE window_started_at < now() - interval '1 minute'")
+        .execute(db)
+        .await?;
     Ok(result.rows_affected())
 }
 
