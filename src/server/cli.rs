@@ -12,6 +12,7 @@ use clap::Parser;
 use leptos::prelude::LeptosOptions;
 
 use crate::server::config::{AdminCommand, Cli, Command, Config, StylesCommand};
+use crate::server::discovery::catalogue_changes;
 use crate::server::error::{ServerError, ServerResult};
 use crate::server::http::auth::{self, AdminEmail};
 use crate::server::infra::logs::{self, LogFormat};
@@ -121,6 +122,10 @@ async fn serve(config: Config) -> ServerResult<()> {
         state.config.retain_stripe_event_days,
         shutdown.clone(),
     ));
+    let caches =
+        catalogue_changes::CatalogueCaches { landmarks: state.landmarks.clone(), learner: state.taste_learner.clone() };
+    let catalogue_listener = catalogue_changes::listen(&state.db).await?;
+    workers.spawn(catalogue_changes::run(catalogue_listener, caches, catalogue_changes::SETTLE, shutdown.clone()));
     let rooms_state = state.clone();
     tokio::spawn(async move {
         match crate::server::discovery::rooms::rekey_legacy(&rooms_state).await {

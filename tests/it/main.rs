@@ -17,6 +17,7 @@ mod feed;
 mod fuzz;
 mod gcs;
 mod http;
+mod instances;
 mod jobs;
 mod learning;
 mod limits;

@@ -15,17 +15,17 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pgvector::Vector;
 use sqlx::{PgConnection, PgPool};
-use tokio::sync::RwLock;
 
 use crate::error::AppError;
 use crate::server::discovery::paintings::{CardRow, CARD_COLUMNS};
 use crate::server::discovery::popularity::POPULARITY_SQL;
 use crate::server::error::ServerResult;
 use crate::server::http::visitor::VisitorId;
+use crate::server::infra::cache::Cached;
 use crate::server::infra::clip::cosine;
 use crate::server::infra::db::BeginCancelSafe;
 use crate::server::infra::metrics::{self, Candidates};
@@ -91,54 +91,70 @@ pub struct Landmark {
     neighbours: Vec<i64>,
 }
 
-/// Landmarks spread across the catalogue (farthest-point sampling), cached for a while.
-#[derive(Default)]
-pub struct Landmarks(RwLock<Option<(Instant, Arc<Vec<Landmark>>)>>);
+/// Landmarks spread across the catalogue (farthest-point sampling), cached for a while and
+/// dropped when the catalogue changes.
+pub struct Landmarks(Cached<Vec<Landmark>>);
+
+impl Default for Landmarks {
+    fn default() -> Self {
+        Self(Cached::new(LANDMARK_TTL))
+    }
+}
 
 impl Landmarks {
     pub async fn get(&self, db: &PgPool) -> ServerResult<Arc<Vec<Landmark>>> {
-        if let Some((at, landmarks)) = self.0.read().await.as_ref() {
-            if at.elapsed() < LANDMARK_TTL && !landmarks.is_empty() {
-                return Ok(landmarks.clone());
-            }
+        let landmarks = self.0.get_or_compute(|| compute_landmarks(db)).await?;
+        // An empty catalogue is not worth remembering: the first import should be seen at once.
+        if landmarks.is_empty() {
+            self.0.forget().await;
         }
-        let sample: Vec<(i64, Vector)> =
+        Ok(landmarks)
+    }
+
+    /// Drops them; the next page computes them again.
+    pub async fn forget(&self) {
+        self.0.forget().await;
+    }
+
+    pub async fn is_kept(&self) -> bool {
+        self.0.is_kept().await
+    }
+}
+
+/// Picks the landmarks from a sample of the published catalogue, with their nearest paintings.
+async fn compute_landmarks(db: &PgPool) -> ServerResult<Vec<Landmark>> {
+    let sample: Vec<(i64, Vector)> =
             // A hash order: a sample spread like a random one, but the same on every instance and
             // every run (so the same catalogue gets the same landmarks).
             sqlx::query_as("SELECT id, embedding FROM paintings WHERE published ORDER BY md5(id::text) LIMIT $1")
                 .bind(LANDMARK_SAMPLE)
                 .fetch_all(db)
                 .await?;
-        let (ids, vectors): (Vec<i64>, Vec<Vec<f32>>) = sample.into_iter().map(|(id, v)| (id, v.to_vec())).unzip();
-        // A sample that is the whole catalogue ranks each landmark's neighbours exactly, here
-        // (so a small catalogue's landmarks do not vary with the index's random levels); a
-        // larger catalogue asks the index.
-        let points: Vec<Vector> = farthest_points(&vectors, LANDMARKS).into_iter().map(Vector::from).collect();
-        let lists: Vec<Vec<i64>> = if (vectors.len() as i64) < LANDMARK_SAMPLE {
-            points.iter().map(|point| nearest_in_sample(&ids, &vectors, point.as_slice())).collect()
-        } else {
-            let mut tx = db.begin_cancel_safe().await?;
-            set_scan_settings(&mut tx, FeedSettings::default().max_scan_tuples).await?;
-            let mut lists = Vec::with_capacity(points.len());
-            for point in &points {
-                // A literal LIMIT: a generic plan cannot see a bound one and may rank the whole catalogue.
-                let list = sqlx::query_scalar(&format!(
-                    "SELECT id FROM paintings WHERE published ORDER BY embedding <=> $1 LIMIT {LANDMARK_NEIGHBOURS}"
-                ))
-                .bind(point)
-                .fetch_all(&mut *tx)
-                .await?;
-                lists.push(list);
-            }
-            tx.commit().await?;
-            lists
-        };
-        let landmarks: Vec<Landmark> =
-            points.into_iter().zip(lists).map(|(vector, neighbours)| Landmark { vector, neighbours }).collect();
-        let landmarks = Arc::new(landmarks);
-        *self.0.write().await = Some((Instant::now(), landmarks.clone()));
-        Ok(landmarks)
-    }
+    let (ids, vectors): (Vec<i64>, Vec<Vec<f32>>) = sample.into_iter().map(|(id, v)| (id, v.to_vec())).unzip();
+    // A sample that is the whole catalogue ranks each landmark's neighbours exactly, here
+    // (so a small catalogue's landmarks do not vary with the index's random levels); a
+    // larger catalogue asks the index.
+    let points: Vec<Vector> = farthest_points(&vectors, LANDMARKS).into_iter().map(Vector::from).collect();
+    let lists: Vec<Vec<i64>> = if (vectors.len() as i64) < LANDMARK_SAMPLE {
+        points.iter().map(|point| nearest_in_sample(&ids, &vectors, point.as_slice())).collect()
+    } else {
+        let mut tx = db.begin_cancel_safe().await?;
+        set_scan_settings(&mut tx, FeedSettings::default().max_scan_tuples).await?;
+        let mut lists = Vec::with_capacity(points.len());
+        for point in &points {
+            // A literal LIMIT: a generic plan cannot see a bound one and may rank the whole catalogue.
+            let list = sqlx::query_scalar(&format!(
+                "SELECT id FROM paintings WHERE published ORDER BY embedding <=> $1 LIMIT {LANDMARK_NEIGHBOURS}"
+            ))
+            .bind(point)
+            .fetch_all(&mut *tx)
+            .await?;
+            lists.push(list);
+        }
+        tx.commit().await?;
+        lists
+    };
+    Ok(points.into_iter().zip(lists).map(|(vector, neighbours)| Landmark { vector, neighbours }).collect())
 }
 
 /// The ids of the `LANDMARK_NEIGHBOURS` sample vectors nearest `point`, nearest first (ties by id).

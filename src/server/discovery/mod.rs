@@ -2,6 +2,7 @@
 //! learners and the worker that applies them, onboarding styles, search, painting pages, room photos.
 
 pub mod activity;
+pub mod catalogue_changes;
 pub mod feed;
 pub mod onboarding;
 pub mod paintings;

@@ -20,10 +20,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 use sqlx::PgPool;
-use tokio::sync::RwLock;
 
 use crate::events::EventKind;
 use crate::server::error::ServerResult;
+use crate::server::infra::cache::Cached;
 use crate::server::infra::clip::{l2_normalised, EMBEDDING_DIM};
 use crate::server::infra::db::BeginCancelSafe;
 
@@ -169,20 +169,28 @@ const BASIS_TTL: Duration = Duration::from_secs(600);
 /// A stored basis is recomputed once the catalogue has grown or shrunk by this share.
 const BASIS_STALE_SHARE: f64 = 0.1;
 
-/// The basis of the catalogue's main embedding model, kept in memory for `BASIS_TTL`.
-#[derive(Default)]
-pub struct BasisCache(RwLock<Option<(Instant, Arc<Basis>)>>);
+/// The basis of the catalogue's main embedding model, kept in memory for `BASIS_TTL` or until
+/// the catalogue changes.
+pub struct BasisCache(Cached<Basis>);
+
+impl Default for BasisCache {
+    fn default() -> Self {
+        Self(Cached::new(BASIS_TTL))
+    }
+}
 
 impl BasisCache {
     pub async fn get(&self, db: &PgPool) -> ServerResult<Arc<Basis>> {
-        if let Some((at, basis)) = self.0.read().await.as_ref() {
-            if at.elapsed() < BASIS_TTL {
-                return Ok(basis.clone());
-            }
-        }
-        let basis = Arc::new(load_or_compute(db).await?);
-        *self.0.write().await = Some((Instant::now(), basis.clone()));
-        Ok(basis)
+        self.0.get_or_compute(|| load_or_compute(db)).await
+    }
+
+    /// Drops it; the next refit loads it again (and recomputes it if the catalogue has drifted).
+    pub async fn forget(&self) {
+        self.0.forget().await;
+    }
+
+    pub async fn is_kept(&self) -> bool {
+        self.0.is_kept().await
     }
 }
 

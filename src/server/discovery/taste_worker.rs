@@ -52,6 +52,11 @@ impl TasteLearner {
     pub fn new(kind: TasteLearnerKind) -> Self {
         Self { kind, bases: taste_model::BasisCache::default() }
     }
+
+    /// The catalogue's basis, as this process keeps it.
+    pub fn bases(&self) -> &taste_model::BasisCache {
+        &self.bases
+    }
 }
 
 /// Runs until `shutdown`, finishing the round in progress. Errors are logged and retried after a pause.

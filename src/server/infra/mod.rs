@@ -1,7 +1,8 @@
-//! Machinery the features use: CLIP embeddings (ONNX Runtime), cancel-safe transactions, image
-//! decoding within limits, media storage (local or GCS), metrics, and fetching admin-given URLs
-//! without SSRF.
+//! Machinery the features use: CLIP embeddings (ONNX Runtime), per-process caches of database
+//! figures, cancel-safe transactions, image decoding within limits, media storage (local or GCS),
+//! metrics, and fetching admin-given URLs without SSRF.
 
+pub mod cache;
 pub mod clip;
 pub mod db;
 pub mod fetch;
