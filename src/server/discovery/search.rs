@@ -50,7 +50,9 @@ pub fn default_floor(kind: ModelKind) -> f32 {
     }
 }
 
+/// Searched on `reads` (see `paintings::nearest`); the search is recorded on `db`.
 pub async fn search(
+    reads: &PgPool,
     db: &PgPool,
     clip: &Arc<Clip>,
     visitor: VisitorId,
@@ -61,7 +63,7 @@ pub async fn search(
     let embeddings = clip.embed_texts(vec![query.0.clone(), String::new()]).await?;
     let (text, empty) = (&embeddings[0], &embeddings[1]);
     let items = if cosine(text, empty) < UNREADABLE {
-        paintings::nearest(db, &Vector::from(text.clone()), visitor, None, floor, RESULTS).await?
+        paintings::nearest(reads, db, &Vector::from(text.clone()), visitor, None, floor, RESULTS).await?
     } else {
         Vec::new()
     };

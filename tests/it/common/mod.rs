@@ -56,7 +56,22 @@ pub fn clip() -> Arc<Clip> {
 
 /// The URL of the test's own database (for a process the test starts).
 pub fn database_url(db: &PgPool) -> String {
-    let mut url = url::Url::parse(&std::env::var("DATABASE_URL").expect("DATABASE_URL")).unwrap();
+    on_server(&std::env::var("DATABASE_URL").expect("DATABASE_URL"), db)
+}
+
+/// The streaming replica of the test cluster that `make test` starts (`scripts/pg.sh replica`).
+pub fn replica_server_url() -> String {
+    std::env::var("ARTWALL_TEST_REPLICA_URL")
+        .expect("ARTWALL_TEST_REPLICA_URL: a replica of the test cluster, as scripts/test.sh starts it")
+}
+
+/// The URL of the test's own database on that replica.
+pub fn replica_url(db: &PgPool) -> String {
+    on_server(&replica_server_url(), db)
+}
+
+fn on_server(server_url: &str, db: &PgPool) -> String {
+    let mut url = url::Url::parse(server_url).unwrap();
     url.set_path(db.connect_options().get_database().expect("a named test database"));
     url.to_string()
 }
