@@ -1,5 +1,5 @@
 # The two commands in the README. Both install what they need (scripts/setup.sh) first.
-.PHONY: run test check bench soak admin mutants backup restore
+.PHONY: run test check bench soak scale-test admin mutants backup restore
 
 run:
 	bash scripts/run.sh
@@ -22,6 +22,10 @@ bench:
 # Shoppers against the release build while the shop, Postgres and the test Stripe server fail; figures only.
 soak:
 	bash scripts/soak.sh
+
+# Three instances and a read replica under load, one instance killed: exactly-once checks.
+scale-test:
+	bash scripts/scale_test.sh
 
 # Mutation testing of the shop's promises (hours; not part of CI): make mutants [ONLY="pricing orders"]
 mutants:

@@ -1,4 +1,4 @@
-"""`make soak`: a mix of shoppers against the release build, with faults, figures only.
+"""`make soak` and `make scale-test`: a mix of shoppers against the shop, with faults.
 
 Locust drives shoppers over loopback for SOAK_SECONDS (default 90): the landing page, feed pages
 (server-rendered and JSON), painting pages, searches, activity batches, saves, and checkouts paid
@@ -8,8 +8,17 @@ Stripe server for 10 s. Then it prints, per route, requests/s and p50/p95/p99; t
 fault windows (should be 0); events the shop confirmed vs events stored (should be equal); orders
 paid vs payments made (should be equal, none paid twice); and how long each recovery took.
 
-Everything runs on its own Postgres cluster (.data/pg-soak), media folder and ports; nothing leaves
-127.0.0.1. scripts/soak.sh builds the release binary and calls this with it.
+With --scale (`make scale-test`) the same shoppers are spread over three instances of the shop on
+one primary with a streaming replica serving their lag-tolerant reads (ARTWALL_DATABASE_READ_URL).
+One instance is killed (SIGKILL) and started again a third of the way in, while an admin signed in
+on one instance re-embeds the catalogue from another (the job runs on whichever instance claims
+it). The checks add: every taste update made exactly once (each visitor's interaction count equals
+the learned signals among their events), every re-embed item done exactly once, the admin's
+session valid on every instance, the sign-in limit holding in total across the instances, and the
+replica having served reads.
+
+Each mode runs on its own Postgres cluster(s) under .data, media folder and ports; nothing leaves
+127.0.0.1. scripts/soak.sh and scripts/scale_test.sh build the binary and call this with it.
 """
 
 import argparse
@@ -27,17 +36,36 @@ from pathlib import Path
 import gevent
 from locust import HttpUser, between, task
 from locust.env import Environment
+import requests  # after locust, which patches the standard library for gevent first
 
 HERE = Path(__file__).resolve().parent.parent
-PG_DATA = HERE / ".data/pg-soak"
-PG_PORT = 54334
-SHOP_PORT = 3100
-STRIPE_PORT = 8430
-DATABASE = "artwall_soak"
-DATABASE_URL = f"postgres://postgres@127.0.0.1:{PG_PORT}/{DATABASE}"
 LOGS = HERE / ".data/logs"
-STRIPE_STATE = HERE / ".data/soak-stripe-state.json"
+ADMIN_EMAIL, ADMIN_PASSWORD = "ops@artwall.test", "scale-test-password"
+SIGN_INS_PER_MINUTE = 4  # the scale test's sign-in limit, in total across its instances
 WORDS = ["blue", "sea", "flowers", "portrait", "night", "garden", "river", "snow", "city", "gold"]
+
+class Setup:
+    """Where a mode runs: its Postgres cluster (and replica), shop ports and test Stripe server."""
+
+    def __init__(self, name, pg_port, shop_ports, stripe_port, replica_port=None):
+        self.name, self.pg_port, self.shop_ports, self.stripe_port = name, pg_port, shop_ports, stripe_port
+        self.pg_data = HERE / f".data/pg-{name}"
+        self.replica_port = replica_port
+        self.replica_data = HERE / f".data/pg-{name}-replica"
+        self.database = f"artwall_{name.replace('-', '_')}"
+        self.stripe_state = HERE / f".data/{name}-stripe-state.json"
+
+    def database_url(self, port):
+        return f"postgres://postgres@127.0.0.1:{port}/{self.database}"
+
+    def shop(self, index):
+        return f"http://127.0.0.1:{self.shop_ports[index]}"
+
+
+SOAK = Setup("soak", 54334, [3100], 8430)
+SCALE = Setup("scale", 54335, [3111, 3112, 3113], 8431, replica_port=54336)
+S = SOAK  # the mode this run uses (main sets it)
+up = []  # indexes of the instances taking requests (a load balancer's healthy set)
 
 # What the shoppers saw, for the checks at the end.
 confirmed_events = set()  # ids the shop answered "logged" or "duplicate" for
@@ -50,8 +78,9 @@ def log(message):
     print(f"[soak {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def psql(sql):
-    out = subprocess.run(["psql", "-qtA", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-d", DATABASE, "-c", sql],
+def psql(sql, port=None):
+    port = port or S.pg_port
+    out = subprocess.run(["psql", "-qtA", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", S.database, "-c", sql],
                          check=True, capture_output=True, text=True)
     return out.stdout.strip()
 
@@ -75,26 +104,30 @@ def wait_for(url, seconds=120, ok=lambda code: 0 < code < 500):
 
 
 class Processes:
-    """The shop and the test Stripe server, started and stopped by the soak."""
+    """The shop's instances and the test Stripe server, started and stopped by the run."""
 
     def __init__(self, binary, env):
         self.binary, self.env = binary, env
-        self.shop = self.stripe = None
+        self.shops = [None] * len(S.shop_ports)
+        self.stripe = None
 
     def start_stripe(self):
-        out = open(LOGS / "soak-stripe.log", "a")
-        self.stripe = subprocess.Popen([sys.executable, str(HERE / "scripts/stripe_harness.py"), "--port", str(STRIPE_PORT)],
+        out = open(LOGS / f"{S.name}-stripe.log", "a")
+        self.stripe = subprocess.Popen([sys.executable, str(HERE / "scripts/stripe_harness.py"), "--port", str(S.stripe_port)],
                                        env=self.env, stdout=out, stderr=out)
 
-    def start_shop(self):
-        out = open(LOGS / "soak-shop.log", "a")
-        self.shop = subprocess.Popen([self.binary, "serve"], env=self.env, stdout=out, stderr=out, cwd=HERE)
+    def start_shop(self, index=0):
+        out = open(LOGS / f"{S.name}-shop-{index}.log", "a")
+        port = S.shop_ports[index]
+        env = dict(self.env, LEPTOS_SITE_ADDR=f"127.0.0.1:{port}", ARTWALL_PUBLIC_URL=f"http://127.0.0.1:{port}")
+        self.shops[index] = subprocess.Popen([self.binary, "serve"], env=env, stdout=out, stderr=out, cwd=HERE)
 
     def stop(self):
-        for process in (self.shop, self.stripe):
+        processes = self.shops + [self.stripe]
+        for process in processes:
             if process and process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for process in (self.shop, self.stripe):
+        for process in processes:
             if process:
                 try:
                     process.wait(15)
@@ -103,13 +136,18 @@ class Processes:
 
 
 class Shopper(HttpUser):
+    """One visitor. Each request goes to an instance taking requests, as a load balancer would
+    send it; the visitor's cookie is the same on all of them."""
     wait_time = between(0.2, 1.0)
+
+    def url(self, path):
+        return S.shop(random.choice(up or [0])) + path
 
     def on_start(self):
         self.cursor = None
         self.seen = []
         self.pending = []  # events not confirmed yet: re-sent with the next batch, as the browser does
-        self.client.get("/", name="/")
+        self.client.get(self.url("/"), name="/")
 
     def remember(self, items):
         self.seen = ([item["id"] for item in items] + self.seen)[:60]
@@ -117,7 +155,7 @@ class Shopper(HttpUser):
     @task(6)
     def feed_page(self):
         query = f"?cursor={self.cursor}" if self.cursor else ""
-        with self.client.get(f"/api/feed{query}", name="/api/feed", catch_response=True) as response:
+        with self.client.get(self.url(f"/api/feed{query}"), name="/api/feed", catch_response=True) as response:
             if response.status_code != 200:
                 response.failure(f"status {response.status_code}")
                 return
@@ -145,7 +183,7 @@ class Shopper(HttpUser):
         if not batch:
             return
         self.pending = batch
-        with self.client.post("/api/activity", json={"events": batch[:100]}, name="/api/activity",
+        with self.client.post(self.url("/api/activity"), json={"events": batch[:100]}, name="/api/activity",
                               catch_response=True) as response:
             if response.status_code != 200:
                 response.failure(f"status {response.status_code}")
@@ -163,16 +201,16 @@ class Shopper(HttpUser):
 
     @task(2)
     def feed_page_rendered(self):
-        self.client.get("/feed", name="/feed")
+        self.client.get(self.url("/feed"), name="/feed")
 
     @task(4)
     def painting_page(self):
         if self.seen:
-            self.client.get(f"/painting/{random.choice(self.seen)}", name="/painting/{id}")
+            self.client.get(self.url(f"/painting/{random.choice(self.seen)}"), name="/painting/{id}")
 
     @task(2)
     def search(self):
-        with self.client.get(f"/api/search?q={random.choice(WORDS)}", name="/api/search", catch_response=True) as response:
+        with self.client.get(self.url(f"/api/search?q={random.choice(WORDS)}"), name="/api/search", catch_response=True) as response:
             if response.status_code == 200:
                 self.remember(response.json().get("results", []))
             else:
@@ -182,14 +220,14 @@ class Shopper(HttpUser):
     def save(self):
         if self.seen:
             form = {"paintingId": random.choice(self.seen), "saved": "true", "source": "feed"}
-            self.client.post("/api/saved/set", data=form, name="/api/saved/set", headers={"Accept": "application/json"})
+            self.client.post(self.url("/api/saved/set"), data=form, name="/api/saved/set", headers={"Accept": "application/json"})
 
     @task(1)
     def buy(self):
         if not self.seen:
             return
         form = {"paintingId": random.choice(self.seen), "size": "50x60", "material": "canvas", "frame": "none"}
-        with self.client.post("/api/checkout", data=form, name="/api/checkout", headers={"Accept": "application/json"},
+        with self.client.post(self.url("/api/checkout"), data=form, name="/api/checkout", headers={"Accept": "application/json"},
                               catch_response=True) as response:
             if response.status_code != 200:
                 response.failure(f"status {response.status_code}")
@@ -212,25 +250,19 @@ class Shopper(HttpUser):
             gevent.sleep(0.5)
 
 
-def faults(processes, began, seconds, windows, recoveries):
+def soak_faults(processes, began, seconds, windows, recoveries):
     """Kills the shop, restarts Postgres and stops the test Stripe server, at a quarter, half
     and three quarters of the run, and measures each recovery."""
-    ready = f"http://127.0.0.1:{SHOP_PORT}/readyz"
+    ready = f"{S.shop(0)}/readyz"
     pg = ["bash", str(HERE / "scripts/pg.sh")]
 
     gevent.sleep(max(0.0, began + seconds * 0.25 - time.time()))
-    start = time.time()
-    processes.shop.send_signal(signal.SIGKILL)
-    processes.shop.wait()
-    processes.start_shop()
-    took = wait_for(ready, ok=lambda code: code == 200)
-    windows.append(("shop killed", start, time.time()))
-    recoveries.append(("shop killed (SIGKILL) and started again: ready after", took))
+    kill_and_restart(processes, 0, windows, recoveries)
 
     gevent.sleep(max(0.0, began + seconds * 0.5 - time.time()))
     start = time.time()
-    subprocess.run(pg + ["stop", str(PG_DATA)], check=True)
-    subprocess.run(pg + ["start", str(PG_DATA), str(PG_PORT)], check=True)
+    subprocess.run(pg + ["stop", str(S.pg_data)], check=True)
+    subprocess.run(pg + ["start", str(S.pg_data), str(S.pg_port)], check=True)
     down = time.time() - start
     took = wait_for(ready, ok=lambda code: code == 200)
     windows.append(("postgres restarted", start, time.time()))
@@ -242,9 +274,60 @@ def faults(processes, began, seconds, windows, recoveries):
     processes.stripe.wait()
     gevent.sleep(10)
     processes.start_stripe()
-    took = wait_for(f"http://127.0.0.1:{STRIPE_PORT}/", ok=lambda code: code > 0)
+    took = wait_for(f"http://127.0.0.1:{S.stripe_port}/", ok=lambda code: code > 0)
     windows.append(("test Stripe server stopped", start, time.time()))
     recoveries.append(("test Stripe server stopped for 10 s: answering again after", 10 + (took or 0)))
+
+
+def kill_and_restart(processes, index, windows, recoveries):
+    """SIGKILLs instance `index` (the load balancer stops sending it requests at that moment;
+    those in flight fail) and starts it again; it takes requests once ready."""
+    start = time.time()
+    if index in up:
+        up.remove(index)
+    processes.shops[index].send_signal(signal.SIGKILL)
+    processes.shops[index].wait()
+    processes.start_shop(index)
+    took = wait_for(f"{S.shop(index)}/readyz", ok=lambda code: code == 200)
+    up.append(index)
+    windows.append((f"instance {index + 1} killed", start, time.time()))
+    recoveries.append((f"instance {index + 1} killed (SIGKILL) and started again: ready after", took))
+
+
+def scale_faults(processes, began, seconds, windows, recoveries):
+    """Kills the first instance a third of the way in."""
+    gevent.sleep(max(0.0, began + seconds / 3 - time.time()))
+    kill_and_restart(processes, 0, windows, recoveries)
+
+
+class Admin:
+    """An admin at work during the scale test: signs in on one instance, starts a re-embed of the
+    catalogue on another and reads the dashboard on the third; then someone guesses passwords
+    from the same address, spread over all three."""
+
+    def __init__(self):
+        self.session = requests.Session()
+        self.job = None
+        self.session_everywhere = False
+        self.sign_ins = []  # statuses of the sign-in attempts, in order
+
+    def sign_in(self, index, password):
+        response = requests.post(f"{S.shop(index)}/api/admin/login", data={"email": ADMIN_EMAIL, "password": password},
+                                 headers={"Accept": "application/json"}, allow_redirects=False, timeout=30)
+        self.sign_ins.append(response.status_code)
+        return response
+
+    def work(self):
+        signed_in = self.sign_in(0, ADMIN_PASSWORD)
+        self.session.cookies.update(signed_in.cookies)
+        started = self.session.post(f"{S.shop(1)}/api/admin/jobs/reembed", headers={"Accept": "application/json"},
+                                    timeout=30)
+        self.job = started.json() if started.status_code == 200 else None
+        overview = self.session.get(f"{S.shop(2)}/api/admin/overview", timeout=30)
+        self.session_everywhere = signed_in.status_code == 200 and started.status_code == 200 \
+            and overview.status_code == 200
+        for attempt in range(2 * SIGN_INS_PER_MINUTE):
+            self.sign_in(attempt % len(S.shop_ports), "not-the-password")
 
 
 def percentile(entry, q):
@@ -258,58 +341,80 @@ def refuse_port_in_use(port, what):
 
 
 def main():
+    global S
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", required=True)
+    parser.add_argument("--scale", action="store_true", help="three instances, a replica (make scale-test)")
     parser.add_argument("--seconds", type=int, default=int(os.environ.get("SOAK_SECONDS", "90")))
     parser.add_argument("--users", type=int, default=int(os.environ.get("SOAK_USERS", "20")))
+    parser.add_argument("--paintings", type=int, default=None, help="import only this many demo paintings")
     args = parser.parse_args()
-    if args.seconds < 60:
-        sys.exit("the soak runs at least 60 s")
-    refuse_port_in_use(SHOP_PORT, "the soak's shop")
-    refuse_port_in_use(STRIPE_PORT, "the soak's test Stripe server")
-    # A TERM (or Ctrl-C) still stops what the soak started.
+    S = SCALE if args.scale else SOAK
+    shortest = 30 if args.scale else 60
+    if args.seconds < shortest:
+        sys.exit(f"the {S.name} runs at least {shortest} s")
+    for port in S.shop_ports:
+        refuse_port_in_use(port, f"the {S.name}'s shop")
+    refuse_port_in_use(S.stripe_port, f"the {S.name}'s test Stripe server")
+    # A TERM (or Ctrl-C) still stops what the run started.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))
     LOGS.mkdir(parents=True, exist_ok=True)
-    for log_file in ("soak-shop.log", "soak-stripe.log"):
-        (LOGS / log_file).unlink(missing_ok=True)
-    media = HERE / ".data/soak-media"
+    for log_file in LOGS.glob(f"{S.name}-*.log"):
+        log_file.unlink()
+    media = HERE / f".data/{S.name}-media"
     subprocess.run(["rm", "-rf", str(media)], check=True)
-    STRIPE_STATE.unlink(missing_ok=True)
-    webhook_secret = f"whsec_soak_{uuid.uuid4().hex}"
+    S.stripe_state.unlink(missing_ok=True)
+    webhook_secret = f"whsec_{S.name}_{uuid.uuid4().hex}"
     unlimited = "1000000"  # every shopper comes from 127.0.0.1
-    env = dict(os.environ, DATABASE_URL=DATABASE_URL, ARTWALL_MEDIA_DIR=str(media), LEPTOS_SITE_ADDR=f"127.0.0.1:{SHOP_PORT}",
-               ARTWALL_PUBLIC_URL=f"http://127.0.0.1:{SHOP_PORT}", ARTWALL_STRIPE_SECRET_KEY="sk_test_artwall_soak",
-               ARTWALL_STRIPE_API_BASE=f"http://127.0.0.1:{STRIPE_PORT}", ARTWALL_STRIPE_WEBHOOK_SECRETS=webhook_secret,
-               ARTWALL_HARNESS_STATE=str(STRIPE_STATE), ARTWALL_HARNESS_WEBHOOK_SECRET=webhook_secret,
-               ARTWALL_HARNESS_WEBHOOK_URL=f"http://127.0.0.1:{SHOP_PORT}/api/webhooks/stripe",
+    # The test Stripe server delivers to the last instance (the one never killed).
+    env = dict(os.environ, DATABASE_URL=S.database_url(S.pg_port), ARTWALL_MEDIA_DIR=str(media),
+               ARTWALL_STRIPE_SECRET_KEY="sk_test_artwall_soak", ARTWALL_STRIPE_API_BASE=f"http://127.0.0.1:{S.stripe_port}",
+               ARTWALL_STRIPE_WEBHOOK_SECRETS=webhook_secret, ARTWALL_HARNESS_STATE=str(S.stripe_state),
+               ARTWALL_HARNESS_WEBHOOK_SECRET=webhook_secret,
+               ARTWALL_HARNESS_WEBHOOK_URL=f"{S.shop(len(S.shop_ports) - 1)}/api/webhooks/stripe",
                ARTWALL_ORDER_JOBS_SECONDS="5", ARTWALL_RATE_ACTIVITY_PER_MINUTE=unlimited, ARTWALL_RATE_FEED_PER_MINUTE=unlimited,
                ARTWALL_RATE_SEARCH_PER_MINUTE=unlimited, ARTWALL_RATE_CHECKOUT_PER_MINUTE=unlimited,
+               ARTWALL_RATE_LOGIN_PER_MINUTE=str(SIGN_INS_PER_MINUTE),
                RUST_LOG=os.environ.get("RUST_LOG", "info,sqlx=warn,ort=warn"))
+    if S.replica_port:
+        env["ARTWALL_DATABASE_READ_URL"] = S.database_url(S.replica_port)
     processes = Processes(args.bin, env)
+    pg = ["bash", str(HERE / "scripts/pg.sh")]
     try:
-        subprocess.run(["bash", str(HERE / "scripts/pg.sh"), "start", str(PG_DATA), str(PG_PORT)], check=True)
-        admin = ["psql", "-q", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-d", "postgres", "-c"]
-        subprocess.run(admin + [f"DROP DATABASE IF EXISTS {DATABASE}"], check=True)
-        subprocess.run(admin + [f"CREATE DATABASE {DATABASE}"], check=True)
+        subprocess.run(pg + ["start", str(S.pg_data), str(S.pg_port)], check=True)
+        admin = ["psql", "-q", "-h", "127.0.0.1", "-p", str(S.pg_port), "-U", "postgres", "-d", "postgres", "-c"]
+        subprocess.run(admin + [f"DROP DATABASE IF EXISTS {S.database}"], check=True)
+        subprocess.run(admin + [f"CREATE DATABASE {S.database}"], check=True)
+        if S.replica_port:
+            subprocess.run(pg + ["replica", str(S.replica_data), str(S.replica_port), str(S.pg_port)], check=True,
+                           env=dict(os.environ, PG_SHARED_BUFFERS="128MB"))
         subprocess.run([args.bin, "migrate"], env=env, check=True, cwd=HERE)
+        subprocess.run([args.bin, "admin", "create", ADMIN_EMAIL], env=dict(env, ARTWALL_ADMIN_PASSWORD=ADMIN_PASSWORD),
+                       check=True, cwd=HERE, stdout=subprocess.DEVNULL)
         log("importing the demo catalogue")
-        subprocess.run([args.bin, "import", env["ARTWALL_DEMO_CATALOGUE"]], env=env, check=True, cwd=HERE,
+        limit = ["--limit", str(args.paintings)] if args.paintings else []
+        subprocess.run([args.bin, "import", env["ARTWALL_DEMO_CATALOGUE"], *limit], env=env, check=True, cwd=HERE,
                        stdout=subprocess.DEVNULL)
         processes.start_stripe()
-        processes.start_shop()
-        if wait_for(f"http://127.0.0.1:{SHOP_PORT}/readyz", ok=lambda code: code == 200) is None:
-            sys.exit(f"the shop did not start: see {LOGS / 'soak-shop.log'}")
+        for index in range(len(S.shop_ports)):
+            processes.start_shop(index)
+        for index in range(len(S.shop_ports)):
+            if wait_for(f"{S.shop(index)}/readyz", ok=lambda code: code == 200) is None:
+                sys.exit(f"instance {index + 1} did not start: see {LOGS / f'{S.name}-shop-{index}.log'}")
+            up.append(index)
         held = run(args, processes)
     finally:
         processes.stop()
-        subprocess.run(["bash", str(HERE / "scripts/pg.sh"), "stop", str(PG_DATA)], check=False)
+        if S.replica_port:
+            subprocess.run(pg + ["stop", str(S.replica_data)], check=False)
+        subprocess.run(pg + ["stop", str(S.pg_data)], check=False)
     sys.exit(0 if held else 1)
 
 
 def run(args, processes):
     """The load with its faults; True when every check held."""
     # At the end each shopper finishes what it is doing (its batch answered) before it stops.
-    environment = Environment(user_classes=[Shopper], host=f"http://127.0.0.1:{SHOP_PORT}", stop_timeout=15)
+    environment = Environment(user_classes=[Shopper], host=S.shop(0), stop_timeout=15)
 
     def on_request(request_type, name, response_time, response_length, response=None, exception=None, start_time=None,
                    **_):
@@ -320,11 +425,19 @@ def run(args, processes):
     environment.events.request.add_listener(on_request)
     runner = environment.create_local_runner()
     windows, recoveries = [], []
-    log(f"{args.users} shoppers for {args.seconds} s; faults at {args.seconds // 4}, {args.seconds // 2} and "
-        f"{3 * args.seconds // 4} s")
+    replica_reads = replica_transactions()
+    if args.scale:
+        log(f"{args.users} shoppers over {len(S.shop_ports)} instances for {args.seconds} s; instance 1 killed at "
+            f"{args.seconds // 3} s")
+    else:
+        log(f"{args.users} shoppers for {args.seconds} s; faults at {args.seconds // 4}, {args.seconds // 2} and "
+            f"{3 * args.seconds // 4} s")
     began = time.time()
     runner.start(args.users, spawn_rate=args.users)
-    fault_thread = gevent.spawn(faults, processes, began, args.seconds, windows, recoveries)
+    admin = Admin() if args.scale else None
+    admin_thread = gevent.spawn(admin.work) if admin else None
+    fault_thread = gevent.spawn(scale_faults if args.scale else soak_faults, processes, began, args.seconds, windows,
+                                recoveries)
     gevent.sleep(args.seconds)
     fault_thread.join(timeout=60)
     faults_ran = fault_thread.successful()
@@ -334,24 +447,73 @@ def run(args, processes):
     runner.quit()  # each shopper finishes its task, then sends what it still holds (on_stop)
     runner.greenlet.join()
     elapsed = time.time() - began
-    log("settling: waiting for webhooks, reconciliation and the taste worker")
-    settle(len(payments_made))
-    return report(environment, elapsed, windows, recoveries) and faults_ran
+    log("settling: waiting for webhooks, reconciliation, the taste worker and admin jobs")
+    if admin_thread:
+        admin_thread.join(timeout=60)
+    settle(len(payments_made), admin.job if admin else None)
+    held = report(environment, elapsed, windows, recoveries) and faults_ran
+    if admin:
+        held = scale_report(admin, replica_transactions() - replica_reads) and held
+    return held
 
-def settle(payments):
-    """Until the shop has marked every payment paid and learned every event (60 s at most)."""
-    for _ in range(120):
+
+def replica_transactions():
+    """Transactions the replica has served in the shop's database (0 without one)."""
+    if not S.replica_port:
+        return 0
+    return int(psql(f"SELECT xact_commit FROM pg_stat_database WHERE datname = '{S.database}'", port=S.replica_port))
+
+
+def settle(payments, job):
+    """Until the shop has marked every payment paid, learned every event and finished the admin's
+    job (90 s at most)."""
+    for _ in range(180):
         paid = int(psql("SELECT count(*) FROM orders WHERE paid_at IS NOT NULL"))
         backlog = int(psql("SELECT count(*) FROM activities WHERE NOT processed"))
-        if paid >= payments and backlog == 0:
+        running = job and psql(f"SELECT status FROM batch_jobs WHERE id = '{job}'") in ("queued", "running", "interrupted")
+        if paid >= payments and backlog == 0 and not running:
             return
         gevent.sleep(0.5)
+
+
+def scale_report(admin, replica_reads):
+    """The scale test's own checks; True when each held."""
+    # A visitor's interactions count each learned signal: events about a painting whose weight
+    # is not zero (src/server/discovery/taste.rs: views under 1 s, impressions and the like are 0).
+    miscounted = int(psql("""
+        SELECT count(*) FROM user_preferences u WHERE interaction_count <> (
+            SELECT count(*) FROM activities a WHERE a.visitor_id = u.visitor_id AND a.processed
+              AND a.painting_id IS NOT NULL
+              AND (a.event_type IN ('purchase', 'save', 'share', 'click', 'hide', 'unsave')
+                   OR (a.event_type = 'view' AND coalesce((a.metadata->>'dwellTimeMs')::bigint, 0) >= 1000)))"""))
+    visitors = int(psql("SELECT count(*) FROM user_preferences"))
+    items = psql(f"SELECT count(*), count(*) FILTER (WHERE status = 'done' AND attempts = 1), "
+                 f"(SELECT status FROM batch_jobs WHERE id = '{admin.job}'), "
+                 f"(SELECT resumes FROM batch_jobs WHERE id = '{admin.job}') "
+                 f"FROM batch_job_items WHERE job_id = '{admin.job}'").split("|") if admin.job else ["0", "0", "none", "0"]
+    expected_sign_ins = [200] + [400] * (SIGN_INS_PER_MINUTE - 1) + [429] * (SIGN_INS_PER_MINUTE + 1)
+    print(f"\ntastes: {visitors} visitors; interaction counts not equal to their learned signals: {miscounted}")
+    print(f"re-embed job: {items[0]} items, {items[1]} done exactly once; job {items[2]}, resumed {items[3]} times")
+    print(f"admin session made on instance 1 used on instances 2 and 3: {'yes' if admin.session_everywhere else 'NO'}")
+    print(f"sign-ins from one address over the instances (limit {SIGN_INS_PER_MINUTE} a minute in total): "
+          f"{admin.sign_ins}")
+    print(f"transactions the replica served: {replica_reads}")
+    held = {
+        "every taste update made exactly once": visitors > 0 and miscounted == 0,
+        "every re-embed item done exactly once": items[2] == "completed" and items[0] == items[1] and int(items[0]) > 0,
+        "the admin session works on every instance": admin.session_everywhere,
+        "the sign-in limit holds in total": admin.sign_ins == expected_sign_ins,
+        "the replica served reads": replica_reads > 0,
+    }
+    for check, ok in held.items():
+        print(f"{'holds' if ok else 'FAILS'}: {check}")
+    return all(held.values())
 
 
 def webhook_deliveries():
     """(time, status) of each delivery the test Stripe server tried (0: the shop was unreachable)."""
     deliveries = []
-    for line in (LOGS / "soak-stripe.log").read_text().splitlines():
+    for line in (LOGS / f"{S.name}-stripe.log").read_text().splitlines():
         if " webhook " in line and " -> " in line:
             outcome = line.rsplit(" -> ", 1)[1]
             deliveries.append((float(line.split(" ", 1)[0]), int(outcome) if outcome.isdigit() else 0))
@@ -360,14 +522,15 @@ def webhook_deliveries():
 
 def orders_charged_twice():
     """Orders the test Stripe server took more than one payment for."""
-    charges = json.loads(STRIPE_STATE.read_text())["charges"].values()
+    charges = json.loads(S.stripe_state.read_text())["charges"].values()
     orders = [charge["metadata"].get("orderId") for charge in charges]
     return sum(orders.count(order) > 1 for order in set(orders))
 
 
 def report(environment, elapsed, windows, recoveries):
     """Prints the figures; True when every check held."""
-    print(f"\nSoak: {elapsed:.0f} s, release build, demo catalogue, loopback\n")
+    instances = f", {len(S.shop_ports)} instances and a replica" if S.replica_port else ""
+    print(f"\n{S.name.capitalize()}: {elapsed:.0f} s, demo catalogue{instances}, loopback\n")
     print(f"{'route':<22} {'requests':>9} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'failed':>7}")
     for entry in sorted(environment.stats.entries.values(), key=lambda e: -e.num_requests):
         print(f"{entry.method + ' ' + entry.name:<22} {entry.num_requests:>9} {entry.num_requests / elapsed:>7.1f} "
@@ -415,7 +578,8 @@ def report(environment, elapsed, windows, recoveries):
     for what, took in recoveries:
         print(f"{what} {took:.1f} s" if took is not None else f"{what}: NOT RECOVERED")
     held = {
-        "three faults, each recovered": len(windows) == 3 and all(took is not None for _, took in recoveries),
+        "each fault ran and recovered": len(windows) == (1 if S is SCALE else 3)
+        and all(took is not None for _, took in recoveries),
         "no 5xx or unanswered request outside the faults": not errors_outside and not unanswered_outside,
         "no webhook failed outside the faults": not webhooks_failed_outside,
         "events confirmed = stored": confirmed_events == stored,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: unit and integration tests against a real Postgres (one database per test),
 # then the Playwright suite in Debian's Chromium against the real server, then a bounded fuzz of
-# the JSON API from its OpenAPI document.
+# the JSON API from its OpenAPI document, then a short scale test (three instances, a replica).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
@@ -34,3 +34,6 @@ bash scripts/e2e.sh "$PG_PORT"
 
 echo "== the JSON API, fuzzed from its OpenAPI document (schemathesis)"
 bash scripts/api_fuzz.sh "$CARGO_TARGET_DIR/debug/artwall" "$PG_PORT"
+
+echo "== three instances and a read replica under load, one killed (make scale-test, short form)"
+bash scripts/scale_test.sh --short "$CARGO_TARGET_DIR/debug/artwall"
