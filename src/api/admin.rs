@@ -62,7 +62,7 @@ pub async fn load_admin_overview() -> Result<AdminOverview, AppError> {
     let (state, admin) = admin_context().await?;
     let model = state.clip.info();
     let (catalogue_size, figures) =
-        respond(tokio::try_join!(paintings::catalogue_size(&state.read_db), dashboard::figures(&state.read_db)))?;
+        respond(tokio::try_join!(paintings::catalogue_size(state.reads()), dashboard::figures(state.reads())))?;
     Ok(AdminOverview {
         admin_email: admin.email,
         model_id: model.id.clone(),

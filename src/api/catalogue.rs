@@ -71,10 +71,11 @@ pub async fn add_painting(data: leptos::server_fn::codec::MultipartData) -> Resu
     let form = respond(editor::read_painting_form(multipart, state.config.max_image_bytes).await)?;
     let (raw, image) = respond(form.into_parts())?;
     let id = respond(editor::add_one(&state.catalogue(), &state.fetcher, &admin, raw, image).await)?;
-    // An admin has no hidden paintings: the nil visitor hides nothing.
+    // An admin has no hidden paintings: the nil visitor hides nothing. Read from the primary:
+    // the painting was written a moment ago.
     let nobody = VisitorId(uuid::Uuid::nil());
-    let painting = respond(paintings::detail(&state.read_db, &state.db, id, nobody).await)?;
-    let neighbours = respond(paintings::more_like_this(&state.read_db, &state.db, id, nobody, 6).await)?;
+    let painting = respond(paintings::detail(&state.db, &state.db, id, nobody).await)?;
+    let neighbours = respond(paintings::more_like_this(&state.db, &state.db, id, nobody, 6).await)?;
     Ok(AddedPainting { painting, neighbours })
 }
 

@@ -54,7 +54,7 @@ pub async fn choose_styles(codes: Option<Vec<String>>) -> Result<(), AppError> {
 pub async fn load_painting(id: i64) -> Result<PaintingDetail, AppError> {
     use crate::server::discovery::paintings;
     let (state, visitor) = visitor_context()?;
-    respond(paintings::detail(&state.read_db, &state.db, id, visitor).await)
+    respond(paintings::detail(state.reads(), &state.db, id, visitor).await)
 }
 
 /// The paintings nearest to painting `id`, without itself and the visitor's hidden ones.
@@ -62,7 +62,7 @@ pub async fn load_painting(id: i64) -> Result<PaintingDetail, AppError> {
 pub async fn load_more_like_this(id: i64) -> Result<Vec<ScoredCard>, AppError> {
     use crate::server::discovery::paintings;
     let (state, visitor) = visitor_context()?;
-    respond(paintings::more_like_this(&state.read_db, &state.db, id, visitor, 8).await)
+    respond(paintings::more_like_this(state.reads(), &state.db, id, visitor, 8).await)
 }
 
 /// The visitor's newest room photo (uploaded through `POST /api/room-photo`), if any.
@@ -101,7 +101,7 @@ pub async fn search_paintings(q: String) -> Result<SearchResults, AppError> {
     use crate::server::discovery::search;
     let (state, visitor) = visitor_context()?;
     let floor = state.config.search_min_similarity.unwrap_or_else(|| search::default_floor(state.clip.info().kind));
-    respond(search::search(&state.read_db, &state.db, &state.clip, visitor, &q, floor).await)
+    respond(search::search(state.reads(), &state.db, &state.clip, visitor, &q, floor).await)
 }
 
 /// The raw routes of discovery: the browser's activity batches, room-photo uploads (multipart

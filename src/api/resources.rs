@@ -46,7 +46,7 @@ pub async fn painting(
     Extension(visitor): Extension<VisitorId>,
     Path(id): Path<i64>,
 ) -> Result<Json<PaintingDetail>, ServerError> {
-    Ok(Json(paintings::detail(&state.read_db, &state.db, id, visitor).await?))
+    Ok(Json(paintings::detail(state.reads(), &state.db, id, visitor).await?))
 }
 
 /// Uploads a room photo, as `POST /api/room-photo` does.

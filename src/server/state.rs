@@ -15,6 +15,7 @@ use crate::server::discovery::{feed, onboarding, taste_worker};
 use crate::server::error::ServerResult;
 use crate::server::http::{limits, visitor};
 use crate::server::infra::clip::Clip;
+use crate::server::infra::db::ReadReplica;
 use crate::server::infra::images::ImageLimits;
 use crate::server::infra::storage::Storage;
 use crate::server::infra::{fetch, metrics};
@@ -26,9 +27,9 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub config: Arc<Config>,
     pub db: PgPool,
-    /// For read-only work that tolerates a little lag: the replica when one is configured, else
-    /// `db`. Whatever a visitor has just changed (saves, hides, orders, the feed) is read from `db`.
-    pub read_db: PgPool,
+    /// The replica for read-only work that tolerates a little lag, when one is configured (see
+    /// `reads`).
+    pub replica: Option<Arc<ReadReplica>>,
     pub clip: Arc<Clip>,
     pub storage: Arc<Storage>,
     pub landmarks: Arc<feed::Landmarks>,
@@ -60,9 +61,11 @@ impl AppState {
         if config.metrics_token().is_some() {
             metrics::install();
         }
-        let read_db = match config.database_read_url.as_deref().filter(|url| !url.is_empty()) {
-            Some(url) => pool_options(&config).connect(url).await?,
-            None => db.clone(),
+        let replica = match config.database_read_url.as_deref().filter(|url| !url.is_empty()) {
+            Some(url) => Some(ReadReplica::start(
+                pool_options(&config).acquire_timeout(Duration::from_secs(1)).connect_lazy(url)?,
+            )),
+            None => None,
         };
         let clip = load_clip(&config).await?;
         // Refuses to start when the style embeddings come from another model's space.
@@ -79,7 +82,7 @@ impl AppState {
             leptos_options,
             config: Arc::new(config),
             db,
-            read_db,
+            replica,
             clip,
             storage,
             landmarks: Arc::default(),
@@ -90,6 +93,13 @@ impl AppState {
             visitor_keys,
             fetcher,
         })
+    }
+
+    /// Where read-only work that tolerates a little lag goes (painting pages, search, "more like
+    /// this", the dashboard): the replica while it answers, else the primary. Whatever a visitor
+    /// has just changed (saves, hides, orders, the feed) is read from `db`.
+    pub fn reads(&self) -> &PgPool {
+        self.replica.as_ref().and_then(|replica| replica.pool()).unwrap_or(&self.db)
     }
 
     pub fn feed_settings(&self) -> feed::FeedSettings {

@@ -61,11 +61,14 @@ async fn a_change_to_the_catalogue_on_one_instance_refreshes_the_caches_of_the_o
     editor::set_published(&first.state.db, &admin, painting, false).await.unwrap();
     until_dropped(&second_caches, "hiding a painting on the other instance").await;
 
-    // Edits that do not change what is published or where it lies keep them.
+    // Edits that do not change what is published or where it lies keep them, and so do
+    // statements that change nothing.
     fill(&second_caches, &db, "after hiding").await;
     sqlx::query("UPDATE paintings SET title = title || ' '").execute(&db).await.unwrap();
+    sqlx::query("UPDATE paintings SET published = published, embedding = embedding").execute(&db).await.unwrap();
+    first.import_demo(24).await; // all already there
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(kept(&second_caches).await, (true, true), "a title edit dropped them");
+    assert_eq!(kept(&second_caches).await, (true, true), "an edit that changed nothing they hold dropped them");
     shutdown.cancel();
 }
 
@@ -155,4 +158,20 @@ async fn lag_tolerant_reads_come_from_the_replica_and_a_visitors_own_state_from_
     sqlx::query("SELECT pg_wal_replay_resume()").execute(&replica_server).await.unwrap();
     until_replayed(&db, &replica_server).await;
     assert_eq!(page().await.card.title, "Renamed");
+}
+
+/// A replica that does not answer costs no request: those reads go to the primary, and the
+/// instance starts all the same.
+#[sqlx::test]
+async fn a_replica_that_does_not_answer_sends_its_reads_to_the_primary(db: PgPool) {
+    let nowhere = format!("postgres://postgres@127.0.0.1:{}/artwall", common::free_port());
+    let app = common::TestApp::with_config(db.clone(), |c| c.database_read_url = Some(nowhere)).await;
+    app.import_demo(2).await;
+    let painting: i64 = sqlx::query_scalar("SELECT min(id) FROM paintings").fetch_one(&db).await.unwrap();
+    // Past the first probe, so the replica is known not to answer.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for path in [format!("/api/paintings/{painting}"), format!("/api/painting/similar?id={painting}")] {
+        let request = Request::get(&path).header(header::COOKIE, common::visitor_cookie(VISITOR)).body(Body::empty());
+        assert_eq!(app.send(request.unwrap()).await.0, StatusCode::OK, "{path}");
+    }
 }

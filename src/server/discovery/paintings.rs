@@ -76,7 +76,12 @@ pub async fn detail(reads: &PgPool, db: &PgPool, id: i64, visitor: VisitorId) ->
     .bind(id)
     .fetch_one(db);
     let (row, saved) = tokio::try_join!(painting, saved)?;
-    let row = row.ok_or(AppError::NotFound)?;
+    // Published a moment ago (the feed, read from the primary, may already show it): the
+    // replica may not have it yet.
+    let row = match row {
+        Some(row) => row,
+        None => sqlx::query_as::<_, DetailRow>(&sql).bind(id).fetch_optional(db).await?.ok_or(AppError::NotFound)?,
+    };
     Ok(PaintingDetail {
         card: row.card.into(),
         image_hd_url: row.image_hd_url,
@@ -149,11 +154,16 @@ pub async fn more_like_this(
     visitor: VisitorId,
     limit: i64,
 ) -> ServerResult<Vec<ScoredCard>> {
-    let embedding: Option<Vector> = sqlx::query_scalar("SELECT embedding FROM paintings WHERE id = $1 AND published")
-        .bind(id)
-        .fetch_optional(reads)
-        .await?;
-    let embedding = embedding.ok_or(AppError::NotFound)?;
+    let embedding = |pool| {
+        sqlx::query_scalar::<_, Vector>("SELECT embedding FROM paintings WHERE id = $1 AND published")
+            .bind(id)
+            .fetch_optional(pool)
+    };
+    // As `detail`: a painting published a moment ago may not be on the replica yet.
+    let embedding = match embedding(reads).await? {
+        Some(embedding) => embedding,
+        None => embedding(db).await?.ok_or(AppError::NotFound)?,
+    };
     nearest(reads, db, &embedding, visitor, Some(id), -1.0, limit).await
 }
 
