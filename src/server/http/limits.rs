@@ -1,7 +1,8 @@
 //! Rate limits (governor's keyed GCRA limiters) per visitor and per IP address, answered with
 //! 429 and `Retry-After`. They live in each instance's memory: with N instances behind a load
-//! balancer a client gets up to N times these rates (the README says so). Admin sign-ins are
-//! limited in Postgres instead, in total across every instance (`sign_in`).
+//! balancer a client gets up to N times these rates (the README says so). Admin sign-ins are also
+//! limited in Postgres, in total across every instance (`sign_in`); this instance's own limit in
+//! front of it keeps a flood of sign-ins from becoming a flood of database writes.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -29,6 +30,7 @@ const MAX_TRACKED_CLIENTS: usize = 500_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Bucket {
+    Login,
     Activity,
     Feed,
     Search,
@@ -39,6 +41,7 @@ enum Bucket {
 impl Bucket {
     fn code(self) -> &'static str {
         match self {
+            Self::Login => "login",
             Self::Activity => "activity",
             Self::Feed => "feed",
             Self::Search => "search",
@@ -49,6 +52,7 @@ impl Bucket {
 
     fn of(method: &Method, path: &str) -> Option<Self> {
         match (method.as_str(), path) {
+            ("POST", "/api/admin/login") => Some(Self::Login),
             ("POST", "/api/activity") => Some(Self::Activity),
             ("GET", "/api/feed" | "/feed") => Some(Self::Feed),
             ("GET", "/api/search" | "/search") => Some(Self::Search),
@@ -62,23 +66,24 @@ impl Bucket {
 }
 
 struct Limiter {
-    per_visitor: DefaultKeyedRateLimiter<VisitorId>,
+    per_visitor: Option<DefaultKeyedRateLimiter<VisitorId>>,
     per_ip: DefaultKeyedRateLimiter<IpAddr>,
     max_clients: usize,
 }
 
 impl Limiter {
-    fn new(per_minute: u32) -> Self {
+    fn new(per_minute: u32, per_visitor: bool) -> Self {
         let quota = |n: u32| Quota::per_minute(NonZeroU32::new(n.max(1)).expect("at least one"));
+        let ip_quota = if per_visitor { per_minute.saturating_mul(IP_MULTIPLIER) } else { per_minute };
         Self {
-            per_visitor: RateLimiter::keyed(quota(per_minute)),
-            per_ip: RateLimiter::keyed(quota(per_minute.saturating_mul(IP_MULTIPLIER))),
+            per_visitor: per_visitor.then(|| RateLimiter::keyed(quota(per_minute))),
+            per_ip: RateLimiter::keyed(quota(ip_quota)),
             max_clients: MAX_TRACKED_CLIENTS,
         }
     }
 
     fn is_full(&self) -> bool {
-        self.per_ip.len() >= self.max_clients || self.per_visitor.len() >= self.max_clients
+        self.per_ip.len() >= self.max_clients || self.per_visitor.as_ref().is_some_and(|v| v.len() >= self.max_clients)
     }
 }
 
@@ -89,11 +94,12 @@ pub struct RateLimits {
 impl RateLimits {
     pub fn from_config(config: &Config) -> Self {
         let buckets = HashMap::from([
-            (Bucket::Activity, Limiter::new(config.rate_activity_per_minute)),
-            (Bucket::Feed, Limiter::new(config.rate_feed_per_minute)),
-            (Bucket::Search, Limiter::new(config.rate_search_per_minute)),
-            (Bucket::Upload, Limiter::new(config.rate_upload_per_minute)),
-            (Bucket::Checkout, Limiter::new(config.rate_checkout_per_minute)),
+            (Bucket::Login, Limiter::new(config.rate_login_per_minute, false)),
+            (Bucket::Activity, Limiter::new(config.rate_activity_per_minute, true)),
+            (Bucket::Feed, Limiter::new(config.rate_feed_per_minute, true)),
+            (Bucket::Search, Limiter::new(config.rate_search_per_minute, true)),
+            (Bucket::Upload, Limiter::new(config.rate_upload_per_minute, true)),
+            (Bucket::Checkout, Limiter::new(config.rate_checkout_per_minute, true)),
         ]);
         Self { buckets }
     }
@@ -110,15 +116,21 @@ impl RateLimits {
         if let Err(not_until) = limiter.per_ip.check_key(&network_of(ip)) {
             return Some(not_until.wait_time_from(now));
         }
-        let visitor = visitor?;
-        limiter.per_visitor.check_key(&visitor).err().map(|not_until| not_until.wait_time_from(now))
+        match (&limiter.per_visitor, visitor) {
+            (Some(per_visitor), Some(visitor)) => {
+                per_visitor.check_key(&visitor).err().map(|not_until| not_until.wait_time_from(now))
+            }
+            _ => None,
+        }
     }
 
     /// Forgets keys that are back to a full quota, so memory stays bounded.
     pub fn prune(&self) {
         for limiter in self.buckets.values() {
             limiter.per_ip.retain_recent();
-            limiter.per_visitor.retain_recent();
+            if let Some(per_visitor) = &limiter.per_visitor {
+                per_visitor.retain_recent();
+            }
         }
     }
 }

@@ -37,7 +37,8 @@ pub async fn admit(db: &PgPool, ip: IpAddr, per_minute: u32) -> ServerResult<Opt
     .bind(network_of(ip).to_string())
     .fetch_one(db)
     .await?;
-    Ok((attempts as u32 > per_minute).then(|| Duration::from_secs_f64(seconds_left.max(0.0))))
+    // At least one a minute, as the in-memory limit in front of this one allows.
+    Ok((attempts as u32 > per_minute.max(1)).then(|| Duration::from_secs_f64(seconds_left.max(0.0))))
 }
 
 /// The wait for `failures` failures in a row.
