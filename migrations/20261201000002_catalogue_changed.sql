@@ -1,8 +1,9 @@
 -- Every instance keeps figures computed from the published catalogue (the feed's landmarks, the
 -- taste learner's basis). A transaction that adds, removes, publishes, hides or re-embeds
--- paintings notifies `catalogue_changed` when it commits (Postgres sends one notice per
--- transaction however many rows it touched), and each instance drops those figures
--- (discovery::catalogue_changes). A trigger, so no writer of `paintings` can forget it.
+-- paintings notifies `catalogue_changed` when it commits (Postgres folds a transaction's identical
+-- notices into one), and each instance drops those figures (discovery::catalogue_changes).
+-- Row triggers, so that a statement that changes nothing (a re-import that adds nothing, an edit
+-- of a title) notifies nobody; a trigger, so that no writer of `paintings` can forget it.
 CREATE FUNCTION notify_catalogue_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_notify('catalogue_changed', '');
@@ -10,6 +11,18 @@ BEGIN
 END
 $$;
 
+CREATE TRIGGER catalogue_added_or_removed
+    AFTER INSERT OR DELETE ON paintings
+    FOR EACH ROW EXECUTE FUNCTION notify_catalogue_changed();
+
 CREATE TRIGGER catalogue_changed
-    AFTER INSERT OR DELETE OR UPDATE OF published, embedding, embedding_model OR TRUNCATE ON paintings
+    AFTER UPDATE OF published, embedding, embedding_model ON paintings
+    FOR EACH ROW
+    WHEN (OLD.published IS DISTINCT FROM NEW.published
+          OR OLD.embedding IS DISTINCT FROM NEW.embedding
+          OR OLD.embedding_model IS DISTINCT FROM NEW.embedding_model)
+    EXECUTE FUNCTION notify_catalogue_changed();
+
+CREATE TRIGGER catalogue_truncated
+    AFTER TRUNCATE ON paintings
     FOR EACH STATEMENT EXECUTE FUNCTION notify_catalogue_changed();

@@ -95,6 +95,11 @@ async fn serve(config: Config) -> ServerResult<()> {
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     let mut workers = tokio::task::JoinSet::new();
+    // Listening before any worker or request can fill the caches, so no change is missed.
+    let caches =
+        catalogue_changes::CatalogueCaches { landmarks: state.landmarks.clone(), learner: state.taste_learner.clone() };
+    let catalogue_listener = catalogue_changes::listen(&state.db).await?;
+    workers.spawn(catalogue_changes::run(catalogue_listener, caches, catalogue_changes::SETTLE, shutdown.clone()));
     for n in 0..state.config.taste_workers {
         let name = format!("taste-{}-{n}", std::process::id());
         workers.spawn(crate::server::discovery::taste_worker::run(
@@ -122,10 +127,6 @@ async fn serve(config: Config) -> ServerResult<()> {
         state.config.retain_stripe_event_days,
         shutdown.clone(),
     ));
-    let caches =
-        catalogue_changes::CatalogueCaches { landmarks: state.landmarks.clone(), learner: state.taste_learner.clone() };
-    let catalogue_listener = catalogue_changes::listen(&state.db).await?;
-    workers.spawn(catalogue_changes::run(catalogue_listener, caches, catalogue_changes::SETTLE, shutdown.clone()));
     let rooms_state = state.clone();
     tokio::spawn(async move {
         match crate::server::discovery::rooms::rekey_legacy(&rooms_state).await {
