@@ -14,8 +14,8 @@ pub async fn admin_login(email: String, password: String, next: Option<String>) 
     use crate::server::http::{auth, limits, sign_in};
     use axum::http::header;
     let state = expect_context::<AppState>();
-    let parts = expect_context::<axum::http::request::Parts>();
-    let ip = limits::client_ip(&parts.extensions);
+    let mut parts = expect_context::<axum::http::request::Parts>();
+    let ip = limits::client_ip(&mut parts).await;
     // Both limits below hold across every instance of the shop: so many attempts a minute from
     // one network, and each failure in a row from it, or for this account, slows the next answer.
     if let Some(wait) = respond(sign_in::admit(&state.db, ip, state.config.rate_login_per_minute).await)? {

@@ -193,6 +193,12 @@ pub struct Config {
     #[arg(long, env = "ARTWALL_ORDER_JOBS_SECONDS", default_value_t = 60)]
     pub order_jobs_seconds: u64,
 
+    /// Where a request's client address comes from, for the per-address limits: `ConnectInfo`
+    /// (the TCP peer: no proxy in front), or the header the shop's own load balancer sets, e.g.
+    /// `RightmostXForwardedFor`, `XRealIp`, `CfConnectingIp` (axum-client-ip's names). Only name a
+    /// header that your load balancer overwrites: clients can send any header themselves.
+    #[arg(long, env = "ARTWALL_CLIENT_IP_SOURCE", default_value = "ConnectInfo")]
+    pub client_ip_source: axum_client_ip::ClientIpSource,
     /// Rate limits, in requests per minute for one visitor; one IP address gets five times as
     /// many (households and offices share an address). Sign-in is limited per network (an IPv4
     /// address or an IPv6 /64) only, in total across every instance.

@@ -101,6 +101,8 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
         .layer(SetRequestIdLayer::new(request_id::REQUEST_ID, MakeRequestUuid))
         .layer(middleware::from_fn(request_id::drop_invalid))
+        // Where each request's client address comes from (limits::client_ip).
+        .layer(state.config.client_ip_source.clone().into_extension())
         .with_state(state)
 }
 

@@ -177,3 +177,28 @@ async fn failed_sign_ins_slow_every_instance_down_until_one_succeeds(db: PgPool)
     sign_in::succeeded(&db, "203.0.113.50".parse().unwrap(), "eve@example.com").await.unwrap();
     assert_eq!(wait("203.0.113.50", "eve@example.com").await, 0);
 }
+
+/// Behind the shop's own load balancer every request comes from the balancer's address; with
+/// `ARTWALL_CLIENT_IP_SOURCE=RightmostXForwardedFor` each client counts as the address the
+/// balancer appended, whatever the client claimed before it.
+#[sqlx::test]
+async fn behind_a_load_balancer_each_client_counts_as_the_address_it_appended(db: PgPool) {
+    let app = common::TestApp::with_config(db, |c| {
+        c.rate_activity_per_minute = 1;
+        c.client_ip_source = "RightmostXForwardedFor".parse().unwrap();
+    })
+    .await;
+    let through_balancer = |forwarded_for: &str| {
+        let mut request = activity("10.0.0.2", Uuid::new_v4());
+        request.headers_mut().insert("x-forwarded-for", forwarded_for.parse().unwrap());
+        request
+    };
+    // One address gets five visitors' worth (5 a minute), then is refused.
+    for n in 0..5 {
+        assert_eq!(app.send(through_balancer("203.0.113.7")).await.0, StatusCode::OK, "request {n}");
+    }
+    let spoofed = app.send(through_balancer("198.51.100.9, 203.0.113.7")).await;
+    assert_eq!(spoofed.0, StatusCode::TOO_MANY_REQUESTS, "a made-up address before the balancer's entry");
+    // Another client behind the same balancer has its own budget.
+    assert_eq!(app.send(through_balancer("198.51.100.9")).await.0, StatusCode::OK);
+}

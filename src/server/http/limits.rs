@@ -9,10 +9,12 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum_client_ip::ClientIp;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
@@ -145,9 +147,17 @@ pub(crate) fn network_of(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// The peer's address (the server is served with connect info); unknown in in-process tests.
-pub fn client_ip(extensions: &axum::http::Extensions) -> IpAddr {
-    extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip())
+/// The client's address, from where `ARTWALL_CLIENT_IP_SOURCE` says (the router puts it in every
+/// request): the TCP peer, or the header the shop's load balancer sets. A request without that
+/// header did not come through the balancer and is its peer; unknown in in-process tests.
+pub async fn client_ip(parts: &mut Parts) -> IpAddr {
+    match ClientIp::from_request_parts(parts, &()).await {
+        Ok(ClientIp(ip)) => ip,
+        Err(_) => parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip()),
+    }
 }
 
 pub async fn rate_limit(State(limits): State<std::sync::Arc<RateLimits>>, request: Request, next: Next) -> Response {
@@ -156,7 +166,9 @@ pub async fn rate_limit(State(limits): State<std::sync::Arc<RateLimits>>, reques
     };
     // The verified visitor the visitor middleware (outside this one) put there.
     let visitor = request.extensions().get::<VisitorId>().copied();
-    let ip = client_ip(request.extensions());
+    let (mut parts, body) = request.into_parts();
+    let ip = client_ip(&mut parts).await;
+    let request = Request::from_parts(parts, body);
     match limits.check(bucket, visitor, ip) {
         None => next.run(request).await,
         Some(wait) => {
