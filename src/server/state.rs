@@ -63,7 +63,8 @@ impl AppState {
         }
         let replica = match config.database_read_url.as_deref().filter(|url| !url.is_empty()) {
             Some(url) => Some(ReadReplica::start(
-                pool_options(&config).acquire_timeout(Duration::from_secs(1)).connect_lazy(url)?,
+                pool_options(&config).connect_lazy(url)?,
+                PgPoolOptions::new().max_connections(1).acquire_timeout(Duration::from_secs(1)).connect_lazy(url)?,
             )),
             None => None,
         };

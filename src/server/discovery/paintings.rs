@@ -80,7 +80,10 @@ pub async fn detail(reads: &PgPool, db: &PgPool, id: i64, visitor: VisitorId) ->
     // replica may not have it yet.
     let row = match row {
         Some(row) => row,
-        None => sqlx::query_as::<_, DetailRow>(&sql).bind(id).fetch_optional(db).await?.ok_or(AppError::NotFound)?,
+        None if !std::ptr::eq(reads, db) => {
+            sqlx::query_as::<_, DetailRow>(&sql).bind(id).fetch_optional(db).await?.ok_or(AppError::NotFound)?
+        }
+        None => return Err(AppError::NotFound.into()),
     };
     Ok(PaintingDetail {
         card: row.card.into(),
@@ -162,7 +165,8 @@ pub async fn more_like_this(
     // As `detail`: a painting published a moment ago may not be on the replica yet.
     let embedding = match embedding(reads).await? {
         Some(embedding) => embedding,
-        None => embedding(db).await?.ok_or(AppError::NotFound)?,
+        None if !std::ptr::eq(reads, db) => embedding(db).await?.ok_or(AppError::NotFound)?,
+        None => return Err(AppError::NotFound.into()),
     };
     nearest(reads, db, &embedding, visitor, Some(id), -1.0, limit).await
 }

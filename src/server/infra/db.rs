@@ -34,32 +34,53 @@ impl BeginCancelSafe for PgPool {
     }
 }
 
-/// A streaming replica for lag-tolerant reads, used only while it answers: a probe every
-/// `PROBE_EVERY` decides, so a replica that is down (or not up yet) sends those reads to the
-/// primary instead of failing them, and a shop never fails to start because of its replica.
+/// A streaming replica for lag-tolerant reads, used only while it answers and keeps up: a probe
+/// every `PROBE_EVERY`, over a connection of its own, decides. A replica that is down, not up yet,
+/// or more than `MAX_LAG_BYTES` of WAL behind what it has received (replay stuck or paused) sends
+/// those reads to the primary; one that does not answer `DOWN_AFTER` probes in a row is down. A
+/// shop never fails to start because of its replica.
 pub struct ReadReplica {
     pool: PgPool,
-    answering: AtomicBool,
+    usable: AtomicBool,
 }
 
 const PROBE_EVERY: Duration = Duration::from_secs(1);
+const DOWN_AFTER: u32 = 2;
+const MAX_LAG_BYTES: i64 = 16 << 20;
 
 impl ReadReplica {
-    /// Connects lazily and starts probing; the probe stops when the replica is dropped.
-    pub fn start(pool: PgPool) -> Arc<Self> {
-        let replica = Arc::new(Self { pool, answering: AtomicBool::new(false) });
+    /// Starts probing through `probe` (a pool of one connection to the same replica); the probe
+    /// stops when the replica is dropped.
+    pub fn start(pool: PgPool, probe: PgPool) -> Arc<Self> {
+        let replica = Arc::new(Self { pool, usable: AtomicBool::new(false) });
         let probed = Arc::downgrade(&replica);
         tokio::spawn(async move {
             let mut every = tokio::time::interval(PROBE_EVERY);
+            let mut failures = 0;
             while let Some(replica) = probed.upgrade() {
-                let answers = tokio::time::timeout(PROBE_EVERY, sqlx::query("SELECT 1").execute(&replica.pool))
-                    .await
-                    .is_ok_and(|probe| probe.is_ok());
-                if replica.answering.swap(answers, Ordering::Relaxed) != answers {
-                    if answers {
-                        tracing::info!("the read replica answers: lag-tolerant reads go to it");
+                let lag = tokio::time::timeout(
+                    PROBE_EVERY,
+                    sqlx::query_scalar::<_, Option<i64>>(
+                        "SELECT pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::bigint",
+                    )
+                    .fetch_one(&probe),
+                )
+                .await;
+                let usable = match lag {
+                    Ok(Ok(lag)) => {
+                        failures = 0;
+                        lag.unwrap_or(0) <= MAX_LAG_BYTES
+                    }
+                    _ => {
+                        failures += 1;
+                        failures < DOWN_AFTER && replica.usable.load(Ordering::Relaxed)
+                    }
+                };
+                if replica.usable.swap(usable, Ordering::Relaxed) != usable {
+                    if usable {
+                        tracing::info!("the read replica answers and keeps up: lag-tolerant reads go to it");
                     } else {
-                        tracing::warn!("the read replica does not answer: lag-tolerant reads go to the primary");
+                        tracing::warn!("the read replica is down or behind: lag-tolerant reads go to the primary");
                     }
                 }
                 drop(replica);
@@ -69,8 +90,8 @@ impl ReadReplica {
         replica
     }
 
-    /// The replica's pool while it answers.
+    /// The replica's pool while it is usable.
     pub fn pool(&self) -> Option<&PgPool> {
-        self.answering.load(Ordering::Relaxed).then_some(&self.pool)
+        self.usable.load(Ordering::Relaxed).then_some(&self.pool)
     }
 }
