@@ -11,15 +11,22 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER catalogue_added_or_removed
-    AFTER INSERT OR DELETE ON paintings
-    FOR EACH ROW EXECUTE FUNCTION notify_catalogue_changed();
+-- A draft (not published) is in no figure.
+CREATE TRIGGER catalogue_added
+    AFTER INSERT ON paintings
+    FOR EACH ROW WHEN (NEW.published) EXECUTE FUNCTION notify_catalogue_changed();
+
+CREATE TRIGGER catalogue_removed
+    AFTER DELETE ON paintings
+    FOR EACH ROW WHEN (OLD.published) EXECUTE FUNCTION notify_catalogue_changed();
 
 CREATE TRIGGER catalogue_changed
     AFTER UPDATE OF published, embedding, embedding_model ON paintings
     FOR EACH ROW
+    -- Vectors compared as text: a restore (pg_restore runs with an empty search_path) cannot
+    -- find pgvector's `=` for a trigger condition.
     WHEN (OLD.published IS DISTINCT FROM NEW.published
-          OR OLD.embedding IS DISTINCT FROM NEW.embedding
+          OR OLD.embedding::text IS DISTINCT FROM NEW.embedding::text
           OR OLD.embedding_model IS DISTINCT FROM NEW.embedding_model)
     EXECUTE FUNCTION notify_catalogue_changed();
 
