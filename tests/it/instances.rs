@@ -72,6 +72,14 @@ async fn a_change_to_the_catalogue_on_one_instance_refreshes_the_caches_of_the_o
     shutdown.cancel();
 }
 
+/// GETs `path` as the test's visitor; it must answer 200 with a `T`.
+async fn get_as_visitor<T: serde::de::DeserializeOwned>(app: &common::TestApp, path: &str) -> T {
+    let request = Request::get(path).header(header::COOKIE, common::visitor_cookie(VISITOR)).body(Body::empty());
+    let (status, _, body) = app.send(request.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{path}");
+    serde_json::from_slice(&body).unwrap()
+}
+
 /// Waits (at most 10 s) until the replica has replayed everything the primary has written.
 async fn until_replayed(db: &PgPool, replica: &PgPool) {
     let written: String = sqlx::query_scalar("SELECT pg_current_wal_lsn()::text").fetch_one(db).await.unwrap();
@@ -104,16 +112,10 @@ async fn lag_tolerant_reads_come_from_the_replica_and_a_visitors_own_state_from_
     let app = common::TestApp::with_config(db.clone(), |c| c.database_read_url = Some(replica_url.clone())).await;
     app.import_demo(12).await;
     let painting: i64 = sqlx::query_scalar("SELECT min(id) FROM paintings").fetch_one(&db).await.unwrap();
+    let similar_path = format!("/api/painting/similar?id={painting}");
     let similar = || async {
-        let request = Request::get(format!("/api/painting/similar?id={painting}"))
-            .header(header::COOKIE, common::visitor_cookie(VISITOR))
-            .body(Body::empty())
-            .unwrap();
-        {
-            let (status, _, body) = app.send(request).await;
-            assert_eq!(status, StatusCode::OK);
-            serde_json::from_slice::<Vec<ScoredCard>>(&body).unwrap().into_iter().map(|s| s.card.id).collect::<Vec<_>>()
-        }
+        let similar: Vec<ScoredCard> = get_as_visitor(&app, &similar_path).await;
+        similar.into_iter().map(|s| s.card.id).collect::<Vec<_>>()
     };
     until_replayed(&db, &replica_server).await;
     let nearest = similar().await[0];
@@ -141,15 +143,8 @@ async fn lag_tolerant_reads_come_from_the_replica_and_a_visitors_own_state_from_
         }
     }
 
-    let page = || async {
-        let request = Request::get(format!("/api/paintings/{painting}"))
-            .header(header::COOKIE, common::visitor_cookie(VISITOR))
-            .body(Body::empty())
-            .unwrap();
-        let (status, _, body) = app.send(request).await;
-        assert_eq!(status, StatusCode::OK);
-        serde_json::from_slice::<PaintingDetail>(&body).unwrap()
-    };
+    let page_path = format!("/api/paintings/{painting}");
+    let page = || get_as_visitor::<PaintingDetail>(&app, &page_path);
     let stale = page().await;
     assert_ne!(stale.card.title, "Renamed", "the painting was read from the primary, not the paused replica");
     assert!(stale.saved, "the visitor's save was read from the lagging replica");
@@ -160,18 +155,16 @@ async fn lag_tolerant_reads_come_from_the_replica_and_a_visitors_own_state_from_
     assert_eq!(page().await.card.title, "Renamed");
 }
 
-/// A replica that does not answer costs no request: those reads go to the primary, and the
-/// instance starts all the same.
+/// A replica that never answered neither stops the instance from starting nor receives its
+/// reads: they go to the primary.
 #[sqlx::test]
 async fn a_replica_that_does_not_answer_sends_its_reads_to_the_primary(db: PgPool) {
     let nowhere = format!("postgres://postgres@127.0.0.1:{}/artwall", common::free_port());
     let app = common::TestApp::with_config(db.clone(), |c| c.database_read_url = Some(nowhere)).await;
     app.import_demo(2).await;
     let painting: i64 = sqlx::query_scalar("SELECT min(id) FROM paintings").fetch_one(&db).await.unwrap();
-    // Past the first probe, so the replica is known not to answer.
+    // Past the first probes too.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    for path in [format!("/api/paintings/{painting}"), format!("/api/painting/similar?id={painting}")] {
-        let request = Request::get(&path).header(header::COOKIE, common::visitor_cookie(VISITOR)).body(Body::empty());
-        assert_eq!(app.send(request.unwrap()).await.0, StatusCode::OK, "{path}");
-    }
+    get_as_visitor::<PaintingDetail>(&app, &format!("/api/paintings/{painting}")).await;
+    get_as_visitor::<Vec<ScoredCard>>(&app, &format!("/api/painting/similar?id={painting}")).await;
 }
