@@ -25,6 +25,7 @@ Each mode runs on its own Postgres cluster(s) under .data, media folder and port
 """
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -78,7 +79,7 @@ confirmed_events = set()  # ids the shop answered "logged" or "duplicate" for
 payments_made = set()  # Checkout Session ids whose Pay button answered with the redirect
 pay_pages_gone = []  # Checkout Sessions the test Stripe server no longer had open when paid
 requests_log = []  # (start, end, route, status) of every request
-checkouts_started = []  # their Checkout Session ids
+checkout_numbers = itertools.count(1)  # each checkout the shoppers start
 abandoned = []  # the Checkout Sessions the scale test's shoppers never paid
 
 
@@ -252,8 +253,7 @@ class Shopper(HttpUser):
                 response.failure(f"status {response.status_code}")
                 return
             pay_url = response.json()
-        checkouts_started.append(session_of(pay_url))
-        if S is SCALE and len(checkouts_started) % 3 == 0:
+        if S is SCALE and next(checkout_numbers) % 3 == 0:
             abandoned.append(session_of(pay_url))  # left for the order jobs to expire
             return
         session = session_of(pay_url)

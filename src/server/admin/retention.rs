@@ -2,8 +2,8 @@
 //! events after `ARTWALL_RETAIN_ACTIVITY_DAYS` (the taste has learned from them; the dashboard
 //! reads 7 days), Stripe event ids after `ARTWALL_RETAIN_STRIPE_EVENT_DAYS` (Stripe retries for
 //! 3), admin sessions a day after they ended, pre-signing visitor ids once their exchange has
-//! closed, room photos their owners have replaced, and failed sign-ins a day old. Orders, tastes, saves and the feed's
-//! memory of what it showed are kept.
+//! closed, room photos their owners have replaced, failed sign-ins a day old and the attempt
+//! counts of ended minutes. Orders, tastes, saves and the feed's memory of what it showed are kept.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -110,26 +110,26 @@ impl Landmarks {
         }
         Ok(landmarks)
     }
+}
 
-    /// Drops them; the next page computes them again.
-    pub async fn forget(&self) {
-        self.0.forget().await;
-    }
+/// `forget` and `is_kept` are the cache's own.
+impl std::ops::Deref for Landmarks {
+    type Target = Cached<Vec<Landmark>>;
 
-    pub async fn is_kept(&self) -> bool {
-        self.0.is_kept().await
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 
 /// Picks the landmarks from a sample of the published catalogue, with their nearest paintings.
 async fn compute_landmarks(db: &PgPool) -> ServerResult<Vec<Landmark>> {
+    // A hash order: a sample spread like a random one, but the same on every instance and every
+    // run (so the same catalogue gets the same landmarks).
     let sample: Vec<(i64, Vector)> =
-            // A hash order: a sample spread like a random one, but the same on every instance and
-            // every run (so the same catalogue gets the same landmarks).
-            sqlx::query_as("SELECT id, embedding FROM paintings WHERE published ORDER BY md5(id::text) LIMIT $1")
-                .bind(LANDMARK_SAMPLE)
-                .fetch_all(db)
-                .await?;
+        sqlx::query_as("SELECT id, embedding FROM paintings WHERE published ORDER BY md5(id::text) LIMIT $1")
+            .bind(LANDMARK_SAMPLE)
+            .fetch_all(db)
+            .await?;
     let (ids, vectors): (Vec<i64>, Vec<Vec<f32>>) = sample.into_iter().map(|(id, v)| (id, v.to_vec())).unzip();
     // A sample that is the whole catalogue ranks each landmark's neighbours exactly, here
     // (so a small catalogue's landmarks do not vary with the index's random levels); a

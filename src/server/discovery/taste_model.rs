@@ -183,14 +183,15 @@ impl BasisCache {
     pub async fn get(&self, db: &PgPool) -> ServerResult<Arc<Basis>> {
         self.0.get_or_compute(|| load_or_compute(db)).await
     }
+}
 
-    /// Drops it; the next refit loads it again (and recomputes it if the catalogue has drifted).
-    pub async fn forget(&self) {
-        self.0.forget().await;
-    }
+/// `forget` and `is_kept` are the cache's own (after a forget the next refit loads the basis
+/// again, and recomputes it if the catalogue has drifted).
+impl std::ops::Deref for BasisCache {
+    type Target = Cached<Basis>;
 
-    pub async fn is_kept(&self) -> bool {
-        self.0.is_kept().await
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 

@@ -110,11 +110,11 @@ impl RateLimits {
     /// ids (a request without a cookie gets one) cannot buy an address more requests.
     fn check(&self, bucket: Bucket, visitor: Option<VisitorId>, ip: IpAddr) -> Option<Duration> {
         let limiter = &self.buckets[&bucket];
-        // The shared sign-in limit in Postgres still holds: a flood cannot lock the admins out.
-        if limiter.is_full() && bucket == Bucket::Login {
-            return None;
-        }
         if limiter.is_full() {
+            // The shared sign-in limit in Postgres still holds: a flood cannot lock the admins out.
+            if bucket == Bucket::Login {
+                return None;
+            }
             tracing::warn!(?bucket, "rate limiter full: refusing until the next prune");
             return Some(Duration::from_secs(60));
         }
