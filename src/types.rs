@@ -66,7 +66,7 @@ pub struct FeedItem {
     #[serde(default)]
     pub saved: bool,
     /// Why a personalised card is there, when it is one of the paintings most like one the
-    /// visitor saved, shared or bought lately ("Because you saved ...").
+    /// visitor liked lately: saved, viewed, clicked, shared or bought ("Because you saved ...").
     #[serde(default)]
     pub because: Option<Because>,
 }
@@ -79,7 +79,7 @@ pub struct Because {
     pub painting_id: i64,
     pub title: String,
     pub title_en: Option<String>,
-    /// Saved (else shared or bought).
+    /// Saved now (else viewed, clicked, shared or bought).
     pub saved: bool,
 }
 

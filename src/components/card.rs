@@ -48,7 +48,7 @@ pub fn PaintingCardView(
                     <h3 class="card-title">{title.clone()}</h3>
                     <p class="card-byline">{byline}</p>
                     {because.map(|because| {
-                        let verb = if because.saved { "Because you saved " } else { "Because you liked " };
+                        let verb = if because.saved { "Because you saved " } else { "Because you looked at " };
                         view! { <p class="card-because">{verb}<cite>{because.title_en.unwrap_or(because.title)}</cite></p> }
                     })}
                 </div>

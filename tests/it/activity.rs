@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use artwall::events::EventKind;
 use artwall::server::infra::clip::cosine;
-use artwall::server::{bench::synthetic, discovery::taste, discovery::taste_worker};
+use artwall::server::{bench::synthetic, discovery::taste, discovery::taste_model, discovery::taste_worker};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
@@ -345,10 +345,19 @@ async fn the_ordinal_learner_keeps_what_was_liked_lately_and_counts_everyones_re
     ]);
     store(&db, &events, &ids).await;
     taste_worker::process_available(&db, &ordinal).await.unwrap();
-    // Saves, shares and purchases, newest first (a click or a long view is no like; saving a
-    // clicked painting is), not the unsaved one, and only `LIKED_KEPT` of them.
-    assert_eq!(taste_worker::LIKED_KEPT, 4);
-    assert_eq!(liked(&db, visitor, &ids).await, [3, 7, 6, 2]);
+    // Paintings viewed or better (a long view, a click, a save, a share, a purchase), the most
+    // recently raised first (saving the clicked 3 raised it again), each with its weight; not
+    // the unsaved 4 nor the glanced-at 0.
+    assert_eq!(liked(&db, visitor, &ids).await, [3, 7, 6, 2, 1]);
+    const { assert!(taste_model::LIKED_CENTRES >= 5) };
+    let weights: Vec<f32> =
+        sqlx::query_scalar("SELECT unnest(liked_weights) FROM user_preferences WHERE visitor_id = $1")
+            .bind(visitor)
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    assert_eq!(weights.len(), 5);
+    assert!(weights.iter().all(|w| w.is_finite()), "{weights:?}");
 
     store(&db, &[(visitor, "hide", 6, None)], &ids).await;
     taste_worker::process_available(&db, &ordinal).await.unwrap();

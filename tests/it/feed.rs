@@ -4,6 +4,7 @@ use std::collections::HashSet;
 
 use artwall::server::bench::synthetic;
 use artwall::server::discovery::feed::{self, FeedSettings, Landmarks};
+use artwall::server::discovery::taste_model;
 use artwall::server::http::visitor::VisitorId;
 use artwall::server::infra::clip::cosine;
 use artwall::server::infra::db::BeginCancelSafe;
@@ -192,14 +193,68 @@ async fn personalised_pages_follow_the_taste_and_explore_one_in_six(db: PgPool) 
     assert!(near_similarity[..8].windows(2).all(|w| w[0] >= w[1] - 1e-4), "{near_similarity:?}");
 }
 
-/// A painting the visitor liked, far from their taste, brings the paintings nearest it onto
-/// their pages, each saying why; hiding it takes that back at once.
+/// Exploration visits the same regions whatever the taste, but shows of each the painting
+/// nearest the taste: two visitors with different tastes get different picks from the same
+/// landmarks, each leaning toward their own taste.
+#[sqlx::test]
+async fn exploration_shows_of_each_region_what_is_nearest_the_taste(db: PgPool) {
+    let (catalogue, _, a) = catalogue_and_visitor(&db, 600, 12, 3, 4).await;
+    let b = visitor();
+    set_taste(&db, b, &catalogue.centres[9]).await;
+    let landmarks = Landmarks::default();
+    let (mut picks_a, mut picks_b) = (Vec::new(), Vec::new());
+    let (mut cursor_a, mut cursor_b) = (None, None);
+    for _ in 0..6 {
+        let (page_a, page_b) = (
+            page(&db, &landmarks, FeedSettings::default(), a, cursor_a).await,
+            page(&db, &landmarks, FeedSettings::default(), b, cursor_b).await,
+        );
+        (cursor_a, cursor_b) = (page_a.next_cursor, page_b.next_cursor);
+        picks_a.extend(page_a.items.into_iter().filter(|i| i.exploration));
+        picks_b.extend(page_b.items.into_iter().filter(|i| i.exploration));
+    }
+    assert_eq!((picks_a.len(), picks_b.len()), (10, 10), "one in six each");
+    let embedding = |item: &FeedItem| {
+        let index: usize = item.card.title.trim_start_matches("Synthetic s:").parse().unwrap();
+        catalogue.paintings[index].1.clone()
+    };
+    let mean_similarity = |picks: &[FeedItem], taste: &[f32]| {
+        picks.iter().map(|i| cosine(&embedding(i), taste)).sum::<f32>() / picks.len() as f32
+    };
+    let (taste_a, taste_b) = (&catalogue.centres[4], &catalogue.centres[9]);
+    assert!(
+        mean_similarity(&picks_a, taste_a) > mean_similarity(&picks_b, taste_a) + 0.02,
+        "a's picks lean toward a's taste: {} vs {}",
+        mean_similarity(&picks_a, taste_a),
+        mean_similarity(&picks_b, taste_a)
+    );
+    assert!(mean_similarity(&picks_b, taste_b) > mean_similarity(&picks_a, taste_b) + 0.02, "and b's toward b's");
+    // From the same regions: the same clusters, in the same order, mostly.
+    let clusters = |picks: &[FeedItem]| picks.iter().map(|i| i.card.style.clone().unwrap()).collect::<Vec<_>>();
+    let same = clusters(&picks_a).iter().zip(clusters(&picks_b)).filter(|(x, y)| **x == *y).count();
+    assert!(same >= 7, "{:?} vs {:?}", clusters(&picks_a), clusters(&picks_b));
+}
+
+/// A painting the visitor liked, far from their taste, that their model weighs heavily brings
+/// the paintings nearest it onto their pages, each saying why; hiding it takes that back at once.
 #[sqlx::test]
 async fn paintings_like_a_liked_one_join_the_page_and_say_why(db: PgPool) {
-    let (_, ids, v) = catalogue_and_visitor(&db, 240, 12, 5, 0).await;
+    let (catalogue, ids, v) = catalogue_and_visitor(&db, 240, 12, 5, 0).await;
     let twin = visitor();
     // Painting 6 is in cluster 6, far from the taste (cluster 0).
     let liked = ids[6];
+    // Weighed so that the paintings nearest it outrank the taste's own best: three times what
+    // its nearest neighbour needs to tie with that best.
+    let (strength, taste) = (5.0, &catalogue.centres[0]);
+    let embedding = |i: usize| &catalogue.paintings[i].1;
+    let best = (0..ids.len()).map(|i| cosine(embedding(i), taste)).fold(f32::MIN, f32::max);
+    let neighbour = (0..ids.len())
+        .filter(|i| *i != 6)
+        .max_by(|a, b| cosine(embedding(*a), embedding(6)).total_cmp(&cosine(embedding(*b), embedding(6))))
+        .unwrap();
+    let gap = f64::from(best - cosine(embedding(neighbour), taste));
+    let weight =
+        3.0 * strength * gap / taste_model::likeness(f64::from(1.0 - cosine(embedding(neighbour), embedding(6))));
     for visitor in [v, twin] {
         if visitor == twin {
             sqlx::query("INSERT INTO user_preferences (visitor_id, taste) SELECT $2, taste FROM user_preferences WHERE visitor_id = $1")
@@ -211,12 +266,16 @@ async fn paintings_like_a_liked_one_join_the_page_and_say_why(db: PgPool) {
         }
         // Saved from its own page: never shown in the feed.
         mark(&db, "saved_paintings", visitor, &[liked]).await;
-        sqlx::query("UPDATE user_preferences SET liked = $2 WHERE visitor_id = $1")
-            .bind(visitor.0)
-            .bind(vec![liked])
-            .execute(&db)
-            .await
-            .unwrap();
+        sqlx::query(
+            "UPDATE user_preferences SET taste_strength = $3, liked = $2, liked_weights = $4 WHERE visitor_id = $1",
+        )
+        .bind(visitor.0)
+        .bind(vec![liked])
+        .bind(strength as f32)
+        .bind(vec![weight as f32])
+        .execute(&db)
+        .await
+        .unwrap();
         let mut tx = db.begin_cancel_safe().await.unwrap();
         feed::find_liked_near(&mut tx, visitor.0).await.unwrap();
         tx.commit().await.unwrap();

@@ -17,7 +17,7 @@ use crate::error::AppError;
 use crate::server::bench::ingest::http_error;
 use crate::server::config::Config;
 use crate::server::discovery::feed::{self, FeedSettings};
-use crate::server::discovery::taste_worker;
+use crate::server::discovery::taste_model;
 use crate::server::error::ServerResult;
 use crate::server::http::visitor::{VisitorId, VISITOR_COOKIE};
 use crate::server::infra::db::BeginCancelSafe;
@@ -167,7 +167,7 @@ enum Way {
 }
 
 /// Paintings each bench visitor has liked lately (the most the feed uses).
-const LIKED: usize = taste_worker::LIKED_KEPT;
+const LIKED: usize = taste_model::LIKED_CENTRES;
 
 /// The app, served on a free local port for the rest of the run, and a client for its feed.
 struct InProcessServer {
@@ -210,12 +210,14 @@ impl InProcessServer {
 }
 
 /// A new visitor with this taste who has seen exactly the top `seen` of its ranking (exact scan),
-/// and liked `LIKED` paintings spread over the catalogue (each one a search of its own).
+/// and liked `LIKED` paintings spread over the catalogue (the most the learner weighs; the
+/// `LIKED_KEPT` that weigh most are each a search of their own).
 async fn visitor_who_has_seen(db: &PgPool, taste: Vector, seen: usize) -> ServerResult<(VisitorId, Vector)> {
     let visitor = VisitorId(Uuid::new_v4());
     sqlx::query(
-        "INSERT INTO user_preferences (visitor_id, taste, liked, interaction_count)
-         VALUES ($1, $2, ARRAY(SELECT id FROM paintings ORDER BY md5(id::text || $1::text) LIMIT $3), 20)",
+        "INSERT INTO user_preferences (visitor_id, taste, taste_strength, liked, liked_weights, interaction_count)
+         VALUES ($1, $2, 5, ARRAY(SELECT id FROM paintings ORDER BY md5(id::text || $1::text) LIMIT $3),
+                 ARRAY(SELECT (1 + n % 3)::real FROM generate_series(1, $3) AS n), 20)",
     )
     .bind(visitor.0)
     .bind(&taste)

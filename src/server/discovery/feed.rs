@@ -13,7 +13,7 @@
 //! keeps the `CANDIDATES` nearest unseen paintings, and the pages that follow are the best of
 //! them re-ranked exactly against the current taste, until they run out or the taste moves on.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +23,8 @@ use sqlx::{PgConnection, PgPool};
 use crate::error::AppError;
 use crate::server::discovery::paintings::{CardRow, CARD_COLUMNS};
 use crate::server::discovery::popularity::POPULARITY_SQL;
+use crate::server::discovery::taste_model;
+use crate::server::discovery::taste_worker::LIKED_KEPT;
 use crate::server::error::ServerResult;
 use crate::server::http::visitor::VisitorId;
 use crate::server::infra::cache::Cached;
@@ -48,11 +50,11 @@ pub struct FeedSettings {
     pub max_scan_tuples: i64,
     /// Share of the catalogue seen from which deep scans are exact (see `find_candidates`).
     pub exact_scan_seen_share: f64,
-    /// Weight of a painting's likeness to one the visitor liked lately against its likeness to
-    /// their taste (it ranks by the better of the two; 1: equal footing, 0: off).
+    /// Weight of the learned likeness to the paintings a visitor liked lately, against the
+    /// learned taste (1: as learned, 0: off).
     pub liked_weight: f64,
-    /// Weight of everyone's reactions (popularity, -1 to 1) for a visitor who has said nothing;
-    /// it halves by `POPULARITY_HALF_LIFE` interactions.
+    /// Utility that everyone's reactions (popularity, -1 to 1) add for a visitor who has said
+    /// nothing; it halves by `POPULARITY_HALF_LIFE` interactions.
     pub popularity_weight: f64,
 }
 
@@ -77,6 +79,9 @@ const POPULARITY_HALF_LIFE: f64 = 10.0;
 /// candidates, and the unseen paintings nearest each recently liked one (this many each).
 const RESCORED_PER_SLOT: i64 = 3;
 const LIKED_NEIGHBOURS: i64 = 16;
+/// The utility per unit of cosine of a taste that carries no scale of its own (the starting
+/// taste before the first refit, the seed rule's): about a fitted prior's.
+const UNSCALED_TASTE_STRENGTH: f64 = 5.0;
 
 impl Default for FeedSettings {
     fn default() -> Self {
@@ -89,6 +94,9 @@ impl Default for FeedSettings {
 pub struct Landmark {
     vector: Vector,
     neighbours: Vec<i64>,
+    /// How many of `neighbours` make up its region: about its share of the catalogue, so that
+    /// the regions of a small catalogue's landmarks do not overlap.
+    region: i32,
 }
 
 /// Landmarks spread across the catalogue (farthest-point sampling), cached for a while and
@@ -154,7 +162,8 @@ async fn compute_landmarks(db: &PgPool) -> ServerResult<Vec<Landmark>> {
         tx.commit().await?;
         lists
     };
-    Ok(points.into_iter().zip(lists).map(|(vector, neighbours)| Landmark { vector, neighbours }).collect())
+    let region = (vectors.len() / LANDMARKS).clamp(1, LANDMARK_NEIGHBOURS as usize) as i32;
+    Ok(points.into_iter().zip(lists).map(|(vector, neighbours)| Landmark { vector, neighbours, region }).collect())
 }
 
 /// The ids of the `LANDMARK_NEIGHBOURS` sample vectors nearest `point`, nearest first (ties by id).
@@ -221,9 +230,9 @@ pub async fn next_page(
     // the scan settings that every index search below needs (deep scans, diverse picks) and the
     // taste come in one round trip. The page's statements plan once per connection (planning
     // them took longer than running some); only the deep scan needs a custom plan.
-    type Stored = (Option<Vector>, Option<Vec<i64>>, Option<Vec<i64>>, Option<i32>);
-    let (taste, liked, liked_near, interactions): Stored = sqlx::query_as(&format!(
-        "SELECT u.taste, u.liked, u.liked_near, u.interaction_count
+    type Stored = (Option<Vector>, Option<f32>, Option<Vec<i64>>, Option<Vec<f32>>, Option<Vec<i64>>, Option<i32>);
+    let (taste, strength, liked, liked_weights, liked_near, interactions): Stored = sqlx::query_as(&format!(
+        "SELECT u.taste, u.taste_strength, u.liked, u.liked_weights, u.liked_near, u.interaction_count
          FROM (SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7)), {},
                       set_config('plan_cache_mode', 'force_generic_plan', true)) AS one_request_per_visitor
          LEFT JOIN user_preferences u ON u.visitor_id = $1",
@@ -234,7 +243,9 @@ pub async fn next_page(
     .await?;
     let taste = taste.map(|vector| Taste {
         vector,
+        strength: strength.map_or(UNSCALED_TASTE_STRENGTH, f64::from),
         liked: liked.unwrap_or_default(),
+        liked_weights: liked_weights.unwrap_or_default(),
         liked_near: liked_near.unwrap_or_default(),
         interactions: interactions.unwrap_or_default(),
     });
@@ -294,11 +305,15 @@ const UNSEEN: &str = "p.published
     AND NOT EXISTS (SELECT 1 FROM shown_paintings s WHERE s.visitor_id = $1 AND s.painting_id = p.id)
     AND NOT EXISTS (SELECT 1 FROM hidden_paintings h WHERE h.visitor_id = $1 AND h.painting_id = p.id)";
 
-/// What the feed knows of a visitor's taste.
+/// What the feed knows of a visitor's taste (see `taste_model`).
 struct Taste {
     vector: Vector,
-    /// Paintings they liked lately, newest first, and unseen paintings nearest those.
+    /// Utility per unit of cosine to `vector`.
+    strength: f64,
+    /// Paintings they liked lately, newest first, the weight of likeness to each, and unseen
+    /// paintings nearest those that weigh most.
     liked: Vec<i64>,
+    liked_weights: Vec<f32>,
     liked_near: Vec<i64>,
     interactions: i32,
 }
@@ -313,10 +328,10 @@ struct Nearest {
 /// The `limit` best unseen paintings for the taste, best first, the id of the next one, if
 /// there is one, and where they were found. The taste's nearest come from the visitor's candidates re-ranked against it,
 /// after a deep scan for new candidates when those cannot fill the page. Unless the weights
-/// are zero, the best of them and the paintings nearest each recently liked one (found by the
-/// taste worker, see `find_liked_near`) are then re-scored: by the better of its likeness to the
-/// taste and to the liked painting it is most like, plus everyone's reactions while the visitor
-/// has said little.
+/// are zero, the best of them and the paintings nearest the liked ones that weigh most (found
+/// by the taste worker, see `find_liked_near`) are then re-scored with the visitor's whole
+/// utility: the taste, likeness to each liked painting, and everyone's reactions while the
+/// visitor has said little.
 async fn nearest_unseen(
     tx: &mut PgConnection,
     settings: FeedSettings,
@@ -348,8 +363,8 @@ async fn nearest_unseen(
 }
 
 /// `pool` (unseen paintings near the taste) and those of the paintings nearest the visitor's
-/// liked ones that are still unseen, best score first; a painting among those nearest a liked
-/// one says which it is most like.
+/// liked ones that are still unseen, best utility first; a painting among those nearest a liked
+/// one says which liked painting adds most to it.
 async fn rescored(
     tx: &mut PgConnection,
     settings: FeedSettings,
@@ -362,71 +377,60 @@ async fn rescored(
         #[sqlx(flatten)]
         card: CardRow,
         similarity: f32,
-        liked_similarity: Option<f32>,
+        likeness: Option<f64>,
         popularity: f32,
-        liked_id: Option<i64>,
         near_liked: bool,
+        because_id: Option<i64>,
         because_title: Option<String>,
         because_title_en: Option<String>,
         because_saved: Option<bool>,
     }
     // A liked weight of 0 turns the liked paintings off altogether (reasons too).
-    let (liked, liked_near): (&[i64], &[i64]) = match settings.liked_weight > 0.0 {
-        true => (&taste.liked, &taste.liked_near),
-        false => (&[], &[]),
+    let (liked, weights, liked_near): (&[i64], &[f32], &[i64]) = match settings.liked_weight > 0.0 {
+        true => (&taste.liked, &taste.liked_weights, &taste.liked_near),
+        false => (&[], &[], &[]),
     };
-    // A hidden painting stops counting as liked at once, before the worker has learned the hide.
+    // A hidden painting stops counting as liked at once, before the worker has learned the
+    // hide. Likeness is `taste_model::likeness` of the cosine distance.
+    let reach = taste_model::LIKENESS_REACH;
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "WITH liked AS (
-             SELECT l.id, p.embedding, p.title, p.title_en,
+             SELECT l.id, l.weight, p.embedding, p.title, p.title_en,
                     EXISTS (SELECT 1 FROM saved_paintings s WHERE s.visitor_id = $1 AND s.painting_id = l.id) AS saved
-             FROM unnest($3::bigint[]) AS l(id) JOIN paintings p ON p.id = l.id AND p.published
+             FROM unnest($3::bigint[], $4::real[]) AS l(id, weight) JOIN paintings p ON p.id = l.id AND p.published
              WHERE NOT EXISTS (SELECT 1 FROM hidden_paintings h WHERE h.visitor_id = $1 AND h.painting_id = l.id)
          )
-         SELECT {CARD_COLUMNS}, (1 - (p.embedding <=> $2))::real AS similarity, b.similarity AS liked_similarity,
-                {POPULARITY_SQL} AS popularity, b.id AS liked_id, p.id = ANY($5) AS near_liked,
-                b.title AS because_title, b.title_en AS because_title_en, b.saved AS because_saved
-         FROM (SELECT unnest($4::bigint[]) AS id UNION SELECT unnest($5::bigint[])) pool
+         SELECT {CARD_COLUMNS}, (1 - (p.embedding <=> $2))::real AS similarity, k.likeness,
+                {POPULARITY_SQL} AS popularity, p.id = ANY($6) AS near_liked,
+                b.id AS because_id, b.title AS because_title, b.title_en AS because_title_en, b.saved AS because_saved
+         FROM (SELECT unnest($5::bigint[]) AS id UNION SELECT unnest($6::bigint[])) pool
          JOIN paintings p ON p.id = pool.id AND {UNSEEN}
          LEFT JOIN LATERAL (
-             SELECT l.*, (1 - (p.embedding <=> l.embedding))::real AS similarity FROM liked l WHERE l.id <> p.id
-             ORDER BY similarity DESC LIMIT 1
+             SELECT sum(l.weight * exp(-(p.embedding <=> l.embedding) / {reach}))::float8 AS likeness
+             FROM liked l WHERE l.id <> p.id
+         ) k ON true
+         LEFT JOIN LATERAL (
+             SELECT l.* FROM liked l WHERE l.id <> p.id AND l.weight > 0
+             ORDER BY l.weight * exp(-(p.embedding <=> l.embedding) / {reach}) DESC, l.id LIMIT 1
          ) b ON true
          LEFT JOIN painting_reactions r ON r.painting_id = p.id"
     ))
     .bind(visitor.0)
     .bind(&taste.vector)
     .bind(liked)
+    .bind(weights)
     .bind(pool)
     .bind(liked_near)
     .fetch_all(&mut *tx)
     .await?;
-    // Similarities to a taste and to a painting are on different scales (a taste is no painting),
-    // so each counts as how far it falls below the best in its own list: the taste's nearest
-    // unseen painting and each liked painting's both start at 0.
-    let best_taste = rows.iter().map(|row| row.similarity).fold(f32::MIN, f32::max);
-    let mut best_liked: HashMap<i64, f32> = HashMap::new();
-    for row in &rows {
-        if let (Some(id), Some(similarity)) = (row.liked_id, row.liked_similarity) {
-            let best = best_liked.entry(id).or_insert(similarity);
-            *best = best.max(similarity);
-        }
-    }
     let popularity_weight = settings.popularity_weight(taste.interactions);
     let mut scored: Vec<(f64, Nearest)> = rows
         .into_iter()
         .map(|row| {
-            let from_taste = f64::from(row.similarity - best_taste);
-            // The weight scales the liked painting's nearness (1 at its best) against the taste's
-            // (with a weight of 0 no liked painting was asked for).
-            let from_liked = match (row.liked_id, row.liked_similarity) {
-                (Some(id), Some(similarity)) => {
-                    settings.liked_weight * (1.0 + f64::from(similarity - best_liked[&id])) - 1.0
-                }
-                _ => f64::MIN,
-            };
-            let score = from_taste.max(from_liked) + popularity_weight * f64::from(row.popularity);
-            let because = match (row.liked_id.filter(|_| row.near_liked), row.because_title) {
+            let score = taste.strength * f64::from(row.similarity)
+                + settings.liked_weight * row.likeness.unwrap_or(0.0)
+                + popularity_weight * f64::from(row.popularity);
+            let because = match (row.because_id.filter(|_| row.near_liked), row.because_title) {
                 (Some(painting_id), Some(title)) => Some(Because {
                     painting_id,
                     title,
@@ -518,15 +522,18 @@ fn scan_settings(max_scan_tuples: i64) -> String {
     )
 }
 
-/// Stores the `LIKED_NEIGHBOURS` unseen paintings nearest each of the visitor's liked ones, for
-/// the feed to re-score (see `nearest_unseen`): one index search each, in the taste worker's
-/// transaction rather than in every feed request.
+/// Stores the `LIKED_NEIGHBOURS` unseen paintings nearest each of the visitor's liked ones that
+/// weigh most (`LIKED_KEPT` of them), for the feed to re-score (see `nearest_unseen`): one index
+/// search each, in the taste worker's transaction rather than in every feed request.
 pub async fn find_liked_near(tx: &mut PgConnection, visitor: uuid::Uuid) -> ServerResult<()> {
     set_scan_settings(&mut *tx, FeedSettings::DEFAULT.max_scan_tuples).await?;
     // A literal LIMIT: a generic plan cannot see a bound one and may rank the whole catalogue.
     sqlx::query(&format!(
         "UPDATE user_preferences u SET liked_near = ARRAY(
-             SELECT DISTINCT n.id FROM unnest(u.liked) AS l(id) JOIN paintings lp ON lp.id = l.id
+             SELECT DISTINCT n.id FROM (
+                 SELECT l.id FROM unnest(u.liked, u.liked_weights) AS l(id, weight)
+                 WHERE l.weight > 0 ORDER BY l.weight DESC, l.id LIMIT {LIKED_KEPT}
+             ) l JOIN paintings lp ON lp.id = l.id
              CROSS JOIN LATERAL (
                  SELECT p.id FROM paintings p WHERE {UNSEEN} AND p.id <> ALL(u.liked)
                  ORDER BY p.embedding <=> lp.embedding LIMIT {LIKED_NEIGHBOURS}
@@ -568,10 +575,13 @@ async fn fetch_scored(
     Ok(rows.into_iter().map(|r| (r.card, r.similarity)).collect())
 }
 
-/// Unseen paintings spread over the catalogue: the nearest unseen painting to each landmark in
-/// turn, from `first_turn`. Landmarks come in farthest-point order, so consecutive ones are far
-/// apart. The cached neighbour lists answer most picks in one
-/// statement; a landmark whose list this visitor has used up is searched in the index.
+/// Unseen paintings spread over the catalogue: one from each landmark's region in turn, from
+/// `first_turn`. Landmarks come in farthest-point order, so consecutive ones are far apart.
+/// Within a region (the landmark's cached nearest paintings) the pick is the one nearest the
+/// taste, if there is one, else nearest the landmark: exploration still visits every region,
+/// but shows the visitor what they are likeliest to care about there, which they then react
+/// to. The cached lists answer most picks in one statement; a landmark whose list this
+/// visitor has used up is searched in the index.
 async fn diverse_unseen(
     tx: &mut PgConnection,
     visitor: VisitorId,
@@ -589,24 +599,29 @@ async fn diverse_unseen(
         (0..landmarks.len()).map(|turn| &landmarks[(first_turn as usize + turn) % landmarks.len()]).collect();
     // A spare landmark or two in case a list is used up.
     let listed = &turns[..(wanted + 2).min(turns.len())];
-    let (mut neighbours, mut firsts, mut lasts) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut neighbours, mut firsts, mut lasts, mut regions) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for landmark in listed {
         firsts.push(neighbours.len() as i32 + 1);
         neighbours.extend_from_slice(&landmark.neighbours);
         lasts.push(neighbours.len() as i32);
+        regions.push(landmark.region);
     }
-    // The first two available paintings of each listed landmark's list (two, in case lists
-    // overlap). Each list is walked in its own order and probed by id, stopping early: a plan
-    // free to choose would hash every painting the visitor has seen.
+    // The two best available paintings of each listed landmark's list (two, in case lists
+    // overlap): those of its region nearest the taste (without one, nearest the landmark),
+    // else the first ones past its region. Each list is probed by id: a plan free to choose
+    // would hash every painting the visitor has seen.
     let rows: Vec<Pick> = sqlx::query_as(&format!(
-        "SELECT t.turn, {CARD_COLUMNS}, (1 - (p.embedding <=> $2))::real AS similarity
-         FROM unnest($3::int[], $4::int[]) WITH ORDINALITY AS t(first, last, turn)
+        "SELECT t.turn, {CARD_COLUMNS}, p.similarity
+         FROM unnest($3::int[], $4::int[], $7::int[]) WITH ORDINALITY AS t(first, last, region, turn)
          CROSS JOIN LATERAL (
-             SELECT p.* FROM unnest($5[t.first:t.last]) AS c(id)
+             SELECT p.*, (1 - (p.embedding <=> $2))::real AS similarity, c.n > t.region AS beyond,
+                    CASE WHEN c.n <= t.region THEN p.embedding <=> $2 END AS distance, c.n
+             FROM unnest($5[t.first:t.last]) WITH ORDINALITY AS c(id, n)
              CROSS JOIN LATERAL (SELECT p.* FROM paintings p WHERE p.id = c.id AND {UNSEEN} AND p.id <> ALL($6)) p
+             ORDER BY beyond, distance NULLS LAST, c.n
              LIMIT 2
          ) p
-         ORDER BY t.turn"
+         ORDER BY t.turn, p.beyond, p.distance NULLS LAST, p.n"
     ))
     .bind(visitor.0)
     .bind(taste)
@@ -614,6 +629,7 @@ async fn diverse_unseen(
     .bind(&lasts)
     .bind(&neighbours)
     .bind(exclude)
+    .bind(&regions)
     .fetch_all(&mut *tx)
     .await?;
     let mut excluded: HashSet<i64> = exclude.iter().copied().collect();

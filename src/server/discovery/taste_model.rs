@@ -2,14 +2,19 @@
 //! model each time they say something new.
 //!
 //! Each painting a visitor was shown gets a level: hidden (0) < shown and passed over (1) <
-//! viewed or clicked (2) < saved, shared or bought (3). A linear utility `s(x) = b + w·z(x)`
-//! over `z`, the painting's coordinates in the catalogue's principal components, is fitted to those levels with the all-threshold
+//! viewed or clicked (2) < saved, shared or bought (3). The utility of a painting `x` is
+//! `s(x) = b + w·z(x) + Σ a_j k(x, c_j)`: a linear part over `z`, the painting's coordinates in
+//! the catalogue's principal components, and its likeness `k` to each painting `c_j` the
+//! visitor liked lately (viewed or better), so that a visitor with two or three separate
+//! interests is not averaged into none. It is fitted to those levels with the all-threshold
 //! ordinal logistic loss (one logistic term per threshold, Rennie & Srebro 2005): concave, so a
 //! few Newton steps find the best fit. A Gaussian prior centred on the visitor's starting taste
-//! (their home styles, blended with room photos) keeps a short history from swinging it.
+//! (their home styles, blended with room photos) keeps a short history from swinging the linear
+//! part; another, centred on 0, keeps one like from counting for much until others agree.
 //!
-//! The stored taste is the 512-d direction that ranks paintings exactly as `s` does, so the
-//! feed's nearest-neighbour scan serves the model unchanged.
+//! The stored taste is the 512-d direction that ranks paintings exactly as the linear part does,
+//! so the feed's nearest-neighbour scan serves the model unchanged; with it go the linear part's
+//! scale and each liked painting's weight, which the feed uses to re-score its candidates.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,9 +40,19 @@ pub const BASIS_SAMPLE: i64 = 20_000;
 const THRESHOLDS: [f64; 3] = [-1.0, 1.0, 2.0];
 /// How far (standard deviation of its utilities over the catalogue) the prior spreads paintings.
 const PRIOR_SPREAD: f64 = 1.5;
-/// Precision of the prior on each weight, and on the visitor's bias.
-const PRIOR_PRECISION: f64 = 1.0;
+/// Precision of the prior on each weight, on the visitor's bias, and on each liked painting's
+/// weight. A loose prior on the weights: the starting taste (home styles) is a hint, and the
+/// protocol of `artwall-bench quality` (issue 16) learned best at 0.2 of the values tried
+/// (0.1-1).
+const PRIOR_PRECISION: f64 = 0.2;
 const BIAS_PRECISION: f64 = 0.1;
+const LIKENESS_PRECISION: f64 = 1.0;
+/// How far likeness to a liked painting reaches: a painting at cosine distance `d` from it is
+/// `exp(-d / LIKENESS_REACH)` like it (a demo painting's nearest neighbour lies at about 0.015,
+/// its hundredth at about 0.06; of 0.03-0.12, 0.08 learned best).
+pub const LIKENESS_REACH: f64 = 0.08;
+/// The most recent liked paintings whose likeness the utility weighs.
+pub const LIKED_CENTRES: usize = 16;
 const NEWTON_STEPS: usize = 8;
 /// The random probe of the basis computation is fixed, so a sample always gives one basis.
 const BASIS_SEED: u64 = 16;
@@ -139,13 +154,15 @@ impl Basis {
         }
     }
 
-    /// The 512-d unit direction that ranks paintings as the weights' utilities do.
-    fn direction(&self, weights: &DVector<f64>) -> Vec<f32> {
+    /// The 512-d unit direction that ranks paintings as the weights' utilities do, and the
+    /// utility per unit of cosine to it.
+    fn direction(&self, weights: &DVector<f64>) -> (Vec<f32>, f64) {
         let mut direction = vec![0.0f32; EMBEDDING_DIM];
         for (component, w) in self.components.iter().zip(weights.iter()) {
             direction.iter_mut().zip(component).for_each(|(d, c)| *d += *w as f32 * c);
         }
-        l2_normalised(&direction)
+        let norm = direction.iter().map(|d| f64::from(*d).powi(2)).sum::<f64>().sqrt();
+        (l2_normalised(&direction), norm / f64::from(self.unit()))
     }
 }
 
@@ -316,22 +333,59 @@ impl Reaction {
     }
 }
 
-/// The taste that best explains `observations` (a painting's embedding and the visitor's
-/// reaction to it) under the prior centred on `prior` (the starting taste, if any). None when
-/// there is nothing to go on: no prior and nothing viewed or saved.
-pub fn fit(basis: &Basis, prior: Option<&[f32]>, observations: &[(&[f32], Reaction)]) -> Option<Vec<f32>> {
+/// A visitor's fitted utility, as the feed uses it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    /// The unit direction that ranks paintings as the linear part of the utility does.
+    pub taste: Vec<f32>,
+    /// The linear part's utility per unit of cosine to `taste` (None: a taste with no scale).
+    pub strength: Option<f64>,
+    /// The weight of likeness to each liked painting given to `fit`, in its order.
+    pub likeness: Vec<f64>,
+}
+
+/// How much a painting at cosine distance `distance` from a liked one is like it.
+pub fn likeness(distance: f64) -> f64 {
+    (-distance / LIKENESS_REACH).exp()
+}
+
+/// The utility that best explains `observations` (a painting's embedding and the visitor's
+/// reaction to it) under the prior centred on `prior` (the starting taste, if any), with a
+/// likeness term for each of `liked` (embeddings of paintings among the observations). None
+/// when there is nothing to go on: no prior and nothing viewed or saved.
+pub fn fit(
+    basis: &Basis,
+    prior: Option<&[f32]>,
+    observations: &[(&[f32], Reaction)],
+    liked: &[&[f32]],
+) -> Option<Model> {
     let positive = observations.iter().any(|(_, r)| r.level >= VIEWED);
     if basis.dimensions() == 0 || (prior.is_none() && !positive) {
-        return prior.map(l2_normalised);
+        return prior.map(|taste| Model {
+            taste: l2_normalised(taste),
+            strength: None,
+            likeness: vec![0.0; liked.len()],
+        });
     }
-    let k = basis.dimensions();
+    let (k, m) = (basis.dimensions(), liked.len());
     let centre = prior.map_or_else(|| DVector::zeros(k), |taste| basis.prior_weights(taste));
     let embeddings: Vec<&[f32]> = observations.iter().map(|(embedding, _)| *embedding).collect();
-    // A row per observation: its coordinates, then 1 for the visitor's bias.
-    let design = basis.coordinates(&embeddings).insert_column(k, 1.0);
-    let target = centre.push(0.0);
-    let mut precision = DVector::from_element(k + 1, PRIOR_PRECISION);
-    precision[k] = BIAS_PRECISION;
+    // A row per observation: its coordinates, its likeness to each liked painting, then 1 for
+    // the visitor's bias. (Similarities as one matrix product: fast even in a debug build.)
+    let coordinates = basis.coordinates(&embeddings);
+    let observed = DMatrix::from_fn(observations.len(), EMBEDDING_DIM, |i, j| f64::from(embeddings[i][j]));
+    let similarities = observed * DMatrix::from_fn(EMBEDDING_DIM, m, |i, j| f64::from(liked[j][i]));
+    let design = DMatrix::from_fn(observations.len(), k + m + 1, |i, j| match j {
+        j if j < k => coordinates[(i, j)],
+        j if j < k + m => likeness(1.0 - similarities[(i, j - k)]),
+        _ => 1.0,
+    });
+    let target = DVector::from_fn(k + m + 1, |j, _| if j < k { centre[j] } else { 0.0 });
+    let precision = DVector::from_fn(k + m + 1, |j, _| match j {
+        j if j < k => PRIOR_PRECISION,
+        j if j < k + m => LIKENESS_PRECISION,
+        _ => BIAS_PRECISION,
+    });
     let mut theta = target.clone();
     for _ in 0..NEWTON_STEPS {
         // Gradient and negated Hessian of the log posterior.
@@ -355,7 +409,8 @@ pub fn fit(basis: &Basis, prior: Option<&[f32]>, observations: &[(&[f32], Reacti
             break;
         }
     }
-    Some(basis.direction(&theta.rows(0, k).into_owned()))
+    let (taste, strength) = basis.direction(&theta.rows(0, k).into_owned());
+    Some(Model { taste, strength: Some(strength), likeness: theta.rows(k, m).iter().copied().collect() })
 }
 
 fn sigmoid(x: f64) -> f64 {
@@ -450,11 +505,13 @@ mod tests {
         let paintings = catalogue(100, 2);
         let basis = Basis::fit(&paintings);
         let prior = &paintings[0];
-        let taste = fit(&basis, Some(prior), &[]).unwrap();
+        let model = fit(&basis, Some(prior), &[], &[]).unwrap();
+        assert!(model.strength.is_some_and(|s| s > 0.0) && model.likeness.is_empty());
+        let taste = model.taste;
         assert!(cosine(&taste, prior) > 0.5, "the prior's direction within the basis: {}", cosine(&taste, prior));
         let passed: Vec<(&[f32], Reaction)> =
             paintings[1..5].iter().map(|p| (p.as_slice(), Reaction { level: PASSED_OVER, weight: 1.0 })).collect();
-        assert_eq!(fit(&basis, None, &passed), None, "no prior and nothing liked");
+        assert_eq!(fit(&basis, None, &passed, &[]), None, "no prior and nothing liked");
     }
 
     #[test]
@@ -463,17 +520,63 @@ mod tests {
         let basis = Basis::fit(&paintings);
         let prior = &paintings[0];
         let liked = &paintings[1];
-        let before = fit(&basis, Some(prior), &[]).unwrap();
+        let taste = |observations: &[(&[f32], Reaction)], prior| fit(&basis, prior, observations, &[]).unwrap().taste;
+        let before = taste(&[], Some(prior));
         // What the prior likes best (after the prior itself): hiding it has something to undo.
         let disliked = paintings[1..].iter().max_by(|a, b| cosine(a, &before).total_cmp(&cosine(b, &before))).unwrap();
         let saves: Vec<(&[f32], Reaction)> = vec![(liked, Reaction { level: SAVED, weight: 1.0 }); 3];
-        let after_saves = fit(&basis, Some(prior), &saves).unwrap();
+        let after_saves = taste(&saves, Some(prior));
         assert!(cosine(&after_saves, liked) > cosine(&before, liked) + 0.1);
         let hides: Vec<(&[f32], Reaction)> = vec![(disliked, Reaction { level: HIDDEN, weight: 1.0 }); 3];
-        let after_hides = fit(&basis, Some(prior), &hides).unwrap();
+        let after_hides = taste(&hides, Some(prior));
         let (was, is) = (cosine(&before, disliked), cosine(&after_hides, disliked));
         assert!(is < was - 0.05, "hidden painting: cosine {was} before, {is} after");
-        let taste = fit(&basis, None, &saves).unwrap();
-        assert!(cosine(&taste, liked) > 0.5, "no prior: a save alone starts a taste near it");
+        assert!(cosine(&taste(&saves, None), liked) > 0.5, "no prior: a save alone starts a taste near it");
+    }
+
+    fn cosine_distance(a: &[f32], b: &[f32]) -> f64 {
+        1.0 - a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum::<f64>()
+    }
+
+    /// The utility the feed ranks by (without popularity).
+    fn utility(model: &Model, liked: &[&[f32]], painting: &[f32]) -> f64 {
+        let linear = model.strength.unwrap() * f64::from(cosine(&model.taste, painting));
+        let likeness: f64 =
+            liked.iter().zip(&model.likeness).map(|(c, a)| a * likeness(cosine_distance(painting, c))).sum();
+        linear + likeness
+    }
+
+    #[test]
+    fn a_visitor_with_two_separate_interests_gets_both_through_likeness() {
+        // Eight schools of 40 paintings each, close around their centres.
+        let centres = catalogue(8, 5);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(6);
+        let paintings: Vec<Vec<f32>> = (0..320)
+            .map(|i| {
+                let noise = catalogue(1, rng.random()).remove(0);
+                l2_normalised(&centres[i % 8].iter().zip(&noise).map(|(c, n)| c + 0.15 * n).collect::<Vec<f32>>())
+            })
+            .collect();
+        let basis = Basis::fit(&paintings);
+        // Two liked paintings of schools as far apart as the catalogue has, each liked twice over.
+        let a = &paintings[0];
+        let b = paintings.iter().min_by(|x, y| cosine(x, a).total_cmp(&cosine(y, a))).unwrap();
+        let mut observations: Vec<(&[f32], Reaction)> = vec![(a, Reaction { level: SAVED, weight: 1.0 }); 2];
+        observations.extend(vec![(b.as_slice(), Reaction { level: SAVED, weight: 1.0 }); 2]);
+        // Passed over: a painting of each other school.
+        let school_of =
+            |p: &[f32]| (0..8).max_by(|i, j| cosine(p, &centres[*i]).total_cmp(&cosine(p, &centres[*j]))).unwrap();
+        let others = (0..8).filter(|school| ![school_of(a), school_of(b)].contains(school));
+        observations
+            .extend(others.map(|school| (paintings[school].as_slice(), Reaction { level: PASSED_OVER, weight: 1.0 })));
+        let liked: Vec<&[f32]> = vec![a, b];
+        let model = fit(&basis, None, &observations, &liked).unwrap();
+        assert!(model.likeness.iter().all(|w| *w > 0.0), "both liked paintings count: {:?}", model.likeness);
+        // The top 80 by utility (two schools' worth) are mostly from both liked schools.
+        let mut ranked: Vec<&Vec<f32>> = paintings.iter().collect();
+        ranked.sort_by(|x, y| utility(&model, &liked, y).total_cmp(&utility(&model, &liked, x)));
+        let from = |school: usize| ranked[..80].iter().filter(|p| school_of(p) == school).count();
+        let (from_a, from_b) = (from(school_of(a)), from(school_of(b)));
+        assert!(from_a >= 25 && from_b >= 25, "top 80: {from_a} of a's school, {from_b} of b's");
     }
 }

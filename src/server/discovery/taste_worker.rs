@@ -11,7 +11,7 @@
 //! workers off each other's rows. New events wake the worker through LISTEN/NOTIFY; a short
 //! poll covers a missed notification.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,8 +38,8 @@ pub const EVENTS_PER_VISITOR_BATCH: i64 = 500;
 const IDLE_POLL: Duration = Duration::from_secs(1);
 /// The ordinal learner refits from at most this many of a visitor's latest events.
 pub const HISTORY_EVENTS: i64 = 400;
-/// How many recently liked paintings the feed shows more of (each costs the worker one index
-/// search per batch).
+/// How many of the liked paintings (those weighing most) the feed shows more of: each costs the
+/// worker one index search per batch.
 pub const LIKED_KEPT: usize = 4;
 
 /// Which learner the worker runs, with what it keeps between rounds.
@@ -169,8 +169,9 @@ pub async fn process_visitor(db: &PgPool, learner: &TasteLearner, visitor: Uuid)
     let applied = weights.iter().zip(&events).filter(|(w, e)| **w != 0.0 && e.painting_id.is_some()).count() as i32;
     // A full history window starts the next one from what it taught (see `refit`).
     let mut consolidate = false;
-    // Recently liked paintings, newest first (the seed rule has none: it is the baseline).
-    let mut liked_lately = LikedLately::default();
+    // The liked paintings the model weighs, most recent first, with their weights, and the
+    // scale of its taste (the seed rule has none of these: it is the baseline).
+    let (mut liked, mut likeness, mut strength) = (Vec::new(), Vec::new(), None);
     let taste = match basis {
         None => {
             let embeddings = embeddings_of(&mut tx, events.iter().filter_map(|e| e.painting_id)).await?;
@@ -186,29 +187,36 @@ pub async fn process_visitor(db: &PgPool, learner: &TasteLearner, visitor: Uuid)
         Some(basis) => {
             let prior = prior.map(|p| p.to_vec());
             let refitted;
-            (refitted, consolidate, liked_lately) = refit(&mut tx, &basis, visitor, prior.as_deref(), prior_at).await?;
-            refitted.or(taste.map(|t| t.to_vec()))
+            (refitted, consolidate, liked) = refit(&mut tx, &basis, visitor, prior.as_deref(), prior_at).await?;
+            match refitted {
+                Some(model) => {
+                    (likeness, strength) = (model.likeness, model.strength);
+                    Some(model.taste)
+                }
+                None => {
+                    liked.clear();
+                    taste.map(|t| t.to_vec())
+                }
+            }
         }
     };
-    // The newly liked first, then those liked before that this window did not take back (a
-    // new window, after consolidation, keeps the older ones).
     sqlx::query(
-        "INSERT INTO user_preferences (visitor_id, taste, interaction_count, liked) VALUES ($1, $2, $3, $5[:$7])
+        "INSERT INTO user_preferences (visitor_id, taste, taste_strength, interaction_count, liked, liked_weights)
+         VALUES ($1, $2, $3, $4, $6, $7)
          ON CONFLICT (visitor_id) DO UPDATE
-         SET taste = EXCLUDED.taste, interaction_count = user_preferences.interaction_count + $3, updated_at = now(),
-             prior = CASE WHEN $4 THEN EXCLUDED.taste ELSE user_preferences.prior END,
-             prior_at = CASE WHEN $4 THEN now() ELSE user_preferences.prior_at END,
-             liked = (SELECT coalesce(array_agg(id ORDER BY at), '{}') FROM (
-                 SELECT id, min(at) AS at FROM unnest($5::bigint[] || user_preferences.liked) WITH ORDINALITY AS l(id, at)
-                 WHERE id <> ALL($6) GROUP BY id ORDER BY at LIMIT $7) newest)",
+         SET taste = EXCLUDED.taste, taste_strength = EXCLUDED.taste_strength,
+             interaction_count = user_preferences.interaction_count + $4, updated_at = now(),
+             prior = CASE WHEN $5 THEN EXCLUDED.taste ELSE user_preferences.prior END,
+             prior_at = CASE WHEN $5 THEN now() ELSE user_preferences.prior_at END,
+             liked = EXCLUDED.liked, liked_weights = EXCLUDED.liked_weights",
     )
     .bind(visitor)
     .bind(taste.map(Vector::from))
+    .bind(strength.map(|s| s as f32))
     .bind(applied)
     .bind(consolidate)
-    .bind(&liked_lately.liked)
-    .bind(&liked_lately.taken_back)
-    .bind(LIKED_KEPT as i32)
+    .bind(&liked)
+    .bind(likeness.iter().map(|w| *w as f32).collect::<Vec<f32>>())
     .execute(&mut *tx)
     .await?;
     if learner.kind == TasteLearnerKind::Ordinal {
@@ -250,29 +258,19 @@ async fn embeddings_of(
     Ok(rows.into_iter().map(|(id, v)| (id, v.to_vec())).collect())
 }
 
-/// What a history window says the visitor liked lately.
-#[derive(Debug, Default)]
-struct LikedLately {
-    /// Paintings now saved, shared or bought, most recently liked first. (Long views count for
-    /// the taste, not here: in `artwall-bench quality` showing more like each viewed painting
-    /// cost a quarter of the page's precision.)
-    liked: Vec<i64>,
-    /// Paintings hidden or unsaved since they were last liked.
-    taken_back: Vec<i64>,
-}
-
-/// The ordinal learner's taste for the visitor: their model refitted to the reactions in their
-/// latest `HISTORY_EVENTS` events since their starting taste was set (None when there is
-/// nothing to go on), whether that window is full, and what it says they liked lately. A full
-/// window becomes the next prior, so what older events taught is kept while each refit reads a
-/// bounded history.
+/// The ordinal learner's model of the visitor: refitted to the reactions in their latest
+/// `HISTORY_EVENTS` events since their starting taste was set (None when there is nothing to
+/// go on), whether that window is full, and the liked paintings it weighs (the most recent
+/// `LIKED_CENTRES` viewed or better, newest first; a hide or an unsave takes one back). A full
+/// window becomes the next prior, so what older events taught is kept while each refit reads
+/// a bounded history.
 async fn refit(
     tx: &mut PgConnection,
     basis: &Basis,
     visitor: Uuid,
     prior: Option<&[f32]>,
     prior_at: Option<OffsetDateTime>,
-) -> ServerResult<(Option<Vec<f32>>, bool, LikedLately)> {
+) -> ServerResult<(Option<taste_model::Model>, bool, Vec<i64>)> {
     let history: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
         "SELECT event_type, painting_id, dwell FROM (
              SELECT id, event_type, painting_id, (metadata->>'dwellTimeMs')::bigint AS dwell FROM activities
@@ -286,33 +284,32 @@ async fn refit(
     .fetch_all(&mut *tx)
     .await?;
     let mut reactions: HashMap<i64, Reaction> = HashMap::new();
-    // Each painting liked in this window, and when (its place in the history); each one a hide
-    // or an unsave took back.
-    let mut liked_at: HashMap<i64, usize> = HashMap::new();
-    let mut taken_back = HashSet::new();
+    // When each painting's reaction last rose (its place in the history).
+    let mut raised_at: HashMap<i64, usize> = HashMap::new();
     for (at, (event_type, painting_id, dwell)) in history.iter().enumerate() {
         let Some(kind) = EventKind::parse(event_type) else { continue };
         let before = reactions.get(painting_id).copied();
         let Some(reaction) = Reaction::after(before, kind, *dwell) else { continue };
-        if reaction.level >= taste_model::SAVED && before != Some(reaction) {
-            liked_at.insert(*painting_id, at);
-            taken_back.remove(painting_id);
-        } else if reaction.level < taste_model::SAVED && matches!(kind, EventKind::Hide | EventKind::Unsave) {
-            liked_at.remove(painting_id);
-            taken_back.insert(*painting_id);
+        if before.is_none_or(|before| reaction.level > before.level) {
+            raised_at.insert(*painting_id, at);
         }
         reactions.insert(*painting_id, reaction);
     }
-    let mut liked: Vec<(usize, i64)> = liked_at.into_iter().map(|(id, at)| (at, id)).collect();
+    let mut liked: Vec<(usize, i64)> = reactions
+        .iter()
+        .filter(|(_, reaction)| reaction.level >= taste_model::VIEWED)
+        .map(|(id, _)| (raised_at[id], *id))
+        .collect();
     liked.sort_unstable_by(|a, b| b.cmp(a));
-    let lately = LikedLately {
-        liked: liked.into_iter().map(|(_, id)| id).collect(),
-        taken_back: taken_back.into_iter().collect(),
-    };
+    liked.truncate(taste_model::LIKED_CENTRES);
     let embeddings = embeddings_of(&mut *tx, reactions.keys().copied()).await?;
+    // A painting deleted since counts for nothing.
+    let liked: Vec<i64> = liked.into_iter().map(|(_, id)| id).filter(|id| embeddings.contains_key(id)).collect();
     let observations: Vec<(&[f32], Reaction)> =
         reactions.iter().filter_map(|(id, reaction)| Some((embeddings.get(id)?.as_slice(), *reaction))).collect();
-    Ok((taste_model::fit(basis, prior, &observations), history.len() as i64 >= HISTORY_EVENTS, lately))
+    let centres: Vec<&[f32]> = liked.iter().map(|id| embeddings[id].as_slice()).collect();
+    let model = taste_model::fit(basis, prior, &observations, &centres);
+    Ok((model, history.len() as i64 >= HISTORY_EVENTS, liked))
 }
 
 /// Before retention deletes learned events older than `days`, each visitor whose refit window
