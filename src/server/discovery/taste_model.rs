@@ -534,15 +534,11 @@ mod tests {
         assert!(cosine(&taste(&saves, None), liked) > 0.5, "no prior: a save alone starts a taste near it");
     }
 
-    fn cosine_distance(a: &[f32], b: &[f32]) -> f64 {
-        1.0 - a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum::<f64>()
-    }
-
     /// The utility the feed ranks by (without popularity).
     fn utility(model: &Model, liked: &[&[f32]], painting: &[f32]) -> f64 {
         let linear = model.strength.unwrap() * f64::from(cosine(&model.taste, painting));
         let likeness: f64 =
-            liked.iter().zip(&model.likeness).map(|(c, a)| a * likeness(cosine_distance(painting, c))).sum();
+            liked.iter().zip(&model.likeness).map(|(c, a)| a * likeness(1.0 - f64::from(cosine(painting, c)))).sum();
         linear + likeness
     }
 

@@ -187,16 +187,13 @@ pub async fn process_visitor(db: &PgPool, learner: &TasteLearner, visitor: Uuid)
         Some(basis) => {
             let prior = prior.map(|p| p.to_vec());
             let refitted;
-            (refitted, consolidate, liked) = refit(&mut tx, &basis, visitor, prior.as_deref(), prior_at).await?;
+            (refitted, consolidate) = refit(&mut tx, &basis, visitor, prior.as_deref(), prior_at).await?;
             match refitted {
-                Some(model) => {
-                    (likeness, strength) = (model.likeness, model.strength);
+                Some((model, weighed)) => {
+                    (liked, likeness, strength) = (weighed, model.likeness, model.strength);
                     Some(model.taste)
                 }
-                None => {
-                    liked.clear();
-                    taste.map(|t| t.to_vec())
-                }
+                None => taste.map(|t| t.to_vec()),
             }
         }
     };
@@ -258,10 +255,10 @@ async fn embeddings_of(
     Ok(rows.into_iter().map(|(id, v)| (id, v.to_vec())).collect())
 }
 
-/// The ordinal learner's model of the visitor: refitted to the reactions in their latest
-/// `HISTORY_EVENTS` events since their starting taste was set (None when there is nothing to
-/// go on), whether that window is full, and the liked paintings it weighs (the most recent
-/// `LIKED_CENTRES` viewed or better, newest first; a hide or an unsave takes one back). A full
+/// The ordinal learner's model of the visitor, refitted to the reactions in their latest
+/// `HISTORY_EVENTS` events since their starting taste was set, with the liked paintings it
+/// weighs (the most recent `LIKED_CENTRES` viewed or better, newest first; a hide or an unsave
+/// takes one back), or None when there is nothing to go on; and whether that window is full. A full
 /// window becomes the next prior, so what older events taught is kept while each refit reads
 /// a bounded history.
 async fn refit(
@@ -270,7 +267,7 @@ async fn refit(
     visitor: Uuid,
     prior: Option<&[f32]>,
     prior_at: Option<OffsetDateTime>,
-) -> ServerResult<(Option<taste_model::Model>, bool, Vec<i64>)> {
+) -> ServerResult<(Option<(taste_model::Model, Vec<i64>)>, bool)> {
     let history: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
         "SELECT event_type, painting_id, dwell FROM (
              SELECT id, event_type, painting_id, (metadata->>'dwellTimeMs')::bigint AS dwell FROM activities
@@ -295,21 +292,21 @@ async fn refit(
         }
         reactions.insert(*painting_id, reaction);
     }
+    let embeddings = embeddings_of(&mut *tx, reactions.keys().copied()).await?;
+    // A painting deleted since counts for nothing.
     let mut liked: Vec<(usize, i64)> = reactions
         .iter()
-        .filter(|(_, reaction)| reaction.level >= taste_model::VIEWED)
+        .filter(|(id, reaction)| reaction.level >= taste_model::VIEWED && embeddings.contains_key(id))
         .map(|(id, _)| (raised_at[id], *id))
         .collect();
     liked.sort_unstable_by(|a, b| b.cmp(a));
     liked.truncate(taste_model::LIKED_CENTRES);
-    let embeddings = embeddings_of(&mut *tx, reactions.keys().copied()).await?;
-    // A painting deleted since counts for nothing.
-    let liked: Vec<i64> = liked.into_iter().map(|(_, id)| id).filter(|id| embeddings.contains_key(id)).collect();
+    let liked: Vec<i64> = liked.into_iter().map(|(_, id)| id).collect();
     let observations: Vec<(&[f32], Reaction)> =
         reactions.iter().filter_map(|(id, reaction)| Some((embeddings.get(id)?.as_slice(), *reaction))).collect();
     let centres: Vec<&[f32]> = liked.iter().map(|id| embeddings[id].as_slice()).collect();
     let model = taste_model::fit(basis, prior, &observations, &centres);
-    Ok((model, history.len() as i64 >= HISTORY_EVENTS, liked))
+    Ok((model.map(|model| (model, liked)), history.len() as i64 >= HISTORY_EVENTS))
 }
 
 /// Before retention deletes learned events older than `days`, each visitor whose refit window
