@@ -91,7 +91,7 @@ pub async fn order(
     Extension(visitor): Extension<VisitorId>,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ServerError> {
-    Ok(Json(orders::view(&state.db, &id, Some(visitor)).await?))
+    Ok(Json(orders::view(&state.db, &orders::OrderId::parse(&id)?, Some(visitor)).await?))
 }
 
 /// Changes where one of the visitor's orders ships, while it is not yet shipped.
@@ -105,6 +105,6 @@ pub async fn order_shipping(
     Json(address): Json<ShippingAddress>,
 ) -> Result<StatusCode, ServerError> {
     let address = checkout::parse_address(&address.name, &address.phone, &address.address)?;
-    checkout::update_address(&state.db, visitor, &id, address).await?;
+    checkout::update_address(&state.db, visitor, &orders::OrderId::parse(&id)?, address).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -27,6 +27,12 @@ pub async fn start_checkout(
     Ok(url)
 }
 
+/// An order id from the wire; one that cannot be an order's is "not found" (a 404).
+#[cfg(feature = "ssr")]
+fn parse_order_id(text: &str) -> Result<crate::server::shop::orders::OrderId, AppError> {
+    respond(crate::server::shop::orders::OrderId::parse(text).map_err(Into::into))
+}
+
 #[server(endpoint = "orders", input = leptos::server_fn::codec::GetUrl)]
 pub async fn load_my_orders() -> Result<Vec<OrderView>, AppError> {
     use crate::server::shop::orders;
@@ -39,6 +45,7 @@ pub async fn load_my_orders() -> Result<Vec<OrderView>, AppError> {
 pub async fn load_order(id: String) -> Result<OrderView, AppError> {
     use crate::server::shop::orders;
     let (state, visitor) = visitor_context()?;
+    let id = parse_order_id(&id)?;
     respond(orders::view(&state.db, &id, Some(visitor)).await)
 }
 
@@ -52,7 +59,7 @@ pub async fn update_shipping(
     use crate::server::shop::checkout;
     let (state, visitor) = visitor_context()?;
     let address = respond(checkout::parse_address(&name, &phone, &address).map_err(Into::into))?;
-    respond(checkout::update_address(&state.db, visitor, &order_id, address).await)
+    respond(checkout::update_address(&state.db, visitor, &parse_order_id(&order_id)?, address).await)
 }
 
 #[server(endpoint = "admin/orders", input = leptos::server_fn::codec::GetUrl)]
@@ -68,6 +75,7 @@ pub async fn load_admin_orders(status: Option<String>) -> Result<AdminOrders, Ap
 pub async fn load_admin_order(id: String) -> Result<OrderView, AppError> {
     use crate::server::shop::orders;
     let (state, _) = admin_context().await?;
+    let id = parse_order_id(&id)?;
     respond(orders::view(&state.db, &id, None).await)
 }
 
@@ -80,7 +88,7 @@ pub async fn advance_order(
 ) -> Result<(), AppError> {
     use crate::server::shop::fulfilment;
     let (state, admin) = admin_context().await?;
-    respond(fulfilment::advance(&state, &admin, &order_id, &to, tracking.as_deref()).await)
+    respond(fulfilment::advance(&state, &admin, &parse_order_id(&order_id)?, &to, tracking.as_deref()).await)
 }
 
 /// Refund through Stripe; `amount_cents` empty means the whole remainder.
@@ -99,7 +107,7 @@ pub async fn refund_order(
             })
             .transpose(),
     )?;
-    respond(fulfilment::refund(&state, &admin, &order_id, amount).await)
+    respond(fulfilment::refund(&state, &admin, &parse_order_id(&order_id)?, amount).await)
 }
 
 /// The raw route of the shop: Stripe's signed webhook.

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use artwall::order_status::OrderStatus;
 use artwall::server::infra::db::BeginCancelSafe;
-use artwall::server::{shop::fulfilment, shop::order_jobs};
+use artwall::server::shop::{fulfilment, order_jobs, orders::OrderId};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use sqlx::PgPool;
@@ -199,12 +199,13 @@ async fn buy_pay_refund_with_the_real_client_and_signed_webhooks(db: PgPool) {
 
     // Refunds go through Stripe and come back by webhook: partial, then the rest.
     let (admin, _) = common::admin_session(&db).await;
-    assert_eq!(fulfilment::refund(&app.state, &admin, &order, Some(10_000)).await.unwrap(), 10_000);
+    let order_id = OrderId::parse(&order).unwrap();
+    assert_eq!(fulfilment::refund(&app.state, &admin, &order_id, Some(10_000)).await.unwrap(), 10_000);
     wait_for(&db, &order, |_, refunded| refunded == 10_000).await;
     assert_eq!(status_of(&db, &order).await, OrderStatus::Paid);
-    assert_eq!(fulfilment::refund(&app.state, &admin, &order, None).await.unwrap(), 27_370);
+    assert_eq!(fulfilment::refund(&app.state, &admin, &order_id, None).await.unwrap(), 27_370);
     wait_for(&db, &order, |s, _| s == OrderStatus::Refunded).await;
-    assert!(fulfilment::refund(&app.state, &admin, &order, None).await.is_err(), "nothing left to refund");
+    assert!(fulfilment::refund(&app.state, &admin, &order_id, None).await.is_err(), "nothing left to refund");
     let admin_notes: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM order_events WHERE order_id = $1 AND actor = 'admin' AND actor_id = $2",
     )

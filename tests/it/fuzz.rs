@@ -244,3 +244,24 @@ async fn a_search_for_a_control_character_is_a_400_and_records_nothing(db: PgPoo
     let searches: i64 = sqlx::query_scalar("SELECT count(*) FROM activities").fetch_one(&db).await.unwrap();
     assert_eq!(searches, 0);
 }
+
+#[sqlx::test]
+async fn an_order_id_with_a_nul_or_any_other_shape_is_a_404(db: PgPool) {
+    let app = common::TestApp::new(db.clone()).await;
+    let (_, admin) = common::admin_session(&db).await;
+    let cookie = format!("{}; {admin}", common::visitor_cookie(Uuid::new_v4()));
+    for id in ["%00", "order_%00", "order_abc%00", "order_", "order_a-b", "payment_abc"] {
+        for path in [format!("/api/order?id={id}"), format!("/api/admin/order?id={id}"), format!("/api/orders/{id}")] {
+            let request = Request::get(&path).header(header::COOKIE, &cookie).body(Body::empty()).unwrap();
+            let (status, _, body) = app.send_text(request).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+        }
+        let advance = Request::post("/api/admin/order/advance")
+            .header(header::COOKIE, &cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("orderId={id}&to=processing")))
+            .unwrap();
+        let (status, _, body) = app.send_text(advance).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "advance {id}: {body}");
+    }
+}

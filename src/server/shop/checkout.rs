@@ -10,7 +10,7 @@ use crate::pricing::PrintOptions;
 use crate::server::error::{ServerError, ServerResult};
 use crate::server::http::visitor::VisitorId;
 use crate::server::infra::db::BeginCancelSafe;
-use crate::server::shop::orders::{self, Actor};
+use crate::server::shop::orders::{self, Actor, OrderId};
 use crate::server::shop::payments::CheckoutRequest;
 use crate::server::state::AppState;
 use crate::types::ShippingAddress;
@@ -103,9 +103,10 @@ pub fn parse_address(name: &str, phone: &str, address: &str) -> Result<ShippingA
 pub async fn update_address(
     db: &PgPool,
     visitor: VisitorId,
-    order_id: &str,
+    order_id: &OrderId,
     address: ShippingAddress,
 ) -> ServerResult<()> {
+    let order_id = order_id.as_str();
     let mut tx = db.begin_cancel_safe().await?;
     let owned: Option<String> =
         sqlx::query_scalar("SELECT status FROM orders WHERE id = $1 AND visitor_id = $2 FOR UPDATE")

@@ -12,16 +12,17 @@ use crate::server::admin::audit;
 use crate::server::error::ServerResult;
 use crate::server::http::auth::Admin;
 use crate::server::infra::db::BeginCancelSafe;
-use crate::server::shop::orders::{self, Actor, Moved};
+use crate::server::shop::orders::{self, Actor, Moved, OrderId};
 use crate::server::state::AppState;
 
 pub async fn advance(
     state: &AppState,
     admin: &Admin,
-    order_id: &str,
+    order_id: &OrderId,
     to: &str,
     tracking: Option<&str>,
 ) -> ServerResult<()> {
+    let order_id = order_id.as_str();
     let to: OrderStatus = to.parse().map_err(AppError::Invalid)?;
     let tracking = tracking.map(str::trim).filter(|t| !t.is_empty());
     if to == OrderStatus::Shipped {
@@ -66,7 +67,8 @@ pub async fn advance(
 
 /// Asks Stripe for a refund (the whole remainder when `amount` is none). The order becomes
 /// refunded when Stripe's `charge.refunded` webhook arrives, like any other refund.
-pub async fn refund(state: &AppState, admin: &Admin, order_id: &str, amount: Option<i64>) -> ServerResult<i64> {
+pub async fn refund(state: &AppState, admin: &Admin, order_id: &OrderId, amount: Option<i64>) -> ServerResult<i64> {
+    let order_id = order_id.as_str();
     let row =
         sqlx::query("SELECT status, amount_cents, refunded_cents, stripe_payment_intent FROM orders WHERE id = $1")
             .bind(order_id)

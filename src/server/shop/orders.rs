@@ -47,9 +47,34 @@ pub enum Moved {
     },
 }
 
-/// A new order id: `order_` and 24 random alphanumerics.
+/// A new order id: `order_` and 32 random hex digits.
 pub fn new_order_id() -> String {
     format!("order_{}", Uuid::new_v4().simple())
+}
+
+/// An order id as a shopper or an admin hands it back. Anything not shaped like one names no
+/// order, so it is "not found" before it reaches the database (which refuses a NUL with an error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderId(String);
+
+impl OrderId {
+    pub fn parse(text: &str) -> Result<Self, AppError> {
+        let suffix = text.strip_prefix("order_").ok_or(AppError::NotFound)?;
+        if suffix.is_empty() || suffix.len() > 64 || !suffix.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(AppError::NotFound);
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for OrderId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// The order's current status, locked until the transaction ends.
@@ -426,7 +451,8 @@ async fn load_timeline(db: &PgPool, order_id: &str) -> ServerResult<Vec<Timeline
 
 /// One order with its timeline. `owner` limits it to that visitor: anyone else's order is
 /// "not found", so ids are never confirmed.
-pub async fn view(db: &PgPool, order_id: &str, owner: Option<VisitorId>) -> ServerResult<OrderView> {
+pub async fn view(db: &PgPool, order_id: &OrderId, owner: Option<VisitorId>) -> ServerResult<OrderView> {
+    let order_id = order_id.as_str();
     let row = sqlx::query(&format!(
         "SELECT {} FROM orders o JOIN paintings p ON p.id = o.painting_id WHERE o.id = $1 AND ($2::uuid IS NULL OR o.visitor_id = $2)",
         order_columns()
