@@ -71,12 +71,6 @@ impl OrderId {
     }
 }
 
-impl std::fmt::Display for OrderId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// The order's current status, locked until the transaction ends.
 pub async fn lock(tx: &mut PgConnection, order_id: &str) -> ServerResult<Option<OrderStatus>> {
     let status: Option<String> = sqlx::query_scalar("SELECT status FROM orders WHERE id = $1 FOR UPDATE")
