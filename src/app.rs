@@ -68,10 +68,10 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("") view=Landing/>
                     // Rendered completely on the server: the first page is in the HTML before any JS.
-                    <Route path=path!("/onboarding") view=OnboardingPage ssr=SsrMode::Async/>
                     <Route path=path!("/feed") view=Feed ssr=SsrMode::Async/>
                     <Route path=path!("/painting/:id") view=Painting ssr=SsrMode::Async/>
                     // Pages a first visit does not need come in chunks of their own (below).
+                    <Route path=path!("/onboarding") view={Lazy::<OnboardingRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/saved") view={Lazy::<SavedRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/search") view={Lazy::<SearchRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/orders") view={Lazy::<OrdersRoute>::new()} ssr=SsrMode::Async/>
@@ -115,6 +115,7 @@ macro_rules! lazy_routes {
 }
 
 lazy_routes! {
+    OnboardingRoute => OnboardingPage,
     SavedRoute => SavedPage,
     SearchRoute => SearchPage,
     OrdersRoute => OrdersPage,
