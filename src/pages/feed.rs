@@ -5,6 +5,7 @@ use crate::api::{load_feed_page, ResetFeed};
 use crate::components::card::PaintingCardView;
 use crate::components::infinite::Sentinel;
 use crate::components::picture::Fetch;
+use crate::components::server_form::ServerForm;
 use crate::tracking::{self, Source};
 use crate::types::FeedPage;
 
@@ -129,9 +130,9 @@ fn SeenEverything() -> impl IntoView {
     view! {
         <div class="feed-end" role="status">
             <p>"You've seen everything in the catalogue."</p>
-            <ActionForm action=reset>
+            <ServerForm action=reset input=|| ResetFeed {}>
                 <button type="submit" class="button">"Start over"</button>
-            </ActionForm>
+            </ServerForm>
         </div>
     }
 }

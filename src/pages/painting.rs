@@ -6,6 +6,7 @@ use crate::api::{load_more_like_this, load_painting, SetSaved, StartCheckout};
 use crate::components::card::{PaintingCardView, TrackCards};
 use crate::components::configurator::{frame_class, PrintConfigurator};
 use crate::components::picture::{Fetch, Picture};
+use crate::components::server_form::ServerForm;
 use crate::components::wall::WallPreview;
 use crate::error::AppError;
 use crate::pages::not_found::NotFound;
@@ -76,14 +77,15 @@ fn PaintingView(detail: PaintingDetail) -> impl IntoView {
                 {detail.source_url.clone().map(|url| view! {
                     <p><a href=url rel="noopener noreferrer" target="_blank">"View at the museum ↗"</a></p>
                 })}
-                <ActionForm action=save attr:class="save-form">
+                <ServerForm action=save attr:class="save-form"
+                    input=move || SetSaved { painting_id: id, saved: !saved.get_untracked(), source: Source::Detail.code().into() }>
                     <input type="hidden" name="paintingId" value=id/>
                     <input type="hidden" name="saved" value=move || (!saved.get()).to_string()/>
-                    <input type="hidden" name="source" value="detail"/>
+                    <input type="hidden" name="source" value=Source::Detail.code()/>
                     <button type="submit" class="button" aria-pressed=move || saved.get().to_string()>
                         {move || if saved.get() { "♥ Saved" } else { "♡ Save" }}
                     </button>
-                </ActionForm>
+                </ServerForm>
                 <BuyForm painting_id=id options/>
             </div>
         </article>
@@ -123,7 +125,10 @@ fn BuyForm(painting_id: i64, options: RwSignal<PrintOptions>) -> impl IntoView {
     // hydrated form the router's redirect hook, which leaves the site with `location.href`.
     let buy = ServerAction::<StartCheckout>::new();
     view! {
-        <ActionForm action=buy attr:class="buy-form">
+        <ServerForm action=buy attr:class="buy-form" input=move || {
+            let PrintOptions { size, material, frame } = options.get_untracked();
+            StartCheckout { painting_id, size: size.code().into(), material: material.code().into(), frame: frame.code().into() }
+        }>
             <input type="hidden" name="paintingId" value=painting_id/>
             <PrintConfigurator options/>
             <button type="submit" class="button primary buy" disabled=move || buy.pending().get()>
@@ -132,6 +137,6 @@ fn BuyForm(painting_id: i64, options: RwSignal<PrintOptions>) -> impl IntoView {
             {move || buy.value().get().and_then(Result::err).map(|error| view! {
                 <p class="error" role="alert">{error.to_string()}</p>
             })}
-        </ActionForm>
+        </ServerForm>
     }
 }
