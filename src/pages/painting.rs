@@ -59,7 +59,13 @@ fn PaintingView(detail: PaintingDetail) -> impl IntoView {
         <article class="painting">
             <figure
                 class=move || format!("painting-image {}", frame_class(options.get().frame))
-                style=format!("aspect-ratio: {} / {}", detail.hd_width, detail.hd_height)
+                // As wide as the column allows and at most 85vh tall, known before the image loads:
+                // a width of its own keeps the figure from starting at zero width and jumping.
+                style=format!(
+                    "aspect-ratio: {w} / {h}; width: min(100%, calc(85vh * {w} / {h}))",
+                    w = detail.hd_width,
+                    h = detail.hd_height
+                )
             >
                 <Picture src=detail.image_hd_url.clone() srcset=card.srcset.clone() srcset_webp=card.srcset_webp.clone()
                     sizes="(max-width: 760px) 100vw, 60vw" alt width=detail.hd_width height=detail.hd_height class="hd" fetch=Fetch::First/>
