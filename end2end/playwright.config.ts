@@ -14,6 +14,9 @@ export default defineConfig({
   reporter: [["list"]],
   use: {
     baseURL: "http://127.0.0.1:3000",
+    // The shop speaks Chinese unless the browser asks otherwise; these tests read English.
+    // language.spec.ts walks the shop in both.
+    locale: "en-GB",
     trace: "off",
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",

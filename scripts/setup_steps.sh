@@ -6,8 +6,9 @@
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
+# fonts-noto-cjk: Chromium (end-to-end tests, Lighthouse) draws Chinese text, not boxes.
 APT_PACKAGES=(postgresql-15 postgresql-server-dev-15 dpkg-dev build-essential pkg-config
-              chromium python3-venv curl ca-certificates bc mold)
+              chromium fonts-noto-cjk python3-venv curl ca-certificates bc mold)
 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 PGVECTOR_SERIES="0.8"
 # Cargo subcommands installed from crates.io, with the version each install pins.

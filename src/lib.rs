@@ -8,6 +8,7 @@ pub mod app;
 pub mod components;
 pub mod error;
 pub mod events;
+pub mod labels;
 pub mod order_status;
 pub mod pages;
 pub mod pricing;
@@ -17,6 +18,9 @@ pub mod types;
 
 #[cfg(feature = "ssr")]
 pub mod server;
+
+// `i18n`: the `Locale` enum, `use_i18n`, `t!` and the texts of locales/*.json (see build.rs).
+include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
@@ -50,14 +54,20 @@ fn show_broken_page_notice() {
     else {
         return;
     };
+    // The page's language, as the server chose it (`<html lang>`).
+    let locale = document
+        .document_element()
+        .and_then(|html| html.get_attribute("lang"))
+        .and_then(|lang| lang.parse::<i18n::Locale>().ok())
+        .unwrap_or_default();
     notice.set_id("page-broken");
     let _ = notice.set_attribute("role", "alert");
-    message.set_text_content(Some("This page stopped working, perhaps because the shop was just updated."));
+    message.set_text_content(Some(i18n::td_string!(locale, notice.broken_page)));
     let href = document.location().and_then(|location| location.href().ok()).unwrap_or_else(|| "/".into());
     let _ = reload.set_attribute("href", &href);
     let _ = reload.set_attribute("rel", "external");
     let _ = reload.set_attribute("class", "button primary");
-    reload.set_text_content(Some("Reload the page"));
+    reload.set_text_content(Some(i18n::td_string!(locale, notice.reload)));
     let _ = notice.append_with_node_2(&message, &reload);
     let _ = body.prepend_with_node_1(&notice);
 }

@@ -23,16 +23,6 @@ pub struct PaintingCard {
     pub srcset_webp: Option<String>,
 }
 
-impl PaintingCard {
-    pub fn alt_text(&self) -> String {
-        format!(
-            "{} by {}",
-            self.title_en.as_deref().unwrap_or(&self.title),
-            self.artist_en.as_deref().unwrap_or(&self.artist)
-        )
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]

@@ -173,5 +173,11 @@ test("the API's docs page renders every operation from the OpenAPI document, wit
   await page.goto("/api/docs/");
   await expect(page.locator(".swagger-ui .info .title")).toContainText("ArtWall");
   await expect(page.locator(".opblock-summary-path", { hasText: /^\/api\/feed$/ })).toBeVisible();
-  await expect(page.locator(".opblock")).toHaveCount(45);
+  // One block per operation of the document.
+  const document = await (await page.request.get("/api/openapi.json")).json();
+  const operations = Object.values(document.paths as Record<string, object>)
+    .map((item) => Object.keys(item).filter((key) => ["get", "post", "put", "patch", "delete"].includes(key)).length)
+    .reduce((sum, n) => sum + n, 0);
+  expect(operations, "the document lists the API").toBeGreaterThan(40);
+  await expect(page.locator(".opblock")).toHaveCount(operations);
 });

@@ -2,6 +2,8 @@ use leptos::prelude::*;
 
 use crate::components::picture::{Fetch, PaintingPicture, CARD_SIZES};
 use crate::events::EventKind;
+use crate::i18n::{t, t_string, td_string, use_i18n};
+use crate::labels::in_language;
 use crate::tracking::{self, Metadata, Source};
 use crate::types::{Because, PaintingCard};
 
@@ -23,13 +25,15 @@ pub fn PaintingCardView(
     because: Option<Because>,
     #[prop(optional)] fetch: Fetch,
 ) -> impl IntoView {
+    let i18n = use_i18n();
+    let locale = i18n.get_locale_untracked();
     let id = card.id;
     let href = format!("/painting/{id}");
     let byline = match card.year {
-        Some(year) => format!("{}, {year}", card.artist_en.as_deref().unwrap_or(&card.artist)),
-        None => card.artist_en.clone().unwrap_or_else(|| card.artist.clone()),
+        Some(year) => td_string!(locale, card.byline, artist = card.artist_in(locale), year).to_string(),
+        None => card.artist_in(locale).to_owned(),
     };
-    let title = card.title_en.clone().unwrap_or_else(|| card.title.clone());
+    let title = card.title_in(locale).to_owned();
     let on_click = move |_| {
         if let Some(source) = source {
             tracking::track(EventKind::Click, Some(id), position, source, Metadata::default());
@@ -48,8 +52,13 @@ pub fn PaintingCardView(
                     <h3 class="card-title">{title.clone()}</h3>
                     <p class="card-byline">{byline}</p>
                     {because.map(|because| {
-                        let verb = if because.saved { "Because you saved " } else { "Because you looked at " };
-                        view! { <p class="card-because">{verb}<cite>{because.title_en.unwrap_or(because.title)}</cite></p> }
+                        let title = in_language(locale, &because.title, because.title_en.as_deref()).to_owned();
+                        let reason = if because.saved {
+                            t!(i18n, card.because_saved, title, <cite> = <cite/>).into_any()
+                        } else {
+                            t!(i18n, card.because_looked, title, <cite> = <cite/>).into_any()
+                        };
+                        view! { <p class="card-because">{reason}</p> }
                     })}
                 </div>
             </a>
@@ -61,6 +70,7 @@ pub fn PaintingCardView(
 /// Save (state visible at once), share (Web Share, else copy the link) and "don't show this".
 #[component]
 fn CardActions(id: i64, position: i64, title: String, on_hide: Callback<i64>, saved: bool) -> impl IntoView {
+    let i18n = use_i18n();
     let saved = RwSignal::new(saved);
     let copied = RwSignal::new(false);
     let toggle_save = move |_| {
@@ -90,12 +100,12 @@ fn CardActions(id: i64, position: i64, title: String, on_hide: Callback<i64>, sa
     view! {
         <div class="card-actions">
             <button type="button" class="icon-button save" aria-pressed=move || saved.get().to_string()
-                aria-label=move || if saved.get() { "Unsave" } else { "Save" } on:click=toggle_save>
+                aria-label=move || if saved.get() { t_string!(i18n, card.unsave) } else { t_string!(i18n, card.save) } on:click=toggle_save>
                 {move || if saved.get() { "♥" } else { "♡" }}
             </button>
-            <button type="button" class="icon-button" aria-label="Share" on:click=share>"↗"</button>
-            <button type="button" class="icon-button" aria-label="Don't show this" on:click=hide>"✕"</button>
-            <span class="copied" role="status">{move || copied.get().then_some("Link copied")}</span>
+            <button type="button" class="icon-button" aria-label=move || t_string!(i18n, card.share) on:click=share>"↗"</button>
+            <button type="button" class="icon-button" aria-label=move || t_string!(i18n, card.hide) on:click=hide>"✕"</button>
+            <span class="copied" role="status">{move || copied.get().then_some(t_string!(i18n, card.link_copied))}</span>
         </div>
     }
 }

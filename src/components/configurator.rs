@@ -3,36 +3,40 @@
 
 use leptos::prelude::*;
 
-use crate::pricing::{format_cny, Frame, Material, PrintOption, PrintOptions, PrintSize};
+use crate::i18n::{t, tu_string, use_i18n};
+use crate::labels::Label;
+use crate::pricing::{format_cny, Frame, Material, PrintOptions, PrintSize};
 
 /// Select fields named `size`, `material` and `frame`, so the surrounding form posts them.
 #[component]
 pub fn PrintConfigurator(options: RwSignal<PrintOptions>) -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         <fieldset class="configurator">
-            <legend>"Your print"</legend>
-            <OptionSelect label="Size" name="size" all=PrintSize::ALL current=move || options.get().size
+            <legend>{t!(i18n, print.legend)}</legend>
+            <OptionSelect label=tu_string!(i18n, print.size) name="size" all=PrintSize::ALL current=move || options.get().size
                 set=move |size| options.update(|o| o.size = size)/>
-            <OptionSelect label="Material" name="material" all=Material::ALL current=move || options.get().material
+            <OptionSelect label=tu_string!(i18n, print.material) name="material" all=Material::ALL current=move || options.get().material
                 set=move |material| options.update(|o| o.material = material)/>
-            <OptionSelect label="Frame" name="frame" all=Frame::ALL current=move || options.get().frame
+            <OptionSelect label=tu_string!(i18n, print.frame) name="frame" all=Frame::ALL current=move || options.get().frame
                 set=move |frame| options.update(|o| o.frame = frame)/>
             <p class="price" aria-live="polite">
                 <span class="amount" data-testid="price">{move || format_cny(options.get().amount_cents())}</span>
-                <span class="hint">" incl. printing; shipping free"</span>
+                <span class="hint">{t!(i18n, print.price_hint)}</span>
             </p>
         </fieldset>
     }
 }
 
 #[component]
-fn OptionSelect<T: PrintOption>(
+fn OptionSelect<T: Label>(
     label: &'static str,
     name: &'static str,
     all: &'static [T],
     current: impl Fn() -> T + Send + Sync + Copy + 'static,
     set: impl Fn(T) + Send + Sync + Copy + 'static,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         <label class="option">
             <span>{label}</span>
@@ -42,7 +46,7 @@ fn OptionSelect<T: PrintOption>(
                 }
             }>
                 {all.iter().map(|&option| view! {
-                    <option value=option.code() selected=move || current() == option>{option.label()}</option>
+                    <option value=option.code() selected=move || current() == option>{move || option.label_in(i18n.get_locale())}</option>
                 }).collect_view()}
             </select>
         </label>

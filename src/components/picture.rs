@@ -59,7 +59,7 @@ pub fn PaintingPicture(
     sizes: &'static str,
     #[prop(optional)] fetch: Fetch,
 ) -> impl IntoView {
-    let alt = card.alt_text();
+    let alt = card.alt_text(crate::i18n::use_i18n().get_locale_untracked());
     view! {
         <Picture src=card.image_url srcset=card.srcset srcset_webp=card.srcset_webp sizes alt
             width=card.width height=card.height fetch/>

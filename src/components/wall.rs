@@ -8,6 +8,8 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::load_room;
 use crate::components::configurator::frame_class;
+use crate::i18n::{t, t_string, td_string, use_i18n, Locale};
+use crate::labels::error_message;
 use crate::pricing::PrintOptions;
 use crate::types::RoomPhoto;
 
@@ -23,15 +25,16 @@ pub fn WallPreview(
     painting_height: i32,
     options: RwSignal<PrintOptions>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let room = Resource::new(|| (), |_| load_room());
     let query = use_query_map();
-    let refusal = move || query.read().get("room_error").map(|code| room_error_message(&code));
+    let refusal = move || query.read().get("room_error").map(|code| room_error_message(&code, i18n.get_locale()));
     let next = format!("/painting/{painting_id}#wall");
     view! {
         <section class="wall-preview" id="wall" aria-labelledby="wall-title">
-            <h2 id="wall-title">"See it on your wall"</h2>
+            <h2 id="wall-title">{t!(i18n, wall.title)}</h2>
             {move || refusal().map(|message| view! { <p class="error" role="alert">{message}</p> })}
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
                 {move || {
                     let image_url = image_url.clone();
                     let next = next.clone();
@@ -43,22 +46,20 @@ pub fn WallPreview(
                                         <RoomWall photo image_url painting_width painting_height options/>
                                     }.into_any(),
                                     None => view! {
-                                        <p class="hint">"Upload a photo of your room to see this painting on your own wall, at the size you choose."</p>
+                                        <p class="hint">{t!(i18n, wall.no_photo)}</p>
                                     }.into_any(),
                                 }}
                                 <form class="room-upload" method="post" action="/api/room-photo" enctype="multipart/form-data">
                                     <input type="hidden" name="next" value=next/>
                                     <label>
-                                        <span>"Photo of your room"</span>
+                                        <span>{t!(i18n, wall.photo_label)}</span>
                                         <input type="file" name="photo" accept="image/jpeg,image/png,image/webp" required/>
                                     </label>
-                                    <button type="submit" class="button">"Upload photo"</button>
-                                    <p class="hint">
-                                        {format!("JPEG, PNG or WebP, up to {} MB. We keep a copy without location or camera data, and it nudges your feed toward paintings that suit the room.", state.max_megabytes)}
-                                    </p>
+                                    <button type="submit" class="button">{t!(i18n, wall.upload)}</button>
+                                    <p class="hint">{t!(i18n, wall.upload_hint, megabytes = state.max_megabytes)}</p>
                                 </form>
                             }.into_any(),
-                            Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
+                            Err(error) => view! { <p class="error">{error_message(&error)}</p> }.into_any(),
                         }
                     })
                 }}
@@ -75,6 +76,7 @@ fn RoomWall(
     painting_height: i32,
     options: RwSignal<PrintOptions>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let wall_cm = RwSignal::new(DEFAULT_WALL_CM);
     // The painting's centre, in percent of the photo.
     let position = RwSignal::new((50.0_f64, 40.0_f64));
@@ -123,7 +125,7 @@ fn RoomWall(
             on:pointerup=move |_| dragging.set(false)
             on:pointercancel=move |_| dragging.set(false)
         >
-            <img class="room" src=photo.url alt="Your room" width=photo.width height=photo.height/>
+            <img class="room" src=photo.url alt=move || t_string!(i18n, wall.room_alt) width=photo.width height=photo.height/>
             <div
                 class=move || format!("on-wall {}", frame_class(options.get().frame))
                 class:dragging=move || dragging.get()
@@ -131,7 +133,7 @@ fn RoomWall(
                 data-testid="on-wall"
                 tabindex="0"
                 role="img"
-                aria-label="The painting on your wall; drag it, or use the arrow keys, to move it"
+                aria-label=move || t_string!(i18n, wall.on_wall_label)
                 on:pointerdown=move |ev| {
                     ev.prevent_default();
                     dragging.set(true);
@@ -156,7 +158,7 @@ fn RoomWall(
             </div>
         </div>
         <label class="wall-width">
-            <span>"Wall width in the photo: " <strong data-testid="wall-cm">{move || wall_cm.get()}" cm"</strong></span>
+            <span>{t!(i18n, wall.width)} <strong data-testid="wall-cm">{move || wall_cm.get()}" cm"</strong></span>
             <input type="range" min="100" max="800" step="10"
                 prop:value=move || wall_cm.get().to_string()
                 on:input=move |ev| {
@@ -168,13 +170,13 @@ fn RoomWall(
     }
 }
 
-fn room_error_message(code: &str) -> &'static str {
+fn room_error_message(code: &str, locale: Locale) -> &'static str {
     match code {
-        "too_large" => "That photo is too large. Please choose a smaller file.",
-        "too_many_pixels" => "That photo has too many pixels. Please choose a smaller image.",
-        "bad_shape" => "That photo is too long and thin for a room. Please choose another.",
-        "not_an_image" => "That file is not a JPEG, PNG or WebP image we can read.",
-        "missing" => "Choose a photo of your room first.",
-        _ => "We could not store your photo just now. Please try again.",
+        "too_large" => td_string!(locale, wall.too_large),
+        "too_many_pixels" => td_string!(locale, wall.too_many_pixels),
+        "bad_shape" => td_string!(locale, wall.bad_shape),
+        "not_an_image" => td_string!(locale, wall.not_an_image),
+        "missing" => td_string!(locale, wall.missing),
+        _ => td_string!(locale, wall.store_failed),
     }
 }

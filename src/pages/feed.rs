@@ -6,6 +6,8 @@ use crate::components::card::PaintingCardView;
 use crate::components::infinite::Sentinel;
 use crate::components::picture::Fetch;
 use crate::components::server_form::ServerForm;
+use crate::i18n::{t, tu_string, use_i18n};
+use crate::labels::error_message;
 use crate::tracking::{self, Source};
 use crate::types::FeedPage;
 
@@ -16,15 +18,16 @@ const FIRST_SCREEN: usize = 4;
 
 #[component]
 pub fn Feed() -> impl IntoView {
+    let i18n = use_i18n();
     let first = Resource::new(|| (), |_| load_feed_page(None, Some(PAGE)));
     view! {
-        <Title text="Discover"/>
-        <h1 class="page-title">"Discover"</h1>
+        <Title text=tu_string!(i18n, feed.title)/>
+        <h1 class="page-title">{t!(i18n, feed.title)}</h1>
         <Suspense fallback=|| view! { <Placeholders/> }>
             {move || Suspend::new(async move {
                 match first.await {
                     Ok(page) => view! { <FeedGrid first=page/> }.into_any(),
-                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                    Err(error) => view! { <p class="error" role="alert">{error_message(&error)}</p> }.into_any(),
                 }
             })}
         </Suspense>
@@ -35,6 +38,7 @@ pub fn Feed() -> impl IntoView {
 /// server function for more as the reader scrolls.
 #[component]
 fn FeedGrid(first: FeedPage) -> impl IntoView {
+    let i18n = use_i18n();
     let first_screen: Vec<i64> = first.items.iter().take(FIRST_SCREEN).map(|item| item.card.id).collect();
     let items = RwSignal::new(first.items);
     let cursor = RwSignal::new(first.next_cursor);
@@ -69,14 +73,14 @@ fn FeedGrid(first: FeedPage) -> impl IntoView {
                     cursor.set(page.next_cursor);
                     has_more.set(page.has_more);
                 }
-                Err(error) => failure.set(Some(error.to_string())),
+                Err(error) => failure.set(Some(error_message(&error))),
             }
             loading.set(false);
         });
     };
     view! {
         // Cards have <h3> titles: the headings go down one level at a time.
-        <h2 class="visually-hidden">"Paintings picked for you"</h2>
+        <h2 class="visually-hidden">{t!(i18n, feed.picked_for_you)}</h2>
         <ul class="feed-grid">
             <For
                 each=move || items.get()
@@ -100,8 +104,8 @@ fn FeedGrid(first: FeedPage) -> impl IntoView {
         </Show>
         {move || failure.get().map(|message| view! {
             <div class="feed-error" role="alert">
-                <p>"Couldn't load more paintings: " {message}</p>
-                <button class="button" on:click=move |_| load_more()>"Retry"</button>
+                <p>{t!(i18n, feed.load_failed, reason = message)}</p>
+                <button class="button" on:click=move |_| load_more()>{t!(i18n, common.retry)}</button>
             </div>
         })}
         <Show
@@ -110,7 +114,7 @@ fn FeedGrid(first: FeedPage) -> impl IntoView {
         >
             <Sentinel on_visible=Callback::new(move |_| load_more()) rearm=Signal::derive(move || items.with(Vec::len))/>
             <div class="load-more">
-                <button class="button" on:click=move |_| load_more() disabled=move || loading.get()>"Load more"</button>
+                <button class="button" on:click=move |_| load_more() disabled=move || loading.get()>{t!(i18n, feed.load_more)}</button>
             </div>
         </Show>
     }
@@ -119,6 +123,7 @@ fn FeedGrid(first: FeedPage) -> impl IntoView {
 /// The end of the catalogue, with a way to start over.
 #[component]
 fn SeenEverything() -> impl IntoView {
+    let i18n = use_i18n();
     let reset = ServerAction::<ResetFeed>::new();
     // After a reset, reload the page: the feed starts again from the top of the taste ranking.
     Effect::new(move |_| {
@@ -129,9 +134,9 @@ fn SeenEverything() -> impl IntoView {
     });
     view! {
         <div class="feed-end" role="status">
-            <p>"You've seen everything in the catalogue."</p>
+            <p>{t!(i18n, feed.seen_everything)}</p>
             <ServerForm action=reset input=|| ResetFeed {}>
-                <button type="submit" class="button">"Start over"</button>
+                <button type="submit" class="button">{t!(i18n, feed.start_over)}</button>
             </ServerForm>
         </div>
     }

@@ -3,6 +3,8 @@ use leptos_meta::Title;
 
 use crate::api::{load_onboarding, ChooseStyles};
 use crate::components::picture::Picture;
+use crate::i18n::{t, td_string, tu_string, use_i18n, Locale};
+use crate::labels::error_message;
 use crate::types::{Onboarding, StyleCard};
 
 /// `sizes` for a card in the `.style-grid`: columns of 220 px or more, 1100 px at most.
@@ -11,17 +13,18 @@ const STYLE_SIZES: &str = "(max-width: 500px) 100vw, (max-width: 760px) 50vw, 28
 /// Pick one or more home styles; the feed starts from their mix.
 #[component]
 pub fn OnboardingPage() -> impl IntoView {
+    let i18n = use_i18n();
     let data = Resource::new(|| (), |_| load_onboarding());
     view! {
-        <Title text="Your home"/>
+        <Title text=tu_string!(i18n, onboarding.title)/>
         <section class="onboarding">
-            <h1>"What does your home look like?"</h1>
-            <p class="lead">"Pick one or more styles. Your feed starts from their mix and learns from there."</p>
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <h1>{t!(i18n, onboarding.heading)}</h1>
+            <p class="lead">{t!(i18n, onboarding.lead)}</p>
+            <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
                         Ok(onboarding) => view! { <StyleForm onboarding/> }.into_any(),
-                        Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                        Err(error) => view! { <p class="error" role="alert">{error_message(&error)}</p> }.into_any(),
                     }
                 })}
             </Suspense>
@@ -31,6 +34,7 @@ pub fn OnboardingPage() -> impl IntoView {
 
 #[component]
 fn StyleForm(onboarding: Onboarding) -> impl IntoView {
+    let i18n = use_i18n();
     let choose = ServerAction::<ChooseStyles>::new();
     let reseeding = !onboarding.chosen.is_empty();
     let chosen = onboarding.chosen.clone();
@@ -43,11 +47,11 @@ fn StyleForm(onboarding: Onboarding) -> impl IntoView {
                 }).collect_view()}
             </ul>
             {reseeding.then(|| view! {
-                <p class="note">"Choosing again starts your taste afresh from these styles; what the feed learned so far is replaced."</p>
+                <p class="note">{t!(i18n, onboarding.reseed_note)}</p>
             })}
-            <button type="submit" class="button primary">"Show me paintings"</button>
+            <button type="submit" class="button primary">{t!(i18n, onboarding.submit)}</button>
             {move || choose.value().get().and_then(Result::err).map(|error| view! {
-                <p class="form-error" role="alert">{error.to_string()}</p>
+                <p class="form-error" role="alert">{error_message(&error)}</p>
             })}
         </ActionForm>
     }
@@ -57,18 +61,24 @@ fn StyleForm(onboarding: Onboarding) -> impl IntoView {
 fn StyleOption(card: StyleCard, index: usize, checked: bool) -> impl IntoView {
     // Indexed names (codes[3]=nordic) so the form also posts without JavaScript.
     let name = format!("codes[{index}]");
+    let locale = use_i18n().get_locale_untracked();
+    // The style's name in the page's language first, then in the other one.
+    let (style, other, other_lang) = match locale {
+        Locale::zh_CN => (card.name_zh.clone(), card.name_en.clone(), "en"),
+        Locale::en => (card.name_en.clone(), card.name_zh.clone(), "zh-CN"),
+    };
     view! {
         <li class="style-card">
             <label>
                 <input type="checkbox" name=name value=card.code.clone() checked=checked/>
                 {card.picture.map(|picture| {
-                    let alt = format!("{}, suggesting the {} style", picture.title_en.as_deref().unwrap_or(&picture.title), card.name_en);
+                    let alt = td_string!(locale, onboarding.picture_alt, title = picture.title_in(locale), style = &style).to_string();
                     view! {
                         <Picture src=picture.image_url srcset=picture.srcset srcset_webp=picture.srcset_webp sizes=STYLE_SIZES
                             alt width=picture.width height=picture.height/>
                     }
                 })}
-                <span class="style-name"><span lang="zh">{card.name_zh}</span> " " <span lang="en">{card.name_en}</span></span>
+                <span class="style-name">{style.clone()} " " <span lang=other_lang>{other}</span></span>
             </label>
         </li>
     }

@@ -10,6 +10,8 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::api::{load_my_orders, load_order, UpdateShipping};
 use crate::components::picture::{Fetch, PaintingPicture};
 use crate::error::AppError;
+use crate::i18n::{t, td_string, tu_string, use_i18n};
+use crate::labels::{describe_print, error_message, status_label};
 use crate::order_status::OrderStatus;
 use crate::pages::not_found::NotFound;
 use crate::pricing::format_cny;
@@ -19,17 +21,18 @@ const CONFIRMING_POLL_MS: u64 = 2_000;
 
 #[component]
 pub fn OrdersPage() -> impl IntoView {
+    let i18n = use_i18n();
     let orders = Resource::new(|| (), |_| load_my_orders());
     view! {
-        <Title text="My orders"/>
-        <h1 class="page-title">"My orders"</h1>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Title text=tu_string!(i18n, orders.title)/>
+        <h1 class="page-title">{t!(i18n, orders.title)}</h1>
+        <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 match orders.await {
                     Ok(list) if list.is_empty() => view! {
                         <div class="empty-state">
-                            <p>"No orders yet. Find a painting you love and choose a print."</p>
-                            <A href="/feed" attr:class="button primary">"Discover paintings"</A>
+                            <p>{t!(i18n, orders.empty)}</p>
+                            <A href="/feed" attr:class="button primary">{t!(i18n, common.discover_paintings)}</A>
                         </div>
                     }.into_any(),
                     Ok(list) => view! {
@@ -37,7 +40,7 @@ pub fn OrdersPage() -> impl IntoView {
                             {list.into_iter().map(|order| view! { <OrderRow order/> }).collect_view()}
                         </ul>
                     }.into_any(),
-                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                    Err(error) => view! { <p class="error" role="alert">{error_message(&error)}</p> }.into_any(),
                 }
             })}
         </Suspense>
@@ -47,12 +50,13 @@ pub fn OrdersPage() -> impl IntoView {
 /// One order in a list: picture, title, options, amount and status, linking to `href`.
 #[component]
 pub fn OrderSummary(order: OrderView, href: String) -> impl IntoView {
+    let locale = use_i18n().get_locale_untracked();
     view! {
         <a class="order-row" href=href>
             <PaintingPicture card=order.painting.clone() sizes="72px"/>
             <span class="order-main">
-                <strong>{order.painting.title_en.clone().unwrap_or(order.painting.title.clone())}</strong>
-                <span>{order.options.describe()}</span>
+                <strong>{order.painting.title_in(locale).to_owned()}</strong>
+                <span>{describe_print(order.options, locale)}</span>
                 <span class="muted">{order.id.clone()} " · " {order.created_at.replace('T', " ").replace('Z', " UTC")}</span>
             </span>
             <span class="order-amount">{format_cny(order.amount_cents)}</span>
@@ -69,9 +73,10 @@ fn OrderRow(order: OrderView) -> impl IntoView {
 
 #[component]
 pub fn StatusBadge(status: OrderStatus, #[prop(optional)] flagged: bool) -> impl IntoView {
+    let i18n = use_i18n();
     view! {
-        <span class=format!("status status-{}", status.code()) data-status=status.code()>{status.label()}</span>
-        {flagged.then(|| view! { <span class="status status-flag">"Needs attention"</span> })}
+        <span class=format!("status status-{}", status.code()) data-status=status.code()>{move || status_label(status, i18n.get_locale())}</span>
+        {flagged.then(|| view! { <span class="status status-flag">{t!(i18n, orders.needs_attention)}</span> })}
     }
 }
 
@@ -81,6 +86,7 @@ pub fn OrderPage() -> impl IntoView {
     let query = use_query_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let returning_from_stripe = move || query.read().get("success").as_deref() == Some("true");
+    let i18n = use_i18n();
     let save_address = ServerAction::<UpdateShipping>::new();
     let tick = RwSignal::new(0u32);
     let order = Resource::new(move || (id(), tick.get(), save_address.version().get()), |(id, _, _)| load_order(id));
@@ -94,12 +100,12 @@ pub fn OrderPage() -> impl IntoView {
         }
     });
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 match order.await {
                     Ok(order) => view! { <OrderDetail order confirming=returning_from_stripe() save_address/> }.into_any(),
                     Err(AppError::NotFound) => view! { <NotFound/> }.into_any(),
-                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                    Err(error) => view! { <p class="error" role="alert">{error_message(&error)}</p> }.into_any(),
                 }
             })}
         </Suspense>
@@ -111,33 +117,35 @@ fn OrderDetail(order: OrderView, confirming: bool, save_address: ServerAction<Up
     let waiting = confirming && order.status == OrderStatus::Pending;
     let editable = order.status.address_editable();
     let shipping = order.shipping.clone();
+    let i18n = use_i18n();
+    let id = order.id.clone();
     view! {
-        <Title text=format!("Order {}", order.id)/>
-        <h1 class="page-title">"Your order"</h1>
-        {waiting.then(|| view! { <p class="notice" role="status">"Confirming payment… this takes a few seconds."</p> })}
+        <Title text=td_string!(i18n.get_locale_untracked(), orders.order_title, id).to_string()/>
+        <h1 class="page-title">{t!(i18n, orders.your_order)}</h1>
+        {waiting.then(|| view! { <p class="notice" role="status">{t!(i18n, orders.confirming)}</p> })}
         <section class="order-detail">
             <OrderFacts order=order.clone()/>
             <div>
-                <h2>"Shipping"</h2>
+                <h2>{t!(i18n, orders.shipping)}</h2>
                 {match shipping.clone() {
                     Some(address) => view! {
                         <p class="address">{address.name} <br/> {address.phone} <br/> {address.address}</p>
                     }.into_any(),
-                    None => view! { <p class="muted">"We will use the address you give at checkout."</p> }.into_any(),
+                    None => view! { <p class="muted">{t!(i18n, orders.address_at_checkout)}</p> }.into_any(),
                 }}
-                {order.tracking_number.clone().map(|t| view! { <p>"Tracking number: " <strong data-testid="tracking">{t}</strong></p> })}
+                {order.tracking_number.clone().map(|t| view! { <p>{t!(i18n, orders.tracking_number)} <strong data-testid="tracking">{t}</strong></p> })}
                 {editable.then(|| {
                     let address = shipping.unwrap_or_default();
                     view! {
                         <details class="edit-address">
-                            <summary>"Change the shipping address"</summary>
+                            <summary>{t!(i18n, orders.change_address)}</summary>
                             <ActionForm action=save_address>
                                 <input type="hidden" name="orderId" value=order.id.clone()/>
-                                <label>"Name" <input name="name" required maxlength="200" value=address.name/></label>
-                                <label>"Phone" <input name="phone" required maxlength="40" value=address.phone/></label>
-                                <label>"Address" <textarea name="address" required maxlength="500">{address.address}</textarea></label>
-                                <button type="submit" class="button">"Save address"</button>
-                                {move || save_address.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
+                                <label>{t!(i18n, orders.name)} <input name="name" required maxlength="200" value=address.name/></label>
+                                <label>{t!(i18n, orders.phone)} <input name="phone" required maxlength="40" value=address.phone/></label>
+                                <label>{t!(i18n, orders.address)} <textarea name="address" required maxlength="500">{address.address}</textarea></label>
+                                <button type="submit" class="button">{t!(i18n, orders.save_address)}</button>
+                                {move || save_address.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{error_message(&e)}</p> })}
                             </ActionForm>
                         </details>
                     }
@@ -145,25 +153,27 @@ fn OrderDetail(order: OrderView, confirming: bool, save_address: ServerAction<Up
             </div>
         </section>
         <OrderTimeline entries=order.timeline/>
-        <p><A href="/orders">"All my orders"</A></p>
+        <p><A href="/orders">{t!(i18n, orders.all_orders)}</A></p>
     }
 }
 
 /// Painting, options, amount and status.
 #[component]
 pub fn OrderFacts(order: OrderView) -> impl IntoView {
+    let i18n = use_i18n();
+    let locale = i18n.get_locale_untracked();
     view! {
         <div class="order-facts">
             <a href=format!("/painting/{}", order.painting.id)>
                 <PaintingPicture card=order.painting.clone() sizes="220px" fetch=Fetch::Eager/>
             </a>
             <dl class="facts">
-                <dt>"Order"</dt><dd>{order.id.clone()}</dd>
-                <dt>"Painting"</dt><dd>{order.painting.title_en.clone().unwrap_or(order.painting.title.clone())}</dd>
-                <dt>"Print"</dt><dd>{order.options.describe()}</dd>
-                <dt>"Amount"</dt><dd>{format_cny(order.amount_cents)}</dd>
-                {(order.refunded_cents > 0).then(|| view! { <dt>"Refunded"</dt><dd>{format_cny(order.refunded_cents)}</dd> })}
-                <dt>"Status"</dt><dd><StatusBadge status=order.status flagged=order.needs_attention/></dd>
+                <dt>{t!(i18n, orders.order)}</dt><dd>{order.id.clone()}</dd>
+                <dt>{t!(i18n, orders.painting)}</dt><dd>{order.painting.title_in(locale).to_owned()}</dd>
+                <dt>{t!(i18n, orders.print)}</dt><dd>{describe_print(order.options, locale)}</dd>
+                <dt>{t!(i18n, orders.amount)}</dt><dd>{format_cny(order.amount_cents)}</dd>
+                {(order.refunded_cents > 0).then(|| view! { <dt>{t!(i18n, orders.refunded)}</dt><dd>{format_cny(order.refunded_cents)}</dd> })}
+                <dt>{t!(i18n, orders.status)}</dt><dd><StatusBadge status=order.status flagged=order.needs_attention/></dd>
             </dl>
         </div>
     }
@@ -171,14 +181,15 @@ pub fn OrderFacts(order: OrderView) -> impl IntoView {
 
 #[component]
 pub fn OrderTimeline(entries: Vec<TimelineEntry>) -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         <section class="timeline" aria-labelledby="timeline-title">
-            <h2 id="timeline-title">"Timeline"</h2>
+            <h2 id="timeline-title">{t!(i18n, orders.timeline)}</h2>
             <ol>
                 {entries.into_iter().map(|entry| view! {
                     <li>
                         <time>{entry.at.replace('T', " ").replace('Z', " UTC")}</time>
-                        <span class="timeline-status">{entry.to.label()}</span>
+                        <span class="timeline-status">{status_label(entry.to, i18n.get_locale_untracked())}</span>
                         <span class="muted">
                             {match entry.actor_id { Some(id) => format!("{} #{id}", entry.actor), None => entry.actor }}
                         </span>

@@ -9,6 +9,8 @@ use crate::components::picture::{Fetch, Picture};
 use crate::components::server_form::ServerForm;
 use crate::components::wall::WallPreview;
 use crate::error::AppError;
+use crate::i18n::{t, t_string, use_i18n};
+use crate::labels::error_message;
 use crate::pages::not_found::NotFound;
 use crate::pricing::PrintOptions;
 use crate::tracking::Source;
@@ -24,13 +26,14 @@ pub fn Painting() -> impl IntoView {
             None => Err(AppError::NotFound),
         }
     });
+    let i18n = use_i18n();
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
                     Ok(detail) => view! { <PaintingView detail/> }.into_any(),
                     Err(AppError::NotFound) => view! { <NotFound/> }.into_any(),
-                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                    Err(error) => view! { <p class="error" role="alert">{error_message(&error)}</p> }.into_any(),
                 }
             })}
         </Suspense>
@@ -39,12 +42,17 @@ pub fn Painting() -> impl IntoView {
 
 #[component]
 fn PaintingView(detail: PaintingDetail) -> impl IntoView {
+    let i18n = use_i18n();
+    let locale = i18n.get_locale_untracked();
     let card = detail.card.clone();
-    let alt = card.alt_text();
-    // Show both languages where both exist, the original first.
-    let second = |original: &str, english: &Option<String>| english.clone().filter(|en| en != original);
-    let title_en = second(&card.title, &card.title_en);
-    let artist_en = second(&card.artist, &card.artist_en);
+    let alt = card.alt_text(locale);
+    // Both languages where both exist: the page's language as the heading, the other beneath.
+    let other_locale = locale.other();
+    let other = |mine: &str, theirs: &str| (theirs != mine).then(|| theirs.to_owned());
+    let title = card.title_in(locale).to_owned();
+    let artist = card.artist_in(locale).to_owned();
+    let other_title = other(&title, card.title_in(other_locale));
+    let other_artist = other(&artist, card.artist_in(other_locale));
     let id = card.id;
     let save = ServerAction::<SetSaved>::new();
     let saved = RwSignal::new(detail.saved);
@@ -55,7 +63,7 @@ fn PaintingView(detail: PaintingDetail) -> impl IntoView {
     });
     let options = RwSignal::new(PrintOptions::default());
     view! {
-        <Title text=card.title_en.clone().unwrap_or_else(|| card.title.clone())/>
+        <Title text=title.clone()/>
         <article class="painting">
             <figure
                 class=move || format!("painting-image {}", frame_class(options.get().frame))
@@ -71,17 +79,17 @@ fn PaintingView(detail: PaintingDetail) -> impl IntoView {
                     sizes="(max-width: 760px) 100vw, 60vw" alt width=detail.hd_width height=detail.hd_height class="hd" fetch=Fetch::First/>
             </figure>
             <div class="painting-info">
-                <h1>{card.title.clone()}</h1>
-                {title_en.map(|t| view! { <p class="subtitle" lang="en">{t}</p> })}
-                <p class="artist">{card.artist.clone()} {artist_en.map(|a| view! { <span lang="en">" · " {a}</span> })}</p>
+                <h1>{title}</h1>
+                {other_title.map(|t| view! { <p class="subtitle" lang=other_locale.to_string()>{t}</p> })}
+                <p class="artist">{artist} {other_artist.map(|a| view! { <span lang=other_locale.to_string()>" · " {a}</span> })}</p>
                 <dl class="facts">
-                    {card.year.map(|y| view! { <dt>"Year"</dt><dd>{y}</dd> })}
-                    {card.style.clone().map(|s| view! { <dt>"Style"</dt><dd>{s}</dd> })}
-                    {detail.source.clone().map(|s| view! { <dt>"Source"</dt><dd>{s}</dd> })}
-                    {detail.license.clone().map(|l| view! { <dt>"Licence"</dt><dd>{l}</dd> })}
+                    {card.year.map(|y| view! { <dt>{t!(i18n, painting.year)}</dt><dd>{y}</dd> })}
+                    {card.style.clone().map(|s| view! { <dt>{t!(i18n, painting.style)}</dt><dd>{s}</dd> })}
+                    {detail.source.clone().map(|s| view! { <dt>{t!(i18n, painting.source)}</dt><dd>{s}</dd> })}
+                    {detail.license.clone().map(|l| view! { <dt>{t!(i18n, painting.licence)}</dt><dd>{l}</dd> })}
                 </dl>
                 {detail.source_url.clone().map(|url| view! {
-                    <p><a href=url rel="noopener noreferrer" target="_blank">"View at the museum ↗"</a></p>
+                    <p><a href=url rel="noopener noreferrer" target="_blank">{t!(i18n, painting.at_museum)}</a></p>
                 })}
                 <ServerForm action=save attr:class="save-form"
                     input=move || SetSaved { painting_id: id, saved: !saved.get_untracked(), source: Source::Detail.code().into() }>
@@ -89,7 +97,7 @@ fn PaintingView(detail: PaintingDetail) -> impl IntoView {
                     <input type="hidden" name="saved" value=move || (!saved.get()).to_string()/>
                     <input type="hidden" name="source" value=Source::Detail.code()/>
                     <button type="submit" class="button" aria-pressed=move || saved.get().to_string()>
-                        {move || if saved.get() { "♥ Saved" } else { "♡ Save" }}
+                        {move || if saved.get() { t_string!(i18n, painting.saved) } else { t_string!(i18n, painting.save) }}
                     </button>
                 </ServerForm>
                 <BuyForm painting_id=id options/>
@@ -102,11 +110,12 @@ fn PaintingView(detail: PaintingDetail) -> impl IntoView {
 
 #[component]
 fn MoreLikeThis(id: i64) -> impl IntoView {
+    let i18n = use_i18n();
     let similar = Resource::new(move || id, load_more_like_this);
     view! {
         <section class="more-like-this" aria-labelledby="more-like-this">
-            <h2 id="more-like-this">"More like this"</h2>
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <h2 id="more-like-this">{t!(i18n, painting.more_like_this)}</h2>
+            <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match similar.await {
                         Ok(items) => view! {
@@ -115,7 +124,7 @@ fn MoreLikeThis(id: i64) -> impl IntoView {
                             </ul>
                             <TrackCards source=Source::Detail/>
                         }.into_any(),
-                        Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
+                        Err(error) => view! { <p class="error">{error_message(&error)}</p> }.into_any(),
                     }
                 })}
             </Suspense>
@@ -129,6 +138,7 @@ fn MoreLikeThis(id: i64) -> impl IntoView {
 fn BuyForm(painting_id: i64, options: RwSignal<PrintOptions>) -> impl IntoView {
     // The server function redirects to Checkout: a 302 for a plain form post, and for the
     // hydrated form the router's redirect hook, which leaves the site with `location.href`.
+    let i18n = use_i18n();
     let buy = ServerAction::<StartCheckout>::new();
     view! {
         <ServerForm action=buy attr:class="buy-form" input=move || {
@@ -138,10 +148,10 @@ fn BuyForm(painting_id: i64, options: RwSignal<PrintOptions>) -> impl IntoView {
             <input type="hidden" name="paintingId" value=painting_id/>
             <PrintConfigurator options/>
             <button type="submit" class="button primary buy" disabled=move || buy.pending().get()>
-                {move || if buy.pending().get() { "Opening secure checkout…" } else { "Buy this print" }}
+                {move || if buy.pending().get() { t_string!(i18n, painting.opening_checkout) } else { t_string!(i18n, painting.buy) }}
             </button>
             {move || buy.value().get().and_then(Result::err).map(|error| view! {
-                <p class="error" role="alert">{error.to_string()}</p>
+                <p class="error" role="alert">{error_message(&error)}</p>
             })}
         </ServerForm>
     }

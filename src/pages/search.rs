@@ -4,11 +4,14 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::search_paintings;
 use crate::components::card::{PaintingCardView, TrackCards};
+use crate::i18n::{t, t_string, tu_string, use_i18n};
+use crate::labels::error_message;
 use crate::tracking::Source;
 
 /// `/search?q=`: a plain GET form, so it works before (and without) JavaScript.
 #[component]
 pub fn SearchPage() -> impl IntoView {
+    let i18n = use_i18n();
     let query = use_query_map();
     let q = move || query.read().get("q").unwrap_or_default();
     let results = Resource::new(q, |q| async move {
@@ -19,26 +22,27 @@ pub fn SearchPage() -> impl IntoView {
         }
     });
     view! {
-        <Title text="Search"/>
-        <h1 class="page-title">"Search"</h1>
+        <Title text=tu_string!(i18n, search.title)/>
+        <h1 class="page-title">{t!(i18n, search.title)}</h1>
         <form method="get" action="/search" class="search-form" role="search">
-            <label for="q" class="visually-hidden">"Search paintings"</label>
-            <input id="q" type="search" name="q" maxlength="200" value=q placeholder="e.g. blue sea at night"/>
-            <button type="submit" class="button primary">"Search"</button>
+            <label for="q" class="visually-hidden">{t!(i18n, search.label)}</label>
+            <input id="q" type="search" name="q" maxlength="200" value=q placeholder=move || t_string!(i18n, search.placeholder)/>
+            <button type="submit" class="button primary">{t!(i18n, search.submit)}</button>
         </form>
-        <Suspense fallback=|| view! { <p class="loading">"Searching…"</p> }>
+        <Suspense fallback=move || view! { <p class="loading">{t!(i18n, search.searching)}</p> }>
             {move || Suspend::new(async move {
                 match results.await {
-                    None => view! { <p class="note">"Describe what you would like on your wall."</p> }.into_any(),
+                    None => view! { <p class="note">{t!(i18n, search.prompt)}</p> }.into_any(),
                     Some(Ok(found)) => view! {
-                        {found.colour_only_model.then(|| view! {
-                            <p class="note">"This shop currently runs a stand-in model: search understands colours and light (blue, gold, dark, snow, sunset…), not subjects."</p>
-                        })}
+                        <p class="note" data-testid="model-languages">
+                            {if found.colour_only_model { t!(i18n, search.stand_in_model).into_any() } else { t!(i18n, search.clip_model).into_any() }}
+                        </p>
                         {if found.items.is_empty() {
-                            view! { <p class="empty-state">"No close matches for “" {found.query.clone()} "”."</p> }.into_any()
+                            let query = found.query.clone();
+                            view! { <p class="empty-state">{t!(i18n, search.no_matches, query)}</p> }.into_any()
                         } else {
                             view! {
-                                <h2 class="visually-hidden">"Paintings found"</h2>
+                                <h2 class="visually-hidden">{t!(i18n, search.found)}</h2>
                                 <ul class="feed-grid">
                                     {found.items.into_iter().enumerate().map(|(i, item)| view! { <PaintingCardView card=item.card source=Source::Search position=i as i64/> }).collect_view()}
                                 </ul>
@@ -46,7 +50,7 @@ pub fn SearchPage() -> impl IntoView {
                             }.into_any()
                         }}
                     }.into_any(),
-                    Some(Err(error)) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
+                    Some(Err(error)) => view! { <p class="form-error" role="alert">{error_message(&error)}</p> }.into_any(),
                 }
             })}
         </Suspense>

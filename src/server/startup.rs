@@ -24,7 +24,7 @@ use crate::server::config::Config;
 use crate::server::discovery::{activity, rooms};
 use crate::server::error;
 use crate::server::http::visitor;
-use crate::server::http::{auth, limits, openapi, request_id, security};
+use crate::server::http::{auth, limits, locale, openapi, request_id, security};
 use crate::server::infra::metrics;
 use crate::server::infra::storage::{Storage, IMMUTABLE_CACHE_CONTROL, PUBLIC_PREFIX};
 use crate::server::shop::payments;
@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/room-photo", post(api::room_photo).layer(DefaultBodyLimit::max(room_body_limit(&state.config))))
         .route("/api/room-photo/{token}", get(api::room_photo_file))
+        .route("/api/locale", post(locale::choose_locale))
         // The original design's resource paths, over the same code.
         .route("/api/onboarding/style", post(resources::choose_style))
         .route("/api/paintings/{id}", get(resources::painting))

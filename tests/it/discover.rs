@@ -42,7 +42,7 @@ async fn saving_lists_newest_first_and_unsaving_removes(db: PgPool) {
     assert!(serde_json::from_str::<SavedList>(&body).unwrap().items.is_empty());
     let (status, page) = send(&app, get("/saved")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("Nothing saved yet"), "an empty state");
+    assert!(page.contains("还没有收藏"), "an empty state");
 
     for id in [ids[2], ids[0], ids[4]] {
         let (status, body) = send(&app, set_saved(id, true, "feed")).await;
@@ -54,7 +54,7 @@ async fn saving_lists_newest_first_and_unsaving_removes(db: PgPool) {
     let listed: Vec<i64> = serde_json::from_str::<SavedList>(&body).unwrap().items.iter().map(|c| c.id).collect();
     assert_eq!(listed, vec![ids[4], ids[2]], "newest first, unsaved gone");
     let (_, page) = send(&app, get("/saved")).await;
-    assert!(page.contains("2 paintings"));
+    assert!(page.replace("<!>", "").contains("2 幅画作"), "its count, in the page's language (Chinese)");
 
     let events: i64 = sqlx::query_scalar("SELECT count(*) FROM activities WHERE event_type IN ('save', 'unsave')")
         .fetch_one(&db)
@@ -139,7 +139,9 @@ async fn search_finds_colours_honestly_and_checks_its_input(db: PgPool) {
     assert!(found.items.is_empty());
     let (status, page) = send(&app, get("/search?q=a%20cat")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("No close matches") && page.contains("understands colours and light"));
+    assert!(
+        page.replace("<!>", "").contains("没有与“a cat”相近的画作") && page.contains("只理解表示颜色和光线的英文词")
+    );
 
     let logged: Vec<String> =
         sqlx::query_scalar("SELECT metadata->>'query' FROM activities WHERE event_type = 'search' ORDER BY id")

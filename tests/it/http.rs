@@ -75,7 +75,7 @@ async fn painting_page_shows_hd_image_and_unknown_ids_are_real_404s(db: PgPool) 
     for missing in ["/painting/999999", "/painting/not-a-number", "/no/such/page"] {
         let (status, _, body) = send(&app, get(missing)).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
-        assert!(body.contains("We couldn"), "{missing}: friendly page");
+        assert!(body.contains("找不到该内容"), "{missing}: friendly page");
     }
     // Any method: an unknown path is not found, not "method not allowed".
     let post = Request::post("/api/no-such-endpoint")
@@ -86,6 +86,85 @@ async fn painting_page_shows_hd_image_and_unknown_ids_are_real_404s(db: PgPool) 
     let (status, headers, _) = send(&app, get(&hd)).await;
     assert_eq!(status, StatusCode::OK, "media served");
     assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
+}
+
+/// The `lang` of a page's `<html>` element.
+fn html_lang(page: &str) -> &str {
+    let html = &page[page.find("<html").expect("a page")..];
+    let html = &html[..html.find('>').unwrap()];
+    html.split(" lang=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap_or_default()
+}
+
+fn get_with(uri: &str, headers: &[(&str, &str)]) -> Request<Body> {
+    headers
+        .iter()
+        .fold(Request::get(uri), |request, (name, value)| request.header(*name, *value))
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// The header's language switch, from a browser that has been on a page (so holds a visitor cookie).
+fn choose_locale(form: &str) -> Request<Body> {
+    Request::post("/api/locale")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, common::visitor_cookie(uuid::Uuid::new_v4()))
+        .body(Body::from(form.to_owned()))
+        .unwrap()
+}
+
+#[sqlx::test]
+async fn pages_speak_the_chosen_language_then_the_browsers_then_chinese(db: PgPool) {
+    let app = with_paintings(db.clone(), 1).await;
+    let chinese = |body: &str| html_lang(body) == "zh-CN" && body.contains("为你生活的墙面挑选画作");
+    let english = |body: &str| html_lang(body) == "en" && body.contains("Paintings for the walls you live with");
+
+    let (_, _, body) = send(&app, get("/")).await;
+    assert!(chinese(&body), "nothing asked: Chinese");
+    let (_, _, body) = send(&app, get_with("/", &[("accept-language", "en-GB,en;q=0.9")])).await;
+    assert!(english(&body), "the browser asks for English");
+    let (_, _, body) =
+        send(&app, get_with("/", &[("accept-language", "en"), ("cookie", "artwall_locale=zh-CN")])).await;
+    assert!(chinese(&body), "a choice outranks the browser");
+
+    // The switcher remembers the choice for a year and goes back to the page it was on.
+    let id: i64 = sqlx::query_scalar("SELECT id FROM paintings").fetch_one(&db).await.unwrap();
+    let (status, headers, body) =
+        send(&app, choose_locale(&format!("locale=en&next=%2Fpainting%2F{id}%3Fx%3D1"))).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(headers[header::LOCATION], format!("/painting/{id}?x=1"));
+    let cookie = headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(cookie.starts_with("artwall_locale=en;") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+    assert!(cookie.contains("Path=/") && cookie.contains("Max-Age=31536000"), "{cookie}");
+    let (_, _, body) = send(
+        &app,
+        get_with(&format!("/painting/{id}"), &[("accept-language", "zh-CN"), ("cookie", "artwall_locale=en")]),
+    )
+    .await;
+    assert_eq!(html_lang(&body), "en");
+    assert!(body.contains("Buy this print") && body.contains("Helena Tromper Du Bois"), "the page and its painting");
+
+    // Anywhere but a local path goes home; a language we do not speak is a clear 400.
+    for next in
+        ["https%3A%2F%2Fevil.example%2F", "%2F%2Fevil.example", "%2F%5Cevil.example", "%2Fsearch%3Fq%3D%E7%9D%A1", ""]
+    {
+        let (status, headers, _) = send(&app, choose_locale(&format!("locale=zh-CN&next={next}"))).await;
+        assert_eq!((status, &headers[header::LOCATION]), (StatusCode::SEE_OTHER, &"/".parse().unwrap()), "{next}");
+    }
+    let (status, headers, body) = send(&app, choose_locale("locale=fr&next=%2F")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("unknown language") && !headers.contains_key(header::SET_COOKIE), "{body}");
+    assert!(send(&app, choose_locale("next=%2F")).await.0.is_client_error(), "no language at all");
+    let mut api = choose_locale("locale=zh-CN");
+    api.headers_mut().insert(header::ACCEPT, "application/json".parse().unwrap());
+    let (status, headers, body) = send(&app, api).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, r#"{"locale":"zh-CN"}"#), "an API client gets an answer");
+    assert!(headers[header::SET_COOKIE].to_str().unwrap().starts_with("artwall_locale=zh-CN;"));
+    // Another site cannot switch a visitor's language behind their back.
+    let mut cross_site = choose_locale("locale=en&next=%2F");
+    cross_site.headers_mut().insert("sec-fetch-site", "cross-site".parse().unwrap());
+    let (status, headers, _) = send(&app, cross_site).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(!headers.contains_key(header::SET_COOKIE));
 }
 
 #[sqlx::test]
@@ -415,7 +494,7 @@ async fn built_assets_go_out_compressed_and_immutable_and_pages_are_not_cached(d
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CACHE_CONTROL], "private, no-cache");
     assert_eq!(encoding(&headers).as_deref(), Some("br"));
-    assert!(String::from_utf8(decoded(Some("br"), &body)).unwrap().contains("Paintings for the walls you live with"));
+    assert!(String::from_utf8(decoded(Some("br"), &body)).unwrap().contains("为你生活的墙面挑选画作"));
     // Pages with a shopper's own orders are not even kept on disk.
     let (_, headers, _) = fetch_from(app.router(), "/orders", None).await;
     assert_eq!(headers[header::CACHE_CONTROL], "no-store");
@@ -423,7 +502,7 @@ async fn built_assets_go_out_compressed_and_immutable_and_pages_are_not_cached(d
 
 #[sqlx::test]
 async fn every_page_says_no_card_is_charged_while_payments_are_in_test_mode(db: PgPool) {
-    const NOTICE: &str = "Test payments: no card is charged.";
+    const NOTICE: &str = "测试支付：不会从任何银行卡扣款。";
     let with_key = |key: Option<&'static str>| {
         let db = db.clone();
         async move { common::TestApp::with_config(db, |config| config.stripe_secret_key = key.map(str::to_owned)).await }
@@ -440,7 +519,7 @@ async fn every_page_says_no_card_is_charged_while_payments_are_in_test_mode(db: 
     for key in [Some("sk_live_artwall"), None] {
         let app = with_key(key).await;
         let (_, _, body) = send(&app, get("/")).await;
-        assert!(body.contains("Paintings for the walls you live with") && !body.contains(NOTICE), "{key:?}");
+        assert!(body.contains("为你生活的墙面挑选画作") && !body.contains(NOTICE), "{key:?}");
         let (_, _, body) = send(&app, get("/api/shop")).await;
         assert_eq!(body, r#"{"testPayments":false}"#, "{key:?}");
     }

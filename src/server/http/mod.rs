@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod limits;
+pub mod locale;
 pub mod openapi;
 pub mod request_id;
 pub mod security;

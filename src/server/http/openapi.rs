@@ -39,7 +39,7 @@ const ADMIN_SESSION: &str = "adminSession";
         crate::api::catalogue::routes::import_upload,
         crate::api::resources::choose_style, crate::api::resources::painting, crate::api::resources::upload,
         crate::api::resources::import_batch, crate::api::resources::import_batch_job, crate::api::resources::order,
-        crate::api::resources::order_shipping,
+        crate::api::resources::order_shipping, crate::server::http::locale::choose_locale,
         server_functions::feed, server_functions::feed_reset, server_functions::onboarding,
         server_functions::onboarding_choose, server_functions::painting, server_functions::painting_similar,
         server_functions::room, server_functions::saved, server_functions::saved_set, server_functions::search,
@@ -59,6 +59,7 @@ const ADMIN_SESSION: &str = "adminSession";
         (name = "shop", description = "Checkout and the visitor's orders"),
         (name = "admin", description = "The admin console's API: every operation needs an admin session"),
         (name = "webhooks", description = "Signed deliveries from Stripe"),
+        (name = "language", description = "The language pages are written in"),
     )
 )]
 pub struct ApiDoc;

@@ -11,9 +11,11 @@ use crate::error::AppError;
 
 /// Only same-site paths: "/painting/3", never "//evil.example" or "https://...". Control
 /// characters are refused too: browsers drop tabs and newlines from a URL, so "/\t/evil.example"
-/// would become "//evil.example", and a CR/LF cannot go in a Location header at all.
+/// would become "//evil.example", and a CR/LF cannot go in a Location header at all; nor can
+/// anything but ASCII (browsers send a page's own path percent-encoded).
 pub fn is_local_path(path: &str) -> bool {
-    path.starts_with('/')
+    path.is_ascii()
+        && path.starts_with('/')
         && !path.starts_with("//")
         && !path.contains('\\')
         && !path.chars().any(char::is_control)
@@ -101,7 +103,9 @@ mod tests {
     #[test]
     fn redirects_stay_on_this_site() {
         assert!(is_local_path("/painting/3#wall"));
+        assert!(is_local_path("/search?q=%E7%9D%A1%E8%8E%B2"), "percent-encoded is ASCII");
         for bad in [
+            "/search?q=睡莲",
             "//evil.example",
             "https://evil.example",
             "/\\evil.example",

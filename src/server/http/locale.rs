@@ -1,0 +1,123 @@
+//! The visitor's language, chosen on the server before anything renders: an explicit choice (the
+//! header's switcher, kept in a cookie) wins, then the browser's `Accept-Language`, then Chinese,
+//! the shop's own language.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Form, Json};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use leptos_i18n::Locale as _;
+use serde::Deserialize;
+
+use crate::error::AppError;
+use crate::i18n::Locale;
+use crate::server::error::wants_json;
+use crate::server::http::security::is_local_path;
+use crate::server::state::AppState;
+
+/// Holds a language code (`zh-CN`, `en`) and nothing else.
+const LOCALE_COOKIE: &str = "artwall_locale";
+const REMEMBERED_FOR: time::Duration = time::Duration::days(365);
+
+pub fn request_locale(headers: &HeaderMap) -> Locale {
+    let chosen = CookieJar::from_headers(headers).get(LOCALE_COOKIE).and_then(|cookie| cookie.value().parse().ok());
+    chosen.unwrap_or_else(|| {
+        let accepted = headers.get(header::ACCEPT_LANGUAGE).and_then(|value| value.to_str().ok()).unwrap_or_default();
+        // Best first; `q=0` means "not this one".
+        accept_language::parse_with_quality(accepted)
+            .iter()
+            .filter(|(_, quality)| *quality > 0.0)
+            .find_map(|(tag, _)| speaking(tag))
+            .unwrap_or_default()
+    })
+}
+
+/// Ours in the language of `tag`, whatever its region or script: one Chinese and one English
+/// serve them all (leptos_i18n's own matching would not give `zh` or `zh-TW` our `zh-CN`).
+fn speaking(tag: &str) -> Option<Locale> {
+    let language = |tag: &str| tag.split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase();
+    Locale::get_all().iter().copied().find(|locale| language(locale.as_str()) == language(tag))
+}
+
+/// The switcher's form.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct LocaleChoice {
+    /// `zh-CN` or `en`.
+    locale: String,
+    /// The page to go back to (a local path); the home page otherwise.
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// The language now chosen (the JSON answer).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ChosenLocale {
+    locale: String,
+}
+
+/// `POST /api/locale`: remembers the language and sends the browser back to its page (303).
+#[utoipa::path(post, path = "/api/locale", tag = "language",
+    description = "The header's language switch, a plain form: remembers the language for a year in the \
+        `artwall_locale` cookie, which pages then speak whatever the browser's Accept-Language, and sends the browser \
+        back to `next` (a local path; the home page otherwise). With `Accept: application/json` it answers instead.",
+    request_body(content = LocaleChoice, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, body = ChosenLocale, description = "The cookie is set (`Accept: application/json`)"),
+        (status = 303, description = "Back to `next`, with the cookie set"),
+    ))]
+pub async fn choose_locale(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(choice): Form<LocaleChoice>,
+) -> Response {
+    let Ok(locale) = choice.locale.parse::<Locale>() else {
+        return AppError::invalid("unknown language: choose zh-CN or en").into_response();
+    };
+    let next = choice.next.filter(|path| is_local_path(path)).unwrap_or_else(|| "/".to_owned());
+    let cookie = Cookie::build((LOCALE_COOKIE, locale.to_string()))
+        .path("/")
+        .http_only(true)
+        .secure(state.config.cookies_secure())
+        .same_site(SameSite::Lax)
+        .max_age(REMEMBERED_FOR)
+        .build();
+    let set_cookie = [(header::SET_COOKIE, cookie.to_string())];
+    if wants_json(&headers) {
+        return (set_cookie, Json(ChosenLocale { locale: locale.to_string() })).into_response();
+    }
+    (set_cookie, Redirect::to(&next)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn locale_of(headers: &[(&str, &str)]) -> Locale {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.append(name.parse::<header::HeaderName>().unwrap(), value.parse().unwrap());
+        }
+        request_locale(&map)
+    }
+
+    #[test]
+    fn a_choice_outranks_the_browser_which_outranks_chinese() {
+        assert_eq!(locale_of(&[]), Locale::zh_CN, "nothing said: the shop's own language");
+        assert_eq!(locale_of(&[("accept-language", "en-GB,en;q=0.9")]), Locale::en);
+        assert_eq!(locale_of(&[("accept-language", "fr-FR,en;q=0.5,zh;q=0.8")]), Locale::zh_CN, "by quality");
+        assert_eq!(locale_of(&[("accept-language", "zh-TW,en;q=0.5")]), Locale::zh_CN, "the nearest Chinese");
+        assert_eq!(locale_of(&[("accept-language", "de, en-US;q=0.7")]), Locale::en, "the first we speak");
+        assert_eq!(locale_of(&[("accept-language", "en;q=0, fr")]), Locale::zh_CN, "q=0 refuses");
+        assert_eq!(locale_of(&[("accept-language", "zh_CN")]), Locale::zh_CN);
+        assert_eq!(locale_of(&[("accept-language", "*")]), Locale::zh_CN, "anything: ours");
+        assert_eq!(locale_of(&[("accept-language", "fr, de")]), Locale::zh_CN, "nothing we speak");
+        assert_eq!(locale_of(&[("accept-language", "zh-CN"), ("cookie", "artwall_locale=en")]), Locale::en);
+        assert_eq!(locale_of(&[("accept-language", "en"), ("cookie", "a=1; artwall_locale=zh-CN")]), Locale::zh_CN);
+        assert_eq!(
+            locale_of(&[("accept-language", "en"), ("cookie", "artwall_locale=klingon")]),
+            Locale::en,
+            "a cookie we cannot read is no choice"
+        );
+    }
+}
