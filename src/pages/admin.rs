@@ -4,26 +4,29 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::{load_admin_overview, AdminLogin, AdminLogout};
 use crate::error::AppError;
+use crate::i18n::{t, t_string, td_string, tu_string, use_i18n};
+use crate::labels::{error_message, status_label};
 use crate::pricing::format_cny;
 use crate::types::{DashboardFigures, RankedPainting};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
+    let i18n = use_i18n();
     let login = ServerAction::<AdminLogin>::new();
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
     view! {
-        <Title text="Admin sign in"/>
+        <Title text=tu_string!(i18n, admin.sign_in_title)/>
         <section class="auth-card">
-            <h1>"Admin sign in"</h1>
+            <h1>{t!(i18n, admin.sign_in_title)}</h1>
             <ActionForm action=login>
-                <label>"Email" <input type="email" name="email" autocomplete="username" required/></label>
-                <label>"Password" <input type="password" name="password" autocomplete="current-password" required/></label>
+                <label>{t!(i18n, admin.email)} <input type="email" name="email" autocomplete="username" required/></label>
+                <label>{t!(i18n, admin.password)} <input type="password" name="password" autocomplete="current-password" required/></label>
                 <input type="hidden" name="next" value=next/>
-                <button type="submit" class="button primary">"Sign in"</button>
+                <button type="submit" class="button primary">{t!(i18n, admin.sign_in)}</button>
             </ActionForm>
             {move || login.value().get().and_then(Result::err).map(|error| view! {
-                <p class="form-error" role="alert">{error.to_string()}</p>
+                <p class="form-error" role="alert">{error_message(&error)}</p>
             })}
         </section>
     }
@@ -31,32 +34,36 @@ pub fn LoginPage() -> impl IntoView {
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
+    let i18n = use_i18n();
     let overview = Resource::new(|| (), |_| load_admin_overview());
     let logout = ServerAction::<AdminLogout>::new();
     view! {
-        <Title text="Admin"/>
+        <Title text=tu_string!(i18n, admin.dashboard_title)/>
         <section class="admin">
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match overview.await {
                         Ok(o) => view! {
                             <header class="admin-header">
-                                <h1>"ArtWall admin"</h1>
-                                <p>"Signed in as " {o.admin_email.clone()}</p>
-                                <ActionForm action=logout><button type="submit" class="button">"Sign out"</button></ActionForm>
+                                <h1>{t!(i18n, admin.console)}</h1>
+                                <p>{t!(i18n, admin.signed_in_as, email = o.admin_email.clone())}</p>
+                                <ActionForm action=logout><button type="submit" class="button">{t!(i18n, admin.sign_out)}</button></ActionForm>
                             </header>
                             <AdminNav/>
-                            <h2>"System"</h2>
+                            <h2>{t!(i18n, admin.system)}</h2>
                             <dl class="facts">
-                                <dt>"Model"</dt>
+                                <dt>{t!(i18n, admin.model)}</dt>
                                 <dd>
                                     {o.model_label.clone()} " (" <code>{o.model_id.clone()}</code> ")"
-                                    {(!o.model_is_clip).then(|| view! { <strong class="badge warn">"not CLIP"</strong> })}
+                                    {(!o.model_is_clip).then(|| view! { <strong class="badge warn">{t!(i18n, admin.not_clip)}</strong> })}
                                 </dd>
-                                <dt>"Catalogue"</dt><dd>{o.catalogue_size} " paintings"</dd>
-                                <dt>"Storage"</dt><dd>{o.storage_backend.clone()}</dd>
-                                <dt>"Taste worker"</dt>
-                                <dd>{o.figures.worker_last_run.clone().map_or_else(|| "has not run yet".to_owned(), |at| format!("last ran {at}"))}</dd>
+                                <dt>{t!(i18n, admin.catalogue)}</dt><dd>{t!(i18n, admin.catalogue_size, count = o.catalogue_size)}</dd>
+                                <dt>{t!(i18n, admin.storage)}</dt><dd>{o.storage_backend.clone()}</dd>
+                                <dt>{t!(i18n, admin.taste_worker)}</dt>
+                                <dd>{match o.figures.worker_last_run.clone() {
+                                    Some(at) => t!(i18n, admin.worker_last, at).into_any(),
+                                    None => t!(i18n, admin.worker_never).into_any(),
+                                }}</dd>
                             </dl>
                             <ShopFigures figures=o.figures.clone()/>
                             <FeedHealth figures=o.figures/>
@@ -77,23 +84,25 @@ fn ShopFigures(figures: DashboardFigures) -> impl IntoView {
     let total_revenue: i64 = days.iter().map(|d| d.revenue_cents).sum();
     let highest = days.iter().map(|d| d.revenue_cents).max().unwrap_or(0).max(1);
     let bar_width = CHART_WIDTH / days.len().max(1) as f64;
+    let i18n = use_i18n();
+    let locale = i18n.get_locale_untracked();
     view! {
-        <h2>"Orders"</h2>
-        <p>{format!("{total_orders} paid orders, {} in the last 30 days", format_cny(total_revenue))}</p>
+        <h2>{t!(i18n, admin.orders)}</h2>
+        <p>{t!(i18n, admin.orders_summary, count = total_orders, revenue = format_cny(total_revenue))}</p>
         <svg class="chart" viewBox=format!("0 0 {CHART_WIDTH} {CHART_HEIGHT}") role="img"
-            aria-label=format!("Revenue per day over the last 30 days: {} in all", format_cny(total_revenue))>
+            aria-label=td_string!(locale, admin.revenue_chart, revenue = format_cny(total_revenue)).to_string()>
             {days.into_iter().enumerate().map(|(i, day)| {
                 let height = (day.revenue_cents as f64 / highest as f64 * (CHART_HEIGHT - 2.0)).max(if day.orders > 0 { 2.0 } else { 0.0 });
                 view! {
                     <rect x=i as f64 * bar_width + 1.0 y=CHART_HEIGHT - height width=(bar_width - 2.0).max(1.0) height=height data-day=day.day.clone()>
-                        <title>{format!("{}: {} orders, {}", day.day, day.orders, format_cny(day.revenue_cents))}</title>
+                        <title>{td_string!(locale, admin.day_bar, day = &day.day, count = day.orders, revenue = format_cny(day.revenue_cents)).to_string()}</title>
                     </rect>
                 }
             }).collect_view()}
         </svg>
         <ul class="status-counts">
             {figures.status_counts.into_iter().map(|(status, n)| view! {
-                <li><a href=format!("/admin/orders?status={}", status.code())>{status.label()}</a> " " <strong data-status=status.code()>{n}</strong></li>
+                <li><a href=format!("/admin/orders?status={}", status.code())>{status_label(status, locale)}</a> " " <strong data-status=status.code()>{n}</strong></li>
             }).collect_view()}
         </ul>
     }
@@ -105,6 +114,7 @@ const CHART_HEIGHT: f64 = 120.0;
 /// The feed's funnel over 7 days, its rates, what is saved and hidden most, and the backlog.
 #[component]
 fn FeedHealth(figures: DashboardFigures) -> impl IntoView {
+    let i18n = use_i18n();
     let funnel = figures.funnel;
     let percent = |rate: Option<f64>| rate.map_or_else(|| "–".to_owned(), |r| format!("{:.1}%", r * 100.0));
     let ranked = |title: &'static str, list: Vec<RankedPainting>| {
@@ -112,7 +122,7 @@ fn FeedHealth(figures: DashboardFigures) -> impl IntoView {
             <div>
                 <h3>{title}</h3>
                 {if list.is_empty() {
-                    view! { <p class="muted">"None yet."</p> }.into_any()
+                    view! { <p class="muted">{t!(i18n, admin.none_yet)}</p> }.into_any()
                 } else {
                     view! {
                         <ol>{list.into_iter().map(|p| view! { <li><a href=format!("/painting/{}", p.id)>{p.title}</a> " (" {p.count} ")"</li> }).collect_view()}</ol>
@@ -122,24 +132,24 @@ fn FeedHealth(figures: DashboardFigures) -> impl IntoView {
         }
     };
     view! {
-        <h2>"Feed health"</h2>
-        <dl class="facts funnel" aria-label="The last 7 days">
-            <dt>"Impressions"</dt><dd data-testid="impressions">{funnel.impressions}</dd>
-            <dt>"Clicks"</dt><dd>{funnel.clicks}</dd>
-            <dt>"Saves"</dt><dd>{funnel.saves}</dd>
-            <dt>"Purchases"</dt><dd>{funnel.purchases}</dd>
-            <dt>"Save rate"</dt><dd>{percent(funnel.save_rate())}</dd>
-            <dt>"Hide rate"</dt><dd>{percent(funnel.hide_rate())}</dd>
-            <dt>"Visitors with a taste"</dt><dd>{figures.visitors_with_taste}</dd>
-            <dt>"Activity backlog"</dt>
+        <h2>{t!(i18n, admin.feed_health)}</h2>
+        <dl class="facts funnel" aria-label=move || t_string!(i18n, admin.last_7_days)>
+            <dt>{t!(i18n, admin.impressions)}</dt><dd data-testid="impressions">{funnel.impressions}</dd>
+            <dt>{t!(i18n, admin.clicks)}</dt><dd>{funnel.clicks}</dd>
+            <dt>{t!(i18n, admin.saves)}</dt><dd>{funnel.saves}</dd>
+            <dt>{t!(i18n, admin.purchases)}</dt><dd>{funnel.purchases}</dd>
+            <dt>{t!(i18n, admin.save_rate)}</dt><dd>{percent(funnel.save_rate())}</dd>
+            <dt>{t!(i18n, admin.hide_rate)}</dt><dd>{percent(funnel.hide_rate())}</dd>
+            <dt>{t!(i18n, admin.visitors_with_taste)}</dt><dd>{figures.visitors_with_taste}</dd>
+            <dt>{t!(i18n, admin.backlog)}</dt>
             <dd>{match figures.backlog_oldest_seconds {
-                Some(age) => format!("{} events waiting, the oldest {age} s old", figures.backlog),
-                None => "none waiting".to_owned(),
+                Some(age) => t!(i18n, admin.backlog_waiting, count = figures.backlog, age).into_any(),
+                None => t!(i18n, admin.backlog_none).into_any(),
             }}</dd>
         </dl>
         <div class="rankings">
-            {ranked("Most saved", figures.top_saved)}
-            {ranked("Most hidden", figures.top_hidden)}
+            {ranked(tu_string!(i18n, admin.most_saved), figures.top_saved)}
+            {ranked(tu_string!(i18n, admin.most_hidden), figures.top_hidden)}
         </div>
     }
 }
@@ -147,22 +157,30 @@ fn FeedHealth(figures: DashboardFigures) -> impl IntoView {
 /// The admin console's sections.
 #[component]
 pub fn AdminNav() -> impl IntoView {
+    let i18n = use_i18n();
     view! {
-        <nav class="admin-nav" aria-label="Admin">
-            <a href="/admin">"Dashboard"</a>
-            <a href="/admin/paintings">"Catalogue"</a>
-            <a href="/admin/import">"Import"</a>
-            <a href="/admin/orders">"Orders"</a>
+        <nav class="admin-nav" aria-label=move || t_string!(i18n, admin.nav)>
+            <a href="/admin">{t!(i18n, admin.nav_dashboard)}</a>
+            <a href="/admin/paintings">{t!(i18n, admin.nav_catalogue)}</a>
+            <a href="/admin/import">{t!(i18n, admin.nav_import)}</a>
+            <a href="/admin/orders">{t!(i18n, admin.nav_orders)}</a>
         </nav>
     }
 }
 
 /// An admin page's error: an ended session links to the sign-in page.
 pub fn admin_error(error: AppError) -> AnyView {
+    let i18n = use_i18n();
     match error {
-        AppError::Unauthorized => {
-            view! { <p>"Your session has ended. " <a href="/admin/login">"Sign in again"</a></p> }.into_any()
+        AppError::Unauthorized => view! {
+            <p>{t!(i18n, admin.session_ended)} " " <a href="/admin/login">{t!(i18n, admin.sign_in_again)}</a></p>
         }
-        error => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+        .into_any(),
+        error => view! { <p class="error" role="alert">{error_message(&error)}</p> }.into_any(),
     }
+}
+
+/// "<page> · Admin", the tab's title of an admin page.
+pub fn admin_title(page: &'static str) -> String {
+    td_string!(use_i18n().get_locale_untracked(), admin.title_suffix, page).to_string()
 }

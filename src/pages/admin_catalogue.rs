@@ -10,7 +10,9 @@ use crate::api::{
 };
 use crate::components::picture::{PaintingPicture, CARD_SIZES};
 use crate::error::AppError;
-use crate::pages::admin::{admin_error, AdminNav};
+use crate::i18n::{t, t_string, td_string, tu_string, use_i18n, Locale};
+use crate::labels::error_message;
+use crate::pages::admin::{admin_error, admin_title, AdminNav};
 use crate::types::{AddedPainting, AdminPainting, PaintingEdit};
 
 #[component]
@@ -24,24 +26,26 @@ pub fn AdminPaintingsPage() -> impl IntoView {
         move || (search(), page(), publish.version().get()),
         |(q, page, _)| load_admin_paintings(Some(q), Some(page)),
     );
+    let i18n = use_i18n();
     view! {
-        <Title text="Catalogue · Admin"/>
+        <Title text=admin_title(tu_string!(i18n, admin.catalogue_title))/>
         <section class="admin">
             <AdminNav/>
-            <h1>"Catalogue"</h1>
+            <h1>{t!(i18n, admin.catalogue_title)}</h1>
             <div class="catalogue-actions">
-                <a class="button" href="/admin/paintings/new">"Add a painting"</a>
+                <a class="button" href="/admin/paintings/new">{t!(i18n, admin.add_painting)}</a>
                 <ActionForm action=reembed>
-                    <button type="submit" class="button" title="After a model change: the feed keeps working while it runs">"Re-embed the whole catalogue"</button>
+                    <button type="submit" class="button" title=move || t_string!(i18n, admin.reembed_hint)>{t!(i18n, admin.reembed_all)}</button>
                 </ActionForm>
                 {move || form_error(reembed.value().get())}
             </div>
             <form class="catalogue-search" method="get" action="/admin/paintings" role="search">
-                <input type="search" name="q" value=search aria-label="Search by title, artist or style" placeholder="Title, artist or style" maxlength="200"/>
-                <button type="submit" class="button">"Search"</button>
+                <input type="search" name="q" value=search aria-label=move || t_string!(i18n, admin.search_label)
+                    placeholder=move || t_string!(i18n, admin.search_placeholder) maxlength="200"/>
+                <button type="submit" class="button">{t!(i18n, admin.search)}</button>
             </form>
-            {move || publish.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || publish.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{error_message(&e)}</p> })}
+            <Transition fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match paintings.await {
                         Ok(list) => {
@@ -55,16 +59,20 @@ pub fn AdminPaintingsPage() -> impl IntoView {
                                 </form>
                             };
                             view! {
-                                <p class="muted">{format!("{} paintings · page {} of {}", list.total, list.page, list.pages)}</p>
+                                <p class="muted">{t!(i18n, admin.catalogue_page, total = list.total, page = list.page, pages = list.pages)}</p>
                                 <table class="catalogue">
-                                    <thead><tr><th></th><th>"Title"</th><th>"Artist"</th><th>"Style"</th><th>"Saves"</th><th>"Views"</th><th>"Orders"</th><th>"Shown to shoppers"</th></tr></thead>
+                                    <thead><tr>
+                                        <th></th><th>{t!(i18n, admin.col_title)}</th><th>{t!(i18n, admin.col_artist)}</th>
+                                        <th>{t!(i18n, admin.col_style)}</th><th>{t!(i18n, admin.col_saves)}</th><th>{t!(i18n, admin.col_views)}</th>
+                                        <th>{t!(i18n, admin.col_orders)}</th><th>{t!(i18n, admin.col_shown)}</th>
+                                    </tr></thead>
                                     <tbody>
                                         {list.items.into_iter().map(|p| view! { <CatalogueRow painting=p publish/> }).collect_view()}
                                     </tbody>
                                 </table>
-                                <nav class="pager" aria-label="Pages">
-                                    {(list.page > 1).then(|| pager(list.page - 1, "← Newer"))}
-                                    {(list.page < list.pages).then(|| pager(list.page + 1, "Older →"))}
+                                <nav class="pager" aria-label=move || t_string!(i18n, admin.pages)>
+                                    {(list.page > 1).then(|| pager(list.page - 1, tu_string!(i18n, admin.newer)))}
+                                    {(list.page < list.pages).then(|| pager(list.page + 1, tu_string!(i18n, admin.older)))}
                                 </nav>
                             }.into_any()
                         }
@@ -79,6 +87,7 @@ pub fn AdminPaintingsPage() -> impl IntoView {
 #[component]
 fn CatalogueRow(painting: AdminPainting, publish: ServerAction<SetPaintingPublished>) -> impl IntoView {
     let p = painting;
+    let i18n = use_i18n();
     view! {
         <tr data-painting=p.id class:unpublished=!p.published>
             <td><img src=p.image_url.clone() alt="" width="48" loading="lazy"/></td>
@@ -92,27 +101,46 @@ fn CatalogueRow(painting: AdminPainting, publish: ServerAction<SetPaintingPublis
                 <ActionForm action=publish>
                     <input type="hidden" name="id" value=p.id/>
                     <input type="hidden" name="published" value=(!p.published).to_string()/>
-                    {if p.published { "Published " } else { "Unpublished " }}
-                    <button type="submit" class="button">{if p.published { "Unpublish" } else { "Publish" }}</button>
+                    {if p.published { t!(i18n, admin.published).into_any() } else { t!(i18n, admin.unpublished).into_any() }} " "
+                    <button type="submit" class="button">
+                        {if p.published { t!(i18n, admin.unpublish).into_any() } else { t!(i18n, admin.publish).into_any() }}
+                    </button>
                 </ActionForm>
             </td>
         </tr>
     }
 }
 
-/// The fields of the single-painting form: (name, label, hint).
-const PAINTING_FIELDS: &[(&str, &str, &str)] = &[
-    ("title", "Title", "required"),
-    ("titleEn", "English title", ""),
-    ("artist", "Artist", "required"),
-    ("artistEn", "Artist (English)", ""),
-    ("year", "Year", "e.g. 1889"),
-    ("style", "Style", "e.g. Impressionism"),
-    ("tags", "Tags", "comma-separated"),
-    ("source", "Source", "e.g. The Met"),
-    ("sourceUrl", "Source URL", "the museum's page; identifies the painting"),
-    ("license", "Licence", "e.g. CC0"),
-];
+/// A field of the single-painting form.
+struct PaintingField {
+    name: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    required: bool,
+}
+
+/// The fields of the single-painting form, in `locale`'s words.
+fn painting_fields(locale: Locale) -> [PaintingField; 10] {
+    let field = |name, label, hint, required| PaintingField { name, label, hint, required };
+    let required = td_string!(locale, admin.hint_required);
+    [
+        field("title", td_string!(locale, admin.field_title), required, true),
+        field("titleEn", td_string!(locale, admin.field_title_en), "", false),
+        field("artist", td_string!(locale, admin.field_artist), required, true),
+        field("artistEn", td_string!(locale, admin.field_artist_en), "", false),
+        field("year", td_string!(locale, admin.field_year), td_string!(locale, admin.hint_year), false),
+        field("style", td_string!(locale, admin.field_style), td_string!(locale, admin.hint_style), false),
+        field("tags", td_string!(locale, admin.field_tags), td_string!(locale, admin.hint_tags), false),
+        field("source", td_string!(locale, admin.field_source), td_string!(locale, admin.hint_source), false),
+        field(
+            "sourceUrl",
+            td_string!(locale, admin.field_source_url),
+            td_string!(locale, admin.hint_source_url),
+            false,
+        ),
+        field("license", td_string!(locale, admin.field_license), td_string!(locale, admin.hint_license), false),
+    ]
+}
 
 /// Add one painting: its metadata, and an image file or URL. Errors appear beside their field;
 /// the new painting is shown with its six nearest neighbours.
@@ -129,26 +157,27 @@ pub fn NewPaintingPage() -> impl IntoView {
             add.dispatch_local(data);
         }
     };
+    let i18n = use_i18n();
     view! {
-        <Title text="Add a painting · Admin"/>
+        <Title text=admin_title(tu_string!(i18n, admin.add_painting))/>
         <section class="admin">
             <AdminNav/>
-            <h1>"Add a painting"</h1>
+            <h1>{t!(i18n, admin.add_painting)}</h1>
             <form class="painting-form" on:submit=on_submit>
-                {PAINTING_FIELDS.iter().map(|&(name, label, hint)| view! {
+                {painting_fields(i18n.get_locale_untracked()).into_iter().map(|PaintingField { name, label, hint, required }| view! {
                     <label>
                         {label} " " <span class="muted">{hint}</span>
-                        <input name=name required=hint == "required" maxlength="2000"/>
+                        <input name=name required=required maxlength="2000"/>
                         {field_error(name)}
                     </label>
                 }).collect_view()}
                 <fieldset>
-                    <legend>"Image"</legend>
-                    <label>"Upload a JPEG, PNG or WebP" <input type="file" name="image" accept="image/jpeg,image/png,image/webp"/>{field_error("image")}</label>
-                    <label>"…or its URL" <input type="url" name="imageUrl" placeholder="https://…"/>{field_error("imageUrl")}</label>
+                    <legend>{t!(i18n, admin.image)}</legend>
+                    <label>{t!(i18n, admin.upload_image)} <input type="file" name="image" accept="image/jpeg,image/png,image/webp"/>{field_error("image")}</label>
+                    <label>{t!(i18n, admin.or_url)} <input type="url" name="imageUrl" placeholder="https://…"/>{field_error("imageUrl")}</label>
                 </fieldset>
                 <button type="submit" class="button primary" disabled=move || add.pending().get()>
-                    {move || if add.pending().get() { "Adding… (storing, embedding)" } else { "Add painting" }}
+                    {move || if add.pending().get() { t_string!(i18n, admin.adding) } else { t_string!(i18n, admin.add) }}
                 </button>
                 {move || form_error(add.value().get())}
             </form>
@@ -171,19 +200,20 @@ fn field_error<T>(answer: Option<Result<T, AppError>>, field: &str) -> Option<im
 fn form_error<T>(answer: Option<Result<T, AppError>>) -> Option<impl IntoView> {
     match answer {
         Some(Err(AppError::InvalidField { .. })) | Some(Ok(_)) | None => None,
-        Some(Err(error)) => Some(view! { <p class="error" role="alert">{error.to_string()}</p> }),
+        Some(Err(error)) => Some(view! { <p class="error" role="alert">{error_message(&error)}</p> }),
     }
 }
 
 #[component]
 fn Added(added: AddedPainting) -> impl IntoView {
     let card = added.painting.card;
+    let i18n = use_i18n();
     view! {
         <section class="added" role="status" aria-labelledby="added-title">
-            <h2 id="added-title">"Added: " <a href=format!("/painting/{}", card.id)>{card.title.clone()}</a></h2>
+            <h2 id="added-title">{t!(i18n, admin.added)} <a href=format!("/painting/{}", card.id)>{card.title.clone()}</a></h2>
             <PaintingPicture card=card.clone() sizes=CARD_SIZES/>
-            <h3>"Its nearest neighbours"</h3>
-            <p class="muted">"A check of its embedding: these should look related."</p>
+            <h3>{t!(i18n, admin.neighbours)}</h3>
+            <p class="muted">{t!(i18n, admin.neighbours_hint)}</p>
             <ul class="neighbours">
                 {added.neighbours.into_iter().map(|n| view! {
                     <li data-painting=n.card.id>
@@ -209,12 +239,13 @@ pub fn EditPaintingPage() -> impl IntoView {
         move || (id(), save.version().get(), publish.version().get()),
         |(id, ..)| load_admin_painting(id),
     );
+    let i18n = use_i18n();
     view! {
-        <Title text="Edit painting · Admin"/>
+        <Title text=admin_title(tu_string!(i18n, admin.edit_title))/>
         <section class="admin">
             <AdminNav/>
-            <p><a href="/admin/paintings">"← Catalogue"</a></p>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <p><a href="/admin/paintings">{t!(i18n, admin.back_to_catalogue)}</a></p>
+            <Transition fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match painting.await {
                         Ok(p) => view! { <EditPainting painting=p save publish/> }.into_any(),
@@ -264,43 +295,46 @@ fn EditPainting(
         }
     };
     let id = painting.id;
+    let i18n = use_i18n();
     view! {
         <h1>{painting.title.clone()}</h1>
         <p>
-            <a href=format!("/painting/{id}")>"Its page in the shop"</a>
-            " · embedded with " <code>{painting.embedding_model.clone()}</code>
+            <a href=format!("/painting/{id}")>{t!(i18n, admin.shop_page)}</a>
+            {t!(i18n, admin.embedded_with)} <code>{painting.embedding_model.clone()}</code>
         </p>
         <ActionForm action=publish attr:class="publish-form">
             <input type="hidden" name="id" value=id/>
             <input type="hidden" name="published" value=(!painting.published).to_string()/>
-            {if painting.published { "Shown to shoppers. " } else { "Hidden from shoppers. " }}
-            <button type="submit" class="button">{if painting.published { "Unpublish" } else { "Publish" }}</button>
+            {if painting.published { t!(i18n, admin.shown).into_any() } else { t!(i18n, admin.hidden).into_any() }} " "
+            <button type="submit" class="button">
+                {if painting.published { t!(i18n, admin.unpublish).into_any() } else { t!(i18n, admin.publish).into_any() }}
+            </button>
         </ActionForm>
         <div class="edit-painting">
             <ActionForm action=save attr:class="painting-form">
                 <input type="hidden" name="id" value=id/>
-                {PAINTING_FIELDS.iter().map(|&(name, label, hint)| view! {
+                {painting_fields(i18n.get_locale_untracked()).into_iter().map(|PaintingField { name, label, hint, required }| view! {
                     <label>
                         {label} " " <span class="muted">{hint}</span>
-                        <input name=name value=value_of(name) required=hint == "required" maxlength="2000"/>
+                        <input name=name value=value_of(name) required=required maxlength="2000"/>
                         {move || field_error(save.value().get(), name)}
                     </label>
                 }).collect_view()}
-                <button type="submit" class="button primary">"Save"</button>
+                <button type="submit" class="button primary">{t!(i18n, admin.save)}</button>
                 {move || form_error(save.value().get())}
-                {move || matches!(save.value().get(), Some(Ok(()))).then(|| view! { <p class="notice" role="status">"Saved."</p> })}
+                {move || matches!(save.value().get(), Some(Ok(()))).then(|| view! { <p class="notice" role="status">{t!(i18n, admin.saved)}</p> })}
             </ActionForm>
             <form class="painting-form" on:submit=on_replace>
-                <img src=move || image.get() alt="The current image" class="current-image"/>
+                <img src=move || image.get() alt=move || t_string!(i18n, admin.current_image) class="current-image"/>
                 <input type="hidden" name="id" value=id/>
-                <label>"Replace the image with a file" <input type="file" name="image" accept="image/jpeg,image/png,image/webp"/>
+                <label>{t!(i18n, admin.replace_with_file)} <input type="file" name="image" accept="image/jpeg,image/png,image/webp"/>
                     {move || field_error(replace.value().get(), "image")}</label>
-                <label>"…or a URL" <input type="url" name="imageUrl"/>{move || field_error(replace.value().get(), "imageUrl")}</label>
+                <label>{t!(i18n, admin.or_a_url)} <input type="url" name="imageUrl"/>{move || field_error(replace.value().get(), "imageUrl")}</label>
                 <button type="submit" class="button" disabled=move || replace.pending().get()>
-                    {move || if replace.pending().get() { "Replacing and re-embedding…" } else { "Replace image" }}
+                    {move || if replace.pending().get() { t_string!(i18n, admin.replacing) } else { t_string!(i18n, admin.replace) }}
                 </button>
                 {move || form_error(replace.value().get())}
-                {move || matches!(replace.value().get(), Some(Ok(_))).then(|| view! { <p class="notice" role="status">"Image replaced and re-embedded."</p> })}
+                {move || matches!(replace.value().get(), Some(Ok(_))).then(|| view! { <p class="notice" role="status">{t!(i18n, admin.replaced)}</p> })}
             </form>
         </div>
     }

@@ -5,7 +5,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{load_job, load_jobs, ResumeJob, RetryJob};
-use crate::pages::admin::{admin_error, AdminNav};
+use crate::i18n::{t, td_string, tu_string, use_i18n, Locale};
+use crate::labels::error_message;
+use crate::pages::admin::{admin_error, admin_title, AdminNav};
 use crate::types::JobView;
 
 /// How often a running job's page asks for fresh figures.
@@ -13,40 +15,42 @@ const PROGRESS_POLL_MS: u64 = 1_000;
 
 #[component]
 pub fn ImportPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let locale = i18n.get_locale_untracked();
     let query = use_query_map();
-    let error = move || query.read().get("error").map(|code| import_error_message(&code));
+    let error = move || query.read().get("error").map(|code| import_error_message(&code, locale));
     let jobs = Resource::new(|| (), |_| load_jobs());
     view! {
-        <Title text="Import · Admin"/>
+        <Title text=admin_title(tu_string!(i18n, admin.import_title))/>
         <section class="admin">
             <AdminNav/>
-            <h1>"Import paintings"</h1>
+            <h1>{t!(i18n, admin.import_heading)}</h1>
             // A plain multipart form: it works before (and without) the WASM, and the server
             // answers with the new job's page.
             <form class="import-form" method="post" action="/api/admin/jobs/import" enctype="multipart/form-data">
                 <label>
-                    "Paste a JSON list in the seed's shape"
+                    {t!(i18n, admin.paste_json)}
                     <textarea name="paintings" rows="10" spellcheck="false"
                         placeholder=r#"{"paintings":[{"id":"met:436535","title":"Wheat Field with Cypresses","artist":"Vincent van Gogh","year":1889,"imageUrl":"https://…"}]}"#></textarea>
                 </label>
-                <label>"…or choose a JSON or CSV file (the demo catalogue's columns)"
+                <label>{t!(i18n, admin.or_file)}
                     <input type="file" name="file" accept=".json,.csv,application/json,text/csv"/>
                 </label>
-                <button type="submit" class="button primary">"Start import"</button>
+                <button type="submit" class="button primary">{t!(i18n, admin.start_import)}</button>
                 {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
             </form>
-            <h2>"Recent jobs"</h2>
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <h2>{t!(i18n, admin.recent_jobs)}</h2>
+            <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match jobs.await {
-                        Ok(jobs) if jobs.is_empty() => view! { <p class="empty-state">"No jobs yet."</p> }.into_any(),
+                        Ok(jobs) if jobs.is_empty() => view! { <p class="empty-state">{t!(i18n, admin.no_jobs)}</p> }.into_any(),
                         Ok(jobs) => view! {
                             <ul class="job-list">
                                 {jobs.into_iter().map(|job| view! {
                                     <li>
-                                        <a href=format!("/admin/jobs/{}", job.id)>{format!("{} · {}", job.kind, job.created_at)}</a>
-                                        " " <span class=format!("status status-{}", job.status)>{job.status.clone()}</span>
-                                        " " {format!("{} of {} processed, {} failed", job.processed, job.total, job.failed)}
+                                        <a href=format!("/admin/jobs/{}", job.id)>{format!("{} · {}", job_kind(&job.kind, locale), job.created_at)}</a>
+                                        " " <span class=format!("status status-{}", job.status)>{job_status(&job.status, locale)}</span>
+                                        " " {t!(i18n, admin.job_line, processed = job.processed, total = job.total, failed = job.failed)}
                                     </li>
                                 }).collect_view()}
                             </ul>
@@ -59,15 +63,35 @@ pub fn ImportPage() -> impl IntoView {
     }
 }
 
-fn import_error_message(code: &str) -> &'static str {
+fn import_error_message(code: &str, locale: Locale) -> &'static str {
     match code {
-        "empty" => "Paste a JSON list or choose a file with at least one painting.",
-        "too_many" => "That is more paintings than one job takes; split the list.",
-        "too_large" => "That file is too large to import.",
-        "unreadable" => {
-            "That is neither the seed's JSON shape ({\"paintings\":[…]}) nor the demo catalogue's CSV columns."
-        }
-        _ => "The import could not be started. Try again.",
+        "empty" => td_string!(locale, admin.import_empty),
+        "too_many" => td_string!(locale, admin.import_too_many),
+        "too_large" => td_string!(locale, admin.import_too_large),
+        "unreadable" => td_string!(locale, admin.import_unreadable),
+        _ => td_string!(locale, admin.import_failed),
+    }
+}
+
+/// A job's status (`import_jobs::STATUSES`) in words.
+fn job_status(status: &str, locale: Locale) -> String {
+    match status {
+        "queued" => td_string!(locale, admin.job_queued),
+        "running" => td_string!(locale, admin.job_running),
+        "completed" => td_string!(locale, admin.job_completed),
+        "failed" => td_string!(locale, admin.job_failed),
+        "interrupted" => td_string!(locale, admin.job_interrupted),
+        "cancelled" => td_string!(locale, admin.job_cancelled),
+        other => other,
+    }
+    .to_owned()
+}
+
+fn job_kind(kind: &str, locale: Locale) -> &'static str {
+    if kind == "reembed" {
+        td_string!(locale, admin.kind_reembed)
+    } else {
+        td_string!(locale, admin.kind_import)
     }
 }
 
@@ -88,12 +112,13 @@ pub fn JobPage() -> impl IntoView {
             set_timeout(move || tick.update(|t| *t += 1), std::time::Duration::from_millis(PROGRESS_POLL_MS));
         }
     });
+    let i18n = use_i18n();
     view! {
-        <Title text="Job · Admin"/>
+        <Title text=admin_title(tu_string!(i18n, admin.job_title))/>
         <section class="admin">
             <AdminNav/>
             // Transition keeps the figures on screen while the next ones load.
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <Transition fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match job.await {
                         Ok(job) => view! { <JobProgress job retry resume/> }.into_any(),
@@ -111,38 +136,49 @@ fn JobProgress(job: JobView, retry: ServerAction<RetryJob>, resume: ServerAction
     let can_retry = !job.is_active() && job.failed > 0;
     let interrupted = job.status == "interrupted";
     let id = job.id.clone();
+    let i18n = use_i18n();
+    let locale = i18n.get_locale_untracked();
+    let rate = job.rate_per_minute.map_or_else(
+        || "–".to_owned(),
+        |rate| td_string!(locale, admin.per_minute, rate = format!("{rate:.0}")).to_string(),
+    );
+    let time_left = job.eta_seconds.map_or_else(
+        || "–".to_owned(),
+        |seconds| td_string!(locale, admin.about, duration = human_duration(seconds)).to_string(),
+    );
     view! {
-        <h1>{if job.kind == "reembed" { "Re-embed job" } else { "Import job" }}</h1>
+        <h1>{if job.kind == "reembed" { t!(i18n, admin.reembed_job).into_any() } else { t!(i18n, admin.import_job).into_any() }}</h1>
         <p>
-            <span class=format!("status status-{}", job.status) data-testid="job-status">{job.status.clone()}</span>
-            " started " {job.created_at.clone()}
+            // The code stays in `data-status`: scripts and tests read it in any language.
+            <span class=format!("status status-{}", job.status) data-testid="job-status" data-status=job.status.clone()>{job_status(&job.status, locale)}</span>
+            {t!(i18n, admin.started, at = job.created_at.clone())}
         </p>
-        <progress max=job.total value=job.processed aria-label="Progress"></progress>
+        <progress max=job.total value=job.processed aria-label=tu_string!(i18n, admin.progress)></progress>
         <dl class="facts job-figures">
-            <dt>"Total"</dt><dd data-testid="job-total">{job.total}</dd>
-            <dt>"Processed"</dt><dd data-testid="job-processed">{job.processed}</dd>
-            <dt>"Done"</dt><dd data-testid="job-done">{done}</dd>
-            <dt>"Failed"</dt><dd data-testid="job-failed">{job.failed}</dd>
-            <dt>"Rate"</dt><dd>{job.rate_per_minute.map_or_else(|| "–".to_owned(), |r| format!("{r:.0} per minute"))}</dd>
-            <dt>"Time left"</dt><dd>{job.eta_seconds.map_or_else(|| "–".to_owned(), |s| format!("about {}", human_duration(s)))}</dd>
+            <dt>{t!(i18n, admin.total)}</dt><dd data-testid="job-total">{job.total}</dd>
+            <dt>{t!(i18n, admin.processed)}</dt><dd data-testid="job-processed">{job.processed}</dd>
+            <dt>{t!(i18n, admin.done)}</dt><dd data-testid="job-done">{done}</dd>
+            <dt>{t!(i18n, admin.failed)}</dt><dd data-testid="job-failed">{job.failed}</dd>
+            <dt>{t!(i18n, admin.rate)}</dt><dd>{rate}</dd>
+            <dt>{t!(i18n, admin.time_left)}</dt><dd>{time_left}</dd>
         </dl>
         {(job.resumes > 0).then(|| view! {
-            <p class="notice">{format!("Picked up again after its server stopped ({}×); finished items were kept.", job.resumes)}</p>
+            <p class="notice">{t!(i18n, admin.resumed, count = job.resumes)}</p>
         })}
         {interrupted.then(|| {
             let id = id.clone();
             view! {
                 <ActionForm action=resume>
-                    <p class="error">"This job was interrupted. Finished items are kept; resuming does the rest."</p>
+                    <p class="error">{t!(i18n, admin.interrupted)}</p>
                     <input type="hidden" name="id" value=id/>
-                    <button type="submit" class="button primary">"Resume"</button>
+                    <button type="submit" class="button primary">{t!(i18n, admin.resume)}</button>
                 </ActionForm>
             }
         })}
         {(!job.failures.is_empty()).then(|| view! {
-            <h2>"Failed items"</h2>
+            <h2>{t!(i18n, admin.failed_items)}</h2>
             <table class="failures">
-                <thead><tr><th>"#"</th><th>"Item"</th><th>"Reason"</th></tr></thead>
+                <thead><tr><th>"#"</th><th>{t!(i18n, admin.item)}</th><th>{t!(i18n, admin.reason)}</th></tr></thead>
                 <tbody>
                     {job.failures.into_iter().map(|f| view! {
                         <tr><td>{f.position + 1}</td><td>{f.label}</td><td class="reason">{f.reason}</td></tr>
@@ -153,11 +189,11 @@ fn JobProgress(job: JobView, retry: ServerAction<RetryJob>, resume: ServerAction
         {can_retry.then(|| view! {
             <ActionForm action=retry>
                 <input type="hidden" name="id" value=id.clone()/>
-                <button type="submit" class="button primary">"Retry failed items"</button>
+                <button type="submit" class="button primary">{t!(i18n, admin.retry_failed)}</button>
             </ActionForm>
         })}
         {move || retry.value().get().and_then(Result::err).or_else(|| resume.value().get().and_then(Result::err)).map(|e| view! {
-            <p class="error" role="alert">{e.to_string()}</p>
+            <p class="error" role="alert">{error_message(&e)}</p>
         })}
     }
 }

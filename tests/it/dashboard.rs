@@ -90,5 +90,5 @@ async fn the_dashboard_needs_an_admin_and_shows_the_figures(db: PgPool) {
         app.send_text(Request::get("/admin").header(header::COOKIE, &cookie).body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(html.matches("<rect").count(), 30, "one bar a day");
-    assert!(html.contains("Feed health") && html.contains("Visitors with a taste"));
+    assert!(html.contains("信息流健康度") && html.contains("已有品味的访客"), "in the page's language (Chinese)");
 }
