@@ -2,6 +2,7 @@
 //! header's switcher, kept in a cookie) wins, then the browser's `Accept-Language`, then Chinese,
 //! the shop's own language.
 
+use axum::extract::rejection::FormRejection;
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -69,8 +70,13 @@ pub struct ChosenLocale {
 pub async fn choose_locale(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(choice): Form<LocaleChoice>,
+    form: Result<Form<LocaleChoice>, FormRejection>,
 ) -> Response {
+    // Like every other bad input: a 400 that says what is wrong.
+    let choice = match form {
+        Ok(Form(choice)) => choice,
+        Err(rejection) => return AppError::invalid(rejection.body_text()).into_response(),
+    };
     let Ok(locale) = choice.locale.parse::<Locale>() else {
         return AppError::invalid("unknown language: choose zh-CN or en").into_response();
     };
