@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import secrets
+import socket
 import time
 
 import aiohttp
@@ -295,12 +296,16 @@ app.on_startup.append(deliver_pending)
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, default=8420)
+    parser.add_argument("--port", type=int, default=8420, help="0: any free port, printed on the first line of stdout")
     args = parser.parse_args()
     # Seconds since the epoch on each line: `make soak` matches deliveries with its fault windows.
     logging.basicConfig(level=logging.INFO, format="%(created).3f %(levelname)s %(name)s: %(message)s")
     load_state()
-    web.run_app(app, host="127.0.0.1", port=args.port, access_log=None)
+    # Bound here rather than by aiohttp so that with --port 0 the caller learns the port without a
+    # window in which another process could take it.
+    sock = socket.create_server(("127.0.0.1", args.port))
+    print(sock.getsockname()[1], flush=True)
+    web.run_app(app, sock=sock, access_log=None, print=None)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 const SECRET: &str = "whsec_harness_checkout";
 
-/// localstripe + harness on a free loopback port, sending webhooks to `webhook_url`.
+/// localstripe + harness on a loopback port it chooses, sending webhooks to `webhook_url`.
 struct LocalStripe {
     child: Child,
     base: String,
@@ -32,17 +32,22 @@ impl LocalStripe {
     /// A harness that takes `seconds` to create each Checkout Session.
     fn start_with_delay(webhook_url: &str, seconds: f64) -> Self {
         let venv = std::env::var("ARTWALL_VENV").expect("ARTWALL_VENV (run `make test`)");
-        let port = common::free_port();
-        let child = Command::new(format!("{venv}/bin/python"))
-            .args([common::repo().join("scripts/stripe_harness.py").to_str().unwrap(), "--port", &port.to_string()])
+        let mut child = Command::new(format!("{venv}/bin/python"))
+            .args([common::repo().join("scripts/stripe_harness.py").to_str().unwrap(), "--port", "0"])
             .env("ARTWALL_HARNESS_WEBHOOK_URL", webhook_url)
             .env("ARTWALL_HARNESS_WEBHOOK_SECRET", SECRET)
             .env("ARTWALL_HARNESS_CREATE_DELAY_SECONDS", seconds.to_string())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("the Stripe harness starts");
-        common::wait_for_port(port, "the Stripe harness");
+        // Its first line is the port it bound; the rest is drained so the pipe never fills.
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut first_line = String::new();
+        std::io::BufRead::read_line(&mut stdout, &mut first_line).unwrap();
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        // Printed once the socket listens: requests from here on wait in its backlog.
+        let port: u16 = first_line.trim().parse().expect("the Stripe harness prints its port");
         Self { child, base: format!("http://127.0.0.1:{port}/") }
     }
 }
@@ -54,8 +59,16 @@ impl Drop for LocalStripe {
     }
 }
 
-/// The app on a real port (webhooks come in over HTTP) with Stripe pointed at `stripe_base`.
-async fn serve(db: PgPool, stripe_base: &str, port: u16) -> common::TestApp {
+/// The app's loopback listener, bound (and held) before the harness learns its webhook URL, so
+/// nothing else can take the port in between.
+async fn app_listener() -> (tokio::net::TcpListener, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let webhook_url = format!("http://{}/api/webhooks/stripe", listener.local_addr().unwrap());
+    (listener, webhook_url)
+}
+
+/// The app on `listener` (webhooks come in over HTTP) with Stripe pointed at `stripe_base`.
+async fn serve(db: PgPool, stripe_base: &str, listener: tokio::net::TcpListener) -> common::TestApp {
     let base = stripe_base.to_owned();
     let app = common::TestApp::with_config(db.clone(), move |c| {
         c.stripe_secret_key = Some("sk_test_artwall".into());
@@ -63,7 +76,6 @@ async fn serve(db: PgPool, stripe_base: &str, port: u16) -> common::TestApp {
         c.stripe_webhook_secrets = vec![SECRET.into()];
     })
     .await;
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     tokio::spawn(std::future::IntoFuture::into_future(axum::serve(listener, app.router())));
     app.import_demo(1).await;
     app
@@ -125,9 +137,9 @@ async fn wait_for(db: &PgPool, order: &str, want: impl Fn(OrderStatus, i64) -> b
 
 #[sqlx::test]
 async fn buy_pay_refund_with_the_real_client_and_signed_webhooks(db: PgPool) {
-    let port = common::free_port();
-    let stripe = LocalStripe::start(&format!("http://127.0.0.1:{port}/api/webhooks/stripe"));
-    let app = serve(db.clone(), &stripe.base, port).await;
+    let (listener, webhook_url) = app_listener().await;
+    let stripe = LocalStripe::start(&webhook_url);
+    let app = serve(db.clone(), &stripe.base, listener).await;
     let painting = painting(&db).await;
     let (shopper, stranger) = (Uuid::new_v4(), Uuid::new_v4());
 
@@ -233,9 +245,9 @@ async fn buy_pay_refund_with_the_real_client_and_signed_webhooks(db: PgPool) {
 
 #[sqlx::test]
 async fn an_unpaid_session_is_reconciled_and_expired_at_stripe(db: PgPool) {
-    let port = common::free_port();
-    let stripe = LocalStripe::start(&format!("http://127.0.0.1:{port}/api/webhooks/stripe"));
-    let app = serve(db.clone(), &stripe.base, port).await;
+    let (listener, webhook_url) = app_listener().await;
+    let stripe = LocalStripe::start(&webhook_url);
+    let app = serve(db.clone(), &stripe.base, listener).await;
     let painting = painting(&db).await;
     let order = bought_and_overdue(&app, &db, painting).await;
     let report = order_jobs::run_once(&db, &app.state.payments).await.unwrap();
@@ -255,7 +267,7 @@ async fn an_unpaid_session_is_reconciled_and_expired_at_stripe(db: PgPool) {
 #[sqlx::test]
 async fn stripe_down_means_a_clear_message_and_no_dangling_order(db: PgPool) {
     let closed = format!("http://127.0.0.1:{}/", common::free_port());
-    let app = serve(db.clone(), &closed, common::free_port()).await;
+    let app = serve(db.clone(), &closed, app_listener().await.0).await;
     let painting = painting(&db).await;
     let (status, _, body) = app.send(buy(Uuid::new_v4(), painting, "gold")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
@@ -305,9 +317,9 @@ async fn admin_order_endpoints_need_an_admin_session(db: PgPool) {
 
 #[sqlx::test]
 async fn a_second_click_while_the_first_is_still_at_stripe_waits_for_the_same_checkout(db: PgPool) {
-    let port = common::free_port();
-    let stripe = LocalStripe::start_with_delay(&format!("http://127.0.0.1:{port}/api/webhooks/stripe"), 1.5);
-    let app = serve(db.clone(), &stripe.base, port).await;
+    let (listener, webhook_url) = app_listener().await;
+    let stripe = LocalStripe::start_with_delay(&webhook_url, 1.5);
+    let app = serve(db.clone(), &stripe.base, listener).await;
     let painting = painting(&db).await;
     let shopper = Uuid::new_v4();
     let second_click = async {
@@ -325,9 +337,9 @@ async fn a_second_click_while_the_first_is_still_at_stripe_waits_for_the_same_ch
 
 #[sqlx::test]
 async fn an_order_stripe_cannot_answer_for_goes_to_the_back_of_the_reconciliation_queue(db: PgPool) {
-    let port = common::free_port();
-    let stripe = LocalStripe::start(&format!("http://127.0.0.1:{port}/api/webhooks/stripe"));
-    let app = serve(db.clone(), &stripe.base, port).await;
+    let (listener, webhook_url) = app_listener().await;
+    let stripe = LocalStripe::start(&webhook_url);
+    let app = serve(db.clone(), &stripe.base, listener).await;
     let painting = painting(&db).await;
     let order = bought_and_overdue(&app, &db, painting).await;
     // More overdue orders than one round takes, older than it, whose sessions Stripe does not know.
