@@ -90,7 +90,12 @@ impl From<AppError> for WireError {
             AppError::InvalidField { field, .. } => Some(field.clone()),
             _ => None,
         };
-        Self { error: error.code().to_owned(), message: error.to_string(), field }
+        // In the language of whoever asked; the English `Display` is for logs.
+        #[cfg(feature = "ssr")]
+        let message = crate::labels::error_text(&error, crate::server::http::locale::reader_locale());
+        #[cfg(not(feature = "ssr"))]
+        let message = error.to_string();
+        Self { error: error.code().to_owned(), message, field }
     }
 }
 
@@ -149,7 +154,8 @@ mod tests {
         for error in all {
             let json = serde_json::to_value(&error).unwrap();
             assert_eq!(json["error"], error.code(), "{json}");
-            assert_eq!(json["message"], error.to_string(), "{json}");
+            // Outside a request: the shop's own language.
+            assert_eq!(json["message"], crate::labels::error_text(&error, crate::i18n::Locale::zh_CN), "{json}");
             assert_eq!(json.get("field").is_some(), matches!(error, AppError::InvalidField { .. }), "{json}");
             assert_eq!(serde_json::from_value::<AppError>(json).unwrap(), error);
         }

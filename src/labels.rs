@@ -6,7 +6,7 @@ use crate::error::AppError;
 use crate::i18n::{td_string, use_i18n, Locale};
 use crate::order_status::OrderStatus;
 use crate::pricing::{Frame, Material, PrintOption, PrintOptions, PrintSize};
-use crate::types::PaintingCard;
+use crate::types::{LocalTime, PaintingCard, WallClock};
 
 impl Locale {
     /// The language the header's switch offers: the one this page is not in.
@@ -72,10 +72,14 @@ pub fn status_label(status: OrderStatus, locale: Locale) -> &'static str {
     }
 }
 
-/// An error as the page shows it, in the page's language. Messages about bad input are the
-/// server's own sentence (in English for now).
+/// An error as the page shows it, in the page's language.
 pub fn error_message(error: &AppError) -> String {
-    let locale = use_i18n().get_locale_untracked();
+    error_text(error, use_i18n().get_locale_untracked())
+}
+
+/// An error in `locale`. Messages about bad input are the server's own sentence, written in the
+/// language of the request that caused them.
+pub fn error_text(error: &AppError, locale: Locale) -> String {
     let text = match error {
         AppError::Invalid(message) | AppError::TooLarge(message) | AppError::InvalidField { message, .. } => {
             return message.clone()
@@ -89,6 +93,40 @@ pub fn error_message(error: &AppError) -> String {
         AppError::Internal => td_string!(locale, error.internal),
     };
     text.to_owned()
+}
+
+/// "29 Nov 2026" / "2026年11月29日", in the zone the server wrote `at` in.
+pub fn date_in(at: &LocalTime, locale: Locale) -> String {
+    at.wall_clock().map_or_else(|| at.as_str().to_owned(), |clock| date_of(clock, locale))
+}
+
+/// "29 Nov 2026, 21:05" / "2026年11月29日 21:05".
+pub fn date_time_in(at: &LocalTime, locale: Locale) -> String {
+    at.wall_clock().map_or_else(
+        || at.as_str().to_owned(),
+        |clock| {
+            let (date, time) = (date_of(clock, locale), format!("{:02}:{:02}", clock.hour, clock.minute));
+            td_string!(locale, time.date_time, date, time).to_string()
+        },
+    )
+}
+
+fn date_of(clock: WallClock, locale: Locale) -> String {
+    let month = match clock.month {
+        1 => td_string!(locale, time.month_1),
+        2 => td_string!(locale, time.month_2),
+        3 => td_string!(locale, time.month_3),
+        4 => td_string!(locale, time.month_4),
+        5 => td_string!(locale, time.month_5),
+        6 => td_string!(locale, time.month_6),
+        7 => td_string!(locale, time.month_7),
+        8 => td_string!(locale, time.month_8),
+        9 => td_string!(locale, time.month_9),
+        10 => td_string!(locale, time.month_10),
+        11 => td_string!(locale, time.month_11),
+        _ => td_string!(locale, time.month_12),
+    };
+    td_string!(locale, time.date, day = clock.day, month, year = clock.year).to_string()
 }
 
 /// Of a catalogue text stored as its primary version (`title`, `artist`: Chinese where the
@@ -154,5 +192,23 @@ mod tests {
             describe_print(PrintOptions::default(), Locale::zh_CN),
             format!("{}，{}，{}", PrintOptions::default().size.label(), "艺术纸", "无画框")
         );
+    }
+
+    #[test]
+    fn a_moment_reads_in_the_readers_zone_and_language() {
+        let zone = |name| jiff::tz::TimeZone::get(name).unwrap();
+        // 2026-11-29 13:05:42 UTC
+        let at = time::OffsetDateTime::from_unix_timestamp(1_795_957_542).unwrap();
+        let in_china = LocalTime::new(at, &zone("Asia/Shanghai"));
+        assert_eq!(in_china.as_str(), "2026-11-29T21:05:42+08:00");
+        assert_eq!(date_in(&in_china, Locale::zh_CN), "2026年11月29日");
+        assert_eq!(date_in(&in_china, Locale::en), "29 Nov 2026");
+        assert_eq!(date_time_in(&in_china, Locale::zh_CN), "2026年11月29日 21:05");
+        assert_eq!(date_time_in(&in_china, Locale::en), "29 Nov 2026, 21:05");
+        // West of Greenwich it is still the morning of the 29th; in Kiribati already the 30th.
+        assert_eq!(date_time_in(&LocalTime::new(at, &zone("America/Los_Angeles")), Locale::en), "29 Nov 2026, 05:05");
+        assert_eq!(date_in(&LocalTime::new(at, &zone("Pacific/Kiritimati")), Locale::en), "30 Nov 2026");
+        let january = time::OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap(); // 2026-01-01 00:00 UTC
+        assert_eq!(date_time_in(&LocalTime::new(january, &jiff::tz::TimeZone::UTC), Locale::en), "1 Jan 2026, 00:00");
     }
 }

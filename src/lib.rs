@@ -29,6 +29,7 @@ pub fn hydrate() {
         console_error_panic_hook::hook(info);
         show_broken_page_notice();
     }));
+    report_time_zone();
     // What `hydrate_lazy` does, with the marker set once hydration (which waits for the chunks
     // of lazy routes) is done.
     wasm_bindgen_futures::spawn_local(async {
@@ -37,6 +38,21 @@ pub fn hydrate() {
         // End-to-end tests wait for this before they click.
         let _ = body.set_attribute("data-hydrated", "true");
     });
+}
+
+/// Tells the server the browser's time zone (a cookie) so that pages show times in it from the
+/// next request on; until then they show China time.
+#[cfg(feature = "hydrate")]
+fn report_time_zone() {
+    use wasm_bindgen::JsCast;
+    let options = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new()).resolved_options();
+    let Some(zone) = js_sys::Reflect::get(&options, &"timeZone".into()).ok().and_then(|zone| zone.as_string()) else {
+        return;
+    };
+    let secure =
+        if leptos::prelude::window().location().protocol().as_deref() == Ok("https:") { "; Secure" } else { "" };
+    let cookie = format!("{}={zone}; Path=/; Max-Age=31536000; SameSite=Lax{secure}", types::TIME_ZONE_COOKIE);
+    let _ = leptos::prelude::document().unchecked_into::<web_sys::HtmlDocument>().set_cookie(&cookie);
 }
 
 /// After a panic the page no longer responds: most often a page's code chunk failed to load

@@ -188,8 +188,7 @@ pub struct TimelineEntry {
     /// The admin's id for admin actions.
     pub actor_id: Option<String>,
     pub note: Option<String>,
-    /// RFC 3339
-    pub at: String,
+    pub at: LocalTime,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -217,7 +216,7 @@ pub struct OrderView {
     pub shipping: Option<ShippingAddress>,
     /// Something an admin must look at (paid after expiry, amount mismatch...).
     pub needs_attention: bool,
-    pub created_at: String,
+    pub created_at: LocalTime,
     pub timeline: Vec<TimelineEntry>,
 }
 
@@ -249,7 +248,7 @@ pub struct JobView {
     pub eta_seconds: Option<i64>,
     /// How many times the job was picked up again after its server stopped.
     pub resumes: i64,
-    pub created_at: String,
+    pub created_at: LocalTime,
     pub failures: Vec<JobFailure>,
 }
 
@@ -320,7 +319,7 @@ pub struct DashboardFigures {
     /// Activity events the taste worker has not applied yet, and the oldest one's age.
     pub backlog: i64,
     pub backlog_oldest_seconds: Option<i64>,
-    pub worker_last_run: Option<String>,
+    pub worker_last_run: Option<LocalTime>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -392,4 +391,55 @@ pub struct PaintingEdit {
     pub image_url: String,
     pub published: bool,
     pub embedding_model: String,
+}
+
+/// The cookie in which the browser reports its IANA time zone (`Europe/Paris`) so that pages show
+/// times in it; it holds nothing else.
+pub const TIME_ZONE_COOKIE: &str = "artwall_tz";
+
+/// A moment as its reader sees it: RFC 3339 with the UTC offset of the reader's time zone (their
+/// browser's, else China time), e.g. `2026-11-29T21:05:00+08:00`. Pages show its wall-clock
+/// fields as they are, so the browser needs no time-zone data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", schema(value_type = String, format = DateTime, example = "2026-11-29T21:05:00+08:00"))]
+#[serde(transparent)]
+pub struct LocalTime(String);
+
+/// A wall-clock date and time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WallClock {
+    pub year: u16,
+    pub month: u8,
+    pub day: u8,
+    pub hour: u8,
+    pub minute: u8,
+}
+
+impl LocalTime {
+    /// `at` in `zone`.
+    #[cfg(feature = "ssr")]
+    pub fn new(at: time::OffsetDateTime, zone: &jiff::tz::TimeZone) -> Self {
+        let instant =
+            jiff::Timestamp::from_second(at.unix_timestamp()).expect("Postgres timestamps are in jiff's range");
+        Self(instant.to_zoned(zone.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
+    }
+
+    /// Its date and time of day where it was written; `None` for a string that is not ours.
+    pub fn wall_clock(&self) -> Option<WallClock> {
+        let (date, time) = self.0.split_once('T')?;
+        let mut date = date.splitn(3, '-').map(str::parse::<u16>);
+        let mut time = time.get(..5)?.split(':').map(str::parse::<u8>);
+        Some(WallClock {
+            year: date.next()?.ok()?,
+            month: u8::try_from(date.next()?.ok()?).ok()?,
+            day: u8::try_from(date.next()?.ok()?).ok()?,
+            hour: time.next()?.ok()?,
+            minute: time.next()?.ok()?,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }

@@ -87,3 +87,15 @@ test("the header's switcher changes the language of this page and of the next vi
   await expect(page.locator("html")).toHaveAttribute("lang", "en");
   await expect(page.getByRole("heading", { level: 1, name: words.en.discover })).toBeVisible();
 });
+
+test.describe("a browser in India asking for Chinese", () => {
+  test.use({ locale: "zh-CN", timezoneId: "Asia/Kolkata" });
+
+  test("the server's messages are in Chinese and the browser tells the shop its time zone", async ({ page }) => {
+    await page.goto(`/search?q=${"蓝".repeat(201)}`);
+    await expect(page.locator("p.form-error")).toHaveText("搜索内容最多 200 个字符");
+    await hydrated(page);
+    const zone = (await page.context().cookies()).find((c) => c.name === "artwall_tz");
+    expect(zone?.value).toBe("Asia/Kolkata");
+  });
+});

@@ -61,8 +61,9 @@ pub async fn load_admin_overview() -> Result<AdminOverview, AppError> {
     use crate::server::{admin::dashboard, discovery::paintings};
     let (state, admin) = admin_context().await?;
     let model = state.clip.info();
+    let zone = crate::server::http::locale::current_zone();
     let (catalogue_size, figures) =
-        respond(tokio::try_join!(paintings::catalogue_size(state.reads()), dashboard::figures(state.reads())))?;
+        respond(tokio::try_join!(paintings::catalogue_size(state.reads()), dashboard::figures(state.reads(), &zone)))?;
     Ok(AdminOverview {
         admin_email: admin.email,
         model_id: model.id.clone(),

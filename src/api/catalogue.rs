@@ -18,14 +18,14 @@ pub async fn load_job(id: String) -> Result<JobView, AppError> {
     use crate::server::catalogue::import_jobs;
     let (state, _) = admin_context().await?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
-    respond(import_jobs::view(&state.db, id).await)
+    respond(import_jobs::view(&state.db, id, &crate::server::http::locale::current_zone()).await)
 }
 
 #[server(endpoint = "admin/jobs", input = leptos::server_fn::codec::GetUrl)]
 pub async fn load_jobs() -> Result<Vec<JobView>, AppError> {
     use crate::server::catalogue::import_jobs;
     let (state, _) = admin_context().await?;
-    respond(import_jobs::recent(&state.db, 20).await)
+    respond(import_jobs::recent(&state.db, 20, &crate::server::http::locale::current_zone()).await)
 }
 
 /// Puts a finished job's failed items back in the queue; answers how many.

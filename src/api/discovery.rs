@@ -120,12 +120,12 @@ pub(crate) mod routes {
     use crate::server::discovery::activity::{ingest, IngestResponse};
     use crate::server::discovery::rooms::{self, upload};
     use crate::server::error::{multipart_error, wants_json, ServerError};
+    use crate::server::http::locale::message;
     use crate::server::http::security::is_local_path;
     use crate::server::http::visitor::VisitorId;
+    use crate::server::infra::images::ImageRejected;
     use crate::server::infra::storage::PRIVATE_CACHE_CONTROL;
     use crate::server::state::AppState;
-
-    const PHOTO_TOO_LARGE: &str = "the photo is too large";
 
     /// `POST /api/activity`. The router caps the body at `MAX_BODY_BYTES` (413 beyond).
     #[utoipa::path(post, path = "/api/activity", tag = "discovery",
@@ -176,13 +176,13 @@ pub(crate) mod routes {
         let wants_json = wants_json(&headers);
         let (photo, next) = read_form(multipart).await;
         let result = match photo {
-            Ok(bytes) => upload(&state, visitor, bytes).await.map_err(AppError::from),
+            Ok(bytes) => upload(&state, visitor, bytes).await,
             Err(error) => Err(error),
         };
         if wants_json {
             return match result {
                 Ok(room) => Json(room).into_response(),
-                Err(error) => error.into_response(),
+                Err(error) => AppError::from(error).into_response(),
             };
         }
         let back = next.filter(|path| is_local_path(path)).unwrap_or_else(|| "/feed".to_owned());
@@ -190,23 +190,27 @@ pub(crate) mod routes {
         let location = match result {
             Ok(_) => back.clone(),
             Err(error) => {
+                let code = error_code(&error);
+                // Logs what failed on our side; the page only gets the code.
+                let _ = AppError::from(error);
                 let separator = if path.contains('?') { '&' } else { '?' };
                 let fragment = fragment.map(|f| format!("#{f}")).unwrap_or_default();
-                format!("{path}{separator}room_error={}{fragment}", error_code(&error))
+                format!("{path}{separator}room_error={code}{fragment}")
             }
         };
         Redirect::to(&location).into_response()
     }
 
     /// The `photo` bytes and the `next` path from the form.
-    async fn read_form(mut multipart: Multipart) -> (Result<Bytes, AppError>, Option<String>) {
-        let mut photo = Err(AppError::invalid("choose a photo of your room to upload"));
+    /// No photo at all reads as an empty one.
+    async fn read_form(mut multipart: Multipart) -> (Result<Bytes, ServerError>, Option<String>) {
+        let mut photo = Err(ServerError::Image(ImageRejected::Empty));
         let mut next = None;
         loop {
             match multipart.next_field().await {
                 Ok(Some(field)) => match field.name() {
                     Some("photo") => {
-                        photo = field.bytes().await.map_err(|e| multipart_error(e, PHOTO_TOO_LARGE));
+                        photo = field.bytes().await.map_err(too_large_or_not_a_form);
                         if photo.is_err() {
                             break;
                         }
@@ -216,7 +220,7 @@ pub(crate) mod routes {
                 },
                 Ok(None) => break,
                 Err(error) => {
-                    photo = Err(multipart_error(error, PHOTO_TOO_LARGE));
+                    photo = Err(too_large_or_not_a_form(error));
                     break;
                 }
             }
@@ -224,14 +228,18 @@ pub(crate) mod routes {
         (photo, next)
     }
 
+    fn too_large_or_not_a_form(error: axum::extract::multipart::MultipartError) -> ServerError {
+        multipart_error(error, &message!(upload.photo_too_large)).into()
+    }
+
     /// Short, fixed codes for the redirect (never free text an attacker could put in a link).
-    fn error_code(error: &AppError) -> &'static str {
+    fn error_code(error: &ServerError) -> &'static str {
         match error {
-            AppError::TooLarge(_) => "too_large",
-            AppError::Invalid(message) if message.contains("pixels") => "too_many_pixels",
-            AppError::Invalid(message) if message.contains("times its short side") => "bad_shape",
-            AppError::Invalid(message) if message.contains("choose a photo") || message.contains("empty") => "missing",
-            AppError::Invalid(_) => "not_an_image",
+            ServerError::Image(ImageRejected::TooLarge { .. }) | ServerError::App(AppError::TooLarge(_)) => "too_large",
+            ServerError::Image(ImageRejected::TooManyPixels { .. }) => "too_many_pixels",
+            ServerError::Image(ImageRejected::ExtremeAspect { .. }) => "bad_shape",
+            ServerError::Image(ImageRejected::Empty) => "missing",
+            ServerError::Image(_) | ServerError::App(AppError::Invalid(_)) => "not_an_image",
             _ => "unavailable",
         }
     }
@@ -239,19 +247,20 @@ pub(crate) mod routes {
     #[cfg(test)]
     mod tests {
         use super::*;
-        use crate::server::infra::images::ImageRejected;
 
         #[test]
         fn refusals_map_to_fixed_codes() {
-            let invalid = |e: ImageRejected| AppError::from(ServerError::Image(e));
+            let invalid = ServerError::Image;
             assert_eq!(error_code(&invalid(ImageRejected::TooLarge { size: 2, limit: 1 })), "too_large");
+            assert_eq!(error_code(&AppError::TooLarge("over the form's limit".into()).into()), "too_large");
             assert_eq!(
                 error_code(&invalid(ImageRejected::TooManyPixels { width: 9, height: 9, limit: 1 })),
                 "too_many_pixels"
             );
+            assert_eq!(error_code(&invalid(ImageRejected::ExtremeAspect { width: 900, height: 1 })), "bad_shape");
             assert_eq!(error_code(&invalid(ImageRejected::NotAnImage)), "not_an_image");
             assert_eq!(error_code(&invalid(ImageRejected::Empty)), "missing");
-            assert_eq!(error_code(&AppError::Internal), "unavailable");
+            assert_eq!(error_code(&AppError::Internal.into()), "unavailable");
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::server::catalogue::import_jobs;
 use crate::server::discovery::{onboarding, paintings};
 use crate::server::error::ServerError;
 use crate::server::http::auth::require_admin;
+use crate::server::http::locale::request_zone;
 use crate::server::http::visitor::VisitorId;
 use crate::server::shop::{checkout, orders};
 use crate::server::state::AppState;
@@ -80,7 +81,7 @@ pub async fn import_batch_job(
 ) -> Result<Json<JobView>, ServerError> {
     require_admin(&state.db, &headers, state.config.admin_idle_minutes).await?;
     let id = uuid::Uuid::parse_str(&job_id).map_err(|_| AppError::NotFound)?;
-    Ok(Json(import_jobs::view(&state.db, id).await?))
+    Ok(Json(import_jobs::view(&state.db, id, &request_zone(&headers)).await?))
 }
 
 /// One of the visitor's orders with its timeline (anyone else's is "not found").
@@ -89,9 +90,10 @@ pub async fn import_batch_job(
 pub async fn order(
     State(state): State<AppState>,
     Extension(visitor): Extension<VisitorId>,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ServerError> {
-    Ok(Json(orders::view(&state.db, &orders::OrderId::parse(&id)?, Some(visitor)).await?))
+    Ok(Json(orders::view(&state.db, &orders::OrderId::parse(&id)?, Some(visitor), &request_zone(&headers)).await?))
 }
 
 /// Changes where one of the visitor's orders ships, while it is not yet shipped.

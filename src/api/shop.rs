@@ -37,7 +37,7 @@ fn parse_order_id(text: &str) -> Result<crate::server::shop::orders::OrderId, Ap
 pub async fn load_my_orders() -> Result<Vec<OrderView>, AppError> {
     use crate::server::shop::orders;
     let (state, visitor) = visitor_context()?;
-    respond(orders::for_visitor(&state.db, visitor).await)
+    respond(orders::for_visitor(&state.db, visitor, &crate::server::http::locale::current_zone()).await)
 }
 
 /// One of the visitor's orders; anyone else's is "not found".
@@ -46,7 +46,7 @@ pub async fn load_order(id: String) -> Result<OrderView, AppError> {
     use crate::server::shop::orders;
     let (state, visitor) = visitor_context()?;
     let id = parse_order_id(&id)?;
-    respond(orders::view(&state.db, &id, Some(visitor)).await)
+    respond(orders::view(&state.db, &id, Some(visitor), &crate::server::http::locale::current_zone()).await)
 }
 
 #[server(endpoint = "order/address")]
@@ -67,7 +67,8 @@ pub async fn load_admin_orders(status: Option<String>) -> Result<AdminOrders, Ap
     use crate::server::shop::orders;
     let (state, _) = admin_context().await?;
     let status = invalid(status.filter(|s| !s.is_empty()).map(|s| s.parse()).transpose())?;
-    let (orders, counts) = respond(orders::for_admin(&state.db, status, 200).await)?;
+    let (orders, counts) =
+        respond(orders::for_admin(&state.db, status, 200, &crate::server::http::locale::current_zone()).await)?;
     Ok(AdminOrders { orders, counts })
 }
 
@@ -76,7 +77,7 @@ pub async fn load_admin_order(id: String) -> Result<OrderView, AppError> {
     use crate::server::shop::orders;
     let (state, _) = admin_context().await?;
     let id = parse_order_id(&id)?;
-    respond(orders::view(&state.db, &id, None).await)
+    respond(orders::view(&state.db, &id, None, &crate::server::http::locale::current_zone()).await)
 }
 
 /// The next fulfilment step (only moves the state machine allows); shipping needs tracking.

@@ -5,7 +5,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api::{load_admin_overview, AdminLogin, AdminLogout};
 use crate::error::AppError;
 use crate::i18n::{t, t_string, td_string, tu_string, use_i18n};
-use crate::labels::{error_message, status_label};
+use crate::labels::{date_time_in, error_message, status_label};
 use crate::pricing::format_cny;
 use crate::types::{DashboardFigures, RankedPainting};
 
@@ -60,8 +60,8 @@ pub fn Dashboard() -> impl IntoView {
                                 <dt>{t!(i18n, admin.catalogue)}</dt><dd>{t!(i18n, admin.catalogue_size, count = o.catalogue_size)}</dd>
                                 <dt>{t!(i18n, admin.storage)}</dt><dd>{o.storage_backend.clone()}</dd>
                                 <dt>{t!(i18n, admin.taste_worker)}</dt>
-                                <dd>{match o.figures.worker_last_run.clone() {
-                                    Some(at) => t!(i18n, admin.worker_last, at).into_any(),
+                                <dd>{match o.figures.worker_last_run.as_ref() {
+                                    Some(at) => t!(i18n, admin.worker_last, at = date_time_in(at, i18n.get_locale_untracked())).into_any(),
                                     None => t!(i18n, admin.worker_never).into_any(),
                                 }}</dd>
                             </dl>

@@ -6,7 +6,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{load_job, load_jobs, ResumeJob, RetryJob};
 use crate::i18n::{t, td_string, tu_string, use_i18n, Locale};
-use crate::labels::error_message;
+use crate::labels::{date_time_in, error_message};
 use crate::pages::admin::{admin_error, admin_title, AdminNav};
 use crate::types::JobView;
 
@@ -48,7 +48,7 @@ pub fn ImportPage() -> impl IntoView {
                             <ul class="job-list">
                                 {jobs.into_iter().map(|job| view! {
                                     <li>
-                                        <a href=format!("/admin/jobs/{}", job.id)>{format!("{} · {}", job_kind(&job.kind, locale), job.created_at)}</a>
+                                        <a href=format!("/admin/jobs/{}", job.id)>{format!("{} · {}", job_kind(&job.kind, locale), date_time_in(&job.created_at, locale))}</a>
                                         " " <span class=format!("status status-{}", job.status)>{job_status(&job.status, locale)}</span>
                                         " " {t!(i18n, admin.job_line, processed = job.processed, total = job.total, failed = job.failed)}
                                     </li>
@@ -151,7 +151,7 @@ fn JobProgress(job: JobView, retry: ServerAction<RetryJob>, resume: ServerAction
         <p>
             // The code stays in `data-status`: scripts and tests read it in any language.
             <span class=format!("status status-{}", job.status) data-testid="job-status" data-status=job.status.clone()>{job_status(&job.status, locale)}</span>
-            {t!(i18n, admin.started, at = job.created_at.clone())}
+            {t!(i18n, admin.started, at = date_time_in(&job.created_at, locale))}
         </p>
         <progress max=job.total value=job.processed aria-label=tu_string!(i18n, admin.progress)></progress>
         <dl class="facts job-figures">

@@ -11,7 +11,7 @@ use crate::api::{load_my_orders, load_order, UpdateShipping};
 use crate::components::picture::{Fetch, PaintingPicture};
 use crate::error::AppError;
 use crate::i18n::{t, td_string, tu_string, use_i18n};
-use crate::labels::{describe_print, error_message, status_label};
+use crate::labels::{date_in, date_time_in, describe_print, error_message, status_label};
 use crate::order_status::OrderStatus;
 use crate::pages::not_found::NotFound;
 use crate::pricing::format_cny;
@@ -57,7 +57,7 @@ pub fn OrderSummary(order: OrderView, href: String) -> impl IntoView {
             <span class="order-main">
                 <strong>{order.painting.title_in(locale).to_owned()}</strong>
                 <span>{describe_print(order.options, locale)}</span>
-                <span class="muted">{order.id.clone()} " · " {order.created_at.replace('T', " ").replace('Z', " UTC")}</span>
+                <span class="muted">{order.id.clone()} " · " {date_in(&order.created_at, locale)}</span>
             </span>
             <span class="order-amount">{format_cny(order.amount_cents)}</span>
             <StatusBadge status=order.status flagged=order.needs_attention/>
@@ -188,7 +188,7 @@ pub fn OrderTimeline(entries: Vec<TimelineEntry>) -> impl IntoView {
             <ol>
                 {entries.into_iter().map(|entry| view! {
                     <li>
-                        <time>{entry.at.replace('T', " ").replace('Z', " UTC")}</time>
+                        <time datetime=entry.at.as_str().to_owned()>{date_time_in(&entry.at, i18n.get_locale_untracked())}</time>
                         <span class="timeline-status">{status_label(entry.to, i18n.get_locale_untracked())}</span>
                         <span class="muted">
                             {match entry.actor_id { Some(id) => format!("{} #{id}", entry.actor), None => entry.actor }}

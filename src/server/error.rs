@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use crate::error::AppError;
+use crate::server::http::locale::message;
 use crate::server::infra::images::ImageRejected;
 
 #[derive(Debug, thiserror::Error)]
@@ -49,8 +50,10 @@ impl From<ServerError> for AppError {
     fn from(error: ServerError) -> Self {
         match error {
             ServerError::App(app) => app,
-            ServerError::Image(rejected @ ImageRejected::TooLarge { .. }) => AppError::TooLarge(rejected.to_string()),
-            ServerError::Image(rejected) => AppError::Invalid(rejected.to_string()),
+            ServerError::Image(rejected @ ImageRejected::TooLarge { .. }) => {
+                AppError::TooLarge(image_message(&rejected))
+            }
+            ServerError::Image(rejected) => AppError::Invalid(image_message(&rejected)),
             ServerError::Payment(ref cause) | ServerError::PaymentInProgress(ref cause) => {
                 tracing::error!(%cause, "payment provider failed");
                 AppError::PaymentUnavailable
@@ -88,13 +91,27 @@ pub fn wants_json(headers: &axum::http::HeaderMap) -> bool {
         .is_some_and(|v| v.contains("application/json"))
 }
 
+/// Why an image was refused, for the person who sent it.
+fn image_message(rejected: &ImageRejected) -> String {
+    match *rejected {
+        ImageRejected::Empty => message!(image.empty),
+        ImageRejected::TooLarge { size, limit } => message!(image.too_large, size, limit),
+        ImageRejected::NotAnImage => message!(image.not_an_image),
+        ImageRejected::TooManyPixels { width, height, limit } => message!(image.too_many_pixels, width, height, limit),
+        ImageRejected::ExtremeAspect { width, height } => {
+            message!(image.extreme_aspect, width, height, ratio = crate::server::infra::images::MAX_ASPECT_RATIO)
+        }
+        ImageRejected::Corrupt => message!(image.corrupt),
+    }
+}
+
 /// A multipart upload that failed to read: over the route's body limit (413, `too_large` says
 /// what the limit is for), or not a valid form (400).
 pub fn multipart_error(error: axum::extract::multipart::MultipartError, too_large: &str) -> AppError {
     if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
         AppError::TooLarge(too_large.to_owned())
     } else {
-        AppError::invalid("the upload was not a valid form")
+        AppError::invalid(message!(upload.not_a_form))
     }
 }
 
@@ -112,7 +129,7 @@ pub async fn multipart_needs_a_boundary(request: axum::extract::Request, next: a
             .and_then(|value| value.to_str().ok())
             .and_then(|content_type| multer::parse_boundary(content_type).ok());
         if boundary.is_none() {
-            return AppError::invalid("the upload was not a valid form").into_response();
+            return AppError::invalid(message!(upload.not_a_form)).into_response();
         }
     }
     next.run(request).await

@@ -94,6 +94,8 @@ pub fn router(state: AppState) -> Router {
             security::security_headers,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), visitor::visitor_cookie))
+        // Outside every layer that can refuse a request, so refusals speak the visitor's language.
+        .layer(middleware::from_fn(locale::remember_reader_locale))
         // Brotli or gzip for whatever is not compressed yet (pages, JSON, debug builds' WASM);
         // images are left alone (the default predicate).
         .layer(CompressionLayer::new())

@@ -88,13 +88,13 @@ async fn bad_batches_get_clear_errors(db: PgPool) {
     let app = common::TestApp::new(db.clone()).await;
     let (status, body) = post(&app, "{not json").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body["message"].as_str().unwrap().contains("malformed"), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("无法读取的浏览记录"), "{body}");
     let (status, _) = post(&app, json!({"events": []}).to_string()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let too_many: Vec<Value> = (0..101).map(|_| event("session_end", None)).collect();
     let (status, body) = post(&app, json!({"events": too_many}).to_string()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body["message"].as_str().unwrap().contains("1 to 100"));
+    assert!(body["message"].as_str().unwrap().contains("每批须有 1 到 100 条记录"), "{body}");
     // A body over the route's limit is refused by axum itself, in the API's error shape too.
     let (status, body) = post(&app, format!("{{\"events\": \"{}\"}}", "x".repeat(70 * 1024))).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);

@@ -234,7 +234,8 @@ async fn editing_replacing_the_image_and_re_embedding_keep_the_painting(db: PgPo
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let runner = app.state.job_runner();
     assert!(runner.run_next().await.unwrap());
-    let job = artwall::server::catalogue::import_jobs::recent(&db, 1).await.unwrap().remove(0);
+    let job =
+        artwall::server::catalogue::import_jobs::recent(&db, 1, &jiff::tz::TimeZone::UTC).await.unwrap().remove(0);
     assert_eq!(
         (job.kind.as_str(), job.status.as_str(), job.total, job.processed, job.failed),
         ("reembed", "completed", 3, 3, 0)

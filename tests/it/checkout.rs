@@ -383,7 +383,7 @@ async fn a_visitor_may_have_five_checkouts_open_and_no_more(db: PgPool) {
     open(visitor, prints[0]).await.unwrap();
     let refused = open(visitor, prints[5]).await.map(|_| ()).map_err(artwall::error::AppError::from);
     assert!(
-        matches!(&refused, Err(artwall::error::AppError::Invalid(m)) if m.contains("5 checkouts open")),
+        matches!(&refused, Err(artwall::error::AppError::Invalid(m)) if m.contains("5 个未完成的结账")),
         "{refused:?}"
     );
     open(other, prints[5]).await.expect("another visitor is not affected");

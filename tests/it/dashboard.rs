@@ -43,7 +43,7 @@ async fn every_figure_counts_what_is_there(db: PgPool) {
     run("INSERT INTO user_preferences (visitor_id) VALUES ($3)").await;
     run("INSERT INTO worker_heartbeats (worker, last_run) VALUES ('taste-1', now())").await;
 
-    let figures = dashboard::figures(&db).await.unwrap();
+    let figures = dashboard::figures(&db, &jiff::tz::TimeZone::UTC).await.unwrap();
     assert_eq!(figures.orders_by_day.len(), 30);
     let today = figures.orders_by_day.last().unwrap();
     assert_eq!((today.orders, today.revenue_cents), (2, 24900 + 19900));

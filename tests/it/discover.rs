@@ -120,10 +120,10 @@ async fn search_finds_colours_honestly_and_checks_its_input(db: PgPool) {
 
     let (status, body) = send(&app, get("/api/search?q=%20%20")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body.contains("type something"), "{body}");
+    assert!(body.contains("请输入要搜索的内容"), "{body}");
     let (status, body) = send(&app, get(&format!("/api/search?q={}", "x".repeat(201)))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body.contains("at most 200"), "{body}");
+    assert!(body.contains("搜索内容最多 200 个字符"), "{body}");
 
     let (status, body) = send(&app, get("/api/search?q=dark%20night")).await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -239,7 +239,7 @@ async fn a_search_for_a_control_character_is_a_400_and_records_nothing(db: PgPoo
             .unwrap();
         let (status, _, body) = app.send_text(request).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "q={query}: {body}");
-        assert!(body.contains("control characters"), "q={query}: {body}");
+        assert!(body.contains("搜索内容不能包含控制字符"), "q={query}: {body}");
     }
     let searches: i64 = sqlx::query_scalar("SELECT count(*) FROM activities").fetch_one(&db).await.unwrap();
     assert_eq!(searches, 0);

@@ -59,7 +59,13 @@ async fn bad_feed_cursor_is_a_clear_400(db: PgPool) {
     let app = common::TestApp::new(db).await;
     let (status, _, body) = send(&app, get("/api/feed?cursor=banana")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("无效的浏览位置"), "in Chinese unless asked otherwise: {body}");
+    let (status, _, body) = send(&app, get_with("/api/feed?cursor=banana", &[("accept-language", "en-US,en")])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("invalid feed cursor"), "{body}");
+    let (status, _, body) = send(&app, get_with("/api/feed?limit=0", &[("cookie", "artwall_locale=en")])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("limit must be between 1 and"), "{body}");
 }
 
 #[sqlx::test]
@@ -152,7 +158,7 @@ async fn pages_speak_the_chosen_language_then_the_browsers_then_chinese(db: PgPo
     }
     let (status, headers, body) = send(&app, choose_locale("locale=fr&next=%2F")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(body.contains("unknown language") && !headers.contains_key(header::SET_COOKIE), "{body}");
+    assert!(body.contains("不支持的语言") && !headers.contains_key(header::SET_COOKIE), "{body}");
     let (status, _, body) = send(&app, choose_locale("next=%2F")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "no language at all: {body}");
     assert!(body.contains("missing field `locale`"), "{body}");
@@ -167,6 +173,46 @@ async fn pages_speak_the_chosen_language_then_the_browsers_then_chinese(db: PgPo
     let (status, headers, _) = send(&app, cross_site).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(!headers.contains_key(header::SET_COOKIE));
+}
+
+#[sqlx::test]
+async fn times_show_in_the_zone_the_browser_reports_and_china_time_otherwise(db: PgPool) {
+    let app = with_paintings(db.clone(), 1).await;
+    let painting: i64 = sqlx::query_scalar("SELECT id FROM paintings").fetch_one(&db).await.unwrap();
+    let shopper = uuid::Uuid::new_v4();
+    common::paid_order(&db, "order_zoned", shopper, painting).await;
+    sqlx::query("UPDATE orders SET created_at = '2026-11-29 13:05:42+00' WHERE id = 'order_zoned'")
+        .execute(&db)
+        .await
+        .unwrap();
+    let order_in = |zone: Option<&str>, language: &str| {
+        let cookie = match zone {
+            Some(zone) => format!("{}; artwall_tz={zone}", common::visitor_cookie(shopper)),
+            None => common::visitor_cookie(shopper),
+        };
+        get_with("/api/orders/order_zoned", &[("cookie", &cookie), ("accept-language", language)])
+    };
+    for (zone, at) in [
+        (None, "2026-11-29T21:05:42+08:00"),
+        (Some("Asia/Kolkata"), "2026-11-29T18:35:42+05:30"),
+        (Some("America/Los_Angeles"), "2026-11-29T05:05:42-08:00"),
+        (Some("Mars/Olympus_Mons"), "2026-11-29T21:05:42+08:00"),
+        (Some("..%2F..%2Fetc%2Fpasswd"), "2026-11-29T21:05:42+08:00"),
+    ] {
+        let (status, _, body) = send(&app, order_in(zone, "en")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let order: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(order["createdAt"], at, "{zone:?}");
+    }
+    // The orders page writes the date for its reader: their language, their day.
+    let orders_page = |zone: &str, language: &str| {
+        let cookie = format!("{}; artwall_tz={zone}", common::visitor_cookie(shopper));
+        get_with("/orders", &[("cookie", &cookie), ("accept-language", language)])
+    };
+    let (_, _, body) = send(&app, orders_page("Asia/Shanghai", "zh-CN")).await;
+    assert!(body.contains("2026年11月29日"), "{body}");
+    let (_, _, body) = send(&app, orders_page("Pacific/Kiritimati", "en")).await;
+    assert!(body.contains("30 Nov 2026") && !body.contains("UTC"), "{body}");
 }
 
 #[sqlx::test]

@@ -15,6 +15,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, Request, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use jiff::tz::TimeZone;
 use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -137,13 +138,13 @@ async fn an_import_job_adds_paintings_reports_failures_and_retries_them(db: PgPo
     list.push(painting(5, &base, "/text.jpg"));
 
     let id = submit(&app, &cookie, &list).await;
-    let queued = import_jobs::view(&db, id).await.unwrap();
+    let queued = import_jobs::view(&db, id, &TimeZone::UTC).await.unwrap();
     assert_eq!((queued.status.as_str(), queued.total, queued.processed), ("queued", 6, 0));
     let runner = app.state.job_runner();
     assert!(runner.run_next().await.unwrap());
     assert!(!runner.run_next().await.unwrap(), "nothing left to do");
 
-    let done = import_jobs::view(&db, id).await.unwrap();
+    let done = import_jobs::view(&db, id, &TimeZone::UTC).await.unwrap();
     assert_eq!((done.status.as_str(), done.processed, done.failed), ("completed", 6, 2));
     let reasons: Vec<_> = done.failures.iter().map(|f| (f.position, f.reason.as_str())).collect();
     assert_eq!(reasons, [(4, "the server answered HTTP 404"), (5, "not an image (JPEG, PNG or WebP)")]);
@@ -159,7 +160,7 @@ async fn an_import_job_adds_paintings_reports_failures_and_retries_them(db: PgPo
     let (status, _, answer) = app.send_text(request).await;
     assert_eq!((status, answer.as_str()), (StatusCode::OK, "2"));
     assert!(runner.run_next().await.unwrap());
-    let retried = import_jobs::view(&db, id).await.unwrap();
+    let retried = import_jobs::view(&db, id, &TimeZone::UTC).await.unwrap();
     assert_eq!((retried.status.as_str(), retried.processed, retried.failed), ("completed", 6, 0));
     assert_eq!(published(&db).await, 6);
     assert_eq!(server.hits("/img/0.jpg"), 1);
@@ -167,7 +168,7 @@ async fn an_import_job_adds_paintings_reports_failures_and_retries_them(db: PgPo
     // The same list again adds nothing and downloads nothing.
     let again = submit(&app, &cookie, &list).await;
     assert!(runner.run_next().await.unwrap());
-    let view = import_jobs::view(&db, again).await.unwrap();
+    let view = import_jobs::view(&db, again, &TimeZone::UTC).await.unwrap();
     assert_eq!((view.processed, view.failed), (6, 0));
     assert_eq!(published(&db).await, 6);
     assert_eq!(server.hits("/img/0.jpg"), 1, "already in the catalogue: not downloaded again");
@@ -205,12 +206,12 @@ async fn a_job_interrupted_by_a_restart_resumes_where_it_stopped(db: PgPool) {
 
     let runner = app.state.job_runner();
     assert!(runner.run_next().await.unwrap());
-    let resumed = import_jobs::view(&db, id).await.unwrap();
+    let resumed = import_jobs::view(&db, id, &TimeZone::UTC).await.unwrap();
     assert_eq!((resumed.status.as_str(), resumed.processed, resumed.failed, resumed.resumes), ("completed", 3, 0, 1));
     assert_eq!(server.hits("/img/0.jpg"), 0, "the finished item is not redone");
     assert_eq!((server.hits("/img/1.jpg"), server.hits("/img/2.jpg")), (1, 1));
     assert!(!runner.run_next().await.unwrap());
-    assert_eq!(import_jobs::view(&db, live).await.unwrap().status, "running");
+    assert_eq!(import_jobs::view(&db, live, &TimeZone::UTC).await.unwrap().status, "running");
 }
 
 #[sqlx::test]
@@ -223,14 +224,14 @@ async fn a_shutdown_mid_job_finishes_the_chunk_in_hand_and_puts_the_job_back_in_
     let shutdown = runner.shutdown.clone();
     let working = tokio::spawn(async move { runner.run_next().await });
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while import_jobs::view(&db, id).await.unwrap().processed == 0 {
+    while import_jobs::view(&db, id, &TimeZone::UTC).await.unwrap().processed == 0 {
         assert!(std::time::Instant::now() < deadline, "the first chunk was never finished");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     shutdown.cancel();
     assert!(working.await.unwrap().unwrap(), "the runner had a job");
 
-    let paused = import_jobs::view(&db, id).await.unwrap();
+    let paused = import_jobs::view(&db, id, &TimeZone::UTC).await.unwrap();
     assert_eq!(paused.status, "queued", "back in the queue for the next start, not left running");
     assert_eq!(paused.resumes, 1, "a cut-off job counts as resumed");
     assert_eq!(paused.rate_per_minute, None, "no rate while it waits in the queue");
@@ -247,7 +248,7 @@ async fn a_shutdown_mid_job_finishes_the_chunk_in_hand_and_puts_the_job_back_in_
 
     // The next start picks it up at once and does only what is left.
     assert!(app.state.job_runner().run_next().await.unwrap());
-    let done = import_jobs::view(&db, id).await.unwrap();
+    let done = import_jobs::view(&db, id, &TimeZone::UTC).await.unwrap();
     assert_eq!((done.status.as_str(), done.processed, done.failed, done.resumes), ("completed", 17, 0, 1));
     assert_eq!(published(&db).await, 17);
     assert!((0..17).all(|n| server.hits(&format!("/img/{n}.jpg")) == 1), "nothing was fetched twice");

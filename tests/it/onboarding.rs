@@ -62,7 +62,7 @@ async fn choosing_styles_seeds_the_taste_and_choosing_again_reseeds_it(db: PgPoo
 
     let (status, body) = send(&app, choose("")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body.contains("pick at least one style"), "{body}");
+    assert!(body.contains("请至少选择一种风格"), "{body}");
     let (status, body) = send(&app, choose("codes[0]=baroque")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 

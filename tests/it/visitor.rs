@@ -155,7 +155,7 @@ async fn a_write_without_an_issued_cookie_stores_nothing_and_gets_a_cookie_to_re
         let before = stored().await;
         let (status, headers, body) = app.send_text(activity(cookie.as_deref())).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{cookie:?}: {body}");
-        assert!(body.contains("reload the page"), "{body}");
+        assert!(body.contains("请刷新页面后重试"), "{body}");
         assert_eq!(stored().await, before, "{cookie:?} stored nothing");
         let issued = set_visitor_cookie(&headers).expect("a cookie to retry with");
         let (status, _, body) = app.send_text(activity(Some(&issued))).await;

@@ -1,13 +1,15 @@
 //! The admin dashboard's figures: one query each (indexes in the dashboard migration), run
 //! at the same time on separate connections, so the page waits for the slowest, not the sum.
 
+use jiff::tz::TimeZone;
 use sqlx::PgPool;
 
 use crate::server::error::ServerResult;
 use crate::server::shop::orders;
-use crate::types::{DashboardFigures, DayFigures, Funnel, RankedPainting};
+use crate::types::{DashboardFigures, DayFigures, Funnel, LocalTime, RankedPainting};
 
-pub async fn figures(db: &PgPool) -> ServerResult<DashboardFigures> {
+/// Times are shown in `zone`.
+pub async fn figures(db: &PgPool, zone: &TimeZone) -> ServerResult<DashboardFigures> {
     let (
         orders_by_day,
         status_counts,
@@ -36,7 +38,7 @@ pub async fn figures(db: &PgPool) -> ServerResult<DashboardFigures> {
         visitors_with_taste,
         backlog,
         backlog_oldest_seconds,
-        worker_last_run,
+        worker_last_run: worker_last_run.map(|at| LocalTime::new(at, zone)),
     })
 }
 
@@ -89,10 +91,6 @@ pub(crate) async fn backlog(db: &PgPool) -> ServerResult<(i64, Option<i64>)> {
     .await?)
 }
 
-async fn worker_last_run(db: &PgPool) -> ServerResult<Option<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT to_char(max(last_run) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"') FROM worker_heartbeats",
-    )
-    .fetch_one(db)
-    .await?)
+async fn worker_last_run(db: &PgPool) -> ServerResult<Option<time::OffsetDateTime>> {
+    Ok(sqlx::query_scalar("SELECT max(last_run) FROM worker_heartbeats").fetch_one(db).await?)
 }

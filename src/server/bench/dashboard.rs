@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use jiff::tz::TimeZone;
 use sqlx::PgPool;
 
 use crate::server::admin::dashboard;
@@ -27,14 +28,15 @@ pub async fn run(db: &PgPool, paintings: usize, activities: i64, requests: usize
     }
 
     // What the page waits for: all figures at once (as the server function runs them).
+    let utc = TimeZone::UTC;
     let mut timings = Vec::with_capacity(requests);
     for _ in 0..requests {
         let started = Instant::now();
-        let (_, figures) = tokio::try_join!(paintings::catalogue_size(db), dashboard::figures(db))?;
+        let (_, figures) = tokio::try_join!(paintings::catalogue_size(db), dashboard::figures(db, &utc))?;
         timings.push(started.elapsed());
         std::hint::black_box(figures);
     }
-    let figures = dashboard::figures(db).await?;
+    let figures = dashboard::figures(db, &utc).await?;
     println!(
         "dashboard figures ({requests} loads): p50 {}, p95 {}, max {}",
         ms(percentile(&mut timings, 0.5)),

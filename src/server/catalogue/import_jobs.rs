@@ -13,6 +13,7 @@
 use std::time::Duration;
 
 use futures::StreamExt;
+use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -26,7 +27,7 @@ use crate::server::error::ServerResult;
 use crate::server::http::auth::Admin;
 use crate::server::infra::db::BeginCancelSafe;
 use crate::server::infra::fetch::Fetcher;
-use crate::types::{JobFailure, JobView};
+use crate::types::{JobFailure, JobView, LocalTime};
 
 /// Items downloaded, then embedded together.
 const CHUNK: i64 = 8;
@@ -220,7 +221,7 @@ struct JobRow {
     processed: i32,
     failed: i32,
     resumes: i32,
-    created_at: String,
+    created_at: time::OffsetDateTime,
     /// Seconds since the job (last) started running.
     running_seconds: Option<f64>,
     /// Items finished since then.
@@ -228,12 +229,13 @@ struct JobRow {
 }
 
 const JOB_COLUMNS: &str = "j.id, j.kind, j.status, j.total, j.processed, j.failed, j.resumes,
-    to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"') AS created_at,
+    j.created_at,
     extract(epoch FROM (coalesce(j.finished_at, now()) - j.started_at))::float8 AS running_seconds,
     (SELECT count(*) FROM batch_job_items i WHERE i.job_id = j.id AND i.status <> 'pending' AND i.updated_at >= j.started_at) AS processed_since_start";
 
 impl JobRow {
-    fn into_view(self, failures: Vec<JobFailure>) -> JobView {
+    /// Times are shown in `zone`.
+    fn into_view(self, failures: Vec<JobFailure>, zone: &TimeZone) -> JobView {
         // A queued job is not working: its time in the queue is no part of a rate.
         let rate_per_minute = match (self.status.as_str(), self.running_seconds, self.processed_since_start) {
             ("queued", ..) => None,
@@ -255,14 +257,14 @@ impl JobRow {
             rate_per_minute,
             eta_seconds,
             resumes: self.resumes.into(),
-            created_at: self.created_at,
+            created_at: LocalTime::new(self.created_at, zone),
             failures,
         }
     }
 }
 
 /// One job with every failed item and its reason.
-pub async fn view(db: &PgPool, id: Uuid) -> ServerResult<JobView> {
+pub async fn view(db: &PgPool, id: Uuid, zone: &TimeZone) -> ServerResult<JobView> {
     let row: JobRow = sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM batch_jobs j WHERE j.id = $1"))
         .bind(id)
         .fetch_optional(db)
@@ -282,17 +284,17 @@ pub async fn view(db: &PgPool, id: Uuid) -> ServerResult<JobView> {
         reason: reason.unwrap_or_default(),
     })
     .collect();
-    Ok(row.into_view(failures))
+    Ok(row.into_view(failures, zone))
 }
 
 /// The latest jobs, newest first, without their failures.
-pub async fn recent(db: &PgPool, limit: i64) -> ServerResult<Vec<JobView>> {
+pub async fn recent(db: &PgPool, limit: i64, zone: &TimeZone) -> ServerResult<Vec<JobView>> {
     let rows: Vec<JobRow> =
         sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM batch_jobs j ORDER BY j.created_at DESC LIMIT $1"))
             .bind(limit)
             .fetch_all(db)
             .await?;
-    Ok(rows.into_iter().map(|row| row.into_view(Vec::new())).collect())
+    Ok(rows.into_iter().map(|row| row.into_view(Vec::new(), zone)).collect())
 }
 
 /// Every job status (those the table allows) with how many jobs have it, and the items of the

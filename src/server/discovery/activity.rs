@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::error::AppError;
 use crate::events::{EventKind, Source};
 use crate::server::error::ServerResult;
+use crate::server::http::locale::message;
 use crate::server::http::visitor::VisitorId;
 use crate::server::infra::db::BeginCancelSafe;
 use crate::server::infra::metrics;
@@ -145,9 +146,9 @@ fn check_event(raw: Value) -> Result<CheckedEvent, String> {
 /// errors; a bad event is rejected in its own result and the others are stored.
 pub async fn ingest(db: &PgPool, visitor: VisitorId, body: &[u8]) -> ServerResult<IngestResponse> {
     let batch: IncomingBatch =
-        serde_json::from_slice(body).map_err(|e| AppError::invalid(format!("malformed activity batch: {e}")))?;
+        serde_json::from_slice(body).map_err(|e| AppError::invalid(message!(activity.malformed, reason = e)))?;
     if batch.events.is_empty() || batch.events.len() > MAX_EVENTS {
-        return Err(AppError::invalid(format!("a batch holds 1 to {MAX_EVENTS} events")).into());
+        return Err(AppError::invalid(message!(activity.batch_size, max = MAX_EVENTS)).into());
     }
     let mut checked: Vec<Result<CheckedEvent, String>> = batch.events.into_iter().map(check_event).collect();
 

@@ -26,6 +26,7 @@ use crate::server::discovery::popularity::POPULARITY_SQL;
 use crate::server::discovery::taste_model;
 use crate::server::discovery::taste_worker::LIKED_KEPT;
 use crate::server::error::ServerResult;
+use crate::server::http::locale::message;
 use crate::server::http::visitor::VisitorId;
 use crate::server::infra::cache::Cached;
 use crate::server::infra::clip::cosine;
@@ -197,7 +198,7 @@ pub fn parse_cursor(cursor: Option<&str>) -> ServerResult<i64> {
             .parse::<i64>()
             .ok()
             .filter(|served| (0..100_000_000).contains(served))
-            .ok_or_else(|| AppError::invalid("invalid feed cursor").into()),
+            .ok_or_else(|| AppError::invalid(message!(feed.bad_cursor)).into()),
     }
 }
 
@@ -222,7 +223,7 @@ pub async fn next_page(
     let served = parse_cursor(cursor)?;
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(AppError::invalid(format!("limit must be between 1 and {MAX_LIMIT}")).into());
+        return Err(AppError::invalid(message!(feed.bad_limit, max = MAX_LIMIT)).into());
     }
     let anchors = landmarks.get(db).await?;
     let mut tx = db.begin_cancel_safe().await?;

@@ -11,6 +11,7 @@ use crate::error::AppError;
 use crate::server::discovery::activity::{self, ServerEvent};
 use crate::server::discovery::paintings::{CardRow, CARD_COLUMNS};
 use crate::server::error::{ServerError, ServerResult};
+use crate::server::http::locale::message;
 use crate::server::http::visitor::VisitorId;
 use crate::server::infra::clip::{l2_normalised, Clip, EMBEDDING_DIM};
 use crate::server::infra::db::BeginCancelSafe;
@@ -100,12 +101,12 @@ impl StyleEmbeddings {
 /// At least one style, all known, no repeats.
 fn checked_codes(codes: &[String]) -> Result<Vec<String>, AppError> {
     if codes.is_empty() {
-        return Err(AppError::invalid("pick at least one style"));
+        return Err(AppError::invalid(message!(onboarding.no_style)));
     }
     let mut checked: Vec<String> = Vec::new();
     for code in codes {
         if styles::by_code(code).is_none() {
-            return Err(AppError::invalid(format!("unknown style {code:?}")));
+            return Err(AppError::invalid(message!(onboarding.unknown_style, code)));
         }
         if !checked.contains(code) {
             checked.push(code.clone());
@@ -199,7 +200,11 @@ mod tests {
 
     #[test]
     fn choices_are_checked() {
-        assert_eq!(embeddings().taste_for(&[]), Err(AppError::invalid("pick at least one style")));
+        assert_eq!(
+            embeddings().taste_for(&[]),
+            Err(AppError::invalid("请至少选择一种风格")),
+            "outside a request: the shop's own language"
+        );
         assert!(embeddings().taste_for(&["baroque".into()]).is_err());
     }
 }

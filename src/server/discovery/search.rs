@@ -11,6 +11,7 @@ use crate::events::{EventKind, Source};
 use crate::server::discovery::activity::{self, CheckedEvent};
 use crate::server::discovery::paintings;
 use crate::server::error::ServerResult;
+use crate::server::http::locale::message;
 use crate::server::http::visitor::VisitorId;
 use crate::server::infra::clip::{cosine, Clip, ModelKind};
 use crate::types::SearchResults;
@@ -29,14 +30,14 @@ impl Query {
     pub fn parse(raw: &str) -> Result<Self, AppError> {
         let query = raw.trim();
         if query.is_empty() {
-            return Err(AppError::invalid("type something to search for"));
+            return Err(AppError::invalid(message!(search.empty)));
         }
         if query.chars().count() > MAX_QUERY_CHARS {
-            return Err(AppError::invalid(format!("a search is at most {MAX_QUERY_CHARS} characters")));
+            return Err(AppError::invalid(message!(search.too_long, max = MAX_QUERY_CHARS)));
         }
         // Nobody types them, and the database stores no NUL.
         if query.chars().any(char::is_control) {
-            return Err(AppError::invalid("a search cannot contain control characters"));
+            return Err(AppError::invalid(message!(search.control_characters)));
         }
         Ok(Self(query.to_owned()))
     }

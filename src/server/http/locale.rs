@@ -1,6 +1,6 @@
 //! The visitor's language, chosen on the server before anything renders: an explicit choice (the
 //! header's switcher, kept in a cookie) wins, then the browser's `Accept-Language`, then Chinese,
-//! the shop's own language.
+//! the shop's own language. Also the time zone that pages show times in.
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::State;
@@ -16,10 +16,12 @@ use crate::i18n::Locale;
 use crate::server::error::wants_json;
 use crate::server::http::security::is_local_path;
 use crate::server::state::AppState;
+use crate::types::TIME_ZONE_COOKIE;
 
 /// Holds a language code (`zh-CN`, `en`) and nothing else.
 const LOCALE_COOKIE: &str = "artwall_locale";
 const REMEMBERED_FOR: time::Duration = time::Duration::days(365);
+const SHOP_TIME_ZONE: &str = "Asia/Shanghai";
 
 pub fn request_locale(headers: &HeaderMap) -> Locale {
     let chosen = CookieJar::from_headers(headers).get(LOCALE_COOKIE).and_then(|cookie| cookie.value().parse().ok());
@@ -32,6 +34,53 @@ pub fn request_locale(headers: &HeaderMap) -> Locale {
             .find_map(|(tag, _)| speaking(tag))
             .unwrap_or_default()
     })
+}
+
+tokio::task_local! {
+    /// The language of the request being answered, for what code far from the handler writes.
+    static READER_LOCALE: Locale;
+}
+
+/// Middleware: the request's language, for the messages code deep in the shop writes to the
+/// person who asked (`message!`).
+pub async fn remember_reader_locale(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let locale = request_locale(request.headers());
+    READER_LOCALE.scope(locale, next.run(request)).await
+}
+
+/// The language of whoever the current request is for: in a page render or server function, from
+/// its request (leptos's context, which follows tasks the middleware's scope does not reach);
+/// elsewhere in a request, from the middleware; outside any request, Chinese.
+pub fn reader_locale() -> Locale {
+    if let Some(parts) = leptos::prelude::use_context::<axum::http::request::Parts>() {
+        return request_locale(&parts.headers);
+    }
+    READER_LOCALE.try_with(|locale| *locale).unwrap_or_default()
+}
+
+/// A sentence for the person the current request is for, in their language: the key (and its
+/// arguments) of `problem` in locales/*.json, as in `message!(search.too_long, max = 200)`.
+macro_rules! message {
+    ($key:ident . $name:ident $(, $($args:tt)*)?) => {
+        $crate::i18n::td_string!($crate::server::http::locale::reader_locale(), problem.$key.$name $(, $($args)*)?)
+            .to_string()
+    };
+}
+pub(crate) use message;
+
+/// The time zone the browser reported (its cookie, set by the client code), China time otherwise
+/// or when the name is not a zone.
+pub fn request_zone(headers: &HeaderMap) -> jiff::tz::TimeZone {
+    CookieJar::from_headers(headers)
+        .get(TIME_ZONE_COOKIE)
+        .and_then(|cookie| jiff::tz::TimeZone::get(cookie.value()).ok())
+        .unwrap_or_else(|| jiff::tz::TimeZone::get(SHOP_TIME_ZONE).expect("the bundled database has China time"))
+}
+
+/// The reader's time zone inside a server function or page render.
+pub fn current_zone() -> jiff::tz::TimeZone {
+    let parts = leptos::prelude::use_context::<axum::http::request::Parts>();
+    request_zone(parts.as_ref().map(|parts| &parts.headers).unwrap_or(&HeaderMap::new()))
 }
 
 /// Ours in the language of `tag`, whatever its region or script: one Chinese and one English
@@ -78,7 +127,7 @@ pub async fn choose_locale(
         Err(rejection) => return AppError::invalid(rejection.body_text()).into_response(),
     };
     let Ok(locale) = choice.locale.parse::<Locale>() else {
-        return AppError::invalid("unknown language: choose zh-CN or en").into_response();
+        return AppError::invalid(message!(language.unknown)).into_response();
     };
     let next = choice.next.filter(|path| is_local_path(path)).unwrap_or_else(|| "/".to_owned());
     let cookie = Cookie::build((LOCALE_COOKIE, locale.to_string()))

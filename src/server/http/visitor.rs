@@ -21,6 +21,7 @@ use uuid::Uuid;
 use crate::error::AppError;
 use crate::server::config::Config;
 use crate::server::error::{ServerError, ServerResult};
+use crate::server::http::locale::message;
 use crate::server::state::AppState;
 
 pub const VISITOR_COOKIE: &str = "artwall_visitor";
@@ -98,8 +99,7 @@ pub async fn visitor_cookie(State(state): State<AppState>, mut request: Request,
     };
     let (visitor, set_cookie) = identified.unwrap_or_else(|| (VisitorId(Uuid::new_v4()), true));
     let mut response = if identified.is_none() && needs_issued {
-        AppError::invalid("this needs the cookie the shop sets on its pages: reload the page and try again")
-            .into_response()
+        AppError::invalid(message!(visitor.needs_cookie)).into_response()
     } else {
         request.extensions_mut().insert(visitor);
         next.run(request).await

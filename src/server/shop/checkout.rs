@@ -8,6 +8,7 @@ use crate::error::AppError;
 use crate::order_status::OrderStatus;
 use crate::pricing::PrintOptions;
 use crate::server::error::{ServerError, ServerResult};
+use crate::server::http::locale::{message, reader_locale};
 use crate::server::http::visitor::VisitorId;
 use crate::server::infra::db::BeginCancelSafe;
 use crate::server::shop::orders::{self, Actor, OrderId};
@@ -76,26 +77,26 @@ pub fn parse_address(name: &str, phone: &str, address: &str) -> Result<ShippingA
     let field = |label: &str, value: &str, max: usize, line_breaks: bool| -> Result<String, AppError> {
         let value = value.trim();
         if value.is_empty() {
-            return Err(AppError::invalid(format!("{label} is required")));
+            return Err(AppError::invalid(message!(address.required, field = label)));
         }
         if value.chars().count() > max {
-            return Err(AppError::invalid(format!("{label} must be at most {max} characters")));
+            return Err(AppError::invalid(message!(address.too_long, field = label, max)));
         }
         if value.chars().any(|c| c.is_control() && !(line_breaks && "\r\n".contains(c))) {
-            return Err(AppError::invalid(format!("{label} cannot contain control characters")));
+            return Err(AppError::invalid(message!(address.control_characters, field = label)));
         }
         Ok(value.to_owned())
     };
-    let phone = field("phone", phone, 40, false)?;
+    let phone = field(&message!(address.phone), phone, 40, false)?;
     if !phone.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
         || phone.chars().filter(char::is_ascii_digit).count() < 6
     {
-        return Err(AppError::invalid("phone must be a phone number (digits, spaces, + - and brackets)"));
+        return Err(AppError::invalid(message!(address.not_a_phone)));
     }
     Ok(ShippingAddress {
-        name: field("name", name, 200, false)?,
+        name: field(&message!(address.name), name, 200, false)?,
         phone,
-        address: field("address", address, 500, true)?,
+        address: field(&message!(address.address), address, 500, true)?,
     })
 }
 
@@ -116,11 +117,8 @@ pub async fn update_address(
             .await?;
     let status: OrderStatus = owned.ok_or(AppError::NotFound)?.parse().expect("CHECK constraint");
     if !status.address_editable() {
-        return Err(AppError::invalid(format!(
-            "the address cannot change once an order is {}",
-            status.label().to_lowercase()
-        ))
-        .into());
+        let status = crate::labels::status_label(status, reader_locale());
+        return Err(AppError::invalid(message!(address.locked, status = status.to_lowercase())).into());
     }
     orders::set_shipping_address(&mut tx, order_id, &address).await?;
     orders::timeline(&mut tx, order_id, Some(status), status, Actor::Shopper, Some("shipping address changed")).await?;
@@ -135,10 +133,14 @@ mod tests {
     #[test]
     fn addresses_are_checked_field_by_field() {
         assert!(parse_address(" Li Wei ", "+86 138-0000-0000", "1 Huaihai Road, Shanghai").is_ok());
-        assert_eq!(parse_address("", "123456", "x").unwrap_err(), AppError::invalid("name is required"));
-        assert!(parse_address("x", "call me", "x").unwrap_err().to_string().contains("phone"));
-        assert!(parse_address("x", "123456", &"a".repeat(501)).unwrap_err().to_string().contains("at most 500"));
-        assert!(parse_address("Li\0Wei", "123456", "x").unwrap_err().to_string().contains("control characters"));
+        // Outside a request the messages are in the shop's own language.
+        assert_eq!(parse_address("", "123456", "x").unwrap_err(), AppError::invalid("请填写姓名"));
+        assert!(parse_address("x", "call me", "x").unwrap_err().to_string().contains("电话"));
+        assert!(parse_address("x", "123456", &"a".repeat(501))
+            .unwrap_err()
+            .to_string()
+            .contains("地址最多 500 个字符"));
+        assert!(parse_address("Li\0Wei", "123456", "x").unwrap_err().to_string().contains("姓名不能包含控制字符"));
         assert!(parse_address("x", "123456", "1 Road\u{0}").is_err(), "no NUL in the address");
         assert!(parse_address("x", "123456", "1 Huaihai Road\r\nShanghai").is_ok(), "an address may span lines");
     }

@@ -3,6 +3,7 @@
 //! transactions. Every status change goes through `transition`, which locks the row, asks the
 //! state machine (`crate::order_status`) and writes the timeline row.
 
+use jiff::tz::TimeZone;
 use sqlx::{FromRow, PgConnection, PgPool, Row};
 use uuid::Uuid;
 
@@ -11,9 +12,10 @@ use crate::order_status::OrderStatus;
 use crate::pricing::{PrintOptions, CURRENCY};
 use crate::server::discovery::paintings::{CardRow, CARD_COLUMNS};
 use crate::server::error::{ServerError, ServerResult};
+use crate::server::http::locale::message;
 use crate::server::http::visitor::VisitorId;
 use crate::server::infra::db::BeginCancelSafe;
-use crate::types::{OrderView, PaintingCard, ShippingAddress, TimelineEntry};
+use crate::types::{LocalTime, OrderView, PaintingCard, ShippingAddress, TimelineEntry};
 
 /// Who moved an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -284,10 +286,7 @@ pub async fn open_for_checkout(
             .fetch_one(&mut *tx)
             .await?;
             if open >= MAX_OPEN_ORDERS {
-                return Err(AppError::invalid(format!(
-                    "you already have {MAX_OPEN_ORDERS} checkouts open: pay one, or try again when they expire"
-                ))
-                .into());
+                return Err(AppError::invalid(message!(checkout.too_many_open, max = MAX_OPEN_ORDERS)).into());
             }
             let id = new_order_id();
             let amount_cents = options.amount_cents();
@@ -393,11 +392,12 @@ fn order_columns() -> String {
     format!(
         "o.id AS order_id, o.size, o.material, o.frame, o.amount_cents, o.currency, o.status, o.refunded_cents,
          o.tracking_number, o.shipping_name, o.shipping_phone, o.shipping_address->>'text' AS shipping_text, o.needs_attention,
-         to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created, {CARD_COLUMNS}"
+         o.created_at AS created, {CARD_COLUMNS}"
     )
 }
 
-fn order_from_row(row: &sqlx::postgres::PgRow) -> OrderView {
+/// Times are shown in `zone`.
+fn order_from_row(row: &sqlx::postgres::PgRow, zone: &TimeZone) -> OrderView {
     let options = PrintOptions::parse(row.get("size"), row.get("material"), row.get("frame"))
         .expect("CHECK constraints keep options known");
     let shipping = row.get::<Option<String>, _>("shipping_name").map(|name| ShippingAddress {
@@ -416,15 +416,14 @@ fn order_from_row(row: &sqlx::postgres::PgRow) -> OrderView {
         tracking_number: row.get("tracking_number"),
         shipping,
         needs_attention: row.get("needs_attention"),
-        created_at: row.get("created"),
+        created_at: LocalTime::new(row.get("created"), zone),
         timeline: Vec::new(),
     }
 }
 
-async fn load_timeline(db: &PgPool, order_id: &str) -> ServerResult<Vec<TimelineEntry>> {
+async fn load_timeline(db: &PgPool, order_id: &str, zone: &TimeZone) -> ServerResult<Vec<TimelineEntry>> {
     let rows = sqlx::query(
-        "SELECT from_status, to_status, actor, actor_id, note,
-                to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS at
+        "SELECT from_status, to_status, actor, actor_id, note, created_at
          FROM order_events WHERE order_id = $1 ORDER BY id",
     )
     .bind(order_id)
@@ -438,14 +437,19 @@ async fn load_timeline(db: &PgPool, order_id: &str) -> ServerResult<Vec<Timeline
             actor: row.get("actor"),
             actor_id: row.get("actor_id"),
             note: row.get("note"),
-            at: row.get("at"),
+            at: LocalTime::new(row.get("created_at"), zone),
         })
         .collect())
 }
 
 /// One order with its timeline. `owner` limits it to that visitor: anyone else's order is
-/// "not found", so ids are never confirmed.
-pub async fn view(db: &PgPool, order_id: &OrderId, owner: Option<VisitorId>) -> ServerResult<OrderView> {
+/// "not found", so ids are never confirmed. Times are shown in `zone`.
+pub async fn view(
+    db: &PgPool,
+    order_id: &OrderId,
+    owner: Option<VisitorId>,
+    zone: &TimeZone,
+) -> ServerResult<OrderView> {
     let order_id = order_id.as_str();
     let row = sqlx::query(&format!(
         "SELECT {} FROM orders o JOIN paintings p ON p.id = o.painting_id WHERE o.id = $1 AND ($2::uuid IS NULL OR o.visitor_id = $2)",
@@ -456,13 +460,13 @@ pub async fn view(db: &PgPool, order_id: &OrderId, owner: Option<VisitorId>) -> 
     .fetch_optional(db)
     .await?
     .ok_or(AppError::NotFound)?;
-    let mut order = order_from_row(&row);
-    order.timeline = load_timeline(db, order_id).await?;
+    let mut order = order_from_row(&row, zone);
+    order.timeline = load_timeline(db, order_id, zone).await?;
     Ok(order)
 }
 
 /// The visitor's orders, newest first (without timelines).
-pub async fn for_visitor(db: &PgPool, visitor: VisitorId) -> ServerResult<Vec<OrderView>> {
+pub async fn for_visitor(db: &PgPool, visitor: VisitorId, zone: &TimeZone) -> ServerResult<Vec<OrderView>> {
     let rows = sqlx::query(&format!(
         "SELECT {} FROM orders o JOIN paintings p ON p.id = o.painting_id WHERE o.visitor_id = $1 ORDER BY o.created_at DESC LIMIT 200",
         order_columns()
@@ -470,7 +474,7 @@ pub async fn for_visitor(db: &PgPool, visitor: VisitorId) -> ServerResult<Vec<Or
     .bind(visitor.0)
     .fetch_all(db)
     .await?;
-    Ok(rows.iter().map(order_from_row).collect())
+    Ok(rows.iter().map(|row| order_from_row(row, zone)).collect())
 }
 
 /// All orders for the admin, newest first, optionally one status only, with counts per status.
@@ -478,6 +482,7 @@ pub async fn for_admin(
     db: &PgPool,
     status: Option<OrderStatus>,
     limit: i64,
+    zone: &TimeZone,
 ) -> ServerResult<(Vec<OrderView>, Vec<(OrderStatus, i64)>)> {
     let rows = sqlx::query(&format!(
         "SELECT {} FROM orders o JOIN paintings p ON p.id = o.painting_id
@@ -488,7 +493,7 @@ pub async fn for_admin(
     .bind(limit)
     .fetch_all(db)
     .await?;
-    Ok((rows.iter().map(order_from_row).collect(), status_counts(db).await?))
+    Ok((rows.iter().map(|row| order_from_row(row, zone)).collect(), status_counts(db).await?))
 }
 
 /// How many orders are in each status, every status listed.
