@@ -95,6 +95,21 @@ pub fn error_text(error: &AppError, locale: Locale) -> String {
     text.to_owned()
 }
 
+/// Who moved an order (`TimelineEntry::actor`, an admin with their id).
+pub fn actor_label(actor: &str, admin_id: Option<&str>, locale: Locale) -> String {
+    let who = match actor {
+        "shopper" => td_string!(locale, orders.actor_shopper),
+        "stripe" => td_string!(locale, orders.actor_stripe),
+        "admin" => td_string!(locale, orders.actor_admin),
+        "system" => td_string!(locale, orders.actor_system),
+        other => other,
+    };
+    match admin_id {
+        Some(id) => format!("{who} #{id}"),
+        None => who.to_owned(),
+    }
+}
+
 /// "29 Nov 2026" / "2026年11月29日", in the zone the server wrote `at` in.
 pub fn date_in(at: &LocalTime, locale: Locale) -> String {
     at.wall_clock().map_or_else(|| at.as_str().to_owned(), |clock| date_of(clock, locale))

@@ -104,7 +104,7 @@ test("add one painting: errors beside their fields, then the painting with its s
   await page.getByLabel("Upload a JPEG, PNG or WebP").setInputFiles(path.join(__dirname, "../../tests/fixtures/franz-kafka.jpg"));
   await page.getByRole("button", { name: "Add painting" }).click();
   const yearField = page.locator("label", { has: page.locator("input[name=year]") });
-  await expect(yearField.getByRole("alert")).toHaveText('year "around 1910" is not a number');
+  await expect(yearField.getByRole("alert")).toHaveText('the year "around 1910" is not a whole number');
 
   await page.getByLabel("Year").fill("1910");
   await page.getByRole("button", { name: "Add painting" }).click();

@@ -82,7 +82,7 @@ test("a newcomer picks styles, buys a print on the test pay page; the admin ship
   await expect(page.getByTestId("tracking")).toHaveText("SF1234567890");
   const timeline = page.locator(".timeline li");
   await expect(timeline.locator(".timeline-status")).toHaveText(["Awaiting payment", "Paid", "Being printed", "Shipped"]);
-  await expect(timeline.nth(1)).toContainText("stripe");
+  await expect(timeline.nth(1)).toContainText("Stripe (payments)");
   await expect(timeline.nth(3)).toContainText(/admin #\d+/);
   await expect(timeline.nth(3)).toContainText("SF1234567890");
   // Shipped: the address can no longer be changed.

@@ -10,6 +10,8 @@ use super::admin_context;
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::server::error::respond;
+#[cfg(feature = "ssr")]
+use crate::server::http::locale::message;
 use crate::types::{AddedPainting, AdminPaintings, JobView, PaintingEdit};
 
 /// One batch job with its live figures and failed items.
@@ -67,7 +69,7 @@ pub async fn set_painting_published(id: i64, published: bool) -> Result<(), AppE
 pub async fn add_painting(data: leptos::server_fn::codec::MultipartData) -> Result<AddedPainting, AppError> {
     use crate::server::{catalogue::editor, discovery::paintings, http::visitor::VisitorId};
     let (state, admin) = admin_context().await?;
-    let multipart = data.into_inner().ok_or_else(|| AppError::invalid("the form could not be read"))?;
+    let multipart = data.into_inner().ok_or_else(|| AppError::invalid(message!(catalogue.form_unreadable)))?;
     let form = respond(editor::read_painting_form(multipart, state.config.max_image_bytes).await)?;
     let (raw, image) = respond(form.into_parts())?;
     let id = respond(editor::add_one(&state.catalogue(), &state.fetcher, &admin, raw, image).await)?;
@@ -126,7 +128,7 @@ pub async fn update_painting(
 pub async fn replace_painting_image(data: leptos::server_fn::codec::MultipartData) -> Result<PaintingEdit, AppError> {
     use crate::server::catalogue::editor;
     let (state, admin) = admin_context().await?;
-    let multipart = data.into_inner().ok_or_else(|| AppError::invalid("the form could not be read"))?;
+    let multipart = data.into_inner().ok_or_else(|| AppError::invalid(message!(catalogue.form_unreadable)))?;
     let form = respond(editor::read_painting_form(multipart, state.config.max_image_bytes).await)?;
     let id: i64 = form.field("id").and_then(|id| id.parse().ok()).ok_or(AppError::NotFound)?;
     let image = respond(form.image())?;
@@ -156,9 +158,10 @@ pub(crate) mod routes {
     use axum::Json;
 
     use crate::error::AppError;
-    use crate::server::catalogue::import_jobs::{create_import, MAX_UPLOAD_BYTES};
-    use crate::server::error::{multipart_error, wants_json, ServerResult};
+    use crate::server::catalogue::import_jobs::{create_import, ImportRefused, MAX_UPLOAD_BYTES};
+    use crate::server::error::{multipart_error, wants_json, ServerError, ServerResult};
     use crate::server::http::auth::require_admin;
+    use crate::server::http::locale::message;
     use crate::server::state::AppState;
 
     /// `POST /api/admin/jobs/import`, multipart: `paintings` (pasted JSON or CSV) or `file` (a
@@ -176,15 +179,18 @@ pub(crate) mod routes {
             let text = read_import_form(multipart).await?;
             create_import(&state.db, &admin, &text).await
         }
-        .await
-        .map_err(AppError::from);
+        .await;
         match (result, wants_json) {
             (Ok(id), true) => Json(crate::types::JobQueued { job_id: id.to_string() }).into_response(),
             (Ok(id), false) => Redirect::to(&format!("/admin/jobs/{id}")).into_response(),
-            (Err(error), true) => error.into_response(),
-            (Err(AppError::Unauthorized), false) => Redirect::to("/admin/login?next=%2Fadmin%2Fimport").into_response(),
+            (Err(error), true) => AppError::from(error).into_response(),
             (Err(error), false) => {
-                Redirect::to(&format!("/admin/import?error={}", import_error_code(&error))).into_response()
+                let code = import_error_code(&error);
+                // Logs what failed on our side; the form only gets the code.
+                if let AppError::Unauthorized = AppError::from(error) {
+                    return Redirect::to("/admin/login?next=%2Fadmin%2Fimport").into_response();
+                }
+                Redirect::to(&format!("/admin/import?error={code}")).into_response()
             }
         }
     }
@@ -193,12 +199,11 @@ pub(crate) mod routes {
     async fn read_import_form(mut multipart: Multipart) -> ServerResult<String> {
         let mut pasted = String::new();
         let mut uploaded = String::new();
-        let too_large = format!("an import is at most {} MB", MAX_UPLOAD_BYTES / 1024 / 1024);
+        let too_large = message!(import.too_large, max = MAX_UPLOAD_BYTES / 1024 / 1024);
         while let Some(field) = multipart.next_field().await.map_err(|e| multipart_error(e, &too_large))? {
             let name = field.name().unwrap_or_default().to_owned();
             let bytes = field.bytes().await.map_err(|e| multipart_error(e, &too_large))?;
-            let text = String::from_utf8(bytes.to_vec())
-                .map_err(|_| AppError::invalid("the file is not UTF-8 text (JSON or CSV)"))?;
+            let text = String::from_utf8(bytes.to_vec()).map_err(|_| ImportRefused::NotText)?;
             match name.as_str() {
                 "paintings" => pasted = text,
                 "file" => uploaded = text,
@@ -209,12 +214,11 @@ pub(crate) mod routes {
     }
 
     /// Fixed codes for the form's redirect, never free text in a link.
-    fn import_error_code(error: &AppError) -> &'static str {
+    fn import_error_code(error: &ServerError) -> &'static str {
         match error {
-            AppError::TooLarge(_) => "too_large",
-            AppError::Invalid(message) if message.starts_with("paste") || message.contains("no paintings") => "empty",
-            AppError::Invalid(message) if message.starts_with("at most") => "too_many",
-            AppError::Invalid(_) => "unreadable",
+            ServerError::App(AppError::TooLarge(_)) => "too_large",
+            ServerError::Import(refused) => refused.code(),
+            ServerError::App(AppError::Invalid(_)) => "unreadable",
             _ => "failed",
         }
     }

@@ -104,7 +104,7 @@ pub async fn refund_order(
         amount_cents
             .filter(|a| !a.trim().is_empty())
             .map(|a| {
-                a.trim().parse::<i64>().map_err(|_| "the refund amount must be a whole number of cents".to_owned())
+                a.trim().parse::<i64>().map_err(|_| crate::server::http::locale::message!(fulfilment.refund_not_whole))
             })
             .transpose(),
     )?;

@@ -11,7 +11,7 @@ use crate::api::{load_my_orders, load_order, UpdateShipping};
 use crate::components::picture::{Fetch, PaintingPicture};
 use crate::error::AppError;
 use crate::i18n::{t, td_string, tu_string, use_i18n};
-use crate::labels::{date_in, date_time_in, describe_print, error_message, status_label};
+use crate::labels::{actor_label, date_in, date_time_in, describe_print, error_message, status_label};
 use crate::order_status::OrderStatus;
 use crate::pages::not_found::NotFound;
 use crate::pricing::format_cny;
@@ -182,17 +182,16 @@ pub fn OrderFacts(order: OrderView) -> impl IntoView {
 #[component]
 pub fn OrderTimeline(entries: Vec<TimelineEntry>) -> impl IntoView {
     let i18n = use_i18n();
+    let locale = i18n.get_locale_untracked();
     view! {
         <section class="timeline" aria-labelledby="timeline-title">
             <h2 id="timeline-title">{t!(i18n, orders.timeline)}</h2>
             <ol>
                 {entries.into_iter().map(|entry| view! {
                     <li>
-                        <time datetime=entry.at.as_str().to_owned()>{date_time_in(&entry.at, i18n.get_locale_untracked())}</time>
-                        <span class="timeline-status">{status_label(entry.to, i18n.get_locale_untracked())}</span>
-                        <span class="muted">
-                            {match entry.actor_id { Some(id) => format!("{} #{id}", entry.actor), None => entry.actor }}
-                        </span>
+                        <time datetime=entry.at.as_str().to_owned()>{date_time_in(&entry.at, locale)}</time>
+                        <span class="timeline-status">{status_label(entry.to, locale)}</span>
+                        <span class="muted">{actor_label(&entry.actor, entry.actor_id.as_deref(), locale)}</span>
                         {entry.note.map(|note| view! { <span class="timeline-note">{note}</span> })}
                     </li>
                 }).collect_view()}

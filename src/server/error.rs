@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use crate::error::AppError;
+use crate::server::catalogue::import_jobs::ImportRefused;
 use crate::server::http::locale::message;
 use crate::server::infra::images::ImageRejected;
 
@@ -16,6 +17,8 @@ pub enum ServerError {
     App(#[from] AppError),
     #[error(transparent)]
     Image(#[from] ImageRejected),
+    #[error(transparent)]
+    Import(#[from] ImportRefused),
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
     #[error("migration: {0}")]
@@ -50,10 +53,9 @@ impl From<ServerError> for AppError {
     fn from(error: ServerError) -> Self {
         match error {
             ServerError::App(app) => app,
-            ServerError::Image(rejected @ ImageRejected::TooLarge { .. }) => {
-                AppError::TooLarge(image_message(&rejected))
-            }
-            ServerError::Image(rejected) => AppError::Invalid(image_message(&rejected)),
+            ServerError::Image(rejected @ ImageRejected::TooLarge { .. }) => AppError::TooLarge(rejected.message()),
+            ServerError::Image(rejected) => AppError::Invalid(rejected.message()),
+            ServerError::Import(refused) => AppError::Invalid(refused.message()),
             ServerError::Payment(ref cause) | ServerError::PaymentInProgress(ref cause) => {
                 tracing::error!(%cause, "payment provider failed");
                 AppError::PaymentUnavailable
@@ -89,20 +91,6 @@ pub fn wants_json(headers: &axum::http::HeaderMap) -> bool {
         .get(axum::http::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/json"))
-}
-
-/// Why an image was refused, for the person who sent it.
-fn image_message(rejected: &ImageRejected) -> String {
-    match *rejected {
-        ImageRejected::Empty => message!(image.empty),
-        ImageRejected::TooLarge { size, limit } => message!(image.too_large, size, limit),
-        ImageRejected::NotAnImage => message!(image.not_an_image),
-        ImageRejected::TooManyPixels { width, height, limit } => message!(image.too_many_pixels, width, height, limit),
-        ImageRejected::ExtremeAspect { width, height } => {
-            message!(image.extreme_aspect, width, height, ratio = crate::server::infra::images::MAX_ASPECT_RATIO)
-        }
-        ImageRejected::Corrupt => message!(image.corrupt),
-    }
 }
 
 /// A multipart upload that failed to read: over the route's body limit (413, `too_large` says

@@ -26,6 +26,7 @@ fn form(fields: &[(&str, &str)], image: Option<&[u8]>) -> Vec<u8> {
     body
 }
 
+/// From an admin whose browser asks for English.
 async fn add(
     app: &common::TestApp,
     cookie: &str,
@@ -34,6 +35,7 @@ async fn add(
 ) -> (StatusCode, Value) {
     let request = Request::post("/api/admin/paintings/add")
         .header(header::COOKIE, cookie)
+        .header(header::ACCEPT_LANGUAGE, "en-GB")
         .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={BOUNDARY}"))
         .body(Body::from(form(fields, image)))
         .unwrap();
@@ -63,7 +65,7 @@ async fn one_painting_is_added_with_its_neighbours_and_bad_fields_are_named(db: 
     assert_eq!(field_error(&answer), ("title", "title is required"));
     let (_, answer) =
         add(&app, &cookie, &[("title", "Room"), ("artist", "Unknown"), ("year", "circa 1900")], Some(&image)).await;
-    assert_eq!(field_error(&answer), ("year", "year \"circa 1900\" is not a number"));
+    assert_eq!(field_error(&answer), ("year", "the year \"circa 1900\" is not a whole number"));
     let (_, answer) = add(&app, &cookie, &[("title", "Room"), ("artist", "Unknown")], None).await;
     assert_eq!(field_error(&answer), ("image", "choose an image file or give an image URL"));
     let (_, answer) = add(&app, &cookie, &[("title", "Room"), ("artist", "Unknown")], Some(b"GIF89a not really")).await;

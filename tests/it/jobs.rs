@@ -313,3 +313,37 @@ async fn job_endpoints_need_an_admin_session(db: PgPool) {
     let jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM batch_jobs").fetch_one(&app.state.db).await.unwrap();
     assert_eq!(jobs, 0);
 }
+
+#[sqlx::test]
+async fn a_refused_list_sends_the_form_back_with_a_code_and_a_client_a_message_in_its_language(db: PgPool) {
+    let app = common::TestApp::new(db.clone()).await;
+    let (_, cookie) = common::admin_session(&db).await;
+    let import = |text: &str, headers: &[(header::HeaderName, &str)]| {
+        let form = format!("--x\r\nContent-Disposition: form-data; name=\"paintings\"\r\n\r\n{text}\r\n--x--\r\n");
+        headers
+            .iter()
+            .fold(Request::post("/api/admin/jobs/import"), |request, (name, value)| request.header(name, *value))
+            .header(header::COOKIE, &cookie)
+            .header(header::CONTENT_TYPE, "multipart/form-data; boundary=x")
+            .body(Body::from(form))
+            .unwrap()
+    };
+    let too_many = json!({ "paintings": (0..=import_jobs::MAX_ITEMS).map(|n| painting(n, "https://example.org/", "p.jpg")).collect::<Vec<_>>() });
+    for (text, code) in [(" ", "empty"), ("{\"paintings\": []}", "empty"), ("{not json", "unreadable")]
+        .into_iter()
+        .map(|(text, code)| (text.to_owned(), code))
+        .chain([(too_many.to_string(), "too_many")])
+    {
+        let (status, headers, _) = app.send_text(import(&text, &[])).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{code}");
+        assert_eq!(headers[header::LOCATION], format!("/admin/import?error={code}"));
+    }
+    let json = (header::ACCEPT, "application/json");
+    let (status, _, answer) = app.send_text(import("{\"paintings\": []}", std::slice::from_ref(&json))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(answer.contains("列表中没有画作"), "{answer}");
+    let (_, _, answer) = app.send_text(import("{\"paintings\": []}", &[json, (header::ACCEPT_LANGUAGE, "en")])).await;
+    assert!(answer.contains("the list has no paintings"), "{answer}");
+    let jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM batch_jobs").fetch_one(&db).await.unwrap();
+    assert_eq!(jobs, 0, "nothing queued");
+}

@@ -14,17 +14,19 @@ use crate::server::admin::audit;
 use crate::server::catalogue::{AddOutcome, Catalogue, NewPainting, PaintingMeta, RawMeta, META_COLUMNS};
 use crate::server::error::ServerResult;
 use crate::server::http::auth::Admin;
+use crate::server::http::locale::message;
 use crate::server::infra::db::BeginCancelSafe;
 use crate::server::infra::fetch::Fetcher;
 use crate::types::{AdminPainting, AdminPaintings, PaintingEdit};
 
 pub const PAGE_SIZE: i64 = 50;
+const MAX_QUERY_CHARS: usize = 200;
 
 /// Paintings whose title, artist or style contains `query` (all when empty), newest first.
 pub async fn list(db: &PgPool, query: &str, page: i64) -> ServerResult<AdminPaintings> {
     let query = query.trim();
-    if query.chars().count() > 200 {
-        return Err(AppError::invalid("search for at most 200 characters").into());
+    if query.chars().count() > MAX_QUERY_CHARS {
+        return Err(AppError::invalid(message!(catalogue.search_too_long, max = MAX_QUERY_CHARS)).into());
     }
     // LIKE's own wildcards in the query are matched literally.
     let pattern = format!("%{}%", query.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
@@ -100,7 +102,7 @@ pub async fn read_painting_form(
     mut multipart: multer::Multipart<'static>,
     max_image_bytes: u64,
 ) -> ServerResult<PaintingForm> {
-    let malformed = |_| AppError::invalid("the form could not be read; try again");
+    let malformed = |_| AppError::invalid(message!(catalogue.form_unreadable));
     let mut fields = HashMap::new();
     let mut upload = BytesMut::new();
     while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
@@ -114,10 +116,10 @@ pub async fn read_painting_form(
                 return Err(if is_image {
                     AppError::InvalidField {
                         field: "image".into(),
-                        message: format!("the image is larger than {} MB", max_image_bytes / 1024 / 1024),
+                        message: message!(catalogue.image_too_large, max = max_image_bytes / 1024 / 1024),
                     }
                 } else {
-                    AppError::InvalidField { field: name, message: "this field is too long".into() }
+                    AppError::InvalidField { field: name, message: message!(catalogue.field_too_long) }
                 }
                 .into());
             }
@@ -151,11 +153,9 @@ impl PaintingForm {
         match (self.upload.is_empty(), image_url) {
             (false, _) => Ok(ImageSource::Upload(self.upload)),
             (true, Some(url)) => Ok(ImageSource::Url(url.trim().to_owned())),
-            (true, None) => Err(AppError::InvalidField {
-                field: "image".into(),
-                message: "choose an image file or give an image URL".into(),
+            (true, None) => {
+                Err(AppError::InvalidField { field: "image".into(), message: message!(catalogue.no_image) }.into())
             }
-            .into()),
         }
     }
 }
@@ -199,7 +199,7 @@ pub async fn add_one(
     if let Some(&id) = catalogue.existing(std::slice::from_ref(&meta.source_key)).await?.get(&meta.source_key) {
         return Err(AppError::InvalidField {
             field: "sourceUrl".into(),
-            message: format!("this painting is already in the catalogue (#{id})"),
+            message: message!(catalogue.already_present, id),
         }
         .into());
     }
@@ -210,7 +210,7 @@ pub async fn add_one(
             fetcher
                 .image(&url)
                 .await
-                .map_err(|e| AppError::InvalidField { field: "imageUrl".into(), message: e.to_string() })?,
+                .map_err(|e| AppError::InvalidField { field: "imageUrl".into(), message: e.message() })?,
         ),
     };
     let title = meta.title.clone();
@@ -229,11 +229,10 @@ pub async fn add_one(
             .await?;
             Ok(id)
         }
-        AddOutcome::AlreadyPresent { id } => Err(AppError::InvalidField {
-            field: "sourceUrl".into(),
-            message: format!("this painting is already in the catalogue (#{id})"),
+        AddOutcome::AlreadyPresent { id } => {
+            Err(AppError::InvalidField { field: "sourceUrl".into(), message: message!(catalogue.already_present, id) }
+                .into())
         }
-        .into()),
         AddOutcome::Failed { reason } => {
             Err(AppError::InvalidField { field: image_field.into(), message: reason }.into())
         }
@@ -347,7 +346,7 @@ pub async fn replace_image(
         ImageSource::Url(url) => fetcher
             .image(&url)
             .await
-            .map_err(|e| AppError::InvalidField { field: "imageUrl".into(), message: e.to_string() })?,
+            .map_err(|e| AppError::InvalidField { field: "imageUrl".into(), message: e.message() })?,
     };
     let after = catalogue.replace_image(id, bytes).await?;
     audit::record(

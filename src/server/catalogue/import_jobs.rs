@@ -25,6 +25,7 @@ use crate::server::catalogue::import::{parse_rows, ImportFormat};
 use crate::server::catalogue::{AddOutcome, Catalogue, NewPainting, PaintingMeta, RawMeta};
 use crate::server::error::ServerResult;
 use crate::server::http::auth::Admin;
+use crate::server::http::locale::message;
 use crate::server::infra::db::BeginCancelSafe;
 use crate::server::infra::fetch::Fetcher;
 use crate::types::{JobFailure, JobView, LocalTime};
@@ -45,19 +46,55 @@ struct ImportItem {
     image_url: Option<String>,
 }
 
+/// Why a list was refused before any job was made.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportRefused {
+    #[error("nothing to import")]
+    Empty,
+    #[error("the list has no paintings")]
+    NoPaintings,
+    #[error("{count} paintings is more than {MAX_ITEMS} per job")]
+    TooMany { count: usize },
+    /// The parser's reason.
+    #[error("unreadable list: {0}")]
+    Unreadable(String),
+    #[error("the file is not UTF-8 text")]
+    NotText,
+}
+
+impl ImportRefused {
+    /// The import form's fixed code for it (never free text in a link).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Empty | Self::NoPaintings => "empty",
+            Self::TooMany { .. } => "too_many",
+            Self::Unreadable(_) | Self::NotText => "unreadable",
+        }
+    }
+
+    /// For the admin, in their language.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Empty => message!(import.empty),
+            Self::NoPaintings => message!(import.no_paintings),
+            Self::TooMany { count } => message!(import.too_many, max = MAX_ITEMS, count),
+            Self::Unreadable(reason) => message!(import.unreadable, reason),
+            Self::NotText => message!(import.not_text),
+        }
+    }
+}
+
 /// Parses the text (JSON in the seed's shape, or CSV) and queues an import job for it.
 pub async fn create_import(db: &PgPool, admin: &Admin, text: &str) -> ServerResult<Uuid> {
     if text.trim().is_empty() {
-        return Err(AppError::invalid("paste a JSON list or choose a JSON or CSV file").into());
+        return Err(ImportRefused::Empty.into());
     }
-    let rows = parse_rows(text, ImportFormat::sniff(text)).map_err(AppError::Invalid)?;
+    let rows = parse_rows(text, ImportFormat::sniff(text)).map_err(ImportRefused::Unreadable)?;
     if rows.is_empty() {
-        return Err(AppError::invalid("the list has no paintings").into());
+        return Err(ImportRefused::NoPaintings.into());
     }
     if rows.len() > MAX_ITEMS {
-        return Err(
-            AppError::Invalid(format!("at most {MAX_ITEMS} paintings per job; this list has {}", rows.len())).into()
-        );
+        return Err(ImportRefused::TooMany { count: rows.len() }.into());
     }
     let id = Uuid::new_v4();
     let items: Vec<serde_json::Value> = rows
@@ -108,7 +145,7 @@ pub async fn create_reembed(db: &PgPool, admin: &Admin) -> ServerResult<Uuid> {
     .fetch_optional(&mut *tx)
     .await?;
     if let Some(active) = active {
-        return Err(AppError::Invalid(format!("a re-embed job is already under way ({active})")).into());
+        return Err(AppError::invalid(message!(import.reembed_running, id = active)).into());
     }
     let id = Uuid::new_v4();
     sqlx::query("INSERT INTO batch_jobs (id, kind, status, created_by) VALUES ($1, 'reembed', 'queued', $2)")
@@ -142,7 +179,7 @@ pub async fn create_reembed(db: &PgPool, admin: &Admin) -> ServerResult<Uuid> {
 pub async fn retry_failed(db: &PgPool, admin: &Admin, id: Uuid) -> ServerResult<i64> {
     let mut tx = db.begin_cancel_safe().await?;
     if matches!(lock_status(&mut tx, id).await?.as_str(), "queued" | "running") {
-        return Err(AppError::invalid("the job is still running; retry once it has finished").into());
+        return Err(AppError::invalid(message!(import.still_running)).into());
     }
     let retried = sqlx::query(
         "UPDATE batch_job_items SET status = 'pending', updated_at = now() WHERE job_id = $1 AND status = 'failed'",
@@ -152,7 +189,7 @@ pub async fn retry_failed(db: &PgPool, admin: &Admin, id: Uuid) -> ServerResult<
     .await?
     .rows_affected() as i64;
     if retried == 0 {
-        return Err(AppError::invalid("nothing failed, so there is nothing to retry").into());
+        return Err(AppError::invalid(message!(import.nothing_failed)).into());
     }
     requeue(&mut tx, id).await?;
     audit::record(
@@ -173,7 +210,7 @@ pub async fn resume(db: &PgPool, admin: &Admin, id: Uuid) -> ServerResult<()> {
     let mut tx = db.begin_cancel_safe().await?;
     let status = lock_status(&mut tx, id).await?;
     if status != "interrupted" {
-        return Err(AppError::Invalid(format!("only an interrupted job can be resumed; this one is {status}")).into());
+        return Err(AppError::invalid(message!(import.not_interrupted, status)).into());
     }
     requeue(&mut tx, id).await?;
     audit::record(&mut *tx, admin, "job.resume", &format!("job:{id}"), None, None).await?;

@@ -19,10 +19,11 @@ use sqlx::PgPool;
 
 use crate::error::AppError;
 use crate::server::error::{ServerError, ServerResult};
+use crate::server::http::locale::message;
 use crate::server::infra::clip::{preprocess, Clip};
 use crate::server::infra::db::BeginCancelSafe;
 use crate::server::infra::images::{
-    decode_rgb, fit_within, web_rendition, with_decode_slot, ImageLimits, WebRendition,
+    decode_rgb, fit_within, web_rendition, with_decode_slot, ImageLimits, ImageRejected, WebRendition,
 };
 use crate::server::infra::storage::{MediaKey, Storage, Visibility, PUBLIC_PREFIX};
 
@@ -70,90 +71,151 @@ pub struct RawMeta {
     pub tags: Vec<String>,
 }
 
-/// What is wrong with painting metadata: the field (as the admin form names it) and why.
+/// What is wrong with painting metadata: the field (as the admin form names it) and why. Its
+/// `Display` is English (the CLI's report, a job's stored reasons); the admin's form gets it in
+/// their language.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
+#[error("{}", self.english())]
 pub struct MetaError {
     pub field: &'static str,
-    pub message: String,
+    pub problem: MetaProblem,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MetaProblem {
+    Required,
+    TooLong {
+        max: usize,
+    },
+    NotAUrl(String),
+    NotHttp(String),
+    /// The year as given (`"circa 1900"`, `1900.5`).
+    YearNotANumber(String),
+    YearOutOfRange(i64),
+    NoSourceKey,
+    TooManyTags,
 }
 
 impl MetaError {
-    fn new(field: &'static str, message: impl Into<String>) -> Self {
-        Self { field, message: message.into() }
+    fn new(field: &'static str, problem: MetaProblem) -> Self {
+        Self { field, problem }
+    }
+
+    fn english(&self) -> String {
+        let label = match self.field {
+            "sourceUrl" => "source URL",
+            "titleEn" => "English title",
+            "artistEn" => "English artist name",
+            "license" => "licence",
+            field => field,
+        };
+        match &self.problem {
+            MetaProblem::Required => format!("{label} is required"),
+            MetaProblem::TooLong { max } => format!("{label} is longer than {max} characters"),
+            MetaProblem::NotAUrl(url) => format!("source URL {url:?} is not a URL"),
+            MetaProblem::NotHttp(url) => format!("source URL {url:?} must be http or https"),
+            MetaProblem::YearNotANumber(year) => format!("year {year} is not a number"),
+            MetaProblem::YearOutOfRange(year) => format!("year {year} is out of range"),
+            MetaProblem::NoSourceKey => "an id or a source URL is required, so that re-imports are recognised".into(),
+            MetaProblem::TooManyTags => "at most 30 tags of at most 50 characters".into(),
+        }
+    }
+
+    /// In the language of whoever the current request is for.
+    fn message(&self) -> String {
+        let field = match self.field {
+            "title" => message!(meta.title),
+            "artist" => message!(meta.artist),
+            "sourceUrl" => message!(meta.source_url),
+            "titleEn" => message!(meta.title_en),
+            "artistEn" => message!(meta.artist_en),
+            "style" => message!(meta.style),
+            "source" => message!(meta.source),
+            "license" => message!(meta.license),
+            "year" => message!(meta.year),
+            "tags" => message!(meta.tags),
+            _ => message!(meta.id),
+        };
+        match &self.problem {
+            MetaProblem::Required => message!(meta.required, field),
+            MetaProblem::TooLong { max } => message!(meta.too_long, field, max),
+            MetaProblem::NotAUrl(_) => message!(meta.not_a_url),
+            MetaProblem::NotHttp(_) => message!(meta.not_http),
+            MetaProblem::YearNotANumber(year) => message!(meta.year_not_a_number, year),
+            MetaProblem::YearOutOfRange(year) => message!(meta.year_out_of_range, year),
+            MetaProblem::NoSourceKey => message!(meta.no_source_key),
+            MetaProblem::TooManyTags => message!(meta.too_many_tags),
+        }
     }
 }
 
 impl From<MetaError> for crate::error::AppError {
     fn from(error: MetaError) -> Self {
-        Self::InvalidField { field: error.field.to_owned(), message: error.message }
+        Self::InvalidField { field: error.field.to_owned(), message: error.message() }
     }
 }
 
 impl PaintingMeta {
     /// Checks every field, naming the first one that is wrong.
     pub fn parse(raw: RawMeta) -> Result<Self, MetaError> {
-        /// Trimmed, empty as none; `label` is how the message names the field.
+        /// Trimmed, empty as none.
         fn text(
             value: Option<String>,
             field: &'static str,
-            label: &str,
             max: usize,
             required: bool,
         ) -> Result<Option<String>, MetaError> {
             let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
             match value {
-                None if required => Err(MetaError::new(field, format!("{label} is required"))),
-                Some(v) if v.chars().count() > max => {
-                    Err(MetaError::new(field, format!("{label} is longer than {max} characters")))
-                }
+                None if required => Err(MetaError::new(field, MetaProblem::Required)),
+                Some(v) if v.chars().count() > max => Err(MetaError::new(field, MetaProblem::TooLong { max })),
                 other => Ok(other),
             }
         }
-        let title = text(raw.title, "title", "title", 500, true)?.expect("required");
-        let artist = text(raw.artist, "artist", "artist", 300, true)?.expect("required");
-        let source_url = text(raw.source_url, "sourceUrl", "source URL", 2000, false)?;
+        let title = text(raw.title, "title", 500, true)?.expect("required");
+        let artist = text(raw.artist, "artist", 300, true)?.expect("required");
+        let source_url = text(raw.source_url, "sourceUrl", 2000, false)?;
         if let Some(url) = &source_url {
-            let parsed = url::Url::parse(url)
-                .map_err(|_| MetaError::new("sourceUrl", format!("source URL {url:?} is not a URL")))?;
+            let parsed =
+                url::Url::parse(url).map_err(|_| MetaError::new("sourceUrl", MetaProblem::NotAUrl(url.clone())))?;
             if !matches!(parsed.scheme(), "http" | "https") {
-                return Err(MetaError::new("sourceUrl", format!("source URL {url:?} must be http or https")));
+                return Err(MetaError::new("sourceUrl", MetaProblem::NotHttp(url.clone())));
             }
         }
-        let year_error = |message: String| MetaError::new("year", message);
+        let not_a_number = |year: String| MetaError::new("year", MetaProblem::YearNotANumber(year));
         let year = match raw.year {
             None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::Number(n)) => {
-                Some(n.as_i64().ok_or_else(|| year_error("year must be a whole number".into()))?)
-            }
+            Some(serde_json::Value::Number(n)) => Some(n.as_i64().ok_or_else(|| not_a_number(n.to_string()))?),
             Some(serde_json::Value::String(s)) if s.trim().is_empty() => None,
             Some(serde_json::Value::String(s)) => {
-                Some(s.trim().parse::<i64>().map_err(|_| year_error(format!("year {s:?} is not a number")))?)
+                Some(s.trim().parse::<i64>().map_err(|_| not_a_number(format!("{s:?}")))?)
             }
-            Some(other) => return Err(year_error(format!("year {other} is not a number"))),
+            Some(other) => return Err(not_a_number(other.to_string())),
         };
         let year = match year {
-            Some(y) if !(-3000..=2100).contains(&y) => return Err(year_error(format!("year {y} is out of range"))),
+            Some(y) if !(-3000..=2100).contains(&y) => {
+                return Err(MetaError::new("year", MetaProblem::YearOutOfRange(y)))
+            }
             other => other.map(|y| y as i32),
         };
-        let source_key = text(raw.id, "id", "id", 300, false)?.or_else(|| source_url.clone()).ok_or_else(|| {
-            MetaError::new("sourceUrl", "an id or a source URL is required, so that re-imports are recognised")
-        })?;
+        let source_key = text(raw.id, "id", 300, false)?
+            .or_else(|| source_url.clone())
+            .ok_or_else(|| MetaError::new("sourceUrl", MetaProblem::NoSourceKey))?;
         let tags = raw.tags.into_iter().map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()).collect::<Vec<_>>();
         if tags.len() > 30 || tags.iter().any(|t| t.chars().count() > 50) {
-            return Err(MetaError::new("tags", "at most 30 tags of at most 50 characters"));
+            return Err(MetaError::new("tags", MetaProblem::TooManyTags));
         }
         Ok(Self {
             source_key,
             title,
-            title_en: text(raw.title_en, "titleEn", "English title", 500, false)?,
+            title_en: text(raw.title_en, "titleEn", 500, false)?,
             artist,
-            artist_en: text(raw.artist_en, "artistEn", "English artist name", 300, false)?,
+            artist_en: text(raw.artist_en, "artistEn", 300, false)?,
             year,
-            style: text(raw.style, "style", "style", 100, false)?,
-            source: text(raw.source, "source", "source", 200, false)?,
+            style: text(raw.style, "style", 100, false)?,
+            source: text(raw.source, "source", 200, false)?,
             source_url,
-            license: text(raw.license, "license", "licence", 300, false)?,
+            license: text(raw.license, "license", 300, false)?,
             tags,
         })
     }
@@ -337,7 +399,12 @@ impl Catalogue {
         let prepared: Vec<(usize, Result<Prepared, String>)> = futures::stream::iter(todo)
             .map(|(i, bytes)| async move {
                 let result = with_decode_slot(move || prepare(&bytes, limits)).await;
-                (i, result.unwrap_or_else(|e| Err(format!("image processing crashed: {e}"))))
+                // Reasons in English: the CLI prints them and jobs store them.
+                let result = match result {
+                    Ok(prepared) => prepared.map_err(|rejected| rejected.to_string()),
+                    Err(crashed) => Err(format!("image processing crashed: {crashed}")),
+                };
+                (i, result)
             })
             .buffer_unordered(parallelism)
             .collect()
@@ -448,7 +515,7 @@ impl Catalogue {
         let limits = self.limits;
         let prepared = with_decode_slot(move || prepare(&image, limits))
             .await?
-            .map_err(|reason| AppError::InvalidField { field: "image".into(), message: reason })?;
+            .map_err(|rejected| AppError::InvalidField { field: "image".into(), message: rejected.message() })?;
         let embedding = self.clip.embed_images(prepared.pixels.clone()).await?.pop().expect("one embedding per image");
         let images = self.store_renditions(&source_key, &prepared.digest, &prepared.renditions, None).await?;
         let mut tx = self.db.begin_cancel_safe().await?;
@@ -559,8 +626,8 @@ fn size_of(rendition: &WebRendition) -> (i32, i32) {
     (rendition.width as i32, rendition.height as i32)
 }
 
-fn prepare(bytes: &[u8], limits: ImageLimits) -> Result<Prepared, String> {
-    let image = decode_rgb(bytes, limits).map_err(|e| e.to_string())?;
+fn prepare(bytes: &[u8], limits: ImageLimits) -> Result<Prepared, ImageRejected> {
+    let image = decode_rgb(bytes, limits)?;
     Ok(Prepared { renditions: Renditions::of(&image), pixels: tensor(&image), digest: digest(bytes) })
 }
 
@@ -595,7 +662,7 @@ mod tests {
 
     #[test]
     fn metadata_requires_title_artist_and_a_stable_key() {
-        assert_eq!(PaintingMeta::parse(raw("", "x")).unwrap_err(), MetaError::new("title", "title is required"));
+        assert_eq!(PaintingMeta::parse(raw("", "x")).unwrap_err(), MetaError::new("title", MetaProblem::Required));
         assert_eq!(PaintingMeta::parse(raw("x", "  ")).unwrap_err().to_string(), "artist is required");
         let mut no_key = raw("x", "y");
         no_key.id = None;
@@ -611,7 +678,7 @@ mod tests {
         r.year = Some(serde_json::json!(1890));
         assert_eq!(PaintingMeta::parse(r.clone()).unwrap().year, Some(1890));
         r.source_url = Some("javascript:alert(1)".into());
-        assert!(PaintingMeta::parse(r).unwrap_err().message.contains("http"));
+        assert!(PaintingMeta::parse(r).unwrap_err().to_string().contains("http"));
     }
 
     #[test]

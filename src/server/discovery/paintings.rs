@@ -8,6 +8,7 @@ use crate::error::AppError;
 use crate::events::{EventKind, Source};
 use crate::server::discovery::activity::{self, CheckedEvent};
 use crate::server::error::ServerResult;
+use crate::server::http::locale::message;
 use crate::server::http::visitor::VisitorId;
 use crate::server::infra::db::BeginCancelSafe;
 use crate::types::{PaintingCard, PaintingDetail, SavedList, ScoredCard};
@@ -194,7 +195,7 @@ pub async fn saved(db: &PgPool, visitor: VisitorId) -> ServerResult<SavedList> {
 pub async fn set_saved(db: &PgPool, visitor: VisitorId, id: i64, saved: bool, source: &str) -> ServerResult<()> {
     let source = Source::parse(source)
         .filter(|source| source.sent_by_browser())
-        .ok_or_else(|| AppError::invalid(format!("unknown source {source:?}")))?;
+        .ok_or_else(|| AppError::invalid(message!(catalogue.unknown_source, source)))?;
     let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM paintings WHERE id = $1 AND published)")
         .bind(id)
         .fetch_one(db)

@@ -11,6 +11,7 @@ use sqlx::PgPool;
 
 use crate::error::AppError;
 use crate::server::error::{ServerError, ServerResult};
+use crate::server::http::locale::message;
 use crate::server::infra::db::BeginCancelSafe;
 
 pub const ADMIN_COOKIE: &str = "artwall_admin";
@@ -35,7 +36,7 @@ impl AdminEmail {
         if valid {
             Ok(Self(email))
         } else {
-            Err(AppError::invalid("enter a valid email address"))
+            Err(AppError::invalid(message!(sign_in.bad_email)))
         }
     }
 
@@ -46,7 +47,7 @@ impl AdminEmail {
 
 pub fn hash_password(password: &str) -> ServerResult<String> {
     if password.chars().count() < 10 {
-        return Err(AppError::invalid("the password must be at least 10 characters").into());
+        return Err(AppError::invalid(message!(sign_in.short_password)).into());
     }
     Argon2::default()
         .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
@@ -105,7 +106,7 @@ pub async fn create_first_admin(db: &PgPool, email: &AdminEmail, password_hash: 
 
 /// Checks credentials and opens a session; returns the raw token for the cookie.
 pub async fn login(db: &PgPool, email: &str, password: &str, session_hours: i64) -> ServerResult<String> {
-    let wrong = || ServerError::App(AppError::invalid("wrong email or password"));
+    let wrong = || ServerError::App(AppError::invalid(message!(sign_in.wrong)));
     let email = AdminEmail::parse(email).map_err(|_| wrong())?;
     let row: Option<(i64, String)> = sqlx::query_as("SELECT id, password_hash FROM admin_users WHERE email = $1")
         .bind(email.as_str())

@@ -61,6 +61,10 @@ pub async fn security_headers(State(hsts): State<Hsts>, request: Request, next: 
         let policy = if personal { "no-store" } else { "private, no-cache" };
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     }
+    // A page speaks the language its cookie or the browser's Accept-Language chose.
+    if is_html {
+        headers.append(header::VARY, HeaderValue::from_static("accept-language, cookie"));
+    }
     // Pages rendered by the shell already carry their nonce CSP.
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         // An HTML response the shell did not render (an error page) gets no scripts at all.

@@ -13,6 +13,8 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::redirect;
 use url::Url;
 
+use crate::server::http::locale::message;
+
 pub const MAX_REDIRECTS: usize = 3;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -35,6 +37,24 @@ pub enum FetchError {
     Timeout,
     #[error("could not connect: {0}")]
     Connect(String),
+}
+
+impl FetchError {
+    /// Why, for the admin who gave the URL, in their language (the `Display` stays English for
+    /// logs and stored import reasons).
+    pub fn message(&self) -> String {
+        match self {
+            Self::BadUrl => message!(fetch.bad_url),
+            Self::Scheme => message!(fetch.scheme),
+            Self::PrivateAddress(address) => message!(fetch.private_address, address),
+            Self::TooManyRedirects => message!(fetch.too_many_redirects, max = MAX_REDIRECTS),
+            Self::Status(status) => message!(fetch.status, status),
+            Self::TooLarge(limit) => message!(fetch.too_large, limit),
+            Self::NotAnImage => message!(fetch.not_an_image),
+            Self::Timeout => message!(fetch.timeout),
+            Self::Connect(_) => message!(fetch.connect),
+        }
+    }
 }
 
 /// The HTTP client for admin-given URLs.

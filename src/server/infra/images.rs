@@ -8,6 +8,8 @@ use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
 
+use crate::server::http::locale::message;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ImageRejected {
     #[error("the file is empty")]
@@ -22,6 +24,23 @@ pub enum ImageRejected {
     ExtremeAspect { width: u32, height: u32 },
     #[error("the image is damaged or truncated")]
     Corrupt,
+}
+
+impl ImageRejected {
+    /// Why, for the person who sent the image, in their language (the `Display` stays English
+    /// for logs and the CLI).
+    pub fn message(&self) -> String {
+        match *self {
+            Self::Empty => message!(image.empty),
+            Self::TooLarge { size, limit } => message!(image.too_large, size, limit),
+            Self::NotAnImage => message!(image.not_an_image),
+            Self::TooManyPixels { width, height, limit } => message!(image.too_many_pixels, width, height, limit),
+            Self::ExtremeAspect { width, height } => {
+                message!(image.extreme_aspect, width, height, ratio = MAX_ASPECT_RATIO)
+            }
+            Self::Corrupt => message!(image.corrupt),
+        }
+    }
 }
 
 /// Runs `work` (decoding an image and what follows) on the blocking pool once one of the

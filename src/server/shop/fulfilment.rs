@@ -6,11 +6,13 @@ use serde_json::json;
 use sqlx::Row;
 
 use crate::error::AppError;
+use crate::labels::status_label;
 use crate::order_status::OrderStatus;
 use crate::pricing::format_cny;
 use crate::server::admin::audit;
 use crate::server::error::ServerResult;
 use crate::server::http::auth::Admin;
+use crate::server::http::locale::{message, reader_locale};
 use crate::server::infra::db::BeginCancelSafe;
 use crate::server::shop::orders::{self, Actor, Moved, OrderId};
 use crate::server::state::AppState;
@@ -27,9 +29,9 @@ pub async fn advance(
     let tracking = tracking.map(str::trim).filter(|t| !t.is_empty());
     if to == OrderStatus::Shipped {
         match tracking {
-            None => return Err(AppError::invalid("a tracking number is required to ship").into()),
+            None => return Err(AppError::invalid(message!(fulfilment.tracking_required)).into()),
             Some(t) if t.chars().count() > 100 => {
-                return Err(AppError::invalid("the tracking number must be at most 100 characters").into())
+                return Err(AppError::invalid(message!(fulfilment.tracking_too_long)).into())
             }
             Some(_) => {}
         }
@@ -39,9 +41,8 @@ pub async fn advance(
     // Locked: the move checked here is the move made below.
     let current = orders::lock(&mut tx, order_id).await?.ok_or(AppError::NotFound)?;
     if !current.admin_moves().contains(&to) {
-        return Err(
-            AppError::invalid(format!("an order that is {} cannot move to {}", current.code(), to.code())).into()
-        );
+        let (from, to) = (status_label(current, reader_locale()), status_label(to, reader_locale()));
+        return Err(AppError::invalid(message!(fulfilment.cannot_move, from, to)).into());
     }
     let note = match (to, tracking) {
         (OrderStatus::Shipped, Some(tracking)) => {
@@ -78,15 +79,16 @@ pub async fn refund(state: &AppState, admin: &Admin, order_id: &OrderId, amount:
     let status: OrderStatus = row.get::<String, _>("status").parse().expect("CHECK constraint");
     let remaining = i64::from(row.get::<i32, _>("amount_cents")) - i64::from(row.get::<i32, _>("refunded_cents"));
     if !status.is_paid() || status == OrderStatus::Refunded || remaining <= 0 {
-        return Err(AppError::invalid(format!("an order that is {} cannot be refunded", status.code())).into());
+        let status = status_label(status, reader_locale());
+        return Err(AppError::invalid(message!(fulfilment.cannot_refund, status)).into());
     }
     let amount = amount.unwrap_or(remaining);
     if !(1..=remaining).contains(&amount) {
-        return Err(AppError::invalid(format!("the refund must be between ¥0.01 and {}", format_cny(remaining))).into());
+        return Err(AppError::invalid(message!(fulfilment.refund_range, max = format_cny(remaining))).into());
     }
     let intent: String = row
         .get::<Option<String>, _>("stripe_payment_intent")
-        .ok_or_else(|| AppError::invalid("this order has no Stripe payment to refund"))?;
+        .ok_or_else(|| AppError::invalid(message!(fulfilment.no_payment)))?;
     // Same order, same amount already refunded, same request: Stripe answers it once.
     let key = format!("refund_{order_id}_{}_{amount}", remaining);
     state.payments.refund(&intent, amount, &key).await?;
