@@ -95,6 +95,20 @@ pub fn error_text(error: &AppError, locale: Locale) -> String {
     text.to_owned()
 }
 
+/// A batch job's status (`JobView::status`).
+pub fn job_status(status: &str, locale: Locale) -> String {
+    match status {
+        "queued" => td_string!(locale, admin.job_queued),
+        "running" => td_string!(locale, admin.job_running),
+        "completed" => td_string!(locale, admin.job_completed),
+        "failed" => td_string!(locale, admin.job_failed),
+        "interrupted" => td_string!(locale, admin.job_interrupted),
+        "cancelled" => td_string!(locale, admin.job_cancelled),
+        other => other,
+    }
+    .to_owned()
+}
+
 /// Who moved an order (`TimelineEntry::actor`, an admin with their id).
 pub fn actor_label(actor: &str, admin_id: Option<&str>, locale: Locale) -> String {
     let who = match actor {

@@ -417,11 +417,15 @@ pub struct WallClock {
 }
 
 impl LocalTime {
-    /// `at` in `zone`.
+    /// `at` in `zone`; beyond the years jiff knows (Postgres allows more), its first or last moment.
     #[cfg(feature = "ssr")]
     pub fn new(at: time::OffsetDateTime, zone: &jiff::tz::TimeZone) -> Self {
-        let instant =
-            jiff::Timestamp::from_second(at.unix_timestamp()).expect("Postgres timestamps are in jiff's range");
+        let seconds = at.unix_timestamp();
+        let instant = jiff::Timestamp::from_second(seconds).unwrap_or(if seconds < 0 {
+            jiff::Timestamp::MIN
+        } else {
+            jiff::Timestamp::MAX
+        });
         Self(instant.to_zoned(zone.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
     }
 

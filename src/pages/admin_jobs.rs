@@ -6,7 +6,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{load_job, load_jobs, ResumeJob, RetryJob};
 use crate::i18n::{t, td_string, tu_string, use_i18n, Locale};
-use crate::labels::{date_time_in, error_message};
+use crate::labels::{date_time_in, error_message, job_status};
 use crate::pages::admin::{admin_error, admin_title, AdminNav};
 use crate::types::JobView;
 
@@ -74,19 +74,6 @@ fn import_error_message(code: &str, locale: Locale) -> &'static str {
 }
 
 /// A job's status (`import_jobs::STATUSES`) in words.
-fn job_status(status: &str, locale: Locale) -> String {
-    match status {
-        "queued" => td_string!(locale, admin.job_queued),
-        "running" => td_string!(locale, admin.job_running),
-        "completed" => td_string!(locale, admin.job_completed),
-        "failed" => td_string!(locale, admin.job_failed),
-        "interrupted" => td_string!(locale, admin.job_interrupted),
-        "cancelled" => td_string!(locale, admin.job_cancelled),
-        other => other,
-    }
-    .to_owned()
-}
-
 fn job_kind(kind: &str, locale: Locale) -> &'static str {
     if kind == "reembed" {
         td_string!(locale, admin.kind_reembed)

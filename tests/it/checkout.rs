@@ -266,8 +266,11 @@ async fn an_unpaid_session_is_reconciled_and_expired_at_stripe(db: PgPool) {
 
 #[sqlx::test]
 async fn stripe_down_means_a_clear_message_and_no_dangling_order(db: PgPool) {
-    let closed = format!("http://127.0.0.1:{}/", common::free_port());
-    let app = serve(db.clone(), &closed, app_listener().await.0).await;
+    // Bound but not listening: connections to it are refused, and nothing else can take the port.
+    let closed = tokio::net::TcpSocket::new_v4().unwrap();
+    closed.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let stripe_base = format!("http://{}/", closed.local_addr().unwrap());
+    let app = serve(db.clone(), &stripe_base, app_listener().await.0).await;
     let painting = painting(&db).await;
     let (status, _, body) = app.send(buy(Uuid::new_v4(), painting, "gold")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
@@ -383,7 +386,7 @@ async fn a_visitor_may_have_five_checkouts_open_and_no_more(db: PgPool) {
     open(visitor, prints[0]).await.unwrap();
     let refused = open(visitor, prints[5]).await.map(|_| ()).map_err(artwall::error::AppError::from);
     assert!(
-        matches!(&refused, Err(artwall::error::AppError::Invalid(m)) if m.contains("5 个未完成的结账")),
+        matches!(&refused, Err(artwall::error::AppError::Invalid(m)) if m.contains("5 checkouts open")),
         "{refused:?}"
     );
     open(other, prints[5]).await.expect("another visitor is not affected");

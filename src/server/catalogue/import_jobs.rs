@@ -210,6 +210,7 @@ pub async fn resume(db: &PgPool, admin: &Admin, id: Uuid) -> ServerResult<()> {
     let mut tx = db.begin_cancel_safe().await?;
     let status = lock_status(&mut tx, id).await?;
     if status != "interrupted" {
+        let status = crate::labels::job_status(&status, crate::server::http::locale::reader_locale());
         return Err(AppError::invalid(message!(import.not_interrupted, status)).into());
     }
     requeue(&mut tx, id).await?;

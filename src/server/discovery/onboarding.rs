@@ -202,8 +202,8 @@ mod tests {
     fn choices_are_checked() {
         assert_eq!(
             embeddings().taste_for(&[]),
-            Err(AppError::invalid("请至少选择一种风格")),
-            "outside a request: the shop's own language"
+            Err(AppError::invalid("pick at least one style")),
+            "outside a request: English"
         );
         assert!(embeddings().taste_for(&["baroque".into()]).is_err());
     }

@@ -50,12 +50,13 @@ pub async fn remember_reader_locale(request: axum::extract::Request, next: axum:
 
 /// The language of whoever the current request is for: in a page render or server function, from
 /// its request (leptos's context, which follows tasks the middleware's scope does not reach);
-/// elsewhere in a request, from the middleware; outside any request, Chinese.
+/// elsewhere in a request, from the middleware. Outside any request the reader is an operator (the
+/// CLI, startup, logs): English.
 pub fn reader_locale() -> Locale {
     if let Some(parts) = leptos::prelude::use_context::<axum::http::request::Parts>() {
         return request_locale(&parts.headers);
     }
-    READER_LOCALE.try_with(|locale| *locale).unwrap_or_default()
+    READER_LOCALE.try_with(|locale| *locale).unwrap_or(Locale::en)
 }
 
 /// A sentence for the person the current request is for, in their language: the key (and its

@@ -118,7 +118,7 @@ pub async fn update_address(
     let status: OrderStatus = owned.ok_or(AppError::NotFound)?.parse().expect("CHECK constraint");
     if !status.address_editable() {
         let status = crate::labels::status_label(status, reader_locale());
-        return Err(AppError::invalid(message!(address.locked, status = status.to_lowercase())).into());
+        return Err(AppError::invalid(message!(address.locked, status)).into());
     }
     orders::set_shipping_address(&mut tx, order_id, &address).await?;
     orders::timeline(&mut tx, order_id, Some(status), status, Actor::Shopper, Some("shipping address changed")).await?;
@@ -133,14 +133,17 @@ mod tests {
     #[test]
     fn addresses_are_checked_field_by_field() {
         assert!(parse_address(" Li Wei ", "+86 138-0000-0000", "1 Huaihai Road, Shanghai").is_ok());
-        // Outside a request the messages are in the shop's own language.
-        assert_eq!(parse_address("", "123456", "x").unwrap_err(), AppError::invalid("请填写姓名"));
-        assert!(parse_address("x", "call me", "x").unwrap_err().to_string().contains("电话"));
+        // Outside a request (an operator reads it): English.
+        assert_eq!(parse_address("", "123456", "x").unwrap_err(), AppError::invalid("name is required"));
+        assert!(parse_address("x", "call me", "x").unwrap_err().to_string().contains("phone"));
         assert!(parse_address("x", "123456", &"a".repeat(501))
             .unwrap_err()
             .to_string()
-            .contains("地址最多 500 个字符"));
-        assert!(parse_address("Li\0Wei", "123456", "x").unwrap_err().to_string().contains("姓名不能包含控制字符"));
+            .contains("address must be at most 500 characters"));
+        assert!(parse_address("Li\0Wei", "123456", "x")
+            .unwrap_err()
+            .to_string()
+            .contains("name cannot contain control characters"));
         assert!(parse_address("x", "123456", "1 Road\u{0}").is_err(), "no NUL in the address");
         assert!(parse_address("x", "123456", "1 Huaihai Road\r\nShanghai").is_ok(), "an address may span lines");
     }
