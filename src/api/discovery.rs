@@ -202,9 +202,8 @@ pub(crate) mod routes {
     }
 
     /// The `photo` bytes and the `next` path from the form.
-    /// No photo at all reads as an empty one.
     async fn read_form(mut multipart: Multipart) -> (Result<Bytes, ServerError>, Option<String>) {
-        let mut photo = Err(ServerError::Image(ImageRejected::Empty));
+        let mut photo = Err(ServerError::Image(ImageRejected::Missing));
         let mut next = None;
         loop {
             match multipart.next_field().await {
@@ -238,7 +237,7 @@ pub(crate) mod routes {
             ServerError::Image(ImageRejected::TooLarge { .. }) | ServerError::App(AppError::TooLarge(_)) => "too_large",
             ServerError::Image(ImageRejected::TooManyPixels { .. }) => "too_many_pixels",
             ServerError::Image(ImageRejected::ExtremeAspect { .. }) => "bad_shape",
-            ServerError::Image(ImageRejected::Empty) => "missing",
+            ServerError::Image(ImageRejected::Missing | ImageRejected::Empty) => "missing",
             ServerError::Image(_) | ServerError::App(AppError::Invalid(_)) => "not_an_image",
             _ => "unavailable",
         }
@@ -259,6 +258,7 @@ pub(crate) mod routes {
             );
             assert_eq!(error_code(&invalid(ImageRejected::ExtremeAspect { width: 900, height: 1 })), "bad_shape");
             assert_eq!(error_code(&invalid(ImageRejected::NotAnImage)), "not_an_image");
+            assert_eq!(error_code(&invalid(ImageRejected::Missing)), "missing");
             assert_eq!(error_code(&invalid(ImageRejected::Empty)), "missing");
             assert_eq!(error_code(&AppError::Internal.into()), "unavailable");
         }

@@ -311,7 +311,7 @@ async fn uploads_over_the_limits_or_not_images_are_refused_and_change_nothing(db
     }
     let (status, _, body) = app.send(upload(visitor, format!("--{BOUNDARY}--\r\n").into_bytes(), true)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(String::from_utf8_lossy(&body).contains("the file is empty"), "no photo at all");
+    assert!(String::from_utf8_lossy(&body).contains("choose a photo"), "no photo at all");
 
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM room_photos").fetch_one(&db).await.unwrap();
     assert_eq!(stored, 0);

@@ -12,6 +12,9 @@ use crate::server::http::locale::message;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ImageRejected {
+    /// A form came without its image field.
+    #[error("no image was sent")]
+    Missing,
     #[error("the file is empty")]
     Empty,
     #[error("the file is {size} bytes; the limit is {limit} bytes")]
@@ -31,6 +34,7 @@ impl ImageRejected {
     /// for logs and the CLI).
     pub fn message(&self) -> String {
         match *self {
+            Self::Missing => message!(image.missing),
             Self::Empty => message!(image.empty),
             Self::TooLarge { size, limit } => message!(image.too_large, size, limit),
             Self::NotAnImage => message!(image.not_an_image),
