@@ -41,7 +41,8 @@ pub async fn advance(
     // Locked: the move checked here is the move made below.
     let current = orders::lock(&mut tx, order_id).await?.ok_or(AppError::NotFound)?;
     if !current.admin_moves().contains(&to) {
-        let (from, to) = (status_label(current, reader_locale()), status_label(to, reader_locale()));
+        let locale = reader_locale();
+        let (from, to) = (status_label(current, locale), status_label(to, locale));
         return Err(AppError::invalid(message!(fulfilment.cannot_move, from, to)).into());
     }
     let note = match (to, tracking) {
