@@ -221,6 +221,45 @@ async fn times_show_in_the_zone_the_browser_reports_and_china_time_otherwise(db:
 }
 
 #[sqlx::test]
+async fn an_order_timeline_reads_in_its_readers_language(db: PgPool) {
+    use artwall::server::shop::order_notes::OrderNote;
+    use artwall::server::shop::orders::{self, Actor};
+    let app = with_paintings(db.clone(), 1).await;
+    let painting: i64 = sqlx::query_scalar("SELECT id FROM paintings").fetch_one(&db).await.unwrap();
+    let shopper = uuid::Uuid::new_v4();
+    common::paid_order(&db, "order_noted", shopper, painting).await;
+    let mut tx = db.begin().await.unwrap();
+    let partial = OrderNote::PartialRefund { refunded: 5_000, amount: 24_900 };
+    orders::note(&mut tx, "order_noted", Actor::Stripe, &partial, false).await.unwrap();
+    tx.commit().await.unwrap();
+    // A row from before notes were typed keeps its text.
+    sqlx::query("INSERT INTO order_events (order_id, from_status, to_status, actor, note) VALUES ('order_noted', 'paid', 'paid', 'stripe', 'written long ago')")
+        .execute(&db)
+        .await
+        .unwrap();
+    let notes_in = |language: &str| {
+        let cookie = common::visitor_cookie(shopper);
+        get_with("/api/orders/order_noted", &[("cookie", &cookie), ("accept-language", language)])
+    };
+    for (language, expected) in [
+        ("zh-CN", "部分退款：累计已退 ¥50.00，订单金额 ¥249.00"),
+        ("en", "partial refund: ¥50.00 of ¥249.00 refunded in total"),
+    ] {
+        let (status, _, body) = send(&app, notes_in(language)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let order: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let notes: Vec<&str> =
+            order["timeline"].as_array().unwrap().iter().filter_map(|entry| entry["note"].as_str()).collect();
+        assert_eq!(notes, [expected, "written long ago"], "{language}");
+    }
+    // The shopper's page says it in their language too.
+    let cookie = common::visitor_cookie(shopper);
+    let (_, _, body) =
+        send(&app, get_with("/order/order_noted", &[("cookie", &cookie), ("accept-language", "zh-CN")])).await;
+    assert!(body.contains("部分退款：累计已退 ¥50.00"), "{body}");
+}
+
+#[sqlx::test]
 async fn admin_pages_redirect_and_admin_functions_refuse_without_a_session(db: PgPool) {
     let app = common::TestApp::new(db).await;
     let (status, headers, _) = send(&app, get("/admin")).await;

@@ -7,11 +7,13 @@ use crate::common;
 use artwall::order_status::OrderStatus;
 use artwall::pricing::PrintOptions;
 use artwall::server::http::visitor::VisitorId;
+use artwall::server::shop::order_notes::OrderNote;
 use artwall::server::shop::orders;
 use artwall::server::shop::payments::webhook::sign;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{json, Value};
+use sqlx::types::Json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -74,13 +76,15 @@ impl Shop {
         (status.parse().unwrap(), flagged, i64::from(refunded))
     }
 
-    /// (from, to, note) rows, oldest first.
+    /// (from, to, note in English) rows, oldest first.
     async fn timeline(&self, order: &str) -> Vec<(Option<String>, String, Option<String>)> {
-        sqlx::query_as("SELECT from_status, to_status, note FROM order_events WHERE order_id = $1 ORDER BY id")
-            .bind(order)
-            .fetch_all(&self.db)
-            .await
-            .unwrap()
+        let rows: Vec<(Option<String>, String, Option<Json<OrderNote>>)> =
+            sqlx::query_as("SELECT from_status, to_status, detail FROM order_events WHERE order_id = $1 ORDER BY id")
+                .bind(order)
+                .fetch_all(&self.db)
+                .await
+                .unwrap();
+        rows.into_iter().map(|(from, to, note)| (from, to, note.map(|Json(note)| note.in_english()))).collect()
     }
 
     async fn purchases(&self) -> i64 {

@@ -11,6 +11,7 @@ use crate::server::error::{ServerError, ServerResult};
 use crate::server::http::locale::{message, reader_locale};
 use crate::server::http::visitor::VisitorId;
 use crate::server::infra::db::BeginCancelSafe;
+use crate::server::shop::order_notes::OrderNote;
 use crate::server::shop::orders::{self, Actor, OrderId};
 use crate::server::shop::payments::CheckoutRequest;
 use crate::server::state::AppState;
@@ -65,7 +66,7 @@ pub async fn start(
         // order may yet be payable, so it stays pending (the claim is released unchanged).
         Err(error @ ServerError::PaymentInProgress(_)) => Err(error),
         Err(error) => {
-            claim.fail("the payment provider could not start a checkout").await?;
+            claim.fail().await?;
             Err(error)
         }
     }
@@ -121,7 +122,7 @@ pub async fn update_address(
         return Err(AppError::invalid(message!(address.locked, status)).into());
     }
     orders::set_shipping_address(&mut tx, order_id, &address).await?;
-    orders::timeline(&mut tx, order_id, Some(status), status, Actor::Shopper, Some("shipping address changed")).await?;
+    orders::timeline(&mut tx, order_id, Some(status), status, Actor::Shopper, Some(&OrderNote::AddressChanged)).await?;
     tx.commit().await?;
     Ok(())
 }

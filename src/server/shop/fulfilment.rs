@@ -14,6 +14,7 @@ use crate::server::error::ServerResult;
 use crate::server::http::auth::Admin;
 use crate::server::http::locale::{message, reader_locale};
 use crate::server::infra::db::BeginCancelSafe;
+use crate::server::shop::order_notes::OrderNote;
 use crate::server::shop::orders::{self, Actor, Moved, OrderId};
 use crate::server::state::AppState;
 
@@ -48,9 +49,9 @@ pub async fn advance(
     let note = match (to, tracking) {
         (OrderStatus::Shipped, Some(tracking)) => {
             orders::set_tracking_number(&mut tx, order_id, tracking).await?;
-            format!("shipped with tracking number {tracking}")
+            OrderNote::Shipped { tracking: tracking.to_owned() }
         }
-        _ => format!("moved to {} by an admin", to.code()),
+        _ => OrderNote::MovedByAdmin { to },
     };
     let moved = orders::transition(&mut tx, order_id, to, Actor::Admin(&admin_id), Some(&note)).await?;
     debug_assert!(matches!(moved, Moved::Yes { .. }), "admin_moves only lists moves the machine allows");
@@ -95,14 +96,7 @@ pub async fn refund(state: &AppState, admin: &Admin, order_id: &OrderId, amount:
     state.payments.refund(&intent, amount, &key).await?;
     let admin_id = admin.id.to_string();
     let mut tx = state.db.begin_cancel_safe().await?;
-    orders::note(
-        &mut tx,
-        order_id,
-        Actor::Admin(&admin_id),
-        &format!("refund of {} requested from Stripe", format_cny(amount)),
-        false,
-    )
-    .await?;
+    orders::note(&mut tx, order_id, Actor::Admin(&admin_id), &OrderNote::RefundRequested { amount }, false).await?;
     audit::record(
         &mut *tx,
         admin,

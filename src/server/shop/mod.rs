@@ -4,5 +4,6 @@
 pub mod checkout;
 pub mod fulfilment;
 pub mod order_jobs;
+pub mod order_notes;
 pub mod orders;
 pub mod payments;

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::order_status::OrderStatus;
 use crate::server::error::ServerResult;
 use crate::server::infra::db::BeginCancelSafe;
+use crate::server::shop::order_notes::OrderNote;
 use crate::server::shop::orders::{self, Actor};
 use crate::server::shop::payments::webhook::{self, EventData, StripeEvent};
 use crate::server::shop::payments::Payments;
@@ -68,7 +69,7 @@ pub async fn run_once(db: &PgPool, payments: &Payments) -> ServerResult<JobRepor
                     &order_id,
                     OrderStatus::Expired,
                     Actor::System,
-                    Some("not paid within the checkout window"),
+                    Some(&OrderNote::NotPaidInTime),
                 )
                 .await?;
                 tx.commit().await?;
@@ -85,7 +86,7 @@ pub async fn run_once(db: &PgPool, payments: &Payments) -> ServerResult<JobRepor
     .await?;
     for order_id in due {
         let mut tx = db.begin_cancel_safe().await?;
-        let note = format!("completed automatically {AUTO_COMPLETE_AFTER_DAYS} days after delivery");
+        let note = OrderNote::AutoCompleted { days: AUTO_COMPLETE_AFTER_DAYS };
         orders::transition(&mut tx, &order_id, OrderStatus::Completed, Actor::System, Some(&note)).await?;
         tx.commit().await?;
         report.completed += 1;

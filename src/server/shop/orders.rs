@@ -4,6 +4,8 @@
 //! state machine (`crate::order_status`) and writes the timeline row.
 
 use jiff::tz::TimeZone;
+use sqlx::postgres::PgRow;
+use sqlx::types::Json;
 use sqlx::{FromRow, PgConnection, PgPool, Row};
 use uuid::Uuid;
 
@@ -12,9 +14,10 @@ use crate::order_status::OrderStatus;
 use crate::pricing::{PrintOptions, CURRENCY};
 use crate::server::discovery::paintings::{CardRow, CARD_COLUMNS};
 use crate::server::error::{ServerError, ServerResult};
-use crate::server::http::locale::message;
+use crate::server::http::locale::{message, reader_locale};
 use crate::server::http::visitor::VisitorId;
 use crate::server::infra::db::BeginCancelSafe;
+use crate::server::shop::order_notes::OrderNote;
 use crate::types::{LocalTime, OrderView, PaintingCard, ShippingAddress, TimelineEntry};
 
 /// Who moved an order.
@@ -89,7 +92,7 @@ pub async fn transition(
     order_id: &str,
     to: OrderStatus,
     actor: Actor<'_>,
-    note: Option<&str>,
+    note: Option<&OrderNote>,
 ) -> ServerResult<Moved> {
     let current = lock(tx, order_id).await?.ok_or(AppError::NotFound)?;
     if !current.can_move_to(to) {
@@ -118,26 +121,32 @@ pub async fn timeline(
     from: Option<OrderStatus>,
     to: OrderStatus,
     actor: Actor<'_>,
-    note: Option<&str>,
+    note: Option<&OrderNote>,
 ) -> ServerResult<()> {
     let actor_id = match actor {
         Actor::Admin(id) => Some(id),
         _ => None,
     };
-    sqlx::query("INSERT INTO order_events (order_id, from_status, to_status, actor, actor_id, note) VALUES ($1, $2, $3, $4, $5, $6)")
+    sqlx::query("INSERT INTO order_events (order_id, from_status, to_status, actor, actor_id, detail) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(order_id)
         .bind(from.map(OrderStatus::code))
         .bind(to.code())
         .bind(actor.kind())
         .bind(actor_id)
-        .bind(note)
+        .bind(note.map(Json))
         .execute(&mut *tx)
         .await?;
     Ok(())
 }
 
 /// Records a fact on the timeline at the current status, and optionally flags the order.
-pub async fn note(tx: &mut PgConnection, order_id: &str, actor: Actor<'_>, note: &str, flag: bool) -> ServerResult<()> {
+pub async fn note(
+    tx: &mut PgConnection,
+    order_id: &str,
+    actor: Actor<'_>,
+    note: &OrderNote,
+    flag: bool,
+) -> ServerResult<()> {
     let current = lock(tx, order_id).await?.ok_or(AppError::NotFound)?;
     if flag {
         flag_for_attention(tx, order_id).await?;
@@ -306,7 +315,7 @@ pub async fn open_for_checkout(
             .bind(ttl_minutes as i32)
             .fetch_one(&mut *tx)
             .await?;
-            timeline(&mut tx, &id, None, OrderStatus::Pending, Actor::Shopper, Some("order placed")).await?;
+            timeline(&mut tx, &id, None, OrderStatus::Pending, Actor::Shopper, Some(&OrderNote::Placed)).await?;
             OpenOrder { id, amount_cents, session_url: None, placed_at }
         }
     };
@@ -354,13 +363,14 @@ impl SessionClaim {
     }
 
     /// Stripe refused or was unreachable: the order cannot be paid any more.
-    pub async fn fail(mut self, reason: &str) -> ServerResult<()> {
+    pub async fn fail(mut self) -> ServerResult<()> {
+        let reason = OrderNote::CheckoutNotStarted;
         sqlx::query("UPDATE orders SET failure_reason = $2 WHERE id = $1")
             .bind(&self.order_id)
-            .bind(reason)
+            .bind(reason.in_english())
             .execute(&mut *self.tx)
             .await?;
-        transition(&mut self.tx, &self.order_id, OrderStatus::Failed, Actor::System, Some(reason)).await?;
+        transition(&mut self.tx, &self.order_id, OrderStatus::Failed, Actor::System, Some(&reason)).await?;
         self.tx.commit().await?;
         Ok(())
     }
@@ -397,7 +407,7 @@ fn order_columns() -> String {
 }
 
 /// Times are shown in `zone`.
-fn order_from_row(row: &sqlx::postgres::PgRow, zone: &TimeZone) -> OrderView {
+fn order_from_row(row: &PgRow, zone: &TimeZone) -> OrderView {
     let options = PrintOptions::parse(row.get("size"), row.get("material"), row.get("frame"))
         .expect("CHECK constraints keep options known");
     let shipping = row.get::<Option<String>, _>("shipping_name").map(|name| ShippingAddress {
@@ -423,7 +433,7 @@ fn order_from_row(row: &sqlx::postgres::PgRow, zone: &TimeZone) -> OrderView {
 
 async fn load_timeline(db: &PgPool, order_id: &str, zone: &TimeZone) -> ServerResult<Vec<TimelineEntry>> {
     let rows = sqlx::query(
-        "SELECT from_status, to_status, actor, actor_id, note, created_at
+        "SELECT from_status, to_status, actor, actor_id, note, detail, created_at
          FROM order_events WHERE order_id = $1 ORDER BY id",
     )
     .bind(order_id)
@@ -436,10 +446,24 @@ async fn load_timeline(db: &PgPool, order_id: &str, zone: &TimeZone) -> ServerRe
             to: row.get::<String, _>("to_status").parse().expect("written by transition"),
             actor: row.get("actor"),
             actor_id: row.get("actor_id"),
-            note: row.get("note"),
+            note: written_note(row),
             at: LocalTime::new(row.get("created_at"), zone),
         })
         .collect())
+}
+
+/// A timeline row's note in the reader's language. Rows from before notes were typed keep their
+/// English text; a kind this version does not know (written by a newer instance mid-deploy) shows
+/// no note rather than failing the page.
+fn written_note(row: &PgRow) -> Option<String> {
+    match row.try_get::<Option<Json<OrderNote>>, _>("detail") {
+        Ok(Some(Json(note))) => Some(note.text(reader_locale())),
+        Ok(None) => row.get("note"),
+        Err(error) => {
+            tracing::warn!(%error, "a timeline note of an unknown kind");
+            None
+        }
+    }
 }
 
 /// One order with its timeline. `owner` limits it to that visitor: anyone else's order is

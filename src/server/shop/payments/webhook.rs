@@ -22,6 +22,7 @@ use crate::server::discovery::activity::{self, ServerEvent};
 use crate::server::error::ServerResult;
 use crate::server::http::visitor::VisitorId;
 use crate::server::infra::db::BeginCancelSafe;
+use crate::server::shop::order_notes::OrderNote;
 use crate::server::shop::orders::{self, Actor, Moved};
 
 pub const SIGNATURE_TOLERANCE_SECONDS: i64 = 300;
@@ -231,29 +232,21 @@ async fn mark_paid(tx: &mut PgConnection, order_id: &str, payment: Payment<'_>) 
     let (expected, currency) = (i64::from(row.get::<i32, _>("amount_cents")), row.get::<String, _>("currency"));
     if payment.amount != Some(expected) || payment.currency.map(str::to_lowercase).as_deref() != Some(currency.as_str())
     {
-        let why = format!(
-            "amount mismatch on {}: Stripe reports {} {}, the order is {}; not marked paid",
-            payment.via,
-            payment.amount.map_or("no amount".into(), format_cny),
-            payment.currency.unwrap_or("?"),
-            format_cny(expected)
-        );
+        let why = OrderNote::AmountMismatch {
+            via: payment.via.to_owned(),
+            reported: payment.amount,
+            currency: payment.currency.map(str::to_owned),
+            expected,
+        };
         orders::note(tx, order_id, Actor::Stripe, &why, true).await?;
-        return Ok(Outcome::Flagged(why));
+        return Ok(Outcome::Flagged(why.in_english()));
     }
     if let Some(intent) = &payment.payment_intent {
         orders::record_payment_intent(tx, order_id, intent).await?;
     }
     let late = matches!(status, OrderStatus::Expired | OrderStatus::Failed);
-    let note = if late {
-        format!(
-            "payment completed ({}) after the order was {}: money was taken; fulfil or refund",
-            payment.via,
-            status.code()
-        )
-    } else {
-        format!("payment completed ({})", payment.via)
-    };
+    let via = payment.via.to_owned();
+    let note = if late { OrderNote::PaidLate { via, was: status } } else { OrderNote::Paid { via } };
     match orders::transition(tx, order_id, OrderStatus::Paid, Actor::Stripe, Some(&note)).await? {
         Moved::Yes { .. } => {
             if late {
@@ -262,7 +255,11 @@ async fn mark_paid(tx: &mut PgConnection, order_id: &str, payment: Payment<'_>) 
             // The strongest taste signal there is (weight +1.0), learned by the taste worker.
             let purchase = ServerEvent::Purchase { painting_id: row.get::<i64, _>("painting_id") };
             activity::record_server_event(tx, VisitorId(row.get::<uuid::Uuid, _>("visitor_id")), purchase).await?;
-            Ok(if late { Outcome::Flagged(note) } else { Outcome::Applied(format!("{} -> paid", status.code())) })
+            Ok(if late {
+                Outcome::Flagged(note.in_english())
+            } else {
+                Outcome::Applied(format!("{} -> paid", status.code()))
+            })
         }
         Moved::Refused { current } => Ok(Outcome::NoChange(format!("already {}", current.code()))),
     }
@@ -303,9 +300,9 @@ async fn session_completed(tx: &mut PgConnection, session: &Value, via: &'static
     record_shipping(tx, &order_id, shipping, session.get("customer_details")).await?;
     let payment_status = text(session, &["payment_status"]).unwrap_or("missing");
     if payment_status != "paid" {
-        let note = format!("{via} with payment status {payment_status}: waiting for the payment");
+        let note = OrderNote::AwaitingPayment { via: via.to_owned(), payment_status: payment_status.to_owned() };
         orders::note(tx, &order_id, Actor::Stripe, &note, false).await?;
-        return Ok(Outcome::NoChange(note));
+        return Ok(Outcome::NoChange(note.in_english()));
     }
     let payment = Payment {
         amount: session.get("amount_total").and_then(Value::as_i64),
@@ -321,9 +318,9 @@ async fn session_payment_failed(tx: &mut PgConnection, session: &Value) -> Serve
     let Some(order_id) = find_order(tx, session, "stripe_session_id", text(session, &["id"])).await? else {
         return Ok(Outcome::UnknownOrder);
     };
-    let note = "the delayed payment failed (checkout.session.async_payment_failed)".to_owned();
+    let note = OrderNote::DelayedPaymentFailed;
     orders::note(tx, &order_id, Actor::Stripe, &note, false).await?;
-    Ok(Outcome::NoChange(note))
+    Ok(Outcome::NoChange(note.in_english()))
 }
 
 async fn session_expired(tx: &mut PgConnection, session: &Value) -> ServerResult<Outcome> {
@@ -331,7 +328,7 @@ async fn session_expired(tx: &mut PgConnection, session: &Value) -> ServerResult
         return Ok(Outcome::UnknownOrder);
     };
     Ok(
-        match orders::transition(tx, &order_id, OrderStatus::Expired, Actor::Stripe, Some("checkout session expired"))
+        match orders::transition(tx, &order_id, OrderStatus::Expired, Actor::Stripe, Some(&OrderNote::SessionExpired))
             .await?
         {
             Moved::Yes { .. } => Outcome::Applied("pending -> expired".into()),
@@ -358,10 +355,10 @@ async fn payment_failed(tx: &mut PgConnection, intent: &Value) -> ServerResult<O
     let Some(order_id) = find_order(tx, intent, "stripe_payment_intent", text(intent, &["id"])).await? else {
         return Ok(Outcome::UnknownOrder);
     };
-    let reason = text(intent, &["last_payment_error", "message"]).unwrap_or("no reason given");
-    let note = format!("a payment attempt failed: {}", reason.chars().take(300).collect::<String>());
+    let reason = text(intent, &["last_payment_error", "message"]).map(|reason| reason.chars().take(300).collect());
+    let note = OrderNote::AttemptFailed { reason };
     orders::note(tx, &order_id, Actor::Stripe, &note, false).await?;
-    Ok(Outcome::NoChange(note))
+    Ok(Outcome::NoChange(note.in_english()))
 }
 
 async fn charge_refunded(tx: &mut PgConnection, charge: &Value) -> ServerResult<Outcome> {
@@ -385,29 +382,24 @@ async fn charge_refunded(tx: &mut PgConnection, charge: &Value) -> ServerResult<
             refunded
         }
         _ => {
-            let why = format!(
-                "refund report that does not fit the order: {} {} refunded of {}; nothing recorded",
-                reported.map_or("no amount".into(), |cents| cents.to_string()),
-                currency.as_deref().unwrap_or("?"),
-                format_cny(amount)
-            );
+            let why = OrderNote::RefundDoesNotFit { reported, currency, amount };
             orders::note(tx, &order_id, Actor::Stripe, &why, true).await?;
-            return Ok(Outcome::Flagged(why));
+            return Ok(Outcome::Flagged(why.in_english()));
         }
     };
     if !status.is_paid() {
-        let why = format!("refund of {} reported for an order that is {}", format_cny(refunded), status.code());
+        let why = OrderNote::RefundWhileUnpaid { refunded, status };
         orders::note(tx, &order_id, Actor::Stripe, &why, true).await?;
-        return Ok(Outcome::Flagged(why));
+        return Ok(Outcome::Flagged(why.in_english()));
     }
     if refunded <= already {
         return Ok(Outcome::NoChange(format!("{} already recorded as refunded", format_cny(already))));
     }
     orders::record_refund(tx, &order_id, refunded as i32).await?;
     if refunded < amount {
-        let note = format!("partial refund: {} of {} refunded in total", format_cny(refunded), format_cny(amount));
+        let note = OrderNote::PartialRefund { refunded, amount };
         orders::note(tx, &order_id, Actor::Stripe, &note, false).await?;
-        return Ok(Outcome::Applied(note));
+        return Ok(Outcome::Applied(note.in_english()));
     }
     Ok(
         match orders::transition(
@@ -415,7 +407,7 @@ async fn charge_refunded(tx: &mut PgConnection, charge: &Value) -> ServerResult<
             &order_id,
             OrderStatus::Refunded,
             Actor::Stripe,
-            Some(&format!("refunded in full: {}", format_cny(amount))),
+            Some(&OrderNote::RefundedInFull { amount }),
         )
         .await?
         {
