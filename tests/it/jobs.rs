@@ -149,6 +149,18 @@ async fn an_import_job_adds_paintings_reports_failures_and_retries_them(db: PgPo
     let reasons: Vec<_> = done.failures.iter().map(|f| (f.position, f.reason.as_str())).collect();
     assert_eq!(reasons, [(4, "the server answered HTTP 404"), (5, "not an image (JPEG, PNG or WebP)")]);
     assert_eq!(published(&db).await, 4);
+    // The reasons are kept typed: an admin reading in Chinese gets them in Chinese.
+    let request = Request::get(format!("/api/admin/job?id={id}"))
+        .header(header::COOKIE, &cookie)
+        .header(header::ACCEPT_LANGUAGE, "zh-CN")
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, answer) = app.send_text(request).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    let reasons: Vec<&str> =
+        answer["failures"].as_array().unwrap().iter().map(|failure| failure["reason"].as_str().unwrap()).collect();
+    assert_eq!(reasons, ["服务器返回 HTTP 404", "不是图片（JPEG、PNG 或 WebP）"], "{answer}");
 
     // The server is fixed; retrying fetches only the two that failed.
     server.fixed.store(true, Ordering::SeqCst);

@@ -233,8 +233,8 @@ pub async fn add_one(
             Err(AppError::InvalidField { field: "sourceUrl".into(), message: message!(catalogue.already_present, id) }
                 .into())
         }
-        AddOutcome::Failed { reason } => {
-            Err(AppError::InvalidField { field: image_field.into(), message: reason }.into())
+        AddOutcome::Failed(failure) => {
+            Err(AppError::InvalidField { field: image_field.into(), message: failure.message() }.into())
         }
     }
 }

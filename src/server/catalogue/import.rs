@@ -208,7 +208,7 @@ pub async fn import_rows(
             match outcome {
                 AddOutcome::Added { .. } => report.added += 1,
                 AddOutcome::AlreadyPresent { .. } => report.already_present += 1,
-                AddOutcome::Failed { reason } => failed.push((index, reason)),
+                AddOutcome::Failed(failure) => failed.push((index, failure.to_string())),
             }
             progress.inc(1);
         }

@@ -15,6 +15,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -22,12 +23,12 @@ use uuid::Uuid;
 use crate::error::AppError;
 use crate::server::admin::audit;
 use crate::server::catalogue::import::{parse_rows, ImportFormat};
-use crate::server::catalogue::{AddOutcome, Catalogue, NewPainting, PaintingMeta, RawMeta};
+use crate::server::catalogue::{AddFailure, AddOutcome, Catalogue, NewPainting, PaintingMeta, RawMeta};
 use crate::server::error::ServerResult;
 use crate::server::http::auth::Admin;
 use crate::server::http::locale::message;
 use crate::server::infra::db::BeginCancelSafe;
-use crate::server::infra::fetch::Fetcher;
+use crate::server::infra::fetch::{FetchError, Fetcher};
 use crate::types::{JobFailure, JobView, LocalTime};
 
 /// Items downloaded, then embedded together.
@@ -301,6 +302,33 @@ impl JobRow {
     }
 }
 
+/// A failed item as stored: why, typed (`failure`), or as English text in items failed before
+/// reasons were typed (`outcome`).
+#[derive(sqlx::FromRow)]
+struct FailedItem {
+    position: i32,
+    label: Option<String>,
+    painting_id: Option<i64>,
+    failure: Option<Json<AddFailure>>,
+    outcome: Option<String>,
+}
+
+impl FailedItem {
+    /// In the reader's language.
+    fn into_failure(self) -> JobFailure {
+        let label = match (self.label, self.painting_id) {
+            (Some(label), _) => label,
+            (None, Some(id)) => message!(import.painting_label, id),
+            (None, None) => format!("#{}", self.position + 1),
+        };
+        let reason = match self.failure {
+            Some(Json(failure)) => failure.message(),
+            None => self.outcome.unwrap_or_default(),
+        };
+        JobFailure { position: self.position, label, reason }
+    }
+}
+
 /// One job with every failed item and its reason.
 pub async fn view(db: &PgPool, id: Uuid, zone: &TimeZone) -> ServerResult<JobView> {
     let row: JobRow = sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM batch_jobs j WHERE j.id = $1"))
@@ -308,19 +336,15 @@ pub async fn view(db: &PgPool, id: Uuid, zone: &TimeZone) -> ServerResult<JobVie
         .fetch_optional(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let failures = sqlx::query_as::<_, (i32, Option<String>, Option<String>)>(
-        "SELECT position, coalesce(payload->>'label', 'painting #' || (payload->>'paintingId')), outcome
+    let failures = sqlx::query_as::<_, FailedItem>(
+        "SELECT position, payload->>'label' AS label, (payload->>'paintingId')::bigint AS painting_id, failure, outcome
          FROM batch_job_items WHERE job_id = $1 AND status = 'failed' ORDER BY position",
     )
     .bind(id)
     .fetch_all(db)
     .await?
     .into_iter()
-    .map(|(position, label, reason)| JobFailure {
-        position,
-        label: label.unwrap_or_else(|| format!("#{}", position + 1)),
-        reason: reason.unwrap_or_default(),
-    })
+    .map(FailedItem::into_failure)
     .collect();
     Ok(row.into_view(failures, zone))
 }
@@ -466,23 +490,25 @@ impl Runner {
             };
             let mut tx = db.begin_cancel_safe().await?;
             for (position, outcome) in outcomes {
-                let (status, note, painting) = match outcome {
-                    AddOutcome::Added { id } => ("done", "added".to_owned(), Some(id)),
+                let (status, note, failure, painting) = match outcome {
+                    AddOutcome::Added { id } => ("done", Some("added"), None, Some(id)),
                     AddOutcome::AlreadyPresent { id } => (
                         "done",
-                        if kind == "reembed" { "re-embedded" } else { "already in the catalogue" }.to_owned(),
+                        Some(if kind == "reembed" { "re-embedded" } else { "already in the catalogue" }),
+                        None,
                         Some(id),
                     ),
-                    AddOutcome::Failed { reason } => ("failed", reason, None),
+                    AddOutcome::Failed(failure) => ("failed", None, Some(Json(failure)), None),
                 };
                 sqlx::query(
-                    "UPDATE batch_job_items SET status = $3, outcome = $4, painting_id = $5, attempts = attempts + 1, updated_at = now()
+                    "UPDATE batch_job_items SET status = $3, outcome = $4, failure = $5, painting_id = $6, attempts = attempts + 1, updated_at = now()
                      WHERE job_id = $1 AND position = $2",
                 )
                 .bind(id)
                 .bind(position)
                 .bind(status)
-                .bind(note.chars().take(1000).collect::<String>())
+                .bind(note)
+                .bind(failure)
                 .bind(painting)
                 .execute(&mut *tx)
                 .await?;
@@ -502,10 +528,7 @@ impl Runner {
             .into_iter()
             .zip(results)
             .map(|((position, id), result)| {
-                (
-                    position,
-                    result.map_or_else(|reason| AddOutcome::Failed { reason }, |()| AddOutcome::AlreadyPresent { id }),
-                )
+                (position, result.map_or_else(AddOutcome::Failed, |()| AddOutcome::AlreadyPresent { id }))
             })
             .collect())
     }
@@ -521,14 +544,14 @@ impl Runner {
             let item = match item {
                 Ok(item) => item,
                 Err(_) => {
-                    outcomes.push((position, AddOutcome::Failed { reason: "the stored item is unreadable".into() }));
+                    outcomes.push((position, AddOutcome::Failed(AddFailure::UnreadableItem)));
                     continue;
                 }
             };
             match PaintingMeta::parse(item.meta) {
-                Err(error) => outcomes.push((position, AddOutcome::Failed { reason: error.to_string() })),
+                Err(error) => outcomes.push((position, AddOutcome::Failed(AddFailure::Meta { error }))),
                 Ok(meta) => match item.image_url {
-                    None => outcomes.push((position, AddOutcome::Failed { reason: "no imageUrl given".into() })),
+                    None => outcomes.push((position, AddOutcome::Failed(AddFailure::NoImageUrl))),
                     Some(url) => to_fetch.push((position, meta, url)),
                 },
             }
@@ -543,9 +566,9 @@ impl Runner {
             }
             None => true,
         });
-        let fetched: Vec<(i32, PaintingMeta, Result<bytes::Bytes, String>)> = futures::stream::iter(to_fetch)
+        let fetched: Vec<(i32, PaintingMeta, Result<bytes::Bytes, FetchError>)> = futures::stream::iter(to_fetch)
             .map(|(position, meta, url)| async move {
-                let image = self.fetcher.image(&url).await.map_err(|e| e.to_string());
+                let image = self.fetcher.image(&url).await;
                 (position, meta, image)
             })
             .buffer_unordered(self.fetch_concurrency.max(1))
@@ -559,7 +582,7 @@ impl Runner {
                     positions.push(position);
                     batch.push(NewPainting { meta, image });
                 }
-                Err(reason) => outcomes.push((position, AddOutcome::Failed { reason })),
+                Err(error) => outcomes.push((position, AddOutcome::Failed(AddFailure::Fetch { error }))),
             }
         }
         if !batch.is_empty() {

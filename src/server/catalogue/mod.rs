@@ -18,10 +18,11 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 use crate::error::AppError;
-use crate::server::error::{ServerError, ServerResult};
+use crate::server::error::ServerResult;
 use crate::server::http::locale::message;
 use crate::server::infra::clip::{preprocess, Clip};
 use crate::server::infra::db::BeginCancelSafe;
+use crate::server::infra::fetch::FetchError;
 use crate::server::infra::images::{
     decode_rgb, fit_within, web_rendition, with_decode_slot, ImageLimits, ImageRejected, WebRendition,
 };
@@ -74,14 +75,14 @@ pub struct RawMeta {
 /// What is wrong with painting metadata: the field (as the admin form names it) and why. Its
 /// `Display` is English (the CLI's report, a job's stored reasons); the admin's form gets it in
 /// their language.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[error("{}", self.english())]
 pub struct MetaError {
-    pub field: &'static str,
+    pub field: String,
     pub problem: MetaProblem,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MetaProblem {
     Required,
     TooLong {
@@ -97,12 +98,12 @@ pub enum MetaProblem {
 }
 
 impl MetaError {
-    fn new(field: &'static str, problem: MetaProblem) -> Self {
-        Self { field, problem }
+    fn new(field: &str, problem: MetaProblem) -> Self {
+        Self { field: field.to_owned(), problem }
     }
 
     fn english(&self) -> String {
-        let label = match self.field {
+        let label = match self.field.as_str() {
             "sourceUrl" => "source URL",
             "titleEn" => "English title",
             "artistEn" => "English artist name",
@@ -123,7 +124,7 @@ impl MetaError {
 
     /// In the language of whoever the current request is for.
     fn message(&self) -> String {
-        let field = match self.field {
+        let field = match self.field.as_str() {
             "title" => message!(meta.title),
             "artist" => message!(meta.artist),
             "sourceUrl" => message!(meta.source_url),
@@ -151,7 +152,8 @@ impl MetaError {
 
 impl From<MetaError> for crate::error::AppError {
     fn from(error: MetaError) -> Self {
-        Self::InvalidField { field: error.field.to_owned(), message: error.message() }
+        let message = error.message();
+        Self::InvalidField { field: error.field, message }
     }
 }
 
@@ -237,9 +239,56 @@ pub enum AddOutcome {
     AlreadyPresent {
         id: i64,
     },
-    Failed {
-        reason: String,
-    },
+    Failed(AddFailure),
+}
+
+/// Why a painting was not added (or not re-embedded). Kept typed, in a job's items too, so that
+/// each admin reads it in their language; its `Display` is English, for the CLI and the logs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AddFailure {
+    #[error("{error}")]
+    Meta { error: MetaError },
+    #[error("{rejected}")]
+    Image { rejected: ImageRejected },
+    #[error("{error}")]
+    Fetch { error: FetchError },
+    #[error("no imageUrl given")]
+    NoImageUrl,
+    /// A job's stored item that no longer reads as an import item.
+    #[error("the stored item is unreadable")]
+    UnreadableItem,
+    #[error("image processing crashed (logged)")]
+    ProcessingCrashed,
+    #[error("could not store the painting (logged)")]
+    NotStored,
+    #[error("the painting no longer exists")]
+    PaintingGone,
+    #[error("its image is not in our storage")]
+    NotInOurStorage,
+    #[error("its stored image could not be read (logged)")]
+    StoredImageUnreadable,
+    #[error("its sizes could not be stored (logged)")]
+    SizesNotStored,
+}
+
+impl AddFailure {
+    /// In the language of whoever the current request is for.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Meta { error } => error.message(),
+            Self::Image { rejected } => rejected.message(),
+            Self::Fetch { error } => error.message(),
+            Self::NoImageUrl => message!(catalogue.no_image_url),
+            Self::UnreadableItem => message!(catalogue.unreadable_item),
+            Self::ProcessingCrashed => message!(catalogue.processing_crashed),
+            Self::NotStored => message!(catalogue.not_stored),
+            Self::PaintingGone => message!(catalogue.painting_gone),
+            Self::NotInOurStorage => message!(catalogue.not_in_our_storage),
+            Self::StoredImageUnreadable => message!(catalogue.stored_image_unreadable),
+            Self::SizesNotStored => message!(catalogue.sizes_not_stored),
+        }
+    }
 }
 
 /// Everything a painting passes through on its way in.
@@ -396,13 +445,14 @@ impl Catalogue {
             .map(|(i, p)| (i, p.image.clone()))
             .collect();
         let parallelism = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let prepared: Vec<(usize, Result<Prepared, String>)> = futures::stream::iter(todo)
+        let prepared: Vec<(usize, Result<Prepared, AddFailure>)> = futures::stream::iter(todo)
             .map(|(i, bytes)| async move {
-                let result = with_decode_slot(move || prepare(&bytes, limits)).await;
-                // Reasons in English: the CLI prints them and jobs store them.
-                let result = match result {
-                    Ok(prepared) => prepared.map_err(|rejected| rejected.to_string()),
-                    Err(crashed) => Err(format!("image processing crashed: {crashed}")),
+                let result = match with_decode_slot(move || prepare(&bytes, limits)).await {
+                    Ok(prepared) => prepared.map_err(|rejected| AddFailure::Image { rejected }),
+                    Err(crashed) => {
+                        tracing::error!(error = %crashed, "image processing crashed");
+                        Err(AddFailure::ProcessingCrashed)
+                    }
                 };
                 (i, result)
             })
@@ -414,7 +464,7 @@ impl Catalogue {
         for (i, result) in prepared {
             match result {
                 Ok(p) => ready.push((i, p)),
-                Err(reason) => outcomes[i] = Some(AddOutcome::Failed { reason }),
+                Err(failure) => outcomes[i] = Some(AddOutcome::Failed(failure)),
             }
         }
         ready.sort_by_key(|(i, _)| *i);
@@ -424,10 +474,9 @@ impl Catalogue {
         for ((i, prepared), embedding) in ready.into_iter().zip(embeddings) {
             let outcome = match self.store(&batch[i].meta, prepared, embedding).await {
                 Ok(outcome) => outcome,
-                Err(ServerError::App(e)) => AddOutcome::Failed { reason: e.to_string() },
-                Err(e) => {
-                    tracing::error!(error = %e, key = %batch[i].meta.source_key, "storing painting failed");
-                    AddOutcome::Failed { reason: "could not store the painting (logged)".into() }
+                Err(error) => {
+                    tracing::error!(%error, key = %batch[i].meta.source_key, "storing painting failed");
+                    AddOutcome::Failed(AddFailure::NotStored)
                 }
             };
             outcomes[i] = Some(outcome);
@@ -538,7 +587,7 @@ impl Catalogue {
     /// Embeds these paintings again from their stored HD images with the loaded model; one
     /// result per id, in order. The feed keeps reading the old vectors until each update lands.
     /// A painting imported before the responsive sizes existed gets them made from its HD image.
-    pub async fn reembed(&self, ids: &[i64]) -> ServerResult<Vec<Result<(), String>>> {
+    pub async fn reembed(&self, ids: &[i64]) -> ServerResult<Vec<Result<(), AddFailure>>> {
         let rows: std::collections::HashMap<i64, (String, String, bool)> =
             sqlx::query_as::<_, (i64, String, String, bool)>(
                 "SELECT id, image_hd_url, source_key, image_srcset IS NULL FROM paintings WHERE id = ANY($1)",
@@ -549,25 +598,26 @@ impl Catalogue {
             .into_iter()
             .map(|(id, url, source_key, without_sizes)| (id, (url, source_key, without_sizes)))
             .collect();
-        let mut results: Vec<Result<(), String>> = Vec::with_capacity(ids.len());
+        let mut results: Vec<Result<(), AddFailure>> = Vec::with_capacity(ids.len());
         let mut ready = Vec::new();
         let mut pixels = Vec::new();
         for &id in ids {
             let loaded =
                 match rows.get(&id).map(|(url, _, without_sizes)| (self.storage.key_for_url(url), *without_sizes)) {
-                    None => Err("the painting no longer exists".to_owned()),
-                    Some((None, _)) => Err("its image is not in our storage".to_owned()),
+                    None => Err(AddFailure::PaintingGone),
+                    Some((None, _)) => Err(AddFailure::NotInOurStorage),
                     Some((Some(key), without_sizes)) => match self.storage.get(&key).await {
                         Err(error) => {
                             tracing::error!(%error, painting = id, "reading image for re-embedding failed");
-                            Err("its stored image could not be read (logged)".to_owned())
+                            Err(AddFailure::StoredImageUnreadable)
                         }
                         Ok(bytes) => {
                             let limits = self.limits;
                             with_decode_slot(move || {
-                                let image = decode_rgb(&bytes, limits).map_err(|e| e.to_string())?;
+                                let image =
+                                    decode_rgb(&bytes, limits).map_err(|rejected| AddFailure::Image { rejected })?;
                                 let sizes = without_sizes.then(|| (Renditions::of(&image), digest(&bytes)));
-                                Ok::<_, String>((tensor(&image), sizes))
+                                Ok((tensor(&image), sizes))
                             })
                             .await?
                         }
@@ -592,7 +642,7 @@ impl Catalogue {
                         Ok(images) => Some(images),
                         Err(error) => {
                             tracing::error!(%error, painting = id, "storing sizes while re-embedding failed");
-                            results[index] = Err("its sizes could not be stored (logged)".to_owned());
+                            results[index] = Err(AddFailure::SizesNotStored);
                             continue;
                         }
                     }
@@ -650,6 +700,23 @@ fn slug(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failure_reads_the_same_after_a_job_stores_it() {
+        let failures = [
+            AddFailure::Meta { error: MetaError::new("year", MetaProblem::YearOutOfRange(5000)) },
+            AddFailure::Image { rejected: ImageRejected::TooLarge { size: 10, limit: 5 } },
+            AddFailure::Fetch { error: FetchError::Status(404) },
+            AddFailure::NotStored,
+        ];
+        for failure in failures {
+            let stored = serde_json::to_value(&failure).unwrap();
+            let read = serde_json::from_value::<AddFailure>(stored).unwrap();
+            assert_eq!((read.to_string(), read.message()), (failure.to_string(), failure.message()));
+        }
+        // Outside a request the reader is an operator: English, as the CLI prints it.
+        assert_eq!(AddFailure::Fetch { error: FetchError::Status(404) }.message(), "the server answered HTTP 404");
+    }
 
     fn raw(title: &str, artist: &str) -> RawMeta {
         RawMeta {

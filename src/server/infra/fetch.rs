@@ -17,7 +17,7 @@ use crate::server::http::locale::message;
 
 pub const MAX_REDIRECTS: usize = 3;
 
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FetchError {
     #[error("not a valid URL")]
     BadUrl,
