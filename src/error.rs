@@ -124,8 +124,14 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Args(message) | ServerFnErrorErr::Deserialization(message) => {
-                Self::Invalid(format!("malformed request: {message}"))
+            ServerFnErrorErr::Args(reason) | ServerFnErrorErr::Deserialization(reason) => {
+                // The server answers in its reader's language; the browser only meets this for
+                // an answer it cannot decode, which is the shop's bug, not the shopper's.
+                #[cfg(feature = "ssr")]
+                let message = crate::server::http::locale::message!(request.unreadable, reason);
+                #[cfg(not(feature = "ssr"))]
+                let message = format!("malformed request: {reason}");
+                Self::Invalid(message)
             }
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => Self::Unavailable,
             _ => Self::Internal,

@@ -141,13 +141,16 @@ pub async fn api_refusals_are_json(request: axum::extract::Request, next: axum::
         Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
         Err(_) => String::new(),
     };
+    // In the reader's language; axum's own words stay only as the detail of an unreadable body.
     let error = match status {
         StatusCode::NOT_FOUND => AppError::NotFound,
         StatusCode::UNAUTHORIZED => AppError::Unauthorized,
         StatusCode::FORBIDDEN => AppError::Forbidden,
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge(message),
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge(message!(request.too_large)),
         StatusCode::TOO_MANY_REQUESTS => AppError::RateLimited,
-        _ => AppError::Invalid(message),
+        StatusCode::METHOD_NOT_ALLOWED => AppError::invalid(message!(request.method)),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::invalid(message!(request.media_type)),
+        _ => AppError::invalid(message!(request.unreadable, reason = message)),
     };
     // The status stays what axum chose (405, 415...), with the shape's body.
     let mut answer = error.into_response();

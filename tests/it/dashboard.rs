@@ -67,10 +67,44 @@ async fn every_figure_counts_what_is_there(db: PgPool) {
     assert_eq!((f.save_rate(), f.hide_rate()), (Some(0.1), Some(0.1)));
     assert_eq!(figures.top_saved.iter().map(|p| (p.id, p.count)).collect::<Vec<_>>(), [(ids[1], 2), (ids[0], 1)]);
     assert_eq!(figures.top_hidden.iter().map(|p| (p.id, p.count)).collect::<Vec<_>>(), [(ids[2], 1)]);
+    // Titles in the reader's language (outside a request: the operator's English).
+    sqlx::query("UPDATE paintings SET title = '睡莲', title_en = 'Water Lilies' WHERE id = $1")
+        .bind(ids[1])
+        .execute(&db)
+        .await
+        .unwrap();
+    let figures = dashboard::figures(&db, &jiff::tz::TimeZone::UTC).await.unwrap();
+    assert_eq!(figures.top_saved[0].title, "Water Lilies");
     assert_eq!(figures.visitors_with_taste, 1);
     assert_eq!(figures.backlog, 3);
     assert!((85..=120).contains(&figures.backlog_oldest_seconds.unwrap()), "{:?}", figures.backlog_oldest_seconds);
     assert!(figures.worker_last_run.is_some());
+}
+
+#[sqlx::test]
+async fn orders_count_on_the_day_they_were_paid_where_the_admin_lives(db: PgPool) {
+    let app = common::TestApp::new(db.clone()).await;
+    let ids = seed(&app).await;
+    // 25 hours apart: the moment falls on a different date in each, whenever the test runs.
+    let paid = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(30);
+    sqlx::query("INSERT INTO orders (id, visitor_id, painting_id, size, material, frame, amount_cents, status, expires_at, paid_at) VALUES ('order_z', $1, $2, '50x60', 'paper', 'none', 24900, 'paid', now(), to_timestamp($3))")
+        .bind(Uuid::new_v4())
+        .bind(ids[0])
+        .bind(paid.as_second())
+        .execute(&db)
+        .await
+        .unwrap();
+    for zone in ["Pacific/Kiritimati", "Pacific/Pago_Pago"] {
+        let zone = jiff::tz::TimeZone::get(zone).unwrap();
+        let figures = dashboard::figures(&db, &zone).await.unwrap();
+        let days: Vec<&str> = figures.orders_by_day.iter().map(|d| d.day.as_str()).collect();
+        assert_eq!(days.len(), 30);
+        assert_eq!(days[29], jiff::Timestamp::now().to_zoned(zone.clone()).date().to_string(), "{days:?}");
+        let paid_on = paid.to_zoned(zone.clone()).date().to_string();
+        let counted: Vec<(&str, i64)> =
+            figures.orders_by_day.iter().filter(|d| d.orders > 0).map(|d| (d.day.as_str(), d.orders)).collect();
+        assert_eq!(counted, [(paid_on.as_str(), 1)], "{zone:?}");
+    }
 }
 
 #[sqlx::test]

@@ -125,7 +125,9 @@ pub async fn choose_locale(
     // Like every other bad input: a 400 that says what is wrong.
     let choice = match form {
         Ok(Form(choice)) => choice,
-        Err(rejection) => return AppError::invalid(rejection.body_text()).into_response(),
+        Err(rejection) => {
+            return AppError::invalid(message!(request.unreadable, reason = rejection.body_text())).into_response()
+        }
     };
     let Ok(locale) = choice.locale.parse::<Locale>() else {
         return AppError::invalid(message!(language.unknown)).into_response();
