@@ -153,6 +153,9 @@ async fn pages_speak_the_chosen_language_then_the_browsers_then_chinese(db: PgPo
     .await;
     assert_eq!(html_lang(&body), "en");
     assert!(body.contains("Buy this print") && body.contains("Helena Tromper Du Bois"), "the page and its painting");
+    assert!(body.contains("Flemish Baroque"), "its style as imported");
+    let (_, _, body) = send(&app, get_with(&format!("/painting/{id}"), &[("accept-language", "zh-CN")])).await;
+    assert!(body.contains("佛兰德巴洛克") && !body.contains("Flemish Baroque"), "its style in Chinese");
 
     // Anywhere but a local path goes home; a language we do not speak is a clear 400.
     for next in

@@ -9,6 +9,7 @@ pub mod paintings;
 pub mod popularity;
 pub mod rooms;
 pub mod search;
+pub mod style_names;
 pub mod taste;
 pub mod taste_model;
 pub mod taste_worker;

@@ -7,8 +7,9 @@ use sqlx::PgPool;
 use crate::error::AppError;
 use crate::events::{EventKind, Source};
 use crate::server::discovery::activity::{self, CheckedEvent};
+use crate::server::discovery::style_names::style_in;
 use crate::server::error::ServerResult;
-use crate::server::http::locale::message;
+use crate::server::http::locale::{message, reader_locale};
 use crate::server::http::visitor::VisitorId;
 use crate::server::infra::db::BeginCancelSafe;
 use crate::types::{PaintingCard, PaintingDetail, SavedList, ScoredCard};
@@ -86,8 +87,10 @@ pub async fn detail(reads: &PgPool, db: &PgPool, id: i64, visitor: VisitorId) ->
         }
         None => return Err(AppError::NotFound.into()),
     };
+    let mut card = PaintingCard::from(row.card);
+    card.style = card.style.map(|style| style_in(&style, reader_locale()));
     Ok(PaintingDetail {
-        card: row.card.into(),
+        card,
         image_hd_url: row.image_hd_url,
         hd_width: row.hd_width,
         hd_height: row.hd_height,
