@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod app;
+pub mod codes;
 pub mod components;
 pub mod error;
 pub mod events;

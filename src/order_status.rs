@@ -11,6 +11,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::codes::{CodeSet, UnknownCode};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
@@ -91,10 +93,14 @@ impl OrderStatus {
 }
 
 impl FromStr for OrderStatus {
-    type Err = String;
+    type Err = UnknownCode;
 
-    fn from_str(code: &str) -> Result<Self, String> {
-        Self::ALL.into_iter().find(|s| s.code() == code).ok_or_else(|| format!("unknown order status {code:?}"))
+    fn from_str(code: &str) -> Result<Self, UnknownCode> {
+        Self::ALL.into_iter().find(|s| s.code() == code).ok_or_else(|| UnknownCode {
+            set: CodeSet::OrderStatus,
+            given: code.to_owned(),
+            choices: Self::ALL.iter().map(|s| s.code()).collect(),
+        })
     }
 }
 

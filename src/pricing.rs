@@ -8,6 +8,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::codes::{CodeSet, UnknownCode};
+
 pub const CURRENCY: &str = "cny";
 
 /// What the three option sets share, so one form control serves them all.
@@ -19,7 +21,7 @@ pub trait PrintOption: Copy + PartialEq + Send + Sync + 'static + FromStr {
 /// Generates a closed option set: its codes, labels, parsing (unknown codes are an error,
 /// never a default) and serde as the code string.
 macro_rules! print_option {
-    ($(#[$meta:meta])* $name:ident, $what:literal { $($variant:ident => $code:literal, $label:literal;)+ }) => {
+    ($(#[$meta:meta])* $name:ident, $set:ident { $($variant:ident => $code:literal, $label:literal;)+ }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -43,23 +45,23 @@ macro_rules! print_option {
         }
 
         impl FromStr for $name {
-            type Err = String;
+            type Err = UnknownCode;
 
-            fn from_str(code: &str) -> Result<Self, String> {
+            fn from_str(code: &str) -> Result<Self, UnknownCode> {
                 match code {
                     $($code => Ok(Self::$variant),)+
-                    other => Err(format!(
-                        concat!("unknown ", $what, " {:?}; choose one of: {}"),
-                        other,
-                        Self::ALL.iter().map(|o| o.code()).collect::<Vec<_>>().join(", ")
-                    )),
+                    other => Err(UnknownCode {
+                        set: CodeSet::$set,
+                        given: other.to_owned(),
+                        choices: Self::ALL.iter().map(|o| o.code()).collect(),
+                    }),
                 }
             }
         }
 
         impl TryFrom<String> for $name {
-            type Error = String;
-            fn try_from(code: String) -> Result<Self, String> { code.parse() }
+            type Error = UnknownCode;
+            fn try_from(code: String) -> Result<Self, UnknownCode> { code.parse() }
         }
 
         impl From<$name> for String {
@@ -85,7 +87,7 @@ macro_rules! print_option {
 
 print_option!(
     /// Print size in centimetres, short side x long side.
-    PrintSize, "size" {
+    PrintSize, Size {
         S40x50 => "40x50", "40 × 50 cm";
         S50x60 => "50x60", "50 × 60 cm";
         S60x80 => "60x80", "60 × 80 cm";
@@ -94,7 +96,7 @@ print_option!(
 );
 
 print_option!(
-    Material, "material" {
+    Material, Material {
         Paper => "paper", "Fine-art paper";
         Canvas => "canvas", "Canvas";
         Textured => "textured", "Textured canvas";
@@ -102,7 +104,7 @@ print_option!(
 );
 
 print_option!(
-    Frame, "frame" {
+    Frame, Frame {
         None => "none", "No frame";
         Black => "black", "Black frame";
         White => "white", "White frame";
@@ -182,7 +184,7 @@ impl Default for PrintOptions {
 
 impl PrintOptions {
     /// Parses the three codes, naming the first one that is unknown.
-    pub fn parse(size: &str, material: &str, frame: &str) -> Result<Self, String> {
+    pub fn parse(size: &str, material: &str, frame: &str) -> Result<Self, UnknownCode> {
         Ok(Self { size: size.parse()?, material: material.parse()?, frame: frame.parse()? })
     }
 
@@ -231,10 +233,11 @@ mod tests {
 
     #[test]
     fn unknown_options_are_errors_not_defaults() {
-        let error = PrintOptions::parse("30x40", "paper", "none").unwrap_err();
+        let error = PrintOptions::parse("30x40", "paper", "none").unwrap_err().to_string();
         assert!(error.contains("unknown size \"30x40\"") && error.contains("40x50"), "{error}");
-        assert!(PrintOptions::parse("40x50", "vinyl", "none").unwrap_err().contains("unknown material"));
-        assert!(PrintOptions::parse("40x50", "paper", "silver").unwrap_err().contains("unknown frame"));
+        let error = PrintOptions::parse("40x50", "vinyl", "none").unwrap_err();
+        assert_eq!((error.set, error.given.as_str()), (CodeSet::Material, "vinyl"));
+        assert!(PrintOptions::parse("40x50", "paper", "silver").unwrap_err().to_string().contains("unknown frame"));
         assert!(
             serde_json::from_str::<PrintOptions>(r#"{"size":"40x50","material":"paper","frame":"plastic"}"#).is_err()
         );

@@ -143,13 +143,17 @@ async fn buy_pay_refund_with_the_real_client_and_signed_webhooks(db: PgPool) {
     let painting = painting(&db).await;
     let (shopper, stranger) = (Uuid::new_v4(), Uuid::new_v4());
 
-    // Unknown options are a clear 400, never a default.
+    // Unknown options are a clear 400, never a default, in the shopper's language.
     let (status, _, body) = app.send(buy(shopper, painting, "plastic")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(
-        String::from_utf8_lossy(&body).contains("unknown frame \\\"plastic\\\""),
-        "{}",
-        String::from_utf8_lossy(&body)
+    let refusal: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(refusal["message"], "未知的画框 \"plastic\"；可选：none, black, white, wood, gold", "{refusal}");
+    let mut in_english = buy(shopper, painting, "plastic");
+    in_english.headers_mut().insert(header::ACCEPT_LANGUAGE, "en".parse().unwrap());
+    let refusal: serde_json::Value = serde_json::from_slice(&app.send(in_english).await.2).unwrap();
+    assert_eq!(
+        refusal["message"], "unknown frame \"plastic\"; choose one of: none, black, white, wood, gold",
+        "{refusal}"
     );
 
     // Buy twice (a double click): one order, one session, the same URL.
