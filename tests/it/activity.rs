@@ -60,7 +60,10 @@ async fn a_valid_batch_is_stored_and_answered_at_once(db: PgPool) {
     let statuses: Vec<&str> =
         body["results"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["logged", "logged", "logged", "rejected", "rejected"]);
-    assert!(body["results"][4]["error"].as_str().unwrap().contains("does not exist"), "unknown paintings are named");
+    assert_eq!(
+        body["results"][4]["error"], "画作 999999 不存在",
+        "unknown paintings are named, in the reader's language"
+    );
 
     let rows: Vec<StoredActivity> = sqlx::query_as(
         "SELECT visitor_id, event_type, position, source, metadata, processed FROM activities ORDER BY id",
@@ -298,7 +301,7 @@ async fn events_about_an_unpublished_painting_are_refused_like_unknown_ones(db: 
     let statuses: Vec<&str> =
         body["results"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["logged", "rejected", "rejected"]);
-    assert!(body["results"][1]["error"].as_str().unwrap().contains("does not exist"), "{body}");
+    assert!(body["results"][1]["error"].as_str().unwrap().contains("不存在"), "{body}");
     let hidden: i64 = sqlx::query_scalar("SELECT count(*) FROM hidden_paintings").fetch_one(&db).await.unwrap();
     assert_eq!(hidden, 0, "a refused hide changes nothing");
 }

@@ -95,26 +95,74 @@ pub struct IngestResponse {
     pub results: Vec<EventResult>,
 }
 
-fn check_event(raw: Value) -> Result<CheckedEvent, String> {
-    let event: IncomingEvent = serde_json::from_value(raw).map_err(|e| format!("malformed event: {e}"))?;
+/// Why one event of a batch was refused (the batch's other events are still stored). `Display`
+/// is English, for logs; the answer carries `message()`, in the reader's language.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum EventRefusal {
+    #[error("malformed event: {0}")]
+    Malformed(String),
+    #[error("unknown event type {0:?}")]
+    UnknownType(String),
+    #[error("{0} needs a paintingId")]
+    NeedsPainting(String),
+    #[error("{0} takes no paintingId")]
+    TakesNoPainting(String),
+    #[error("position must be between 0 and {MAX_POSITION}")]
+    Position,
+    #[error("unknown source {0:?}")]
+    UnknownSource(String),
+    #[error("metadata key {0:?} is not accepted")]
+    MetadataKey(String),
+    #[error("metadata {0} has an invalid value")]
+    MetadataValue(String),
+    #[error("a view needs metadata.dwellTimeMs")]
+    ViewWithoutDwell,
+    #[error("painting {0} does not exist")]
+    NoSuchPainting(i64),
+    #[error("the same event id twice in one batch")]
+    RepeatedId,
+}
+
+impl EventRefusal {
+    fn message(&self) -> String {
+        match self {
+            Self::Malformed(reason) => message!(activity.malformed_event, reason),
+            Self::UnknownType(kind) => message!(activity.unknown_type, kind = format!("{kind:?}")),
+            Self::NeedsPainting(kind) => message!(activity.needs_painting, kind),
+            Self::TakesNoPainting(kind) => message!(activity.takes_no_painting, kind),
+            Self::Position => message!(activity.position, max = MAX_POSITION),
+            Self::UnknownSource(source) => message!(activity.unknown_source, source = format!("{source:?}")),
+            Self::MetadataKey(key) => message!(activity.metadata_key, key = format!("{key:?}")),
+            Self::MetadataValue(key) => message!(activity.metadata_value, key),
+            Self::ViewWithoutDwell => message!(activity.view_without_dwell),
+            Self::NoSuchPainting(id) => message!(activity.no_such_painting, id),
+            Self::RepeatedId => message!(activity.repeated_id),
+        }
+    }
+}
+
+const MAX_POSITION: i32 = 1_000_000;
+
+fn check_event(raw: Value) -> Result<CheckedEvent, EventRefusal> {
+    let event: IncomingEvent = serde_json::from_value(raw).map_err(|e| EventRefusal::Malformed(e.to_string()))?;
     let kind = EventKind::parse(&event.event_type)
         .filter(|kind| kind.sent_by_browser())
-        .ok_or_else(|| format!("unknown event type {:?}", event.event_type))?;
+        .ok_or_else(|| EventRefusal::UnknownType(event.event_type.clone()))?;
     if kind.about_painting() && event.painting_id.is_none() {
-        return Err(format!("{} needs a paintingId", event.event_type));
+        return Err(EventRefusal::NeedsPainting(event.event_type));
     }
     if !kind.about_painting() && event.painting_id.is_some() {
-        return Err(format!("{} takes no paintingId", event.event_type));
+        return Err(EventRefusal::TakesNoPainting(event.event_type));
     }
-    if event.position.is_some_and(|p| !(0..=1_000_000).contains(&p)) {
-        return Err("position must be between 0 and 1000000".into());
+    if event.position.is_some_and(|p| !(0..=MAX_POSITION).contains(&p)) {
+        return Err(EventRefusal::Position);
     }
     let source = match &event.source {
         None => None,
         Some(code) => Some(
             Source::parse(code)
                 .filter(|source| source.sent_by_browser())
-                .ok_or_else(|| format!("unknown source {code:?}"))?,
+                .ok_or_else(|| EventRefusal::UnknownSource(code.clone()))?,
         ),
     };
     for (key, value) in &event.metadata {
@@ -123,14 +171,14 @@ fn check_event(raw: Value) -> Result<CheckedEvent, String> {
             "scrollDepth" => value.as_f64().is_some_and(|depth| (0.0..=1.0).contains(&depth)),
             "styleCode" => value.as_str().and_then(styles::by_code).is_some(),
             "query" => value.as_str().is_some_and(|q| q.chars().count() <= 200),
-            _ => return Err(format!("metadata key {key:?} is not accepted")),
+            _ => return Err(EventRefusal::MetadataKey(key.clone())),
         };
         if !valid {
-            return Err(format!("metadata {key} has an invalid value"));
+            return Err(EventRefusal::MetadataValue(key.clone()));
         }
     }
     if kind == EventKind::View && !event.metadata.contains_key("dwellTimeMs") {
-        return Err("a view needs metadata.dwellTimeMs".into());
+        return Err(EventRefusal::ViewWithoutDwell);
     }
     Ok(CheckedEvent {
         id: event.id,
@@ -150,7 +198,7 @@ pub async fn ingest(db: &PgPool, visitor: VisitorId, body: &[u8]) -> ServerResul
     if batch.events.is_empty() || batch.events.len() > MAX_EVENTS {
         return Err(AppError::invalid(message!(activity.batch_size, max = MAX_EVENTS)).into());
     }
-    let mut checked: Vec<Result<CheckedEvent, String>> = batch.events.into_iter().map(check_event).collect();
+    let mut checked: Vec<Result<CheckedEvent, EventRefusal>> = batch.events.into_iter().map(check_event).collect();
 
     // Painting ids must exist: unknown ones are rejected, not silently dropped.
     let wanted: Vec<i64> = checked.iter().flatten().filter_map(|e| e.painting_id).collect();
@@ -163,10 +211,10 @@ pub async fn ingest(db: &PgPool, visitor: VisitorId, body: &[u8]) -> ServerResul
     let mut ids_in_batch = HashSet::new();
     for result in checked.iter_mut() {
         if let Ok(event) = result {
-            if event.painting_id.is_some_and(|id| !known.contains(&id)) {
-                *result = Err(format!("painting {} does not exist", event.painting_id.unwrap_or_default()));
+            if let Some(id) = event.painting_id.filter(|id| !known.contains(id)) {
+                *result = Err(EventRefusal::NoSuchPainting(id));
             } else if !ids_in_batch.insert(event.id) {
-                *result = Err("the same event id twice in one batch".into());
+                *result = Err(EventRefusal::RepeatedId);
             }
         }
     }
@@ -181,7 +229,7 @@ pub async fn ingest(db: &PgPool, visitor: VisitorId, body: &[u8]) -> ServerResul
                 EventResult { index, status: EventStatus::Logged, error: None }
             }
             Ok(_) => EventResult { index, status: EventStatus::Duplicate, error: None },
-            Err(error) => EventResult { index, status: EventStatus::Rejected, error: Some(error) },
+            Err(refusal) => EventResult { index, status: EventStatus::Rejected, error: Some(refusal.message()) },
         })
         .collect();
     metrics::events_accepted(inserted.len());
@@ -334,7 +382,7 @@ mod tests {
         assert!(check_event(event(json!({}))).is_ok());
         assert!(check_event(event(json!({"type": "view", "metadata": {"dwellTimeMs": 1200}}))).is_ok());
         let reject = |extra: Value, expected: &str| {
-            let error = check_event(event(extra)).unwrap_err();
+            let error = check_event(event(extra)).unwrap_err().to_string();
             assert!(error.contains(expected), "{error}");
         };
         reject(json!({"type": "purchase"}), "unknown event type");
