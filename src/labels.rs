@@ -129,13 +129,14 @@ pub fn date_in(at: &LocalTime, locale: Locale) -> String {
     at.wall_clock().map_or_else(|| at.as_str().to_owned(), |clock| date_of(clock, locale))
 }
 
-/// "29 Nov 2026, 21:05" / "2026年11月29日 21:05".
+/// "29 Nov 2026, 21:05 (UTC+8)" / "2026年11月29日 21:05（UTC+8）": the clock is named, since a page
+/// the browser has not yet told its zone shows China time.
 pub fn date_time_in(at: &LocalTime, locale: Locale) -> String {
     at.wall_clock().map_or_else(
         || at.as_str().to_owned(),
         |clock| {
             let (date, time) = (date_of(clock, locale), format!("{:02}:{:02}", clock.hour, clock.minute));
-            td_string!(locale, time.date_time, date, time).to_string()
+            td_string!(locale, time.date_time, date, time, zone = clock.zone_label()).to_string()
         },
     )
 }
@@ -232,12 +233,22 @@ mod tests {
         assert_eq!(in_china.as_str(), "2026-11-29T21:05:42+08:00");
         assert_eq!(date_in(&in_china, Locale::zh_CN), "2026年11月29日");
         assert_eq!(date_in(&in_china, Locale::en), "29 Nov 2026");
-        assert_eq!(date_time_in(&in_china, Locale::zh_CN), "2026年11月29日 21:05");
-        assert_eq!(date_time_in(&in_china, Locale::en), "29 Nov 2026, 21:05");
+        assert_eq!(date_time_in(&in_china, Locale::zh_CN), "2026年11月29日 21:05（UTC+8）");
+        assert_eq!(date_time_in(&in_china, Locale::en), "29 Nov 2026, 21:05 (UTC+8)");
         // West of Greenwich it is still the morning of the 29th; in Kiribati already the 30th.
-        assert_eq!(date_time_in(&LocalTime::new(at, &zone("America/Los_Angeles")), Locale::en), "29 Nov 2026, 05:05");
+        assert_eq!(
+            date_time_in(&LocalTime::new(at, &zone("America/Los_Angeles")), Locale::en),
+            "29 Nov 2026, 05:05 (UTC-8)"
+        );
         assert_eq!(date_in(&LocalTime::new(at, &zone("Pacific/Kiritimati")), Locale::en), "30 Nov 2026");
         let january = time::OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap(); // 2026-01-01 00:00 UTC
-        assert_eq!(date_time_in(&LocalTime::new(january, &jiff::tz::TimeZone::UTC), Locale::en), "1 Jan 2026, 00:00");
+        assert_eq!(
+            date_time_in(&LocalTime::new(january, &jiff::tz::TimeZone::UTC), Locale::en),
+            "1 Jan 2026, 00:00 (UTC)"
+        );
+        let india = LocalTime::new(january, &zone("Asia/Kolkata"));
+        assert_eq!(date_time_in(&india, Locale::en), "1 Jan 2026, 05:30 (UTC+5:30)");
+        let newfoundland = LocalTime::new(january, &zone("America/St_Johns"));
+        assert_eq!(date_time_in(&newfoundland, Locale::en), "31 Dec 2025, 20:30 (UTC-3:30)");
     }
 }

@@ -414,6 +414,21 @@ pub struct WallClock {
     pub day: u8,
     pub hour: u8,
     pub minute: u8,
+    /// Minutes east of UTC.
+    pub offset_minutes: i16,
+}
+
+impl WallClock {
+    /// "UTC+8", "UTC+5:30", "UTC-8", "UTC": which clock the time is on.
+    pub fn zone_label(self) -> String {
+        let (sign, minutes) =
+            if self.offset_minutes < 0 { ('-', -self.offset_minutes) } else { ('+', self.offset_minutes) };
+        match (minutes / 60, minutes % 60) {
+            (0, 0) => "UTC".to_owned(),
+            (hours, 0) => format!("UTC{sign}{hours}"),
+            (hours, minutes) => format!("UTC{sign}{hours}:{minutes:02}"),
+        }
+    }
 }
 
 impl LocalTime {
@@ -433,13 +448,23 @@ impl LocalTime {
     pub fn wall_clock(&self) -> Option<WallClock> {
         let (date, time) = self.0.split_once('T')?;
         let mut date = date.splitn(3, '-').map(str::parse::<u16>);
-        let mut time = time.get(..5)?.split(':').map(str::parse::<u8>);
+        let (clock, offset) = time.split_at_checked(8)?;
+        let mut clock = clock.split(':').map(str::parse::<u8>);
+        let (sign, offset) = offset.split_at_checked(1)?;
+        let sign = match sign {
+            "+" => 1,
+            "-" => -1,
+            _ => return None,
+        };
+        let (offset_hours, offset_minutes) = offset.split_once(':')?;
+        let offset_minutes = offset_hours.parse::<i16>().ok()? * 60 + offset_minutes.parse::<i16>().ok()?;
         Some(WallClock {
             year: date.next()?.ok()?,
             month: u8::try_from(date.next()?.ok()?).ok()?,
             day: u8::try_from(date.next()?.ok()?).ok()?,
-            hour: time.next()?.ok()?,
-            minute: time.next()?.ok()?,
+            hour: clock.next()?.ok()?,
+            minute: clock.next()?.ok()?,
+            offset_minutes: sign * offset_minutes,
         })
     }
 
