@@ -49,7 +49,15 @@ impl UnknownCode {
             CodeSet::Frame => message!(code.frame),
             CodeSet::OrderStatus => message!(code.order_status),
         };
-        message!(code.unknown, set, given = format!("{:?}", self.given), choices = self.choices.join(", "))
+        let choices = self.choices.join(&message!(code.list_separator));
+        message!(code.unknown, set, given = &self.given, choices)
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<UnknownCode> for crate::error::AppError {
+    fn from(unknown: UnknownCode) -> Self {
+        Self::invalid(unknown.message())
     }
 }
 
@@ -62,6 +70,6 @@ mod tests {
         let unknown = UnknownCode { set: CodeSet::Frame, given: "silver".into(), choices: vec!["none", "black"] };
         assert_eq!(unknown.to_string(), r#"unknown frame "silver"; choose one of: none, black"#);
         // Outside a request the reader is an operator, who reads English.
-        assert_eq!(unknown.message(), r#"unknown frame "silver"; choose one of: none, black"#);
+        assert_eq!(unknown.message(), "unknown frame “silver”; choose one of: none, black");
     }
 }

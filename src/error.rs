@@ -124,14 +124,11 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
+            // The server answers in its reader's language. The browser meets this only for an
+            // answer it cannot decode: the shop's fault, not the shopper's.
+            #[cfg(feature = "ssr")]
             ServerFnErrorErr::Args(reason) | ServerFnErrorErr::Deserialization(reason) => {
-                // The server answers in its reader's language; the browser only meets this for
-                // an answer it cannot decode, which is the shop's bug, not the shopper's.
-                #[cfg(feature = "ssr")]
-                let message = crate::server::http::locale::message!(request.unreadable, reason);
-                #[cfg(not(feature = "ssr"))]
-                let message = format!("malformed request: {reason}");
-                Self::Invalid(message)
+                Self::invalid(crate::server::http::locale::message!(request.unreadable, reason))
             }
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => Self::Unavailable,
             _ => Self::Internal,

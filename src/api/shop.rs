@@ -21,7 +21,8 @@ pub async fn start_checkout(
     use crate::pricing::PrintOptions;
     use crate::server::shop::checkout;
     let (state, visitor) = visitor_context()?;
-    let options = invalid(PrintOptions::parse(&size, &material, &frame).map_err(|unknown| unknown.message()))?;
+    let options =
+        respond(PrintOptions::parse(&size, &material, &frame).map_err(|unknown| AppError::from(unknown).into()))?;
     let url = respond(checkout::start(&state, visitor, painting_id, options).await)?;
     leptos_axum::redirect(&url);
     Ok(url)
@@ -66,13 +67,8 @@ pub async fn update_shipping(
 pub async fn load_admin_orders(status: Option<String>) -> Result<AdminOrders, AppError> {
     use crate::server::shop::orders;
     let (state, _) = admin_context().await?;
-    let status = invalid(
-        status
-            .filter(|s| !s.is_empty())
-            .map(|s| s.parse())
-            .transpose()
-            .map_err(|unknown: crate::codes::UnknownCode| unknown.message()),
-    )?;
+    let status = status.filter(|s| !s.is_empty()).map(|s| s.parse());
+    let status = respond(status.transpose().map_err(|unknown| AppError::from(unknown).into()))?;
     let (orders, counts) =
         respond(orders::for_admin(&state.db, status, 200, &crate::server::http::locale::current_zone()).await)?;
     Ok(AdminOrders { orders, counts })

@@ -150,6 +150,7 @@ pub async fn api_refusals_are_json(request: axum::extract::Request, next: axum::
         StatusCode::TOO_MANY_REQUESTS => AppError::RateLimited,
         StatusCode::METHOD_NOT_ALLOWED => AppError::invalid(message!(request.method)),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::invalid(message!(request.media_type)),
+        _ if message.is_empty() => AppError::invalid(message!(request.unreadable_plain)),
         _ => AppError::invalid(message!(request.unreadable, reason = message)),
     };
     // The status stays what axum chose (405, 415...), with the shape's body.

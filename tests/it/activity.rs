@@ -102,7 +102,7 @@ async fn bad_batches_get_clear_errors(db: PgPool) {
     let (status, body) = post(&app, format!("{{\"events\": \"{}\"}}", "x".repeat(70 * 1024))).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(body["error"], "tooLarge", "{body}");
-    assert_eq!(body["message"], "请求太大", "in the reader's language: {body}");
+    assert_eq!(body["message"], "请求内容过大", "in the reader's language: {body}");
     let (status, _) =
         post(&app, json!({"visitorId": Uuid::new_v4(), "events": [event("session_start", None)]}).to_string()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "the visitor comes from the cookie, never the body");

@@ -147,12 +147,12 @@ async fn buy_pay_refund_with_the_real_client_and_signed_webhooks(db: PgPool) {
     let (status, _, body) = app.send(buy(shopper, painting, "plastic")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let refusal: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(refusal["message"], "未知的画框 \"plastic\"；可选：none, black, white, wood, gold", "{refusal}");
+    assert_eq!(refusal["message"], "未知的画框“plastic”；可选：none、black、white、wood、gold", "{refusal}");
     let mut in_english = buy(shopper, painting, "plastic");
     in_english.headers_mut().insert(header::ACCEPT_LANGUAGE, "en".parse().unwrap());
     let refusal: serde_json::Value = serde_json::from_slice(&app.send(in_english).await.2).unwrap();
     assert_eq!(
-        refusal["message"], "unknown frame \"plastic\"; choose one of: none, black, white, wood, gold",
+        refusal["message"], "unknown frame “plastic”; choose one of: none, black, white, wood, gold",
         "{refusal}"
     );
 

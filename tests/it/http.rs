@@ -225,41 +225,81 @@ async fn times_show_in_the_zone_the_browser_reports_and_china_time_otherwise(db:
 
 #[sqlx::test]
 async fn an_order_timeline_reads_in_its_readers_language(db: PgPool) {
+    use artwall::server::infra::db::BeginCancelSafe;
     use artwall::server::shop::order_notes::OrderNote;
     use artwall::server::shop::orders::{self, Actor};
     let app = with_paintings(db.clone(), 1).await;
     let painting: i64 = sqlx::query_scalar("SELECT id FROM paintings").fetch_one(&db).await.unwrap();
     let shopper = uuid::Uuid::new_v4();
     common::paid_order(&db, "order_noted", shopper, painting).await;
-    let mut tx = db.begin().await.unwrap();
+    let mut tx = db.begin_cancel_safe().await.unwrap();
     let partial = OrderNote::PartialRefund { refunded: 5_000, amount: 24_900 };
     orders::note(&mut tx, "order_noted", Actor::Stripe, &partial, false).await.unwrap();
     tx.commit().await.unwrap();
-    // A row from before notes were typed keeps its text.
-    sqlx::query("INSERT INTO order_events (order_id, from_status, to_status, actor, note) VALUES ('order_noted', 'paid', 'paid', 'stripe', 'written long ago')")
+    // Rows from before notes were typed, and one of a kind a newer version wrote mid-deploy.
+    for note in [
+        "order placed",
+        "payment completed (checkout.session.completed)",
+        "moved to processing by an admin",
+        "shipped with tracking number SF123",
+        "completed automatically 7 days after delivery",
+        "amount mismatch on payment_intent.succeeded: Stripe reports 100 usd, the order is ¥249.00; not marked paid",
+    ] {
+        sqlx::query("INSERT INTO order_events (order_id, from_status, to_status, actor, note) VALUES ('order_noted', 'paid', 'paid', 'stripe', $1)")
+            .bind(note)
+            .execute(&db)
+            .await
+            .unwrap();
+    }
+    sqlx::query("INSERT INTO order_events (order_id, from_status, to_status, actor, note, detail) VALUES ('order_noted', 'paid', 'paid', 'stripe', 'a newer note', '{\"kind\": \"from_the_future\"}')")
         .execute(&db)
         .await
         .unwrap();
-    let notes_in = |language: &str| {
-        let cookie = common::visitor_cookie(shopper);
-        get_with("/api/orders/order_noted", &[("cookie", &cookie), ("accept-language", language)])
+    // The migration that typed the notes types the old rows it recognises (it may run again).
+    sqlx::raw_sql(include_str!("../../migrations/20261202000001_order_event_details.sql")).execute(&db).await.unwrap();
+
+    let (_, admin) = common::admin_session(&db).await;
+    let shoppers = common::visitor_cookie(shopper);
+    let notes = |uri: &'static str, cookie: String, language: &'static str| {
+        let app = &app;
+        async move {
+            let (status, _, body) =
+                send(app, get_with(uri, &[("cookie", &cookie), ("accept-language", language)])).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let order: serde_json::Value = serde_json::from_str(&body).unwrap();
+            let timeline = order["timeline"].as_array().unwrap().iter();
+            timeline.filter_map(|entry| entry["note"].as_str().map(str::to_owned)).collect::<Vec<_>>()
+        }
     };
-    for (language, expected) in [
-        ("zh-CN", "部分退款：累计已退 ¥50.00，订单金额 ¥249.00"),
-        ("en", "partial refund: ¥50.00 of ¥249.00 refunded in total"),
-    ] {
-        let (status, _, body) = send(&app, notes_in(language)).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        let order: serde_json::Value = serde_json::from_str(&body).unwrap();
-        let notes: Vec<&str> =
-            order["timeline"].as_array().unwrap().iter().filter_map(|entry| entry["note"].as_str()).collect();
-        assert_eq!(notes, [expected, "written long ago"], "{language}");
-    }
+    assert_eq!(
+        notes("/api/orders/order_noted", shoppers.clone(), "zh-CN").await,
+        [
+            "部分退款：累计已退 ¥50.00，订单金额 ¥249.00",
+            "已下单",
+            "付款完成",
+            "管理员已将订单改为“印制中”",
+            "已发货，运单号 SF123",
+            "送达 7 天后自动完成"
+        ],
+        "the shopper's, in Chinese: no note meant for the staff"
+    );
+    assert_eq!(
+        notes("/api/orders/order_noted", shoppers.clone(), "en").await[..3],
+        ["partial refund: ¥50.00 of ¥249.00 refunded in total", "order placed", "payment completed"]
+    );
+    let staff = notes("/api/admin/order?id=order_noted", admin, "en").await;
+    assert_eq!(
+        staff[6..],
+        [
+            "amount mismatch on payment_intent.succeeded: Stripe reports 100 usd, the order is ¥249.00; not marked paid",
+            "a newer note"
+        ],
+        "the staff's: the old text as written, and a kind this version does not know as its English text"
+    );
     // The shopper's page says it in their language too.
-    let cookie = common::visitor_cookie(shopper);
     let (_, _, body) =
-        send(&app, get_with("/order/order_noted", &[("cookie", &cookie), ("accept-language", "zh-CN")])).await;
-    assert!(body.contains("部分退款：累计已退 ¥50.00"), "{body}");
+        send(&app, get_with("/order/order_noted", &[("cookie", &shoppers), ("accept-language", "zh-CN")])).await;
+    assert!(body.contains("部分退款：累计已退 ¥50.00") && !body.contains("amount mismatch"), "{body}");
 }
 
 #[sqlx::test]

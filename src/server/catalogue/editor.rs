@@ -11,7 +11,7 @@ use sqlx::PgPool;
 
 use crate::error::AppError;
 use crate::server::admin::audit;
-use crate::server::catalogue::{AddOutcome, Catalogue, NewPainting, PaintingMeta, RawMeta, META_COLUMNS};
+use crate::server::catalogue::{AddFailure, AddOutcome, Catalogue, NewPainting, PaintingMeta, RawMeta, META_COLUMNS};
 use crate::server::error::ServerResult;
 use crate::server::http::auth::Admin;
 use crate::server::http::locale::message;
@@ -233,6 +233,8 @@ pub async fn add_one(
             Err(AppError::InvalidField { field: "sourceUrl".into(), message: message!(catalogue.already_present, id) }
                 .into())
         }
+        // Ours, not the form's (and already logged).
+        AddOutcome::Failed(AddFailure::ProcessingCrashed | AddFailure::NotStored) => Err(AppError::Internal.into()),
         AddOutcome::Failed(failure) => {
             Err(AppError::InvalidField { field: image_field.into(), message: failure.message() }.into())
         }

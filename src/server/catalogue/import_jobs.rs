@@ -302,14 +302,14 @@ impl JobRow {
     }
 }
 
-/// A failed item as stored: why, typed (`failure`), or as English text in items failed before
-/// reasons were typed (`outcome`).
+/// A failed item as stored: why, typed (`failure`), and in English (`outcome`: all an item failed
+/// before reasons were typed has, and the fallback for a kind this version does not know).
 #[derive(sqlx::FromRow)]
 struct FailedItem {
     position: i32,
     label: Option<String>,
     painting_id: Option<i64>,
-    failure: Option<Json<AddFailure>>,
+    failure: Option<serde_json::Value>,
     outcome: Option<String>,
 }
 
@@ -321,8 +321,13 @@ impl FailedItem {
             (None, Some(id)) => message!(import.painting_label, id),
             (None, None) => format!("#{}", self.position + 1),
         };
-        let reason = match self.failure {
-            Some(Json(failure)) => failure.message(),
+        let typed = self.failure.map(serde_json::from_value::<AddFailure>);
+        let reason = match typed {
+            Some(Ok(failure)) => failure.message(),
+            Some(Err(error)) => {
+                tracing::warn!(%error, "a failure of a kind this version does not know");
+                self.outcome.unwrap_or_default()
+            }
             None => self.outcome.unwrap_or_default(),
         };
         JobFailure { position: self.position, label, reason }
@@ -491,14 +496,18 @@ impl Runner {
             let mut tx = db.begin_cancel_safe().await?;
             for (position, outcome) in outcomes {
                 let (status, note, failure, painting) = match outcome {
-                    AddOutcome::Added { id } => ("done", Some("added"), None, Some(id)),
+                    AddOutcome::Added { id } => ("done", Some("added".to_owned()), None, Some(id)),
                     AddOutcome::AlreadyPresent { id } => (
                         "done",
-                        Some(if kind == "reembed" { "re-embedded" } else { "already in the catalogue" }),
+                        Some(if kind == "reembed" { "re-embedded" } else { "already in the catalogue" }.to_owned()),
                         None,
                         Some(id),
                     ),
-                    AddOutcome::Failed(failure) => ("failed", None, Some(Json(failure)), None),
+                    // The English reason too: what an older version (mid-deploy) shows, and the
+                    // fallback for a kind this version does not know.
+                    AddOutcome::Failed(failure) => {
+                        ("failed", Some(failure.to_string().chars().take(1000).collect()), Some(Json(failure)), None)
+                    }
                 };
                 sqlx::query(
                     "UPDATE batch_job_items SET status = $3, outcome = $4, failure = $5, painting_id = $6, attempts = attempts + 1, updated_at = now()

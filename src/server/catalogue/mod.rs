@@ -83,6 +83,7 @@ pub struct MetaError {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MetaProblem {
     Required,
     TooLong {
@@ -258,9 +259,9 @@ pub enum AddFailure {
     /// A job's stored item that no longer reads as an import item.
     #[error("the stored item is unreadable")]
     UnreadableItem,
-    #[error("image processing crashed (logged)")]
+    #[error("the image could not be processed (logged)")]
     ProcessingCrashed,
-    #[error("could not store the painting (logged)")]
+    #[error("the painting could not be stored (logged)")]
     NotStored,
     #[error("the painting no longer exists")]
     PaintingGone,
@@ -716,6 +717,44 @@ mod tests {
         }
         // Outside a request the reader is an operator: English, as the CLI prints it.
         assert_eq!(AddFailure::Fetch { error: FetchError::Status(404) }.message(), "the server answered HTTP 404");
+    }
+
+    #[test]
+    fn a_stored_failure_keeps_its_shape() {
+        // Jobs store these: a rename here would leave stored reasons unreadable (shown in English).
+        let stored = |failure: AddFailure| serde_json::to_value(failure).unwrap();
+        let year = MetaError::new("year", MetaProblem::YearOutOfRange(5000));
+        assert_eq!(
+            stored(AddFailure::Meta { error: year }),
+            serde_json::json!({ "kind": "meta", "error": { "field": "year", "problem": { "year_out_of_range": 5000 } } })
+        );
+        assert_eq!(
+            stored(AddFailure::Fetch { error: FetchError::Status(404) }),
+            serde_json::json!({ "kind": "fetch", "error": { "status": 404 } })
+        );
+        assert_eq!(
+            stored(AddFailure::Image { rejected: ImageRejected::NotAnImage }),
+            serde_json::json!({ "kind": "image", "rejected": "not_an_image" })
+        );
+        assert_eq!(stored(AddFailure::NotStored), serde_json::json!({ "kind": "not_stored" }));
+    }
+
+    #[test]
+    fn a_failure_says_the_same_in_logs_as_to_an_english_reader() {
+        let own = [
+            AddFailure::NoImageUrl,
+            AddFailure::UnreadableItem,
+            AddFailure::ProcessingCrashed,
+            AddFailure::NotStored,
+            AddFailure::PaintingGone,
+            AddFailure::NotInOurStorage,
+            AddFailure::StoredImageUnreadable,
+            AddFailure::SizesNotStored,
+        ];
+        // Outside a request `message` is English.
+        for failure in own {
+            assert_eq!(failure.to_string(), failure.message());
+        }
     }
 
     fn raw(title: &str, artist: &str) -> RawMeta {

@@ -101,7 +101,7 @@ pub struct IngestResponse {
 enum EventRefusal {
     #[error("malformed event: {0}")]
     Malformed(String),
-    #[error("unknown event type {0:?}")]
+    #[error("unknown event type “{0}”")]
     UnknownType(String),
     #[error("{0} needs a paintingId")]
     NeedsPainting(String),
@@ -109,9 +109,9 @@ enum EventRefusal {
     TakesNoPainting(String),
     #[error("position must be between 0 and {MAX_POSITION}")]
     Position,
-    #[error("unknown source {0:?}")]
+    #[error("unknown source “{0}”")]
     UnknownSource(String),
-    #[error("metadata key {0:?} is not accepted")]
+    #[error("metadata key “{0}” is not accepted")]
     MetadataKey(String),
     #[error("metadata {0} has an invalid value")]
     MetadataValue(String),
@@ -127,12 +127,12 @@ impl EventRefusal {
     fn message(&self) -> String {
         match self {
             Self::Malformed(reason) => message!(activity.malformed_event, reason),
-            Self::UnknownType(kind) => message!(activity.unknown_type, kind = format!("{kind:?}")),
+            Self::UnknownType(kind) => message!(activity.unknown_type, kind),
             Self::NeedsPainting(kind) => message!(activity.needs_painting, kind),
             Self::TakesNoPainting(kind) => message!(activity.takes_no_painting, kind),
             Self::Position => message!(activity.position, max = MAX_POSITION),
-            Self::UnknownSource(source) => message!(activity.unknown_source, source = format!("{source:?}")),
-            Self::MetadataKey(key) => message!(activity.metadata_key, key = format!("{key:?}")),
+            Self::UnknownSource(source) => message!(activity.unknown_source, source),
+            Self::MetadataKey(key) => message!(activity.metadata_key, key),
             Self::MetadataValue(key) => message!(activity.metadata_value, key),
             Self::ViewWithoutDwell => message!(activity.view_without_dwell),
             Self::NoSuchPainting(id) => message!(activity.no_such_painting, id),
@@ -397,5 +397,26 @@ mod tests {
         reject(json!({"visitorId": Uuid::new_v4()}), "unknown field");
         reject(json!({"type": "session_start"}), "takes no paintingId");
         reject(json!({"paintingId": null}), "needs a paintingId");
+    }
+
+    #[test]
+    fn a_refusal_says_the_same_in_logs_as_to_an_english_reader() {
+        let refusals = [
+            EventRefusal::Malformed("expected a string".into()),
+            EventRefusal::UnknownType("teleport".into()),
+            EventRefusal::NeedsPainting("click".into()),
+            EventRefusal::TakesNoPainting("session_start".into()),
+            EventRefusal::Position,
+            EventRefusal::UnknownSource("email".into()),
+            EventRefusal::MetadataKey("cookie".into()),
+            EventRefusal::MetadataValue("dwellTimeMs".into()),
+            EventRefusal::ViewWithoutDwell,
+            EventRefusal::NoSuchPainting(7),
+            EventRefusal::RepeatedId,
+        ];
+        // Outside a request `message` is English.
+        for refusal in refusals {
+            assert_eq!(refusal.to_string(), refusal.message());
+        }
     }
 }

@@ -18,6 +18,7 @@ use crate::server::http::locale::message;
 pub const MAX_REDIRECTS: usize = 3;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum FetchError {
     #[error("not a valid URL")]
     BadUrl,

@@ -5,7 +5,6 @@
 use serde_json::json;
 use sqlx::Row;
 
-use crate::codes::UnknownCode;
 use crate::error::AppError;
 use crate::labels::status_label;
 use crate::order_status::OrderStatus;
@@ -27,7 +26,7 @@ pub async fn advance(
     tracking: Option<&str>,
 ) -> ServerResult<()> {
     let order_id = order_id.as_str();
-    let to: OrderStatus = to.parse().map_err(|unknown: UnknownCode| AppError::invalid(unknown.message()))?;
+    let to: OrderStatus = to.parse().map_err(AppError::from)?;
     let tracking = tracking.map(str::trim).filter(|t| !t.is_empty());
     if to == OrderStatus::Shipped {
         match tracking {

@@ -1,6 +1,7 @@
 //! What a row of an order's timeline records, kept typed in `order_events.detail` so that the
 //! shopper and the admin each read it in their own language, and the webhook's answer to Stripe
-//! and the logs in English.
+//! and the logs in English. Notes meant for the shop's staff (a payment or refund that does not fit
+//! the order) are not shown to the shopper.
 
 use serde::{Deserialize, Serialize};
 
@@ -9,7 +10,8 @@ use crate::labels::status_label;
 use crate::order_status::OrderStatus;
 use crate::pricing::format_cny;
 
-/// Amounts are in cents; `via` is the Stripe event that told us.
+/// Amounts are in cents; `via` (the Stripe event that told us) and `payment_status` (Stripe's code)
+/// are kept for the record, not shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum OrderNote {
@@ -77,18 +79,15 @@ impl OrderNote {
         match self {
             Self::Placed => td_string!(locale, timeline.placed).to_string(),
             Self::AddressChanged => td_string!(locale, timeline.address_changed).to_string(),
-            Self::Paid { via } => td_string!(locale, timeline.paid, via).to_string(),
-            Self::PaidLate { via, was } => {
-                td_string!(locale, timeline.paid_late, via, status = status_label(*was, locale)).to_string()
+            Self::Paid { .. } => td_string!(locale, timeline.paid).to_string(),
+            Self::PaidLate { was, .. } => {
+                td_string!(locale, timeline.paid_late, status = status_label(*was, locale)).to_string()
             }
-            Self::AmountMismatch { via, reported, currency, expected } => {
+            Self::AmountMismatch { reported, currency, expected, .. } => {
                 let reported = reported_amount(*reported, currency.as_deref(), locale);
-                td_string!(locale, timeline.amount_mismatch, via, reported, expected = format_cny(*expected))
-                    .to_string()
+                td_string!(locale, timeline.amount_mismatch, reported, expected = format_cny(*expected)).to_string()
             }
-            Self::AwaitingPayment { via, payment_status } => {
-                td_string!(locale, timeline.awaiting_payment, via, payment_status).to_string()
-            }
+            Self::AwaitingPayment { .. } => td_string!(locale, timeline.awaiting_payment).to_string(),
             Self::DelayedPaymentFailed => td_string!(locale, timeline.delayed_payment_failed).to_string(),
             Self::SessionExpired => td_string!(locale, timeline.session_expired).to_string(),
             Self::NotPaidInTime => td_string!(locale, timeline.not_paid_in_time).to_string(),
@@ -130,7 +129,17 @@ impl OrderNote {
         }
     }
 
-    /// For the webhook's answer and the logs.
+    /// What the shopper reads: a late payment is simply a payment to them, and notes for the staff
+    /// are none of theirs.
+    pub fn for_shopper(&self, locale: Locale) -> Option<String> {
+        match self {
+            Self::AmountMismatch { .. } | Self::RefundDoesNotFit { .. } | Self::RefundWhileUnpaid { .. } => None,
+            Self::PaidLate { via, .. } => Some(Self::Paid { via: via.clone() }.text(locale)),
+            other => Some(other.text(locale)),
+        }
+    }
+
+    /// For the webhook's answer, the logs and the `note` column (what older versions show).
     pub fn in_english(&self) -> String {
         self.text(Locale::en)
     }
@@ -161,19 +170,20 @@ mod tests {
         };
         assert_eq!(
             mismatch.in_english(),
-            "amount mismatch on payment_intent.succeeded: Stripe reports 100 minor units of USD, the order is ¥1249.00; not marked paid"
+            "amount mismatch: Stripe reports 100 USD in minor units, the order is ¥1249.00; not marked paid"
         );
-        let chinese = mismatch.text(Locale::zh_CN);
-        assert!(
-            chinese.contains("金额不符")
-                && chinese.contains("100")
-                && chinese.contains("USD")
-                && chinese.contains("¥1249.00"),
-            "{chinese}"
+        assert_eq!(
+            mismatch.text(Locale::zh_CN),
+            "金额不符：Stripe 报告 100（USD，按最小货币单位计），订单金额为 ¥1249.00；未标记为已付款"
         );
+        assert_eq!(mismatch.for_shopper(Locale::zh_CN), None, "for the staff only");
         let late = OrderNote::PaidLate { via: "checkout.session.completed".into(), was: OrderStatus::Expired };
-        assert!(late.text(Locale::zh_CN).contains("“已过期”"), "{}", late.text(Locale::zh_CN));
-        assert!(late.in_english().contains("“Expired”"), "{}", late.in_english());
+        assert_eq!(late.text(Locale::zh_CN), "订单状态为“已过期”时才收到付款：款项已收取，请发货或退款");
+        assert_eq!(
+            late.in_english(),
+            "payment completed after the order was “Expired”: money was taken; fulfil or refund"
+        );
+        assert_eq!(late.for_shopper(Locale::zh_CN).as_deref(), Some("付款完成"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use sqlx::{FromRow, PgConnection, PgPool, Row};
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::i18n::Locale;
 use crate::order_status::OrderStatus;
 use crate::pricing::{PrintOptions, CURRENCY};
 use crate::server::discovery::paintings::{CardRow, CARD_COLUMNS};
@@ -127,12 +128,15 @@ pub async fn timeline(
         Actor::Admin(id) => Some(id),
         _ => None,
     };
-    sqlx::query("INSERT INTO order_events (order_id, from_status, to_status, actor, actor_id, detail) VALUES ($1, $2, $3, $4, $5, $6)")
+    // The English text too: what an older version (mid-deploy) shows, and the fallback for a kind
+    // this version does not know.
+    sqlx::query("INSERT INTO order_events (order_id, from_status, to_status, actor, actor_id, note, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)")
         .bind(order_id)
         .bind(from.map(OrderStatus::code))
         .bind(to.code())
         .bind(actor.kind())
         .bind(actor_id)
+        .bind(note.map(OrderNote::in_english))
         .bind(note.map(Json))
         .execute(&mut *tx)
         .await?;
@@ -431,7 +435,13 @@ fn order_from_row(row: &PgRow, zone: &TimeZone) -> OrderView {
     }
 }
 
-async fn load_timeline(db: &PgPool, order_id: &str, zone: &TimeZone) -> ServerResult<Vec<TimelineEntry>> {
+/// The timeline as the shopper (`for_shopper`) or the shop's staff read it.
+async fn load_timeline(
+    db: &PgPool,
+    order_id: &str,
+    zone: &TimeZone,
+    for_shopper: bool,
+) -> ServerResult<Vec<TimelineEntry>> {
     let rows = sqlx::query(
         "SELECT from_status, to_status, actor, actor_id, note, detail, created_at
          FROM order_events WHERE order_id = $1 ORDER BY id",
@@ -439,6 +449,7 @@ async fn load_timeline(db: &PgPool, order_id: &str, zone: &TimeZone) -> ServerRe
     .bind(order_id)
     .fetch_all(db)
     .await?;
+    let locale = reader_locale();
     Ok(rows
         .iter()
         .map(|row| TimelineEntry {
@@ -446,22 +457,24 @@ async fn load_timeline(db: &PgPool, order_id: &str, zone: &TimeZone) -> ServerRe
             to: row.get::<String, _>("to_status").parse().expect("written by transition"),
             actor: row.get("actor"),
             actor_id: row.get("actor_id"),
-            note: written_note(row),
+            note: written_note(row, locale, for_shopper),
             at: LocalTime::new(row.get("created_at"), zone),
         })
         .collect())
 }
 
 /// A timeline row's note in the reader's language. Rows from before notes were typed keep their
-/// English text; a kind this version does not know (written by a newer instance mid-deploy) shows
-/// no note rather than failing the page.
-fn written_note(row: &PgRow) -> Option<String> {
+/// English text, shown to the staff only (it may be meant for them). A kind this version does not
+/// know (written by a newer instance mid-deploy) falls back to that English text too.
+fn written_note(row: &PgRow, locale: Locale, for_shopper: bool) -> Option<String> {
     match row.try_get::<Option<Json<OrderNote>>, _>("detail") {
-        Ok(Some(Json(note))) => Some(note.text(reader_locale())),
+        Ok(Some(Json(note))) if for_shopper => note.for_shopper(locale),
+        Ok(Some(Json(note))) => Some(note.text(locale)),
+        Ok(None) | Err(_) if for_shopper => None,
         Ok(None) => row.get("note"),
         Err(error) => {
-            tracing::warn!(%error, "a timeline note of an unknown kind");
-            None
+            tracing::warn!(%error, "a timeline note of a kind this version does not know");
+            row.get("note")
         }
     }
 }
@@ -485,7 +498,7 @@ pub async fn view(
     .await?
     .ok_or(AppError::NotFound)?;
     let mut order = order_from_row(&row, zone);
-    order.timeline = load_timeline(db, order_id, zone).await?;
+    order.timeline = load_timeline(db, order_id, zone, owner.is_some()).await?;
     Ok(order)
 }
 
