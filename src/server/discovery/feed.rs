@@ -407,13 +407,12 @@ async fn rescored(
          FROM (SELECT unnest($5::bigint[]) AS id UNION SELECT unnest($6::bigint[])) pool
          JOIN paintings p ON p.id = pool.id AND {UNSEEN}
          LEFT JOIN LATERAL (
-             SELECT sum(l.weight * exp(-(p.embedding <=> l.embedding) / {reach}))::float8 AS likeness
-             FROM liked l WHERE l.id <> p.id
+             SELECT sum(t.term)::float8 AS likeness,
+                    (array_agg(t.id ORDER BY t.term DESC, t.id) FILTER (WHERE t.weight > 0))[1] AS because_id
+             FROM (SELECT l.id, l.weight, l.weight * exp(-(p.embedding <=> l.embedding) / {reach}) AS term
+                   FROM liked l WHERE l.id <> p.id) t
          ) k ON true
-         LEFT JOIN LATERAL (
-             SELECT l.* FROM liked l WHERE l.id <> p.id AND l.weight > 0
-             ORDER BY l.weight * exp(-(p.embedding <=> l.embedding) / {reach}) DESC, l.id LIMIT 1
-         ) b ON true
+         LEFT JOIN liked b ON b.id = k.because_id
          LEFT JOIN painting_reactions r ON r.painting_id = p.id"
     ))
     .bind(visitor.0)
