@@ -116,31 +116,31 @@ pub async fn run(
         let page_sql = feed::candidate_page_sql();
         let (mut over_http, mut in_process, mut plain, mut raw) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut short = 0;
-        for (way, visitor, timings) in [
-            (Way::Http, twin, &mut over_http),
-            (Way::InProcess(settings), *visitor, &mut in_process),
-            (
-                Way::InProcess(FeedSettings { liked_weight: 0.0, popularity_weight: 0.0, ..settings }),
-                plain_twin,
-                &mut plain,
-            ),
-        ] {
-            let mut cursor = Some(seen.to_string());
-            for _ in 0..requests {
+        let ways = [
+            (Way::Http, twin),
+            (Way::InProcess(settings), *visitor),
+            (Way::InProcess(FeedSettings { liked_weight: 0.0, popularity_weight: 0.0, ..settings }), plain_twin),
+        ];
+        let mut cursors = [Some(seen.to_string()), Some(seen.to_string()), Some(seen.to_string())];
+        // The ways take turns page by page, so the machine's drift over the run falls on all alike.
+        for _ in 0..requests {
+            for ((way, visitor), (cursor, timings)) in
+                ways.iter().zip(cursors.iter_mut().zip([&mut over_http, &mut in_process, &mut plain]))
+            {
                 let started = Instant::now();
                 let page = match way {
-                    Way::Http => server.feed_page(visitor, cursor.as_deref()).await?,
+                    Way::Http => server.feed_page(*visitor, cursor.as_deref()).await?,
                     Way::InProcess(settings) => {
-                        feed::next_page(&db, &state.landmarks, settings, visitor, cursor.as_deref(), Some(10)).await?
+                        feed::next_page(&db, &state.landmarks, *settings, *visitor, cursor.as_deref(), Some(10)).await?
                     }
                 };
                 timings.push(started.elapsed());
                 if page.items.len() < 10 && page.has_more {
                     short += 1;
                 }
-                cursor = page.next_cursor;
+                *cursor = page.next_cursor;
                 // Side by side: the same statement the next page will run, on the state it will see.
-                raw.push(run_raw(&db, visitor, taste, &page_sql, 9, false).await?.0);
+                raw.push(run_raw(&db, *visitor, taste, &page_sql, 9, false).await?.0);
             }
         }
         println!(
