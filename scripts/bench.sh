@@ -63,7 +63,7 @@ echo "cold start to /readyz: $(echo "($end - $start) * 1000" | bc | cut -d. -f1)
 
 echo "== feed latency: 100k synthetic paintings (clustered), visitor has seen 0 / 1k / 10k"
 createdb -h 127.0.0.1 -p "$PG_PORT" -U postgres artwall_bench 2>/dev/null || true
-DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/artwall_bench" "$bench" feed --paintings 100000 --requests 100 2>/dev/null
+DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/artwall_bench" "$bench" feed --paintings 100000 --requests 300 2>/dev/null
 
 echo "== admin dashboard: 100k paintings, 1M activity events, every figure"
 DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/artwall_bench" "$bench" dashboard --paintings 100000 --activities 1000000 2>/dev/null

@@ -108,8 +108,8 @@ pub async fn run(
             tolerant_recall += measured.tolerant_recall / RECALL_VISITORS as f64;
         }
 
-        // Each way serves its own twin (same taste, same seen paintings), so both meet the same
-        // pages, deep scans included.
+        // Each way serves its own twin (same taste, same seen paintings, as many liked paintings,
+        // each twin its own), so all three meet pages alike, deep scans included.
         let (visitor, taste) = &visitors[0];
         let (twin, _) = visitor_who_has_seen(&db, taste.clone(), seen).await?;
         let (plain_twin, _) = visitor_who_has_seen(&db, taste.clone(), seen).await?;

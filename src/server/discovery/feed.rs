@@ -77,9 +77,10 @@ impl FeedSettings {
 /// Interactions after which everyone's reactions count half as much as at first.
 const POPULARITY_HALF_LIFE: f64 = 10.0;
 /// Personalised pages are re-scored from this many times as many of the taste's nearest
-/// candidates, and the unseen paintings nearest each recently liked one (this many each). Against
-/// 3 and 16, these learn as well within `artwall-bench quality`'s intervals and make re-scoring
-/// (likeness to every liked painting, for each) about a third cheaper.
+/// candidates as they have personalised slots, and the unseen paintings nearest each of the
+/// `LIKED_KEPT` liked ones that weigh most (this many each). Against 3 and 16, these learn as
+/// well within `artwall-bench quality`'s intervals and make re-scoring (likeness to every liked
+/// painting, for each) about a third cheaper.
 const RESCORED_PER_SLOT: i64 = 2;
 const LIKED_NEIGHBOURS: i64 = 8;
 /// The utility per unit of cosine of a taste that carries no scale of its own (the starting
