@@ -314,12 +314,10 @@ impl Reaction {
         if shown.level == HIDDEN && previous.is_some() {
             return previous;
         }
-        let raised = |level: u8, weight: f64| {
-            Some(Self {
-                level: shown.level.max(level),
-                weight: if level > shown.level { weight } else { shown.weight.max(weight) },
-            })
-        };
+        // Only a purchase weighs more than 1, and it is at the top level, so the strongest
+        // weight so far is also the right one for a new level.
+        let raised =
+            |level: u8, weight: f64| Some(Self { level: shown.level.max(level), weight: shown.weight.max(weight) });
         match kind {
             EventKind::Hide => Some(Self { level: HIDDEN, weight: 1.0 }),
             EventKind::Purchase => raised(SAVED, 2.0),
@@ -501,6 +499,8 @@ mod tests {
         let bought = Reaction::after(None, EventKind::Purchase, None);
         assert_eq!(bought, Some(Reaction { level: SAVED, weight: 2.0 }));
         assert_eq!(Reaction::after(bought, EventKind::Unsave, None), bought, "unsaving does not undo a purchase");
+        assert_eq!(Reaction::after(bought, EventKind::Save, None), bought, "a save after a purchase keeps its weight");
+        assert_eq!(Reaction::after(saved, EventKind::Purchase, None), bought, "a purchase after a save weighs as one");
         let hidden = Reaction::after(saved, EventKind::Hide, None);
         assert_eq!(Reaction::after(hidden, EventKind::Save, None), hidden, "a hidden painting stays hidden");
         assert_eq!(Reaction::after(None, EventKind::SessionStart, None), None, "not a reaction to a painting");
