@@ -484,6 +484,13 @@ mod tests {
     }
 
     #[test]
+    fn likeness_is_one_at_the_painting_itself_and_falls_by_e_each_reach() {
+        assert_eq!(likeness(0.0), 1.0);
+        assert!((likeness(LIKENESS_REACH) - (-1.0f64).exp()).abs() < 1e-12);
+        assert!((likeness(2.0 * LIKENESS_REACH) - (-2.0f64).exp()).abs() < 1e-12);
+    }
+
+    #[test]
     fn reactions_keep_the_strongest_signal_and_hides_are_final() {
         let mut reaction = None;
         for (kind, dwell) in
