@@ -484,6 +484,170 @@ mod tests {
     }
 
     #[test]
+    fn a_basis_of_two_paintings_is_the_line_through_them() {
+        let pair = catalogue(2, 9);
+        assert_eq!(Basis::fit(&pair[..1]), Basis::empty(), "one painting has no spread");
+        let basis = Basis::fit(&pair);
+        assert_eq!(basis.dimensions(), 1);
+        let gap: Vec<f32> = pair[0].iter().zip(&pair[1]).map(|(a, b)| a - b).collect();
+        for (d, m) in basis.mean.iter().enumerate() {
+            assert!((m - (pair[0][d] + pair[1][d]) / 2.0).abs() < 1e-6, "the mean is the midpoint");
+        }
+        let length = gap.iter().map(|g| g * g).sum::<f32>().sqrt();
+        assert!(cosine(&basis.components[0], &gap).abs() > 0.9999 * length, "along the gap");
+        // Two points each half the gap from their mean: a sample variance of gap² / 2.
+        assert!((basis.scales[0] - length / 2f32.sqrt()).abs() < 1e-4 * length, "scale {}", basis.scales[0]);
+    }
+
+    /// Coordinates, prior and direction on one catalogue and its basis.
+    fn catalogue_and_basis() -> (Vec<Vec<f32>>, Basis) {
+        let paintings = catalogue(300, 8);
+        let basis = Basis::fit(&paintings);
+        (paintings, basis)
+    }
+
+    /// The sample variance of `values`.
+    fn variance(values: impl ExactSizeIterator<Item = f64> + Clone) -> f64 {
+        let n = values.len() as f64;
+        let mean = values.clone().sum::<f64>() / n;
+        values.map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    }
+
+    #[test]
+    fn coordinates_share_out_the_catalogue_spread_and_the_prior_spreads_it_by_prior_spread() {
+        let (paintings, basis) = catalogue_and_basis();
+        let rows: Vec<&[f32]> = paintings.iter().map(Vec::as_slice).collect();
+        let coordinates = basis.coordinates(&rows);
+        // In units of the catalogue's total spread within the basis, the variances add up to 1.
+        let total: f64 = coordinates.column_iter().map(|c| variance(c.iter().copied())).sum();
+        assert!((total - 1.0).abs() < 0.01, "total variance {total}");
+        // The prior's utilities vary over the catalogue by PRIOR_SPREAD, and rank paintings as
+        // their likeness to the starting taste does.
+        let prior = &paintings[5];
+        let utilities = &coordinates * basis.prior_weights(prior);
+        let spread = variance(utilities.iter().copied()).sqrt();
+        assert!((spread - PRIOR_SPREAD).abs() < 0.02 * PRIOR_SPREAD, "spread {spread}");
+        let best = (0..paintings.len()).max_by(|a, b| utilities[*a].total_cmp(&utilities[*b])).unwrap();
+        assert_eq!(best, 5, "the starting taste's own painting comes first");
+    }
+
+    #[test]
+    fn the_direction_ranks_paintings_as_the_weights_do_at_the_strength_it_gives() {
+        let (paintings, basis) = catalogue_and_basis();
+        let rows: Vec<&[f32]> = paintings.iter().map(Vec::as_slice).collect();
+        let coordinates = basis.coordinates(&rows);
+        let weights = DVector::from_fn(basis.dimensions(), |k, _| ((k * 7 % 11) as f64 - 5.0) / 5.0);
+        let utilities = &coordinates * &weights;
+        let (taste, strength) = basis.direction(&weights);
+        assert!((cosine(&taste, &taste) - 1.0).abs() < 1e-5, "a unit direction");
+        // Utility differences are the strength times cosine differences.
+        for (a, b) in [(0, 1), (2, 3), (10, 200)] {
+            let by_weights = utilities[a] - utilities[b];
+            let by_direction = strength * f64::from(cosine(&taste, &paintings[a]) - cosine(&taste, &paintings[b]));
+            assert!((by_weights - by_direction).abs() < 1e-4 * (1.0 + by_weights.abs()), "{by_weights} vs {by_direction}");
+        }
+    }
+
+    /// The log posterior `fit` says it maximises, written out afresh: the all-threshold ordinal
+    /// logistic likelihood of the weighted reactions and the three Gaussian priors. `features`
+    /// holds each observation's coordinates, then its likeness to each liked painting.
+    fn log_posterior(
+        centre: &DVector<f64>,
+        observations: &[(Vec<f64>, Reaction)],
+        (weights, likenesses, bias): (&[f64], &[f64], f64),
+    ) -> f64 {
+        let log_sigmoid = |x: f64| -(-x).exp().ln_1p();
+        let parameters = weights.iter().chain(likenesses);
+        let mut total = 0.0;
+        for (features, reaction) in observations {
+            let utility = bias + features.iter().zip(parameters.clone()).map(|(f, p)| f * p).sum::<f64>();
+            for (t, threshold) in THRESHOLDS.iter().enumerate() {
+                let above = usize::from(reaction.level) > t;
+                total += reaction.weight * log_sigmoid(if above { utility - threshold } else { threshold - utility });
+            }
+        }
+        let prior_offsets: f64 = weights.iter().zip(centre.iter()).map(|(w, c)| (w - c).powi(2)).sum();
+        let likeness_squares: f64 = likenesses.iter().map(|a| a * a).sum();
+        total - 0.5 * PRIOR_PRECISION * prior_offsets - 0.5 * LIKENESS_PRECISION * likeness_squares
+            - 0.5 * BIAS_PRECISION * bias * bias
+    }
+
+    /// The maximum of a concave `f` over [-20, 20], by golden-section search.
+    fn concave_max(f: impl Fn(f64) -> f64) -> f64 {
+        let ratio = (5f64.sqrt() - 1.0) / 2.0;
+        let (mut low, mut high) = (-20.0, 20.0);
+        while high - low > 1e-9 {
+            let (left, right) = (high - ratio * (high - low), low + ratio * (high - low));
+            if f(left) < f(right) {
+                low = left;
+            } else {
+                high = right;
+            }
+        }
+        f((low + high) / 2.0)
+    }
+
+    #[test]
+    fn the_fit_is_the_maximum_of_the_posterior_it_describes() {
+        let (paintings, basis) = catalogue_and_basis();
+        let prior = &paintings[0];
+        let reaction = |level, weight| Reaction { level, weight };
+        let observations: Vec<(&[f32], Reaction)> = paintings[1..25]
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let reaction = match i % 6 {
+                    0 => reaction(HIDDEN, 1.0),
+                    1 | 2 => reaction(PASSED_OVER, 1.0),
+                    3 => reaction(VIEWED, 1.0),
+                    4 => reaction(SAVED, 1.0),
+                    _ => reaction(SAVED, 2.0),
+                };
+                (p.as_slice(), reaction)
+            })
+            .collect();
+        let liked: Vec<&[f32]> = observations.iter().filter(|(_, r)| r.level >= VIEWED).map(|(p, _)| *p).take(5).collect();
+        let model = fit(&basis, Some(prior), &observations, &liked).unwrap();
+        assert_eq!(model.likeness.len(), liked.len());
+        // The weights behind the model: its direction's coordinates, at its strength.
+        let unit = f64::from(basis.unit());
+        let strength = model.strength.unwrap();
+        let weights: Vec<f64> =
+            basis.components.iter().map(|c| f64::from(cosine(c, &model.taste)) * strength * unit).collect();
+        let centre = basis.prior_weights(prior);
+        // Each observation's coordinates (in units of the catalogue's spread) and likenesses.
+        let features: Vec<(Vec<f64>, Reaction)> = observations
+            .iter()
+            .map(|(painting, reaction)| {
+                let centred: Vec<f32> = painting.iter().zip(&basis.mean).map(|(x, m)| x - m).collect();
+                let coordinates = basis.components.iter().map(|c| f64::from(cosine(c, &centred)) / unit);
+                let likenesses = liked.iter().map(|c| likeness(1.0 - f64::from(cosine(painting, c))));
+                (coordinates.chain(likenesses).collect(), *reaction)
+            })
+            .collect();
+        // The posterior with the bias (which the model does not keep) at its best.
+        let profile = |weights: &[f64], likenesses: &[f64]| {
+            concave_max(|bias| log_posterior(&centre, &features, (weights, likenesses, bias)))
+        };
+        // Its slope along every weight, by central differences, is flat at the fit.
+        let step = 1e-4;
+        let parameters = [weights.as_slice(), model.likeness.as_slice()].concat();
+        for j in 0..parameters.len() {
+            let at = |delta: f64| {
+                let mut moved = parameters.clone();
+                moved[j] += delta;
+                let (w, a) = moved.split_at(weights.len());
+                profile(w, a)
+            };
+            let slope = (at(step) - at(-step)) / (2.0 * step);
+            assert!(slope.abs() < 1e-4, "parameter {j} of {}: slope {slope}", parameters.len());
+        }
+        // And it is not flat anywhere else: the prior's own weights are not the fit.
+        let (w, a) = (centre.as_slice(), vec![0.0; liked.len()]);
+        assert!(profile(w, &a) < profile(&weights, &model.likeness) - 0.1, "the reactions moved the fit");
+    }
+
+    #[test]
     fn likeness_is_one_at_the_painting_itself_and_falls_by_e_each_reach() {
         assert_eq!(likeness(0.0), 1.0);
         assert!((likeness(LIKENESS_REACH) - (-1.0f64).exp()).abs() < 1e-12);
@@ -525,6 +689,10 @@ mod tests {
         let passed: Vec<(&[f32], Reaction)> =
             paintings[1..5].iter().map(|p| (p.as_slice(), Reaction { level: PASSED_OVER, weight: 1.0 })).collect();
         assert_eq!(fit(&basis, None, &passed, &[]), None, "no prior and nothing liked");
+        let viewed = [(paintings[1].as_slice(), Reaction { level: VIEWED, weight: 1.0 })];
+        assert!(fit(&basis, None, &viewed, &[]).is_some(), "no prior: a view is something to go on");
+        let unfitted = fit(&Basis::empty(), Some(prior), &viewed, &[]).unwrap();
+        assert_eq!((unfitted.taste, unfitted.strength), (l2_normalised(prior), None), "no basis: the prior as it is");
     }
 
     #[test]
