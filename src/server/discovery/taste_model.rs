@@ -88,9 +88,9 @@ impl Basis {
             mean.iter_mut().zip(e).for_each(|(m, x)| *m += f64::from(*x) / n as f64);
         }
         let centred = DMatrix::from_fn(n, EMBEDDING_DIM, |i, j| f64::from(embeddings[i][j]) - mean[j]);
-        let wanted = BASIS_DIMENSIONS.min(n - 1);
-        // Centred, the sample has rank n - 1 at most: a wider probe would be rank-deficient.
-        let width = (wanted + 10).min(n - 1).min(EMBEDDING_DIM);
+        // Centred, the sample has rank n - 1 at most: a wider probe would be rank-deficient (and
+        // a sample of n paintings has at most n - 1 components).
+        let width = (BASIS_DIMENSIONS + 10).min(n - 1).min(EMBEDDING_DIM);
         let mut rng = StdRng::seed_from_u64(BASIS_SEED);
         let probe = DMatrix::from_fn(EMBEDDING_DIM, width, |_, _| rng.sample::<f64, _>(StandardNormal));
         let transposed = centred.transpose();
@@ -105,7 +105,7 @@ impl Basis {
         order.sort_by(|a, b| eigen.eigenvalues[*b].total_cmp(&eigen.eigenvalues[*a]));
         let (components, scales) = order
             .into_iter()
-            .take(wanted)
+            .take(BASIS_DIMENSIONS)
             .filter(|&k| eigen.eigenvalues[k] > 1e-9)
             .map(|k| {
                 let component = directions.column(k).normalize();
