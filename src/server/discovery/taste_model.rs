@@ -544,7 +544,10 @@ mod tests {
         for (a, b) in [(0, 1), (2, 3), (10, 200)] {
             let by_weights = utilities[a] - utilities[b];
             let by_direction = strength * f64::from(cosine(&taste, &paintings[a]) - cosine(&taste, &paintings[b]));
-            assert!((by_weights - by_direction).abs() < 1e-4 * (1.0 + by_weights.abs()), "{by_weights} vs {by_direction}");
+            assert!(
+                (by_weights - by_direction).abs() < 1e-4 * (1.0 + by_weights.abs()),
+                "{by_weights} vs {by_direction}"
+            );
         }
     }
 
@@ -568,7 +571,9 @@ mod tests {
         }
         let prior_offsets: f64 = weights.iter().zip(centre.iter()).map(|(w, c)| (w - c).powi(2)).sum();
         let likeness_squares: f64 = likenesses.iter().map(|a| a * a).sum();
-        total - 0.5 * PRIOR_PRECISION * prior_offsets - 0.5 * LIKENESS_PRECISION * likeness_squares
+        total
+            - 0.5 * PRIOR_PRECISION * prior_offsets
+            - 0.5 * LIKENESS_PRECISION * likeness_squares
             - 0.5 * BIAS_PRECISION * bias * bias
     }
 
@@ -606,7 +611,8 @@ mod tests {
                 (p.as_slice(), reaction)
             })
             .collect();
-        let liked: Vec<&[f32]> = observations.iter().filter(|(_, r)| r.level >= VIEWED).map(|(p, _)| *p).take(5).collect();
+        let liked: Vec<&[f32]> =
+            observations.iter().filter(|(_, r)| r.level >= VIEWED).map(|(p, _)| *p).take(5).collect();
         let model = fit(&basis, Some(prior), &observations, &liked).unwrap();
         assert_eq!(model.likeness.len(), liked.len());
         // The weights behind the model: its direction's coordinates, at its strength.
