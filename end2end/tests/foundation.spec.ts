@@ -5,10 +5,12 @@ import { hydrated, sql } from "../support/pages";
 test("the feed's first page is in the HTML before any JavaScript runs", async ({ browser, request }) => {
   const html = await (await request.get("/feed")).text();
   expect((html.match(/class="card"/g) ?? []).length).toBe(12);
-  // The first screen's images are fetched at once, the first before anything else; the rest wait.
+  // The first screen's images are fetched at once, the first before anything else (the others
+  // after it: on a phone they are below the fold); the rest wait.
   const images = [...html.matchAll(/<img [^>]*>/g)].map((m) => m[0]);
   expect(images[0]).toContain('fetchpriority="high"');
   expect(images.slice(0, 4).every((img) => img.includes('loading="eager"'))).toBe(true);
+  expect(images.slice(1, 4).every((img) => img.includes('fetchpriority="low"'))).toBe(true);
   expect(images.slice(4).every((img) => img.includes('loading="lazy"') && !img.includes("fetchpriority"))).toBe(true);
   // Every stored size, as WebP first and JPEG for browsers without it.
   expect(html).toMatch(/<source type="image\/webp" srcset="[^"]+\.webp \d+w, [^"]+\.webp \d+w/);
@@ -41,6 +43,25 @@ test("after hydration, scrolling loads the next page through the WASM client (36
   await expect(cards).toHaveCount(24);
   const ids = await cards.evaluateAll((els) => els.map((e) => e.getAttribute("data-painting-id")));
   expect(new Set(ids).size).toBe(ids.length); // no painting twice
+});
+
+test("the WASM is fetched only after the first screen has loaded, and then hydrates the page", async ({ page }) => {
+  await page.goto("/feed");
+  await hydrated(page);
+  const timing = await page.evaluate(() => {
+    const resources = performance.getEntriesByType("resource") as PerformanceResourceTiming[];
+    const navigation = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming;
+    const first = document.querySelector<HTMLImageElement>(".card img")!.currentSrc;
+    return {
+      load: navigation.loadEventStart,
+      wasm: resources.filter((r) => /\/pkg\/artwall\.[^/]*wasm$/.test(r.name)).map((r) => r.startTime),
+      firstImageEnd: resources.find((r) => r.name === first)?.responseEnd,
+    };
+  });
+  expect(timing.wasm).toHaveLength(1);
+  expect(timing.load).toBeGreaterThan(0);
+  expect(timing.wasm[0]).toBeGreaterThanOrEqual(timing.load);
+  expect(timing.firstImageEnd).toBeLessThanOrEqual(timing.wasm[0]);
 });
 
 test("on a wide screen the next page loads before the reader reaches the end", async ({ page }) => {

@@ -6,7 +6,8 @@ pub enum Fetch {
     /// When it nears the viewport (below the fold).
     #[default]
     Lazy,
-    /// At once: it is in the first screen.
+    /// At once, after the page's `First`: it is in the first screen of a wide window (on a phone
+    /// it may be below the fold, and must not hold up the one above it).
     Eager,
     /// At once and before the page's other images: the page's largest image, its LCP.
     First,
@@ -44,8 +45,13 @@ pub fn Picture(
                 height=height
                 class=class
                 loading=if fetch == Fetch::Lazy { "lazy" } else { "eager" }
-                fetchpriority=(fetch == Fetch::First).then_some("high")
-                decoding="async"
+                fetchpriority=match fetch {
+                    Fetch::First => Some("high"),
+                    Fetch::Eager => Some("low"),
+                    Fetch::Lazy => None,
+                }
+                // Decoding off the main thread would paint the LCP image a frame or more later.
+                decoding=(fetch != Fetch::First).then_some("async")
             />
         </picture>
     }

@@ -165,7 +165,7 @@ pub fn OrderFacts(order: OrderView) -> impl IntoView {
     view! {
         <div class="order-facts">
             <a href=format!("/painting/{}", order.painting.id)>
-                <PaintingPicture card=order.painting.clone() sizes="220px" fetch=Fetch::Eager/>
+                <PaintingPicture card=order.painting.clone() sizes="220px" fetch=Fetch::First/>
             </a>
             <dl class="facts">
                 <dt>{t!(i18n, orders.order)}</dt><dd>{order.id.clone()}</dd>
