@@ -63,9 +63,13 @@ async fn the_basis_is_stored_per_model_and_recomputed_when_the_catalogue_changes
         .unwrap();
     assert_eq!(computed_at, 2000, "loaded, not recomputed");
 
+    // A few paintings more (under 10%) keep the stored basis.
+    synthetic::insert(&db, &synthetic::clustered(11, 6, 0.5, 3), "few").await.unwrap();
+    assert_eq!(*BasisCache::default().get(&db).await.unwrap(), *computed, "131 paintings: the basis of 120");
+
     // A catalogue 10% larger or more gets a fresh basis.
-    synthetic::insert(&db, &synthetic::clustered(13, 6, 0.5, 2), "second").await.unwrap();
+    synthetic::insert(&db, &synthetic::clustered(2, 6, 0.5, 2), "second").await.unwrap();
     BasisCache::default().get(&db).await.unwrap();
     let count: i32 = sqlx::query_scalar("SELECT painting_count FROM taste_bases").fetch_one(&db).await.unwrap();
-    assert_eq!(count, 133);
+    assert_eq!(count, 133, "12 or more over 120: a fresh basis");
 }
