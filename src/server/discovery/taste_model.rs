@@ -499,11 +499,13 @@ mod tests {
         assert!((basis.scales[0] - length / 2f32.sqrt()).abs() < 1e-4 * length, "scale {}", basis.scales[0]);
     }
 
-    /// Coordinates, prior and direction on one catalogue and its basis.
-    fn catalogue_and_basis() -> (Vec<Vec<f32>>, Basis) {
+    /// Coordinates, prior and direction on one catalogue, its basis and its paintings' coordinates.
+    fn catalogue_and_basis() -> (Vec<Vec<f32>>, Basis, DMatrix<f64>) {
         let paintings = catalogue(300, 8);
         let basis = Basis::fit(&paintings);
-        (paintings, basis)
+        let rows: Vec<&[f32]> = paintings.iter().map(Vec::as_slice).collect();
+        let coordinates = basis.coordinates(&rows);
+        (paintings, basis, coordinates)
     }
 
     /// The sample variance of `values`.
@@ -515,9 +517,7 @@ mod tests {
 
     #[test]
     fn coordinates_share_out_the_catalogue_spread_and_the_prior_spreads_it_by_prior_spread() {
-        let (paintings, basis) = catalogue_and_basis();
-        let rows: Vec<&[f32]> = paintings.iter().map(Vec::as_slice).collect();
-        let coordinates = basis.coordinates(&rows);
+        let (paintings, basis, coordinates) = catalogue_and_basis();
         // In units of the catalogue's total spread within the basis, the variances add up to 1.
         let total: f64 = coordinates.column_iter().map(|c| variance(c.iter().copied())).sum();
         assert!((total - 1.0).abs() < 0.01, "total variance {total}");
@@ -533,9 +533,7 @@ mod tests {
 
     #[test]
     fn the_direction_ranks_paintings_as_the_weights_do_at_the_strength_it_gives() {
-        let (paintings, basis) = catalogue_and_basis();
-        let rows: Vec<&[f32]> = paintings.iter().map(Vec::as_slice).collect();
-        let coordinates = basis.coordinates(&rows);
+        let (paintings, basis, coordinates) = catalogue_and_basis();
         let weights = DVector::from_fn(basis.dimensions(), |k, _| ((k * 7 % 11) as f64 - 5.0) / 5.0);
         let utilities = &coordinates * &weights;
         let (taste, strength) = basis.direction(&weights);
@@ -556,13 +554,13 @@ mod tests {
     /// holds each observation's coordinates, then its likeness to each liked painting.
     fn log_posterior(
         centre: &DVector<f64>,
-        observations: &[(Vec<f64>, Reaction)],
+        features: &[(Vec<f64>, Reaction)],
         (weights, likenesses, bias): (&[f64], &[f64], f64),
     ) -> f64 {
         let log_sigmoid = |x: f64| -(-x).exp().ln_1p();
         let parameters = weights.iter().chain(likenesses);
         let mut total = 0.0;
-        for (features, reaction) in observations {
+        for (features, reaction) in features {
             let utility = bias + features.iter().zip(parameters.clone()).map(|(f, p)| f * p).sum::<f64>();
             for (t, threshold) in THRESHOLDS.iter().enumerate() {
                 let above = usize::from(reaction.level) > t;
@@ -594,7 +592,7 @@ mod tests {
 
     #[test]
     fn the_fit_is_the_maximum_of_the_posterior_it_describes() {
-        let (paintings, basis) = catalogue_and_basis();
+        let (paintings, basis, _) = catalogue_and_basis();
         let prior = &paintings[0];
         let reaction = |level, weight| Reaction { level, weight };
         let observations: Vec<(&[f32], Reaction)> = paintings[1..25]
