@@ -14,7 +14,7 @@ RUN PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 COPY scripts/requirements.txt scripts/
 RUN python3 -m venv /venv && /venv/bin/pip install -r scripts/requirements.txt
 COPY . .
-RUN cargo leptos build --release --precompress --split \
+RUN bash scripts/build_release.sh \
     && /venv/bin/python scripts/make_standin_model.py --out /app/model \
     && cp /venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* /app/libonnxruntime.so
 

@@ -28,7 +28,7 @@ fi
 vit=.data/models/vit-b32-random/visual.onnx
 [ -f "$vit" ] || "$ARTWALL_VENV/bin/python" scripts/make_vit_b32.py --out "$vit"
 
-cargo leptos build --release --precompress --split
+bash scripts/build_release.sh
 bin="$CARGO_TARGET_DIR/release/artwall"
 # The benchmarks are their own binary, outside the shop's.
 cargo build --release --features bench --no-default-features --bin artwall-bench

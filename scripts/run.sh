@@ -33,7 +33,7 @@ psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -tc "SELECT 1 FROM pg_database WH
 
 if [ "${RELEASE:-0}" = 1 ]; then
   # Release builds ship brotli and gzip copies of the WASM, JS and CSS beside them.
-  cargo leptos build --release --precompress --split; bin="$CARGO_TARGET_DIR/release/artwall"
+  bash scripts/build_release.sh; bin="$CARGO_TARGET_DIR/release/artwall"
 else
   cargo leptos build --split; bin="$CARGO_TARGET_DIR/debug/artwall"
 fi

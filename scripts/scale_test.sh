@@ -15,6 +15,6 @@ ensure_demo_catalogue
 if [ "${1:-}" = --short ]; then
   exec "$ARTWALL_VENV/bin/python" scripts/soak.py --scale --bin "${2:?the shop binary}" --seconds 30 --users 8 --paintings 30
 fi
-cargo leptos build --release --precompress --split
+bash scripts/build_release.sh
 exec "$ARTWALL_VENV/bin/python" scripts/soak.py --scale --bin "$CARGO_TARGET_DIR/release/artwall" \
   --seconds "${SCALE_SECONDS:-90}" --users "${SCALE_USERS:-30}"

@@ -10,5 +10,5 @@ source scripts/env.sh
 # The load tool of the soak and the scale test, kept out of what `make run` installs.
 "$ARTWALL_VENV/bin/pip" install -q -r scripts/soak-requirements.txt
 ensure_demo_catalogue
-cargo leptos build --release --precompress --split
+bash scripts/build_release.sh
 exec "$ARTWALL_VENV/bin/python" scripts/soak.py --bin "$CARGO_TARGET_DIR/release/artwall"
