@@ -76,10 +76,10 @@ async fn bad_images_are_rejected_with_reasons_and_nothing_is_half_written(db: Pg
     assert_eq!(reasons[4], "title is required");
     assert!(report.failed[0].0.contains("empty.jpg"));
     assert_eq!(count(&db).await, 1);
-    // Only the good painting's renditions are on disk: three sizes (843x1031 is not upscaled
-    // to 2048), each as JPEG and WebP.
+    // Only the good painting's renditions are on disk: four sizes (843x1031 is not upscaled
+    // to 960 or 2048), each as JPEG and WebP.
     let files = walk(app.media.path());
-    assert_eq!(files.len(), 6, "{files:?}");
+    assert_eq!(files.len(), 8, "{files:?}");
 }
 
 /// The stored files a `srcset` names, with the width each claims.
@@ -112,9 +112,9 @@ async fn every_size_is_stored_as_jpeg_and_smaller_webp_and_a_reembed_makes_missi
     let (srcset, srcset_webp) = (srcset.expect("sizes"), srcset_webp.expect("WebP is smaller for a painting"));
     let jpeg = srcset_files(&app, &srcset);
     let webp = srcset_files(&app, &srcset_webp);
-    // aic_866 is 843x1031: 320 and 640 wide, then its own size (never upscaled).
+    // aic_866 is 843x1031: 320, 640 and 768 wide, then its own size (never upscaled).
     let widths: Vec<u32> = jpeg.iter().map(|(_, width)| *width).collect();
-    assert_eq!(widths, [320, 640, 843]);
+    assert_eq!(widths, [320, 640, 768, 843]);
     assert_eq!(webp.iter().map(|(_, width)| *width).collect::<Vec<_>>(), widths);
     let total_bytes = |files: &[(std::path::PathBuf, u32)], format| {
         let mut total = 0;

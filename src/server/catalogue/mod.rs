@@ -30,8 +30,10 @@ use crate::server::infra::storage::{MediaKey, Storage, Visibility, PUBLIC_PREFIX
 
 /// The widths a painting is stored at besides its HD size, smallest first: a page names them
 /// all in `srcset` and the browser fetches the one that fills the width it shows the image at.
-/// The card's image (`image_url`) is the `THUMB_WIDTH` one.
-const RENDITION_WIDTHS: [u32; 4] = [320, THUMB_WIDTH, 960, 1280];
+/// The card's image (`image_url`) is the `THUMB_WIDTH` one. 768 is for phones: a card one
+/// screen wide on a 412 px phone at 1.75 dppx needs 721 pixels, which would otherwise be
+/// served from the next size up (960, or a typical 843 px source's HD size at HD quality).
+const RENDITION_WIDTHS: [u32; 5] = [320, THUMB_WIDTH, 768, 960, 1280];
 pub const THUMB_WIDTH: u32 = 640;
 /// The painting page's image (`image_hd_url`), the largest: every size fits this long side.
 pub const HD_LONG_SIDE: u32 = 2048;
