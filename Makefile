@@ -27,9 +27,9 @@ soak:
 scale-test:
 	bash scripts/scale_test.sh
 
-# Mutation testing of the shop's promises (hours; not part of CI): make mutants [ONLY="pricing orders"]
+# Mutation testing of the shop's promises (hours; not part of CI): make mutants [ONLY="pricing orders"] [SINCE=commit]
 mutants:
-	MUTANT_GROUPS="$(ONLY)" bash scripts/mutants.sh
+	MUTANT_GROUPS="$(ONLY)" SINCE="$(SINCE)" bash scripts/mutants.sh
 
 # The database and the media folder of `make run`'s shop (or DATABASE_URL's), into or out of DIR.
 backup:

@@ -5,6 +5,7 @@
 # Not part of CI: each mutant is a rebuild, so a full run takes hours on 2 cores.
 #   make mutants                 every group
 #   make mutants ONLY="pricing orders"
+#   make mutants SINCE=<commit>  only the lines changed since that commit (cargo-mutants --in-diff)
 #
 # It mutates the checkout in place (the tests read ../shared beside it, which a copy elsewhere
 # would not have) and restores each file after each mutant: leave the tree alone while it runs.
@@ -68,6 +69,10 @@ for group in "${groups[@]}"; do
   # Exit 2 (missed) and 3 (timeouts) are results, not failures of the run.
   status=0
   mkdir -p "$out_root/$group"
+  if [ -n "${SINCE:-}" ]; then
+    git diff "$SINCE" -- ${FILES[$group]} > "$out_root/$group/changed.diff"
+    file_args+=(--in-diff "$out_root/$group/changed.diff")
+  fi
   # mold links each mutant's test binaries in a fraction of ld's time; `mold -run` swaps the
   # linker without touching cargo's fingerprints, so the build cache stays valid.
   mold -run cargo mutants --in-place --no-shuffle --features bench --no-default-features \
