@@ -240,7 +240,6 @@ async fn exploration_shows_of_each_region_what_is_nearest_the_taste(db: PgPool) 
 #[sqlx::test]
 async fn paintings_like_a_liked_one_join_the_page_and_say_why(db: PgPool) {
     let (catalogue, ids, v) = catalogue_and_visitor(&db, 240, 12, 5, 0).await;
-    let twin = visitor();
     // Painting 6 is in cluster 6, far from the taste (cluster 0).
     let liked = ids[6];
     // Weighed so that the paintings nearest it outrank the taste's own best: three times what
@@ -255,11 +254,13 @@ async fn paintings_like_a_liked_one_join_the_page_and_say_why(db: PgPool) {
     let gap = f64::from(best - cosine(embedding(neighbour), taste));
     let weight =
         3.0 * strength * gap / taste_model::likeness(f64::from(1.0 - cosine(embedding(neighbour), embedding(6))));
-    for visitor in [v, twin] {
-        if visitor == twin {
+    // Twins of the visitor for the same first page under other settings.
+    let (twin_without_popularity, twin_without_likeness) = (visitor(), visitor());
+    for visitor in [v, twin_without_popularity, twin_without_likeness] {
+        if visitor != v {
             sqlx::query("INSERT INTO user_preferences (visitor_id, taste) SELECT $2, taste FROM user_preferences WHERE visitor_id = $1")
                 .bind(v.0)
-                .bind(twin.0)
+                .bind(visitor.0)
                 .execute(&db)
                 .await
                 .unwrap();
@@ -283,23 +284,36 @@ async fn paintings_like_a_liked_one_join_the_page_and_say_why(db: PgPool) {
     let landmarks = Landmarks::default();
     let cluster = |item: &FeedItem| item.card.style.clone().unwrap();
     let with_liked = page(&db, &landmarks, FeedSettings::default(), v, None).await;
-    let nearest: Vec<&FeedItem> = with_liked.items.iter().filter(|i| !i.exploration).collect();
-    let because: Vec<&FeedItem> = nearest.iter().copied().filter(|i| i.because.is_some()).collect();
-    assert!(
-        because.len() >= 2,
-        "paintings like the liked one: {:?}",
-        nearest.iter().map(|i| cluster(i)).collect::<Vec<_>>()
-    );
-    for item in &because {
-        assert_eq!(cluster(item), "cluster-6");
-        let reason = item.because.as_ref().unwrap();
-        assert_eq!((reason.painting_id, reason.saved), (liked, true));
-        assert_eq!(reason.title, "Synthetic s:6");
+    // Likeness alone re-scores the page too (everyone's reactions weigh nothing here).
+    let likeness_alone = page(
+        &db,
+        &landmarks,
+        FeedSettings { popularity_weight: 0.0, ..FeedSettings::DEFAULT },
+        twin_without_popularity,
+        None,
+    )
+    .await;
+    for first_page in [&with_liked, &likeness_alone] {
+        let nearest: Vec<&FeedItem> = first_page.items.iter().filter(|i| !i.exploration).collect();
+        let because: Vec<&FeedItem> = nearest.iter().copied().filter(|i| i.because.is_some()).collect();
+        assert!(
+            because.len() >= 2,
+            "paintings like the liked one: {:?}",
+            nearest.iter().map(|i| cluster(i)).collect::<Vec<_>>()
+        );
+        for item in &because {
+            assert_eq!(cluster(item), "cluster-6");
+            let reason = item.because.as_ref().unwrap();
+            assert_eq!((reason.painting_id, reason.saved), (liked, true));
+            assert_eq!(reason.title, "Synthetic s:6");
+        }
+        assert!(nearest.iter().any(|i| cluster(i) == "cluster-0"), "the taste's own nearest stay");
+        assert!(because.iter().all(|i| i.card.id != liked), "the liked painting is not its own reason");
     }
-    assert!(nearest.iter().any(|i| cluster(i) == "cluster-0"), "the taste's own nearest stay");
-    assert!(because.iter().all(|i| i.card.id != liked), "the liked painting is not its own reason");
 
-    let without = page(&db, &landmarks, FeedSettings { liked_weight: 0.0, ..FeedSettings::DEFAULT }, twin, None).await;
+    let without =
+        page(&db, &landmarks, FeedSettings { liked_weight: 0.0, ..FeedSettings::DEFAULT }, twin_without_likeness, None)
+            .await;
     let nearest: Vec<&FeedItem> = without.items.iter().filter(|i| !i.exploration).collect();
     assert!(
         nearest.iter().all(|i| i.because.is_none() && cluster(i) != "cluster-6"),
@@ -324,7 +338,9 @@ async fn popularity_leads_for_a_new_visitor_and_fades(db: PgPool) {
         .await
         .unwrap();
     let landmarks = Landmarks::default();
-    let first = page(&db, &landmarks, FeedSettings::default(), newcomer, None).await;
+    // Everyone's reactions alone re-score the page (no weight on likeness to liked paintings).
+    let settings = FeedSettings { liked_weight: 0.0, ..FeedSettings::DEFAULT };
+    let first = page(&db, &landmarks, settings, newcomer, None).await;
     let nearest: Vec<i64> = first.items.iter().filter(|i| !i.exploration).map(|i| i.card.id).collect();
     // The taste's eighth nearest, loved by everyone who saw it.
     let favourite = nearest[7];
@@ -334,9 +350,9 @@ async fn popularity_leads_for_a_new_visitor_and_fades(db: PgPool) {
         .await
         .unwrap();
     feed::reset(&db, newcomer).await.unwrap();
-    let again = page(&db, &landmarks, FeedSettings::default(), newcomer, None).await;
+    let again = page(&db, &landmarks, settings, newcomer, None).await;
     assert_eq!(again.items[0].card.id, favourite, "the favourite leads for a newcomer");
-    let regulars = page(&db, &landmarks, FeedSettings::default(), regular, None).await;
+    let regulars = page(&db, &landmarks, settings, regular, None).await;
     let position = regulars.items.iter().position(|i| i.card.id == favourite);
     assert!(position.is_some_and(|p| p > 0), "a regular's own taste leads: the favourite is at {position:?}");
 }
