@@ -152,6 +152,13 @@ async fn a_visitor_who_has_seen_95_percent_still_gets_full_pages(db: PgPool) {
 }
 
 #[sqlx::test]
+async fn with_nothing_to_re_score_by_pages_are_the_plain_nearest(db: PgPool) {
+    // No weight on liked paintings nor on everyone's reactions: no re-scoring pool.
+    let plain = FeedSettings { liked_weight: 0.0, popularity_weight: 0.0, ..FeedSettings::DEFAULT };
+    mostly_seen_feed_has_no_short_pages(db, plain, 9).await;
+}
+
+#[sqlx::test]
 async fn iterative_index_scans_get_past_95_percent_seen(db: PgPool) {
     // HNSW is approximate: allow one miss among the nine.
     mostly_seen_feed_has_no_short_pages(db, INDEX_SCANS_ONLY, 8).await;
