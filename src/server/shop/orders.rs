@@ -542,3 +542,22 @@ pub async fn status_counts(db: &PgPool) -> ServerResult<Vec<(OrderStatus, i64)>>
         .map(|s| (s, counts.iter().find(|(code, _)| code == s.code()).map_or(0, |(_, n)| *n)))
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_order_id_is_order_and_1_to_64_letters_or_digits() {
+        let made = new_order_id();
+        assert_eq!(OrderId::parse(&made).unwrap().as_str(), made);
+        let longest = format!("order_{}", "a1".repeat(32));
+        assert_eq!(OrderId::parse(&longest).unwrap().as_str(), longest);
+        let too_long = format!("{longest}b");
+        for text in
+            ["", "order_", "order", "payment_abc", "Order_abc", "order_a-b", "order_abc\0", "order_é", &too_long]
+        {
+            assert!(matches!(OrderId::parse(text), Err(AppError::NotFound)), "{text:?} is not an order id");
+        }
+    }
+}
