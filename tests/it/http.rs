@@ -235,6 +235,9 @@ async fn an_order_timeline_reads_in_its_readers_language(db: PgPool) {
     let mut tx = db.begin_cancel_safe().await.unwrap();
     let partial = OrderNote::PartialRefund { refunded: 5_000, amount: 24_900 };
     orders::note(&mut tx, "order_noted", Actor::Stripe, &partial, false).await.unwrap();
+    // Typed, but meant for the staff only.
+    let too_much = OrderNote::RefundDoesNotFit { reported: Some(30_000), currency: Some("cny".into()), amount: 24_900 };
+    orders::note(&mut tx, "order_noted", Actor::Stripe, &too_much, true).await.unwrap();
     tx.commit().await.unwrap();
     // Rows from before notes were typed, and one of a kind a newer version wrote mid-deploy.
     for note in [
@@ -288,8 +291,9 @@ async fn an_order_timeline_reads_in_its_readers_language(db: PgPool) {
         ["partial refund: ¥50.00 of ¥249.00 refunded in total", "order placed", "payment completed"]
     );
     let staff = notes("/api/admin/order?id=order_noted", admin, "en").await;
+    assert_eq!(staff[..2], [partial.in_english(), too_much.in_english()], "the staff's typed notes, every one");
     assert_eq!(
-        staff[6..],
+        staff[7..],
         [
             "amount mismatch on payment_intent.succeeded: Stripe reports 100 usd, the order is ¥249.00; not marked paid",
             "a newer note"
