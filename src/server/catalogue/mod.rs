@@ -319,22 +319,39 @@ struct Renditions {
 
 impl Renditions {
     fn of(image: &image::RgbImage) -> Self {
-        let mut sizes: Vec<WebRendition> = Vec::with_capacity(RENDITION_WIDTHS.len() + 1);
-        let mut thumb = 0;
         let (width, height) = image.dimensions();
+        let plan = Self::plan(width, height);
+        let thumb = plan.iter().rposition(|(max_width, _)| *max_width <= THUMB_WIDTH).expect("the smallest size fits a card");
+        let sizes = plan
+            .into_iter()
+            .map(|(max_width, fitted)| {
+                // The HD size is looked at closely, on the painting page and on a wall.
+                let (jpeg_quality, webp_quality) = if max_width == u32::MAX { (88, 80) } else { (82, 75) };
+                web_rendition(image, fitted, jpeg_quality, webp_quality)
+            })
+            .collect();
+        Self { sizes, thumb }
+    }
+
+    /// The sizes `of` makes of a `width` x `height` image, each with the width it was capped at.
+    fn plan(width: u32, height: u32) -> Vec<(u32, (u32, u32))> {
+        let mut plan: Vec<(u32, (u32, u32))> = Vec::with_capacity(RENDITION_WIDTHS.len() + 1);
         for max_width in RENDITION_WIDTHS.into_iter().chain([u32::MAX]) {
             let fitted = fit_within(width, height, max_width, HD_LONG_SIDE);
             // Pages tell sizes apart by width (`srcset`'s "640w"), so one size per width.
-            if sizes.last().map(|r| r.width) != Some(fitted.0) {
-                // The HD size is looked at closely, on the painting page and on a wall.
-                let (jpeg_quality, webp_quality) = if max_width == u32::MAX { (88, 80) } else { (82, 75) };
-                sizes.push(web_rendition(image, fitted, jpeg_quality, webp_quality));
-            }
-            if max_width == THUMB_WIDTH {
-                thumb = sizes.len() - 1;
+            if plan.last().map(|(_, size)| size.0) != Some(fitted.0) {
+                plan.push((max_width, fitted));
             }
         }
-        Self { sizes, thumb }
+        plan
+    }
+
+    /// Whether a stored `srcset` lacks a width this version makes of a `width` x `height` image
+    /// (it has none, or it was made before that width was one of ours).
+    fn missing_from(srcset: Option<&str>, width: u32, height: u32) -> bool {
+        let stored: Vec<&str> =
+            srcset.into_iter().flat_map(|srcset| srcset.split(',')).filter_map(|c| c.trim().rsplit_once(' ')).map(|(_, w)| w).collect();
+        Self::plan(width, height).iter().any(|(_, (planned, _))| !stored.contains(&format!("{planned}w").as_str()))
     }
 
     fn thumb(&self) -> &WebRendition {
@@ -589,27 +606,28 @@ impl Catalogue {
 
     /// Embeds these paintings again from their stored HD images with the loaded model; one
     /// result per id, in order. The feed keeps reading the old vectors until each update lands.
-    /// A painting imported before the responsive sizes existed gets them made from its HD image.
+    /// A painting whose stored sizes lack one this version makes (imported before it, or before
+    /// any) gets them all made again from its HD image.
     pub async fn reembed(&self, ids: &[i64]) -> ServerResult<Vec<Result<(), AddFailure>>> {
-        let rows: std::collections::HashMap<i64, (String, String, bool)> =
-            sqlx::query_as::<_, (i64, String, String, bool)>(
-                "SELECT id, image_hd_url, source_key, image_srcset IS NULL FROM paintings WHERE id = ANY($1)",
+        let rows: std::collections::HashMap<i64, (String, String, Option<String>)> =
+            sqlx::query_as::<_, (i64, String, String, Option<String>)>(
+                "SELECT id, image_hd_url, source_key, image_srcset FROM paintings WHERE id = ANY($1)",
             )
             .bind(ids)
             .fetch_all(&self.db)
             .await?
             .into_iter()
-            .map(|(id, url, source_key, without_sizes)| (id, (url, source_key, without_sizes)))
+            .map(|(id, url, source_key, srcset)| (id, (url, source_key, srcset)))
             .collect();
         let mut results: Vec<Result<(), AddFailure>> = Vec::with_capacity(ids.len());
         let mut ready = Vec::new();
         let mut pixels = Vec::new();
         for &id in ids {
             let loaded =
-                match rows.get(&id).map(|(url, _, without_sizes)| (self.storage.key_for_url(url), *without_sizes)) {
+                match rows.get(&id).map(|(url, _, srcset)| (self.storage.key_for_url(url), srcset.clone())) {
                     None => Err(AddFailure::PaintingGone),
                     Some((None, _)) => Err(AddFailure::NotInOurStorage),
-                    Some((Some(key), without_sizes)) => match self.storage.get(&key).await {
+                    Some((Some(key), srcset)) => match self.storage.get(&key).await {
                         Err(error) => {
                             tracing::error!(%error, painting = id, "reading image for re-embedding failed");
                             Err(AddFailure::StoredImageUnreadable)
@@ -619,7 +637,9 @@ impl Catalogue {
                             with_decode_slot(move || {
                                 let image =
                                     decode_rgb(&bytes, limits).map_err(|rejected| AddFailure::Image { rejected })?;
-                                let sizes = without_sizes.then(|| (Renditions::of(&image), digest(&bytes)));
+                                let (width, height) = image.dimensions();
+                                let sizes = Renditions::missing_from(srcset.as_deref(), width, height)
+                                    .then(|| (Renditions::of(&image), digest(&bytes)));
                                 Ok((tensor(&image), sizes))
                             })
                             .await?
