@@ -21,7 +21,7 @@ source scripts/env.sh
 # One line a group: its name | the files mutated | the functions mutated there (all: *) | the
 # modules of tests/it that guard them (the unit tests always run too).
 GROUP_TABLE="
-webhook | src/server/shop/payments/webhook.rs                | * | webhook
+webhook | src/server/shop/payments/webhook.rs                | * | webhook metrics
 orders  | src/order_status.rs src/server/shop/orders.rs     | * | checkout webhook dashboard http
 taste   | src/server/discovery/taste.rs src/server/discovery/taste_model.rs | * | activity rooms learning
 guards  | src/server/http/visitor.rs src/server/http/auth.rs | * | http checkout security visitor
