@@ -9,7 +9,7 @@ use crate::error::AppError;
 use crate::server::{error::respond, state::AppState};
 use crate::types::AdminOverview;
 
-#[server(endpoint = "admin/login")]
+#[server(endpoint = "admin/login", output = crate::api::codec::JsonText)]
 pub async fn admin_login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
     use crate::server::http::{auth, limits, sign_in};
     use axum::http::header;
@@ -45,7 +45,7 @@ pub async fn admin_login(email: String, password: String, next: Option<String>) 
     Ok(())
 }
 
-#[server(endpoint = "admin/logout")]
+#[server(endpoint = "admin/logout", output = crate::api::codec::JsonText)]
 pub async fn admin_logout() -> Result<(), AppError> {
     use crate::server::http::auth;
     let state = expect_context::<AppState>();
@@ -56,7 +56,7 @@ pub async fn admin_logout() -> Result<(), AppError> {
     Ok(())
 }
 
-#[server(endpoint = "admin/overview", input = leptos::server_fn::codec::GetUrl)]
+#[server(endpoint = "admin/overview", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::JsonText)]
 pub async fn load_admin_overview() -> Result<AdminOverview, AppError> {
     use crate::server::{admin::dashboard, discovery::paintings};
     let (state, admin) = admin_context().await?;

@@ -15,7 +15,7 @@ use crate::server::http::locale::message;
 use crate::types::{AddedPainting, AdminPaintings, JobView, PaintingEdit};
 
 /// One batch job with its live figures and failed items.
-#[server(endpoint = "admin/job", input = leptos::server_fn::codec::GetUrl)]
+#[server(endpoint = "admin/job", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::JsonText)]
 pub async fn load_job(id: String) -> Result<JobView, AppError> {
     use crate::server::catalogue::import_jobs;
     let (state, _) = admin_context().await?;
@@ -23,7 +23,7 @@ pub async fn load_job(id: String) -> Result<JobView, AppError> {
     respond(import_jobs::view(&state.db, id, &crate::server::http::locale::current_zone()).await)
 }
 
-#[server(endpoint = "admin/jobs", input = leptos::server_fn::codec::GetUrl)]
+#[server(endpoint = "admin/jobs", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::JsonText)]
 pub async fn load_jobs() -> Result<Vec<JobView>, AppError> {
     use crate::server::catalogue::import_jobs;
     let (state, _) = admin_context().await?;
@@ -31,7 +31,7 @@ pub async fn load_jobs() -> Result<Vec<JobView>, AppError> {
 }
 
 /// Puts a finished job's failed items back in the queue; answers how many.
-#[server(endpoint = "admin/job/retry")]
+#[server(endpoint = "admin/job/retry", output = crate::api::codec::JsonText)]
 pub async fn retry_job(id: String) -> Result<i64, AppError> {
     use crate::server::catalogue::import_jobs;
     let (state, admin) = admin_context().await?;
@@ -39,7 +39,7 @@ pub async fn retry_job(id: String) -> Result<i64, AppError> {
     respond(import_jobs::retry_failed(&state.db, &admin, id).await)
 }
 
-#[server(endpoint = "admin/job/resume")]
+#[server(endpoint = "admin/job/resume", output = crate::api::codec::JsonText)]
 pub async fn resume_job(id: String) -> Result<(), AppError> {
     use crate::server::catalogue::import_jobs;
     let (state, admin) = admin_context().await?;
@@ -48,7 +48,7 @@ pub async fn resume_job(id: String) -> Result<(), AppError> {
 }
 
 /// The catalogue as the admin sees it: search by title, artist or style, 50 per page.
-#[server(endpoint = "admin/paintings", input = leptos::server_fn::codec::GetUrl)]
+#[server(endpoint = "admin/paintings", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::JsonText)]
 pub async fn load_admin_paintings(query: Option<String>, page: Option<i64>) -> Result<AdminPaintings, AppError> {
     use crate::server::catalogue::editor;
     let (state, _) = admin_context().await?;
@@ -56,7 +56,7 @@ pub async fn load_admin_paintings(query: Option<String>, page: Option<i64>) -> R
 }
 
 /// Takes a painting out of (or back into) the feed, search and "more like this".
-#[server(endpoint = "admin/painting/publish")]
+#[server(endpoint = "admin/painting/publish", output = crate::api::codec::JsonText)]
 pub async fn set_painting_published(id: i64, published: bool) -> Result<(), AppError> {
     use crate::server::catalogue::editor;
     let (state, admin) = admin_context().await?;
@@ -65,7 +65,7 @@ pub async fn set_painting_published(id: i64, published: bool) -> Result<(), AppE
 
 /// Adds one painting from the admin form (multipart: the metadata fields, and `image` or
 /// `image_url`); answers it with its six nearest neighbours.
-#[server(endpoint = "admin/paintings/add", input = leptos::server_fn::codec::MultipartFormData)]
+#[server(endpoint = "admin/paintings/add", input = leptos::server_fn::codec::MultipartFormData, output = crate::api::codec::JsonText)]
 pub async fn add_painting(data: leptos::server_fn::codec::MultipartData) -> Result<AddedPainting, AppError> {
     use crate::server::{catalogue::editor, discovery::paintings, http::visitor::VisitorId};
     let (state, admin) = admin_context().await?;
@@ -81,7 +81,7 @@ pub async fn add_painting(data: leptos::server_fn::codec::MultipartData) -> Resu
     Ok(AddedPainting { painting, neighbours })
 }
 
-#[server(endpoint = "admin/painting", input = leptos::server_fn::codec::GetUrl)]
+#[server(endpoint = "admin/painting", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::JsonText)]
 pub async fn load_admin_painting(id: i64) -> Result<PaintingEdit, AppError> {
     use crate::server::catalogue::editor;
     let (state, _) = admin_context().await?;
@@ -89,7 +89,7 @@ pub async fn load_admin_painting(id: i64) -> Result<PaintingEdit, AppError> {
 }
 
 /// Saves a painting's edited metadata (the fields of the add form, without the image).
-#[server(endpoint = "admin/painting/edit")]
+#[server(endpoint = "admin/painting/edit", output = crate::api::codec::JsonText)]
 pub async fn update_painting(
     id: i64,
     title: String,
@@ -124,7 +124,7 @@ pub async fn update_painting(
 }
 
 /// A new image for a painting (multipart: `id`, and `image` or `image_url`); re-embeds it.
-#[server(endpoint = "admin/painting/image", input = leptos::server_fn::codec::MultipartFormData)]
+#[server(endpoint = "admin/painting/image", input = leptos::server_fn::codec::MultipartFormData, output = crate::api::codec::JsonText)]
 pub async fn replace_painting_image(data: leptos::server_fn::codec::MultipartData) -> Result<PaintingEdit, AppError> {
     use crate::server::catalogue::editor;
     let (state, admin) = admin_context().await?;
@@ -137,7 +137,7 @@ pub async fn replace_painting_image(data: leptos::server_fn::codec::MultipartDat
 }
 
 /// Queues a job that embeds the whole catalogue again with the loaded model.
-#[server(endpoint = "admin/jobs/reembed")]
+#[server(endpoint = "admin/jobs/reembed", output = crate::api::codec::JsonText)]
 pub async fn start_reembed() -> Result<String, AppError> {
     use crate::server::catalogue::import_jobs;
     let (state, admin) = admin_context().await?;

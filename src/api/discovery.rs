@@ -12,7 +12,7 @@ use crate::types::{FeedPage, Onboarding, PaintingDetail, RoomState, SavedList, S
 
 /// The next page of the visitor's feed (also reachable as GET /api/feed?cursor=..&limit=..).
 /// Every painting returned is recorded as shown and never returned again.
-#[server(endpoint = "feed", input = leptos::server_fn::codec::GetUrl)]
+#[server(endpoint = "feed", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::JsonText)]
 pub async fn load_feed_page(cursor: Option<String>, limit: Option<i64>) -> Result<FeedPage, AppError> {
     use crate::server::discovery::feed;
     let (state, visitor) = visitor_context()?;
@@ -22,14 +22,14 @@ pub async fn load_feed_page(cursor: Option<String>, limit: Option<i64>) -> Resul
 }
 
 /// "Start over" once everything has been seen: forgets what was shown (not what was hidden).
-#[server(endpoint = "feed/reset")]
+#[server(endpoint = "feed/reset", output = crate::api::codec::JsonText)]
 pub async fn reset_feed() -> Result<(), AppError> {
     use crate::server::discovery::feed;
     let (state, visitor) = visitor_context()?;
     respond(feed::reset(&state.db, visitor).await).map(|_| ())
 }
 
-#[server(endpoint = "onboarding", input = leptos::server_fn::codec::GetUrl)]
+#[server(endpoint = "onboarding", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::JsonText)]
 pub async fn load_onboarding() -> Result<Onboarding, AppError> {
     use crate::server::discovery::onboarding;
     let (state, visitor) = visitor_context()?;
@@ -39,7 +39,7 @@ pub async fn load_onboarding() -> Result<Onboarding, AppError> {
 }
 
 /// Seeds the visitor's taste from their home styles, then sends them to the feed.
-#[server(endpoint = "onboarding/choose")]
+#[server(endpoint = "onboarding/choose", output = crate::api::codec::JsonText)]
 pub async fn choose_styles(codes: Option<Vec<String>>) -> Result<(), AppError> {
     use crate::server::discovery::onboarding;
     let (state, visitor) = visitor_context()?;
@@ -50,7 +50,7 @@ pub async fn choose_styles(codes: Option<Vec<String>>) -> Result<(), AppError> {
     Ok(())
 }
 
-#[server(endpoint = "painting", input = leptos::server_fn::codec::GetUrl)]
+#[server(endpoint = "painting", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::JsonText)]
 pub async fn load_painting(id: i64) -> Result<PaintingDetail, AppError> {
     use crate::server::discovery::paintings;
     let (state, visitor) = visitor_context()?;
@@ -58,7 +58,7 @@ pub async fn load_painting(id: i64) -> Result<PaintingDetail, AppError> {
 }
 
 /// The paintings nearest to painting `id`, without itself and the visitor's hidden ones.
-#[server(endpoint = "painting/similar", input = leptos::server_fn::codec::GetUrl)]
+#[server(endpoint = "painting/similar", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::JsonText)]
 pub async fn load_more_like_this(id: i64) -> Result<Vec<ScoredCard>, AppError> {
     use crate::server::discovery::paintings;
     let (state, visitor) = visitor_context()?;
@@ -66,7 +66,7 @@ pub async fn load_more_like_this(id: i64) -> Result<Vec<ScoredCard>, AppError> {
 }
 
 /// The visitor's newest room photo (uploaded through `POST /api/room-photo`), if any.
-#[server(endpoint = "room", input = leptos::server_fn::codec::GetUrl)]
+#[server(endpoint = "room", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::JsonText)]
 pub async fn load_room() -> Result<RoomState, AppError> {
     use crate::server::discovery::rooms;
     let (state, visitor) = visitor_context()?;
@@ -74,7 +74,7 @@ pub async fn load_room() -> Result<RoomState, AppError> {
     Ok(RoomState { photo, max_megabytes: state.config.room_max_bytes.div_ceil(1024 * 1024) })
 }
 
-#[server(endpoint = "saved", input = leptos::server_fn::codec::GetUrl)]
+#[server(endpoint = "saved", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::JsonText)]
 pub async fn load_saved() -> Result<SavedList, AppError> {
     use crate::server::discovery::paintings;
     let (state, visitor) = visitor_context()?;
@@ -83,7 +83,7 @@ pub async fn load_saved() -> Result<SavedList, AppError> {
 
 /// Save or unsave a painting (recorded as a save/unsave activity, like the feed's buttons).
 /// Returns the new state.
-#[server(endpoint = "saved/set")]
+#[server(endpoint = "saved/set", output = crate::api::codec::JsonText)]
 pub async fn set_saved(
     #[server(rename = "paintingId")] painting_id: i64,
     saved: bool,
@@ -96,7 +96,7 @@ pub async fn set_saved(
 }
 
 /// Text-to-art search (GET /api/search?q=...).
-#[server(endpoint = "search", input = leptos::server_fn::codec::GetUrl)]
+#[server(endpoint = "search", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::JsonText)]
 pub async fn search_paintings(q: String) -> Result<SearchResults, AppError> {
     use crate::server::discovery::search;
     let (state, visitor) = visitor_context()?;

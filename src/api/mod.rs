@@ -10,6 +10,7 @@ use crate::types::ShopInfo;
 
 pub mod admin;
 pub mod catalogue;
+pub mod codec;
 pub mod discovery;
 #[cfg(feature = "ssr")]
 pub mod resources;
@@ -47,7 +48,7 @@ async fn admin_context() -> Result<(AppState, Admin), AppError> {
 }
 
 /// What every page shows about the shop (GET /api/shop): whether payments are test payments.
-#[server(endpoint = "shop", input = leptos::server_fn::codec::GetUrl)]
+#[server(endpoint = "shop", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::JsonText)]
 pub async fn load_shop_info() -> Result<ShopInfo, AppError> {
     let state = expect_context::<AppState>();
     Ok(ShopInfo { test_payments: state.payments.is_test_mode() })

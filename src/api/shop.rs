@@ -11,7 +11,7 @@ use crate::types::{AdminOrders, OrderView};
 
 /// Buy a print: the server prices it, opens (or reuses) the order and its Stripe Checkout
 /// Session, and returns the Checkout URL (a plain form post is redirected there).
-#[server(endpoint = "checkout")]
+#[server(endpoint = "checkout", output = crate::api::codec::JsonText)]
 pub async fn start_checkout(
     #[server(rename = "paintingId")] painting_id: i64,
     size: String,
@@ -34,7 +34,7 @@ fn parse_order_id(text: &str) -> Result<crate::server::shop::orders::OrderId, Ap
     respond(crate::server::shop::orders::OrderId::parse(text).map_err(Into::into))
 }
 
-#[server(endpoint = "orders", input = leptos::server_fn::codec::GetUrl)]
+#[server(endpoint = "orders", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::JsonText)]
 pub async fn load_my_orders() -> Result<Vec<OrderView>, AppError> {
     use crate::server::shop::orders;
     let (state, visitor) = visitor_context()?;
@@ -42,7 +42,7 @@ pub async fn load_my_orders() -> Result<Vec<OrderView>, AppError> {
 }
 
 /// One of the visitor's orders; anyone else's is "not found".
-#[server(endpoint = "order", input = leptos::server_fn::codec::GetUrl)]
+#[server(endpoint = "order", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::JsonText)]
 pub async fn load_order(id: String) -> Result<OrderView, AppError> {
     use crate::server::shop::orders;
     let (state, visitor) = visitor_context()?;
@@ -50,7 +50,7 @@ pub async fn load_order(id: String) -> Result<OrderView, AppError> {
     respond(orders::view(&state.db, &id, Some(visitor), &crate::server::http::locale::current_zone()).await)
 }
 
-#[server(endpoint = "order/address")]
+#[server(endpoint = "order/address", output = crate::api::codec::JsonText)]
 pub async fn update_shipping(
     #[server(rename = "orderId")] order_id: String,
     name: String,
@@ -63,7 +63,7 @@ pub async fn update_shipping(
     respond(checkout::update_address(&state.db, visitor, &parse_order_id(&order_id)?, address).await)
 }
 
-#[server(endpoint = "admin/orders", input = leptos::server_fn::codec::GetUrl)]
+#[server(endpoint = "admin/orders", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::JsonText)]
 pub async fn load_admin_orders(status: Option<String>) -> Result<AdminOrders, AppError> {
     use crate::server::shop::orders;
     let (state, _) = admin_context().await?;
@@ -74,7 +74,7 @@ pub async fn load_admin_orders(status: Option<String>) -> Result<AdminOrders, Ap
     Ok(AdminOrders { orders, counts })
 }
 
-#[server(endpoint = "admin/order", input = leptos::server_fn::codec::GetUrl)]
+#[server(endpoint = "admin/order", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::JsonText)]
 pub async fn load_admin_order(id: String) -> Result<OrderView, AppError> {
     use crate::server::shop::orders;
     let (state, _) = admin_context().await?;
@@ -83,7 +83,7 @@ pub async fn load_admin_order(id: String) -> Result<OrderView, AppError> {
 }
 
 /// The next fulfilment step (only moves the state machine allows); shipping needs tracking.
-#[server(endpoint = "admin/order/advance")]
+#[server(endpoint = "admin/order/advance", output = crate::api::codec::JsonText)]
 pub async fn advance_order(
     #[server(rename = "orderId")] order_id: String,
     to: String,
@@ -95,7 +95,7 @@ pub async fn advance_order(
 }
 
 /// Refund through Stripe; `amount_cents` empty means the whole remainder.
-#[server(endpoint = "admin/order/refund")]
+#[server(endpoint = "admin/order/refund", output = crate::api::codec::JsonText)]
 pub async fn refund_order(
     #[server(rename = "orderId")] order_id: String,
     #[server(rename = "amountCents")] amount_cents: Option<String>,
