@@ -1,11 +1,11 @@
 use leptos::prelude::*;
-use leptos_i18n::context::UseLocalesOptions;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::hooks::use_location;
 use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
 
-use crate::i18n::{t, t_string, td_string, use_i18n, I18nContextProvider, Locale};
+use crate::i18n::td_string;
+use crate::labels::{page_locale, use_locale};
 
 use crate::pages::{
     admin::{Dashboard, LoginPage},
@@ -30,15 +30,16 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
         }
     }
-    // `<html lang>` comes from the i18n context inside `App`.
+    // The page's language, which the browser reads back when it hydrates (`labels::page_locale`).
+    let locale = page_locale();
     view! {
         <!DOCTYPE html>
-        <html>
+        <html lang=locale.to_string()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <meta name="description" content=td_string!(request_locale(), meta.description)/>
+                <meta name="description" content=td_string!(locale, meta.description)/>
                 // cargo-leptos hashes the CSS, JS and WASM names: they are cached as immutable.
                 <HashedStylesheet options=options.clone() id="leptos"/>
                 <AutoReload options=options.clone()/>
@@ -75,49 +76,28 @@ fn HydrationAfterLoad(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The language the server chose for this request (`server::http::locale`); the browser never
-/// calls it.
-fn request_locale() -> Locale {
-    #[cfg(feature = "ssr")]
-    if let Some(parts) = use_context::<axum::http::request::Parts>() {
-        return crate::server::http::locale::request_locale(&parts.headers);
-    }
-    Locale::default()
-}
-
-/// leptos_i18n picks its language from `Accept-Language` on the server and from `<html lang>` in
-/// the browser. On the server it is handed the shop's own choice as the only language the
-/// browser asked for, so a chosen language outranks the browser's; its cookie stays off.
-fn locale_source() -> UseLocalesOptions {
-    let locale = request_locale();
-    UseLocalesOptions::default().ssr_lang_header_getter(move || Some(locale.to_string()))
-}
-
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    view! {
-        <I18nContextProvider enable_cookie=false ssr_lang_header_getter=locale_source()>
-            <Shop/>
-        </I18nContextProvider>
-    }
+    provide_context(page_locale());
+    view! { <Shop/> }
 }
 
 #[component]
 fn Shop() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     view! {
         <Title formatter=|title: String| if title.is_empty() { "ArtWall".to_string() } else { format!("{title} · ArtWall") }/>
         <Router>
             <TestPaymentsNotice/>
             <header class="site-header">
                 <A href="/" attr:class="brand">"ArtWall"</A>
-                <nav aria-label=move || t_string!(i18n, nav.label)>
-                    <A href="/feed">{t!(i18n, nav.discover)}</A>
-                    <A href="/search">{t!(i18n, nav.search)}</A>
-                    <A href="/saved">{t!(i18n, nav.saved)}</A>
-                    <A href="/onboarding">{t!(i18n, nav.my_style)}</A>
-                    <A href="/orders">{t!(i18n, nav.orders)}</A>
+                <nav aria-label=td_string!(locale, nav.label)>
+                    <A href="/feed">{td_string!(locale, nav.discover)}</A>
+                    <A href="/search">{td_string!(locale, nav.search)}</A>
+                    <A href="/saved">{td_string!(locale, nav.saved)}</A>
+                    <A href="/onboarding">{td_string!(locale, nav.my_style)}</A>
+                    <A href="/orders">{td_string!(locale, nav.orders)}</A>
                 </nav>
                 <LanguageSwitch/>
             </header>
@@ -145,7 +125,7 @@ fn Shop() -> impl IntoView {
                 </Routes>
             </main>
             <footer class="site-footer">
-                <p>{t!(i18n, footer)}</p>
+                <p>{td_string!(locale, footer)}</p>
             </footer>
         </Router>
     }
@@ -191,13 +171,13 @@ lazy_routes! {
 /// On every page while payments are in test mode, so nobody believes they paid.
 #[component]
 fn TestPaymentsNotice() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let shop = OnceResource::new_blocking(crate::api::load_shop_info());
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 shop.await.ok().filter(|shop| shop.test_payments).map(|_| view! {
-                    <p class="test-payments" role="note">{t!(i18n, notice.test_payments)}</p>
+                    <p class="test-payments" role="note">{td_string!(locale, notice.test_payments)}</p>
                 })
             })}
         </Suspense>
@@ -209,9 +189,9 @@ fn TestPaymentsNotice() -> impl IntoView {
 /// included). It works before and without JavaScript.
 #[component]
 fn LanguageSwitch() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let location = use_location();
-    let other = move || i18n.get_locale().other();
+    let other = locale.other().to_string();
     let here = move || {
         let search = location.search.get();
         let separator = if search.is_empty() || search.starts_with('?') { "" } else { "?" };
@@ -219,10 +199,10 @@ fn LanguageSwitch() -> impl IntoView {
     };
     view! {
         <form class="language-switch" method="post" action="/api/locale">
-            <input type="hidden" name="locale" value=move || other().to_string()/>
+            <input type="hidden" name="locale" value=other.clone()/>
             <input type="hidden" name="next" value=here/>
-            <button type="submit" class="link-button" lang=move || other().to_string() title=move || t_string!(i18n, language.switch_title)>
-                {t!(i18n, language.switch)}
+            <button type="submit" class="link-button" lang=other title=td_string!(locale, language.switch_title)>
+                {td_string!(locale, language.switch)}
             </button>
         </form>
     }

@@ -3,10 +3,30 @@
 //! the server writes to logs, Stripe and the JSON API.
 
 use crate::error::AppError;
-use crate::i18n::{td_string, use_i18n, Locale};
+use crate::i18n::{td_string, Locale};
 use crate::order_status::OrderStatus;
 use crate::pricing::{Frame, Material, PrintOption, PrintOptions, PrintSize};
 use crate::types::{LocalTime, PaintingCard, WallClock};
+
+/// The page's language. The server chooses it for each request (`server::http::locale`) and
+/// writes it in `<html lang>`; the page keeps it for its life (the header's switch loads the page
+/// afresh), so texts are plain strings, not views that follow a language signal.
+pub fn page_locale() -> Locale {
+    #[cfg(feature = "ssr")]
+    if let Some(parts) = leptos::prelude::use_context::<axum::http::request::Parts>() {
+        return crate::server::http::locale::request_locale(&parts.headers);
+    }
+    #[cfg(feature = "hydrate")]
+    if let Some(lang) = leptos::prelude::document().document_element().and_then(|html| html.get_attribute("lang")) {
+        return lang.parse().unwrap_or_default();
+    }
+    Locale::default()
+}
+
+/// The page's language, as `App` provides it.
+pub fn use_locale() -> Locale {
+    leptos::prelude::use_context().unwrap_or_else(page_locale)
+}
 
 impl Locale {
     /// The language the header's switch offers: the one this page is not in.
@@ -74,7 +94,7 @@ pub fn status_label(status: OrderStatus, locale: Locale) -> &'static str {
 
 /// An error as the page shows it, in the page's language.
 pub fn error_message(error: &AppError) -> String {
-    error_text(error, use_i18n().get_locale_untracked())
+    error_text(error, use_locale())
 }
 
 /// An error in `locale`. Messages about bad input are the server's own sentence, written in the

@@ -71,12 +71,7 @@ fn show_broken_page_notice() {
     else {
         return;
     };
-    // The page's language, as the server chose it (`<html lang>`).
-    let locale = document
-        .document_element()
-        .and_then(|html| html.get_attribute("lang"))
-        .and_then(|lang| lang.parse::<i18n::Locale>().ok())
-        .unwrap_or_default();
+    let locale = labels::page_locale();
     notice.set_id("page-broken");
     let _ = notice.set_attribute("role", "alert");
     message.set_text_content(Some(i18n::td_string!(locale, notice.broken_page)));

@@ -2,8 +2,8 @@ use leptos::prelude::*;
 
 use crate::components::picture::{Fetch, PaintingPicture, CARD_SIZES};
 use crate::events::EventKind;
-use crate::i18n::{t, t_string, td_string, use_i18n};
-use crate::labels::in_language;
+use crate::i18n::{td, td_string};
+use crate::labels::{in_language, use_locale};
 use crate::tracking::{self, Metadata, Source};
 use crate::types::{Because, PaintingCard};
 
@@ -25,8 +25,7 @@ pub fn PaintingCardView(
     because: Option<Because>,
     #[prop(optional)] fetch: Fetch,
 ) -> impl IntoView {
-    let i18n = use_i18n();
-    let locale = i18n.get_locale_untracked();
+    let locale = use_locale();
     let id = card.id;
     let href = format!("/painting/{id}");
     let byline = match card.year {
@@ -54,9 +53,9 @@ pub fn PaintingCardView(
                     {because.map(|because| {
                         let title = in_language(locale, &because.title, because.title_en.as_deref()).to_owned();
                         let reason = if because.saved {
-                            t!(i18n, card.because_saved, title, <cite> = <cite/>).into_any()
+                            td!(locale, card.because_saved, title, <cite> = <cite/>).into_any()
                         } else {
-                            t!(i18n, card.because_looked, title, <cite> = <cite/>).into_any()
+                            td!(locale, card.because_looked, title, <cite> = <cite/>).into_any()
                         };
                         view! { <p class="card-because">{reason}</p> }
                     })}
@@ -70,7 +69,7 @@ pub fn PaintingCardView(
 /// Save (state visible at once), share (Web Share, else copy the link) and "don't show this".
 #[component]
 fn CardActions(id: i64, position: i64, title: String, on_hide: Callback<i64>, saved: bool) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let saved = RwSignal::new(saved);
     let copied = RwSignal::new(false);
     let toggle_save = move |_| {
@@ -100,12 +99,12 @@ fn CardActions(id: i64, position: i64, title: String, on_hide: Callback<i64>, sa
     view! {
         <div class="card-actions">
             <button type="button" class="icon-button save" aria-pressed=move || saved.get().to_string()
-                aria-label=move || if saved.get() { t_string!(i18n, card.unsave) } else { t_string!(i18n, card.save) } on:click=toggle_save>
+                aria-label=move || if saved.get() { td_string!(locale, card.unsave) } else { td_string!(locale, card.save) } on:click=toggle_save>
                 {move || if saved.get() { "♥" } else { "♡" }}
             </button>
-            <button type="button" class="icon-button" aria-label=move || t_string!(i18n, card.share) on:click=share>"↗"</button>
-            <button type="button" class="icon-button" aria-label=move || t_string!(i18n, card.hide) on:click=hide>"✕"</button>
-            <span class="copied" role="status">{move || copied.get().then_some(t_string!(i18n, card.link_copied))}</span>
+            <button type="button" class="icon-button" aria-label=td_string!(locale, card.share) on:click=share>"↗"</button>
+            <button type="button" class="icon-button" aria-label=td_string!(locale, card.hide) on:click=hide>"✕"</button>
+            <span class="copied" role="status">{move || copied.get().then_some(td_string!(locale, card.link_copied))}</span>
         </div>
     }
 }

@@ -3,26 +3,26 @@
 
 use leptos::prelude::*;
 
-use crate::i18n::{t, tu_string, use_i18n};
-use crate::labels::Label;
+use crate::i18n::td_string;
+use crate::labels::{use_locale, Label};
 use crate::pricing::{format_cny, Frame, Material, PrintOptions, PrintSize};
 
 /// Select fields named `size`, `material` and `frame`, so the surrounding form posts them.
 #[component]
 pub fn PrintConfigurator(options: RwSignal<PrintOptions>) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     view! {
         <fieldset class="configurator">
-            <legend>{t!(i18n, print.legend)}</legend>
-            <OptionSelect label=tu_string!(i18n, print.size) name="size" all=PrintSize::ALL current=move || options.get().size
+            <legend>{td_string!(locale, print.legend)}</legend>
+            <OptionSelect label=td_string!(locale, print.size) name="size" all=PrintSize::ALL current=move || options.get().size
                 set=move |size| options.update(|o| o.size = size)/>
-            <OptionSelect label=tu_string!(i18n, print.material) name="material" all=Material::ALL current=move || options.get().material
+            <OptionSelect label=td_string!(locale, print.material) name="material" all=Material::ALL current=move || options.get().material
                 set=move |material| options.update(|o| o.material = material)/>
-            <OptionSelect label=tu_string!(i18n, print.frame) name="frame" all=Frame::ALL current=move || options.get().frame
+            <OptionSelect label=td_string!(locale, print.frame) name="frame" all=Frame::ALL current=move || options.get().frame
                 set=move |frame| options.update(|o| o.frame = frame)/>
             <p class="price" aria-live="polite">
                 <span class="amount" data-testid="price">{move || format_cny(options.get().amount_cents())}</span>
-                <span class="hint">{t!(i18n, print.price_hint)}</span>
+                <span class="hint">{td_string!(locale, print.price_hint)}</span>
             </p>
         </fieldset>
     }
@@ -36,7 +36,7 @@ fn OptionSelect<T: Label>(
     current: impl Fn() -> T + Send + Sync + Copy + 'static,
     set: impl Fn(T) + Send + Sync + Copy + 'static,
 ) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     view! {
         <label class="option">
             <span>{label}</span>
@@ -46,7 +46,7 @@ fn OptionSelect<T: Label>(
                 }
             }>
                 {all.iter().map(|&option| view! {
-                    <option value=option.code() selected=move || current() == option>{move || option.label_in(i18n.get_locale())}</option>
+                    <option value=option.code() selected=move || current() == option>{move || option.label_in(locale)}</option>
                 }).collect_view()}
             </select>
         </label>

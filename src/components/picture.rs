@@ -65,7 +65,7 @@ pub fn PaintingPicture(
     sizes: &'static str,
     #[prop(optional)] fetch: Fetch,
 ) -> impl IntoView {
-    let alt = card.alt_text(crate::i18n::use_i18n().get_locale_untracked());
+    let alt = card.alt_text(crate::labels::use_locale());
     view! {
         <Picture src=card.image_url srcset=card.srcset srcset_webp=card.srcset_webp sizes alt
             width=card.width height=card.height fetch/>

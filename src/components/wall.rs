@@ -8,8 +8,8 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::load_room;
 use crate::components::configurator::frame_class;
-use crate::i18n::{t, t_string, td_string, use_i18n, Locale};
-use crate::labels::error_message;
+use crate::i18n::{td_string, Locale};
+use crate::labels::{error_message, use_locale};
 use crate::pricing::PrintOptions;
 use crate::types::RoomPhoto;
 
@@ -25,16 +25,16 @@ pub fn WallPreview(
     painting_height: i32,
     options: RwSignal<PrintOptions>,
 ) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let room = Resource::new(|| (), |_| load_room());
     let query = use_query_map();
-    let refusal = move || query.read().get("room_error").map(|code| room_error_message(&code, i18n.get_locale()));
+    let refusal = move || query.read().get("room_error").map(|code| room_error_message(&code, locale));
     let next = format!("/painting/{painting_id}#wall");
     view! {
         <section class="wall-preview" id="wall" aria-labelledby="wall-title">
-            <h2 id="wall-title">{t!(i18n, wall.title)}</h2>
+            <h2 id="wall-title">{td_string!(locale, wall.title)}</h2>
             {move || refusal().map(|message| view! { <p class="error" role="alert">{message}</p> })}
-            <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+            <Suspense fallback=move || view! { <p class="loading">{td_string!(locale, common.loading)}</p> }>
                 {move || {
                     let image_url = image_url.clone();
                     let next = next.clone();
@@ -46,17 +46,17 @@ pub fn WallPreview(
                                         <RoomWall photo image_url painting_width painting_height options/>
                                     }.into_any(),
                                     None => view! {
-                                        <p class="hint">{t!(i18n, wall.no_photo)}</p>
+                                        <p class="hint">{td_string!(locale, wall.no_photo)}</p>
                                     }.into_any(),
                                 }}
                                 <form class="room-upload" method="post" action="/api/room-photo" enctype="multipart/form-data">
                                     <input type="hidden" name="next" value=next/>
                                     <label>
-                                        <span>{t!(i18n, wall.photo_label)}</span>
+                                        <span>{td_string!(locale, wall.photo_label)}</span>
                                         <input type="file" name="photo" accept="image/jpeg,image/png,image/webp" required/>
                                     </label>
-                                    <button type="submit" class="button">{t!(i18n, wall.upload)}</button>
-                                    <p class="hint">{t!(i18n, wall.upload_hint, megabytes = state.max_megabytes)}</p>
+                                    <button type="submit" class="button">{td_string!(locale, wall.upload)}</button>
+                                    <p class="hint">{td_string!(locale, wall.upload_hint, megabytes = state.max_megabytes)}</p>
                                 </form>
                             }.into_any(),
                             Err(error) => view! { <p class="error">{error_message(&error)}</p> }.into_any(),
@@ -76,7 +76,7 @@ fn RoomWall(
     painting_height: i32,
     options: RwSignal<PrintOptions>,
 ) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let wall_cm = RwSignal::new(DEFAULT_WALL_CM);
     // The painting's centre, in percent of the photo.
     let position = RwSignal::new((50.0_f64, 40.0_f64));
@@ -125,7 +125,7 @@ fn RoomWall(
             on:pointerup=move |_| dragging.set(false)
             on:pointercancel=move |_| dragging.set(false)
         >
-            <img class="room" src=photo.url alt=move || t_string!(i18n, wall.room_alt) width=photo.width height=photo.height/>
+            <img class="room" src=photo.url alt=td_string!(locale, wall.room_alt) width=photo.width height=photo.height/>
             <div
                 class=move || format!("on-wall {}", frame_class(options.get().frame))
                 class:dragging=move || dragging.get()
@@ -133,7 +133,7 @@ fn RoomWall(
                 data-testid="on-wall"
                 tabindex="0"
                 role="img"
-                aria-label=move || t_string!(i18n, wall.on_wall_label)
+                aria-label=td_string!(locale, wall.on_wall_label)
                 on:pointerdown=move |ev| {
                     ev.prevent_default();
                     dragging.set(true);
@@ -158,7 +158,7 @@ fn RoomWall(
             </div>
         </div>
         <label class="wall-width">
-            <span>{t!(i18n, wall.width)} <strong data-testid="wall-cm">{move || wall_cm.get()}" cm"</strong></span>
+            <span>{td_string!(locale, wall.width)} <strong data-testid="wall-cm">{move || wall_cm.get()}" cm"</strong></span>
             <input type="range" min="100" max="800" step="10"
                 prop:value=move || wall_cm.get().to_string()
                 on:input=move |ev| {

@@ -10,8 +10,8 @@ use crate::api::{
 };
 use crate::components::picture::{PaintingPicture, CARD_SIZES};
 use crate::error::AppError;
-use crate::i18n::{t, t_string, td_string, tu_string, use_i18n, Locale};
-use crate::labels::error_message;
+use crate::i18n::{td, td_string, Locale};
+use crate::labels::{error_message, use_locale};
 use crate::pages::admin::{admin_error, admin_title, AdminNav};
 use crate::types::{AddedPainting, AdminPainting, PaintingEdit};
 
@@ -26,26 +26,26 @@ pub fn AdminPaintingsPage() -> impl IntoView {
         move || (search(), page(), publish.version().get()),
         |(q, page, _)| load_admin_paintings(Some(q), Some(page)),
     );
-    let i18n = use_i18n();
+    let locale = use_locale();
     view! {
-        <Title text=admin_title(tu_string!(i18n, admin.catalogue_title))/>
+        <Title text=admin_title(td_string!(locale, admin.catalogue_title))/>
         <section class="admin">
             <AdminNav/>
-            <h1>{t!(i18n, admin.catalogue_title)}</h1>
+            <h1>{td_string!(locale, admin.catalogue_title)}</h1>
             <div class="catalogue-actions">
-                <a class="button" href="/admin/paintings/new">{t!(i18n, admin.add_painting)}</a>
+                <a class="button" href="/admin/paintings/new">{td_string!(locale, admin.add_painting)}</a>
                 <ActionForm action=reembed>
-                    <button type="submit" class="button" title=move || t_string!(i18n, admin.reembed_hint)>{t!(i18n, admin.reembed_all)}</button>
+                    <button type="submit" class="button" title=td_string!(locale, admin.reembed_hint)>{td_string!(locale, admin.reembed_all)}</button>
                 </ActionForm>
                 {move || form_error(reembed.value().get())}
             </div>
             <form class="catalogue-search" method="get" action="/admin/paintings" role="search">
-                <input type="search" name="q" value=search aria-label=move || t_string!(i18n, admin.search_label)
-                    placeholder=move || t_string!(i18n, admin.search_placeholder) maxlength="200"/>
-                <button type="submit" class="button">{t!(i18n, admin.search)}</button>
+                <input type="search" name="q" value=search aria-label=td_string!(locale, admin.search_label)
+                    placeholder=td_string!(locale, admin.search_placeholder) maxlength="200"/>
+                <button type="submit" class="button">{td_string!(locale, admin.search)}</button>
             </form>
             {move || publish.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{error_message(&e)}</p> })}
-            <Transition fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+            <Transition fallback=move || view! { <p class="loading">{td_string!(locale, common.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match paintings.await {
                         Ok(list) => {
@@ -59,20 +59,20 @@ pub fn AdminPaintingsPage() -> impl IntoView {
                                 </form>
                             };
                             view! {
-                                <p class="muted">{t!(i18n, admin.catalogue_page, total = list.total, page = list.page, pages = list.pages)}</p>
+                                <p class="muted">{td!(locale, admin.catalogue_page, total = list.total, page = list.page, pages = list.pages)}</p>
                                 <table class="catalogue">
                                     <thead><tr>
-                                        <th></th><th>{t!(i18n, admin.col_title)}</th><th>{t!(i18n, admin.col_artist)}</th>
-                                        <th>{t!(i18n, admin.col_style)}</th><th>{t!(i18n, admin.col_saves)}</th><th>{t!(i18n, admin.col_views)}</th>
-                                        <th>{t!(i18n, admin.col_orders)}</th><th>{t!(i18n, admin.col_shown)}</th>
+                                        <th></th><th>{td_string!(locale, admin.col_title)}</th><th>{td_string!(locale, admin.col_artist)}</th>
+                                        <th>{td_string!(locale, admin.col_style)}</th><th>{td_string!(locale, admin.col_saves)}</th><th>{td_string!(locale, admin.col_views)}</th>
+                                        <th>{td_string!(locale, admin.col_orders)}</th><th>{td_string!(locale, admin.col_shown)}</th>
                                     </tr></thead>
                                     <tbody>
                                         {list.items.into_iter().map(|p| view! { <CatalogueRow painting=p publish/> }).collect_view()}
                                     </tbody>
                                 </table>
-                                <nav class="pager" aria-label=move || t_string!(i18n, admin.pages)>
-                                    {(list.page > 1).then(|| pager(list.page - 1, tu_string!(i18n, admin.newer)))}
-                                    {(list.page < list.pages).then(|| pager(list.page + 1, tu_string!(i18n, admin.older)))}
+                                <nav class="pager" aria-label=td_string!(locale, admin.pages)>
+                                    {(list.page > 1).then(|| pager(list.page - 1, td_string!(locale, admin.newer)))}
+                                    {(list.page < list.pages).then(|| pager(list.page + 1, td_string!(locale, admin.older)))}
                                 </nav>
                             }.into_any()
                         }
@@ -87,7 +87,7 @@ pub fn AdminPaintingsPage() -> impl IntoView {
 #[component]
 fn CatalogueRow(painting: AdminPainting, publish: ServerAction<SetPaintingPublished>) -> impl IntoView {
     let p = painting;
-    let i18n = use_i18n();
+    let locale = use_locale();
     view! {
         <tr data-painting=p.id class:unpublished=!p.published>
             <td><img src=p.image_url.clone() alt="" width="48" loading="lazy"/></td>
@@ -101,9 +101,9 @@ fn CatalogueRow(painting: AdminPainting, publish: ServerAction<SetPaintingPublis
                 <ActionForm action=publish>
                     <input type="hidden" name="id" value=p.id/>
                     <input type="hidden" name="published" value=(!p.published).to_string()/>
-                    {if p.published { t!(i18n, admin.published).into_any() } else { t!(i18n, admin.unpublished).into_any() }} " "
+                    {if p.published { td_string!(locale, admin.published).into_any() } else { td_string!(locale, admin.unpublished).into_any() }} " "
                     <button type="submit" class="button">
-                        {if p.published { t!(i18n, admin.unpublish).into_any() } else { t!(i18n, admin.publish).into_any() }}
+                        {if p.published { td_string!(locale, admin.unpublish).into_any() } else { td_string!(locale, admin.publish).into_any() }}
                     </button>
                 </ActionForm>
             </td>
@@ -157,14 +157,14 @@ pub fn NewPaintingPage() -> impl IntoView {
             add.dispatch_local(data);
         }
     };
-    let i18n = use_i18n();
+    let locale = use_locale();
     view! {
-        <Title text=admin_title(tu_string!(i18n, admin.add_painting))/>
+        <Title text=admin_title(td_string!(locale, admin.add_painting))/>
         <section class="admin">
             <AdminNav/>
-            <h1>{t!(i18n, admin.add_painting)}</h1>
+            <h1>{td_string!(locale, admin.add_painting)}</h1>
             <form class="painting-form" on:submit=on_submit>
-                {painting_fields(i18n.get_locale_untracked()).into_iter().map(|PaintingField { name, label, hint, required }| view! {
+                {painting_fields(locale).into_iter().map(|PaintingField { name, label, hint, required }| view! {
                     <label>
                         {label} " " <span class="muted">{hint}</span>
                         <input name=name required=required maxlength="2000"/>
@@ -172,12 +172,12 @@ pub fn NewPaintingPage() -> impl IntoView {
                     </label>
                 }).collect_view()}
                 <fieldset>
-                    <legend>{t!(i18n, admin.image)}</legend>
-                    <label>{t!(i18n, admin.upload_image)} <input type="file" name="image" accept="image/jpeg,image/png,image/webp"/>{field_error("image")}</label>
-                    <label>{t!(i18n, admin.or_url)} <input type="url" name="imageUrl" placeholder="https://…"/>{field_error("imageUrl")}</label>
+                    <legend>{td_string!(locale, admin.image)}</legend>
+                    <label>{td_string!(locale, admin.upload_image)} <input type="file" name="image" accept="image/jpeg,image/png,image/webp"/>{field_error("image")}</label>
+                    <label>{td_string!(locale, admin.or_url)} <input type="url" name="imageUrl" placeholder="https://…"/>{field_error("imageUrl")}</label>
                 </fieldset>
                 <button type="submit" class="button primary" disabled=move || add.pending().get()>
-                    {move || if add.pending().get() { t_string!(i18n, admin.adding) } else { t_string!(i18n, admin.add) }}
+                    {move || if add.pending().get() { td_string!(locale, admin.adding) } else { td_string!(locale, admin.add) }}
                 </button>
                 {move || form_error(add.value().get())}
             </form>
@@ -207,13 +207,13 @@ fn form_error<T>(answer: Option<Result<T, AppError>>) -> Option<impl IntoView> {
 #[component]
 fn Added(added: AddedPainting) -> impl IntoView {
     let card = added.painting.card;
-    let i18n = use_i18n();
+    let locale = use_locale();
     view! {
         <section class="added" role="status" aria-labelledby="added-title">
-            <h2 id="added-title">{t!(i18n, admin.added)} <a href=format!("/painting/{}", card.id)>{card.title.clone()}</a></h2>
+            <h2 id="added-title">{td_string!(locale, admin.added)} <a href=format!("/painting/{}", card.id)>{card.title.clone()}</a></h2>
             <PaintingPicture card=card.clone() sizes=CARD_SIZES/>
-            <h3>{t!(i18n, admin.neighbours)}</h3>
-            <p class="muted">{t!(i18n, admin.neighbours_hint)}</p>
+            <h3>{td_string!(locale, admin.neighbours)}</h3>
+            <p class="muted">{td_string!(locale, admin.neighbours_hint)}</p>
             <ul class="neighbours">
                 {added.neighbours.into_iter().map(|n| view! {
                     <li data-painting=n.card.id>
@@ -239,13 +239,13 @@ pub fn EditPaintingPage() -> impl IntoView {
         move || (id(), save.version().get(), publish.version().get()),
         |(id, ..)| load_admin_painting(id),
     );
-    let i18n = use_i18n();
+    let locale = use_locale();
     view! {
-        <Title text=admin_title(tu_string!(i18n, admin.edit_title))/>
+        <Title text=admin_title(td_string!(locale, admin.edit_title))/>
         <section class="admin">
             <AdminNav/>
-            <p><a href="/admin/paintings">{t!(i18n, admin.back_to_catalogue)}</a></p>
-            <Transition fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+            <p><a href="/admin/paintings">{td_string!(locale, admin.back_to_catalogue)}</a></p>
+            <Transition fallback=move || view! { <p class="loading">{td_string!(locale, common.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match painting.await {
                         Ok(p) => view! { <EditPainting painting=p save publish/> }.into_any(),
@@ -295,46 +295,46 @@ fn EditPainting(
         }
     };
     let id = painting.id;
-    let i18n = use_i18n();
+    let locale = use_locale();
     view! {
         <h1>{painting.title.clone()}</h1>
         <p>
-            <a href=format!("/painting/{id}")>{t!(i18n, admin.shop_page)}</a>
-            {t!(i18n, admin.embedded_with)} <code>{painting.embedding_model.clone()}</code>
+            <a href=format!("/painting/{id}")>{td_string!(locale, admin.shop_page)}</a>
+            {td_string!(locale, admin.embedded_with)} <code>{painting.embedding_model.clone()}</code>
         </p>
         <ActionForm action=publish attr:class="publish-form">
             <input type="hidden" name="id" value=id/>
             <input type="hidden" name="published" value=(!painting.published).to_string()/>
-            {if painting.published { t!(i18n, admin.shown).into_any() } else { t!(i18n, admin.hidden).into_any() }} " "
+            {if painting.published { td_string!(locale, admin.shown).into_any() } else { td_string!(locale, admin.hidden).into_any() }} " "
             <button type="submit" class="button">
-                {if painting.published { t!(i18n, admin.unpublish).into_any() } else { t!(i18n, admin.publish).into_any() }}
+                {if painting.published { td_string!(locale, admin.unpublish).into_any() } else { td_string!(locale, admin.publish).into_any() }}
             </button>
         </ActionForm>
         <div class="edit-painting">
             <ActionForm action=save attr:class="painting-form">
                 <input type="hidden" name="id" value=id/>
-                {painting_fields(i18n.get_locale_untracked()).into_iter().map(|PaintingField { name, label, hint, required }| view! {
+                {painting_fields(locale).into_iter().map(|PaintingField { name, label, hint, required }| view! {
                     <label>
                         {label} " " <span class="muted">{hint}</span>
                         <input name=name value=value_of(name) required=required maxlength="2000"/>
                         {move || field_error(save.value().get(), name)}
                     </label>
                 }).collect_view()}
-                <button type="submit" class="button primary">{t!(i18n, admin.save)}</button>
+                <button type="submit" class="button primary">{td_string!(locale, admin.save)}</button>
                 {move || form_error(save.value().get())}
-                {move || matches!(save.value().get(), Some(Ok(()))).then(|| view! { <p class="notice" role="status">{t!(i18n, admin.saved)}</p> })}
+                {move || matches!(save.value().get(), Some(Ok(()))).then(|| view! { <p class="notice" role="status">{td_string!(locale, admin.saved)}</p> })}
             </ActionForm>
             <form class="painting-form" on:submit=on_replace>
-                <img src=move || image.get() alt=move || t_string!(i18n, admin.current_image) class="current-image"/>
+                <img src=move || image.get() alt=td_string!(locale, admin.current_image) class="current-image"/>
                 <input type="hidden" name="id" value=id/>
-                <label>{t!(i18n, admin.replace_with_file)} <input type="file" name="image" accept="image/jpeg,image/png,image/webp"/>
+                <label>{td_string!(locale, admin.replace_with_file)} <input type="file" name="image" accept="image/jpeg,image/png,image/webp"/>
                     {move || field_error(replace.value().get(), "image")}</label>
-                <label>{t!(i18n, admin.or_a_url)} <input type="url" name="imageUrl"/>{move || field_error(replace.value().get(), "imageUrl")}</label>
+                <label>{td_string!(locale, admin.or_a_url)} <input type="url" name="imageUrl"/>{move || field_error(replace.value().get(), "imageUrl")}</label>
                 <button type="submit" class="button" disabled=move || replace.pending().get()>
-                    {move || if replace.pending().get() { t_string!(i18n, admin.replacing) } else { t_string!(i18n, admin.replace) }}
+                    {move || if replace.pending().get() { td_string!(locale, admin.replacing) } else { td_string!(locale, admin.replace) }}
                 </button>
                 {move || form_error(replace.value().get())}
-                {move || matches!(replace.value().get(), Some(Ok(_))).then(|| view! { <p class="notice" role="status">{t!(i18n, admin.replaced)}</p> })}
+                {move || matches!(replace.value().get(), Some(Ok(_))).then(|| view! { <p class="notice" role="status">{td_string!(locale, admin.replaced)}</p> })}
             </form>
         </div>
     }

@@ -5,8 +5,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{load_job, load_jobs, ResumeJob, RetryJob};
-use crate::i18n::{t, td_string, tu_string, use_i18n, Locale};
-use crate::labels::{date_time_in, error_message, job_status};
+use crate::i18n::{td, td_string, Locale};
+use crate::labels::{date_time_in, error_message, job_status, use_locale};
 use crate::pages::admin::{admin_error, admin_title, AdminNav};
 use crate::types::JobView;
 
@@ -15,42 +15,41 @@ const PROGRESS_POLL_MS: u64 = 1_000;
 
 #[component]
 pub fn ImportPage() -> impl IntoView {
-    let i18n = use_i18n();
-    let locale = i18n.get_locale_untracked();
+    let locale = use_locale();
     let query = use_query_map();
     let error = move || query.read().get("error").map(|code| import_error_message(&code, locale));
     let jobs = Resource::new(|| (), |_| load_jobs());
     view! {
-        <Title text=admin_title(tu_string!(i18n, admin.import_title))/>
+        <Title text=admin_title(td_string!(locale, admin.import_title))/>
         <section class="admin">
             <AdminNav/>
-            <h1>{t!(i18n, admin.import_heading)}</h1>
+            <h1>{td_string!(locale, admin.import_heading)}</h1>
             // A plain multipart form: it works before (and without) the WASM, and the server
             // answers with the new job's page.
             <form class="import-form" method="post" action="/api/admin/jobs/import" enctype="multipart/form-data">
                 <label>
-                    {t!(i18n, admin.paste_json)}
+                    {td_string!(locale, admin.paste_json)}
                     <textarea name="paintings" rows="10" spellcheck="false"
                         placeholder=r#"{"paintings":[{"id":"met:436535","title":"Wheat Field with Cypresses","artist":"Vincent van Gogh","year":1889,"imageUrl":"https://…"}]}"#></textarea>
                 </label>
-                <label>{t!(i18n, admin.or_file)}
+                <label>{td_string!(locale, admin.or_file)}
                     <input type="file" name="file" accept=".json,.csv,application/json,text/csv"/>
                 </label>
-                <button type="submit" class="button primary">{t!(i18n, admin.start_import)}</button>
+                <button type="submit" class="button primary">{td_string!(locale, admin.start_import)}</button>
                 {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
             </form>
-            <h2>{t!(i18n, admin.recent_jobs)}</h2>
-            <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+            <h2>{td_string!(locale, admin.recent_jobs)}</h2>
+            <Suspense fallback=move || view! { <p class="loading">{td_string!(locale, common.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match jobs.await {
-                        Ok(jobs) if jobs.is_empty() => view! { <p class="empty-state">{t!(i18n, admin.no_jobs)}</p> }.into_any(),
+                        Ok(jobs) if jobs.is_empty() => view! { <p class="empty-state">{td_string!(locale, admin.no_jobs)}</p> }.into_any(),
                         Ok(jobs) => view! {
                             <ul class="job-list">
                                 {jobs.into_iter().map(|job| view! {
                                     <li>
                                         <a href=format!("/admin/jobs/{}", job.id)>{format!("{} · {}", job_kind(&job.kind, locale), date_time_in(&job.created_at, locale))}</a>
                                         " " <span class=format!("status status-{}", job.status)>{job_status(&job.status, locale)}</span>
-                                        " " {t!(i18n, admin.job_line, processed = job.processed, total = job.total, failed = job.failed)}
+                                        " " {td!(locale, admin.job_line, processed = job.processed, total = job.total, failed = job.failed)}
                                     </li>
                                 }).collect_view()}
                             </ul>
@@ -99,13 +98,13 @@ pub fn JobPage() -> impl IntoView {
             set_timeout(move || tick.update(|t| *t += 1), std::time::Duration::from_millis(PROGRESS_POLL_MS));
         }
     });
-    let i18n = use_i18n();
+    let locale = use_locale();
     view! {
-        <Title text=admin_title(tu_string!(i18n, admin.job_title))/>
+        <Title text=admin_title(td_string!(locale, admin.job_title))/>
         <section class="admin">
             <AdminNav/>
             // Transition keeps the figures on screen while the next ones load.
-            <Transition fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+            <Transition fallback=move || view! { <p class="loading">{td_string!(locale, common.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match job.await {
                         Ok(job) => view! { <JobProgress job retry resume/> }.into_any(),
@@ -123,8 +122,7 @@ fn JobProgress(job: JobView, retry: ServerAction<RetryJob>, resume: ServerAction
     let can_retry = !job.is_active() && job.failed > 0;
     let interrupted = job.status == "interrupted";
     let id = job.id.clone();
-    let i18n = use_i18n();
-    let locale = i18n.get_locale_untracked();
+    let locale = use_locale();
     let rate = job.rate_per_minute.map_or_else(
         || "–".to_owned(),
         |rate| td_string!(locale, admin.per_minute, rate = format!("{rate:.0}")).to_string(),
@@ -134,38 +132,38 @@ fn JobProgress(job: JobView, retry: ServerAction<RetryJob>, resume: ServerAction
         |seconds| td_string!(locale, admin.about, duration = human_duration(seconds)).to_string(),
     );
     view! {
-        <h1>{if job.kind == "reembed" { t!(i18n, admin.reembed_job).into_any() } else { t!(i18n, admin.import_job).into_any() }}</h1>
+        <h1>{if job.kind == "reembed" { td_string!(locale, admin.reembed_job).into_any() } else { td_string!(locale, admin.import_job).into_any() }}</h1>
         <p>
             // The code stays in `data-status`: scripts and tests read it in any language.
             <span class=format!("status status-{}", job.status) data-testid="job-status" data-status=job.status.clone()>{job_status(&job.status, locale)}</span>
-            {t!(i18n, admin.started, at = date_time_in(&job.created_at, locale))}
+            {td!(locale, admin.started, at = date_time_in(&job.created_at, locale))}
         </p>
-        <progress max=job.total value=job.processed aria-label=tu_string!(i18n, admin.progress)></progress>
+        <progress max=job.total value=job.processed aria-label=td_string!(locale, admin.progress)></progress>
         <dl class="facts job-figures">
-            <dt>{t!(i18n, admin.total)}</dt><dd data-testid="job-total">{job.total}</dd>
-            <dt>{t!(i18n, admin.processed)}</dt><dd data-testid="job-processed">{job.processed}</dd>
-            <dt>{t!(i18n, admin.done)}</dt><dd data-testid="job-done">{done}</dd>
-            <dt>{t!(i18n, admin.failed)}</dt><dd data-testid="job-failed">{job.failed}</dd>
-            <dt>{t!(i18n, admin.rate)}</dt><dd>{rate}</dd>
-            <dt>{t!(i18n, admin.time_left)}</dt><dd>{time_left}</dd>
+            <dt>{td_string!(locale, admin.total)}</dt><dd data-testid="job-total">{job.total}</dd>
+            <dt>{td_string!(locale, admin.processed)}</dt><dd data-testid="job-processed">{job.processed}</dd>
+            <dt>{td_string!(locale, admin.done)}</dt><dd data-testid="job-done">{done}</dd>
+            <dt>{td_string!(locale, admin.failed)}</dt><dd data-testid="job-failed">{job.failed}</dd>
+            <dt>{td_string!(locale, admin.rate)}</dt><dd>{rate}</dd>
+            <dt>{td_string!(locale, admin.time_left)}</dt><dd>{time_left}</dd>
         </dl>
         {(job.resumes > 0).then(|| view! {
-            <p class="notice">{t!(i18n, admin.resumed, count = job.resumes)}</p>
+            <p class="notice">{td!(locale, admin.resumed, count = job.resumes)}</p>
         })}
         {interrupted.then(|| {
             let id = id.clone();
             view! {
                 <ActionForm action=resume>
-                    <p class="error">{t!(i18n, admin.interrupted)}</p>
+                    <p class="error">{td_string!(locale, admin.interrupted)}</p>
                     <input type="hidden" name="id" value=id/>
-                    <button type="submit" class="button primary">{t!(i18n, admin.resume)}</button>
+                    <button type="submit" class="button primary">{td_string!(locale, admin.resume)}</button>
                 </ActionForm>
             }
         })}
         {(!job.failures.is_empty()).then(|| view! {
-            <h2>{t!(i18n, admin.failed_items)}</h2>
+            <h2>{td_string!(locale, admin.failed_items)}</h2>
             <table class="failures">
-                <thead><tr><th>"#"</th><th>{t!(i18n, admin.item)}</th><th>{t!(i18n, admin.reason)}</th></tr></thead>
+                <thead><tr><th>"#"</th><th>{td_string!(locale, admin.item)}</th><th>{td_string!(locale, admin.reason)}</th></tr></thead>
                 <tbody>
                     {job.failures.into_iter().map(|f| view! {
                         <tr><td>{f.position + 1}</td><td>{f.label}</td><td class="reason">{f.reason}</td></tr>
@@ -176,7 +174,7 @@ fn JobProgress(job: JobView, retry: ServerAction<RetryJob>, resume: ServerAction
         {can_retry.then(|| view! {
             <ActionForm action=retry>
                 <input type="hidden" name="id" value=id.clone()/>
-                <button type="submit" class="button primary">{t!(i18n, admin.retry_failed)}</button>
+                <button type="submit" class="button primary">{td_string!(locale, admin.retry_failed)}</button>
             </ActionForm>
         })}
         {move || retry.value().get().and_then(Result::err).or_else(|| resume.value().get().and_then(Result::err)).map(|e| view! {

@@ -6,8 +6,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{load_admin_order, load_admin_orders, AdvanceOrder, RefundOrder};
-use crate::i18n::{t, t_string, tu_string, use_i18n};
-use crate::labels::{error_message, status_label};
+use crate::i18n::{td, td_string};
+use crate::labels::{error_message, status_label, use_locale};
 use crate::order_status::OrderStatus;
 use crate::pages::admin::{admin_error, admin_title, AdminNav};
 use crate::pages::orders::{OrderFacts, OrderSummary, OrderTimeline};
@@ -19,29 +19,28 @@ pub fn AdminOrdersPage() -> impl IntoView {
     let query = use_query_map();
     let status = move || query.read().get("status");
     let orders = Resource::new(status, load_admin_orders);
-    let i18n = use_i18n();
-    let locale = i18n.get_locale_untracked();
+    let locale = use_locale();
     view! {
-        <Title text=admin_title(tu_string!(i18n, admin.orders))/>
+        <Title text=admin_title(td_string!(locale, admin.orders))/>
         <section class="admin">
             <AdminNav/>
-            <h1>{t!(i18n, admin.orders)}</h1>
-            <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+            <h1>{td_string!(locale, admin.orders)}</h1>
+            <Suspense fallback=move || view! { <p class="loading">{td_string!(locale, common.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match orders.await {
                         Ok(data) => {
                             let total: i64 = data.counts.iter().map(|(_, n)| n).sum();
                             view! {
-                                <nav class="status-filter" aria-label=move || t_string!(i18n, admin.filter_by_status)>
-                                    <a href="/admin/orders">{t!(i18n, admin.all_count, count = total)}</a>
+                                <nav class="status-filter" aria-label=td_string!(locale, admin.filter_by_status)>
+                                    <a href="/admin/orders">{td!(locale, admin.all_count, count = total)}</a>
                                     {data.counts.into_iter().map(|(s, n)| view! {
                                         <a href=format!("/admin/orders?status={}", s.code()) data-status=s.code()>
-                                            {t!(i18n, admin.status_count, status = status_label(s, locale), count = n)}
+                                            {td!(locale, admin.status_count, status = status_label(s, locale), count = n)}
                                         </a>
                                     }).collect_view()}
                                 </nav>
                                 {if data.orders.is_empty() {
-                                    view! { <p class="empty-state">{t!(i18n, admin.no_orders)}</p> }.into_any()
+                                    view! { <p class="empty-state">{td_string!(locale, admin.no_orders)}</p> }.into_any()
                                 } else {
                                     view! {
                                         <ul class="order-list">
@@ -71,13 +70,13 @@ pub fn AdminOrderPage() -> impl IntoView {
         move || (params.read().get("id").unwrap_or_default(), advance.version().get(), refund.version().get()),
         |(id, _, _)| load_admin_order(id),
     );
-    let i18n = use_i18n();
+    let locale = use_locale();
     view! {
-        <Title text=admin_title(tu_string!(i18n, admin.order_title))/>
+        <Title text=admin_title(td_string!(locale, admin.order_title))/>
         <section class="admin">
             <AdminNav/>
-            <p><a href="/admin/orders">{t!(i18n, admin.all_orders)}</a></p>
-            <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+            <p><a href="/admin/orders">{td_string!(locale, admin.all_orders)}</a></p>
+            <Suspense fallback=move || view! { <p class="loading">{td_string!(locale, common.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match order.await {
                         Ok(order) => view! { <AdminOrder order advance refund/> }.into_any(),
@@ -99,12 +98,11 @@ fn AdminOrder(
     let refundable = order.status.is_paid() && order.status != OrderStatus::Refunded;
     let remaining = order.amount_cents - order.refunded_cents;
     let id = order.id.clone();
-    let i18n = use_i18n();
-    let locale = i18n.get_locale_untracked();
+    let locale = use_locale();
     view! {
-        <h1>{t!(i18n, admin.order_heading, id = order.id.clone())}</h1>
+        <h1>{td!(locale, admin.order_heading, id = order.id.clone())}</h1>
         <OrderFacts order=order.clone()/>
-        {order.shipping.clone().map(|a| view! { <p class="address">{t!(i18n, admin.ship_to)} {a.name} ", " {a.phone} ", " {a.address}</p> })}
+        {order.shipping.clone().map(|a| view! { <p class="address">{td_string!(locale, admin.ship_to)} {a.name} ", " {a.phone} ", " {a.address}</p> })}
         <div class="admin-actions">
             {moves.into_iter().map(|to| {
                 let id = id.clone();
@@ -113,26 +111,26 @@ fn AdminOrder(
                         <input type="hidden" name="orderId" value=id/>
                         <input type="hidden" name="to" value=to.code()/>
                         {(to == OrderStatus::Shipped).then(|| view! {
-                            <label>{t!(i18n, admin.tracking_number)} <input name="tracking" required maxlength="100"/></label>
+                            <label>{td_string!(locale, admin.tracking_number)} <input name="tracking" required maxlength="100"/></label>
                         })}
-                        <button type="submit" class="button primary">{t!(i18n, admin.mark_as, status = status_label(to, locale).to_lowercase())}</button>
+                        <button type="submit" class="button primary">{td!(locale, admin.mark_as, status = status_label(to, locale).to_lowercase())}</button>
                     </ActionForm>
                 }
             }).collect_view()}
             {refundable.then(|| view! {
                 <ActionForm action=refund attr:class="refund-form">
                     <input type="hidden" name="orderId" value=id.clone()/>
-                    <label>{t!(i18n, admin.refund_amount, amount = format_cny(remaining))}
+                    <label>{td!(locale, admin.refund_amount, amount = format_cny(remaining))}
                         <input name="amountCents" inputmode="numeric" pattern="[0-9]*"/>
                     </label>
-                    <button type="submit" class="button">{t!(i18n, admin.refund)}</button>
+                    <button type="submit" class="button">{td_string!(locale, admin.refund)}</button>
                 </ActionForm>
             })}
             {move || advance.value().get().and_then(Result::err).or_else(|| refund.value().get().and_then(Result::err)).map(|e| view! {
                 <p class="error" role="alert">{error_message(&e)}</p>
             })}
             {move || refund.value().get().and_then(Result::ok).map(|cents| view! {
-                <p class="notice" role="status">{t!(i18n, admin.refund_requested, amount = format_cny(cents))}</p>
+                <p class="notice" role="status">{td!(locale, admin.refund_requested, amount = format_cny(cents))}</p>
             })}
         </div>
         <OrderTimeline entries=order.timeline/>

@@ -6,8 +6,8 @@ use crate::components::card::PaintingCardView;
 use crate::components::infinite::Sentinel;
 use crate::components::picture::Fetch;
 use crate::components::server_form::ServerForm;
-use crate::i18n::{t, tu_string, use_i18n};
-use crate::labels::error_message;
+use crate::i18n::td_string;
+use crate::labels::{error_message, use_locale};
 use crate::tracking::{self, Source};
 use crate::types::FeedPage;
 
@@ -18,11 +18,11 @@ const FIRST_SCREEN: usize = 4;
 
 #[component]
 pub fn Feed() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let first = Resource::new(|| (), |_| load_feed_page(None, Some(PAGE)));
     view! {
-        <Title text=tu_string!(i18n, feed.title)/>
-        <h1 class="page-title">{t!(i18n, feed.title)}</h1>
+        <Title text=td_string!(locale, feed.title)/>
+        <h1 class="page-title">{td_string!(locale, feed.title)}</h1>
         <Suspense fallback=|| view! { <Placeholders/> }>
             {move || Suspend::new(async move {
                 match first.await {
@@ -38,7 +38,7 @@ pub fn Feed() -> impl IntoView {
 /// server function for more as the reader scrolls.
 #[component]
 fn FeedGrid(first: FeedPage) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let first_screen: Vec<i64> = first.items.iter().take(FIRST_SCREEN).map(|item| item.card.id).collect();
     let items = RwSignal::new(first.items);
     let cursor = RwSignal::new(first.next_cursor);
@@ -80,7 +80,7 @@ fn FeedGrid(first: FeedPage) -> impl IntoView {
     };
     view! {
         // Cards have <h3> titles: the headings go down one level at a time.
-        <h2 class="visually-hidden">{t!(i18n, feed.picked_for_you)}</h2>
+        <h2 class="visually-hidden">{td_string!(locale, feed.picked_for_you)}</h2>
         <ul class="feed-grid">
             <For
                 each=move || items.get()
@@ -104,8 +104,8 @@ fn FeedGrid(first: FeedPage) -> impl IntoView {
         </Show>
         {move || failure.get().map(|message| view! {
             <div class="feed-error" role="alert">
-                <p>{t!(i18n, feed.load_failed, reason = message)}</p>
-                <button class="button" on:click=move |_| load_more()>{t!(i18n, common.retry)}</button>
+                <p>{td_string!(locale, feed.load_failed, reason = message)}</p>
+                <button class="button" on:click=move |_| load_more()>{td_string!(locale, common.retry)}</button>
             </div>
         })}
         <Show
@@ -114,7 +114,7 @@ fn FeedGrid(first: FeedPage) -> impl IntoView {
         >
             <Sentinel on_visible=Callback::new(move |_| load_more()) rearm=Signal::derive(move || items.with(Vec::len))/>
             <div class="load-more">
-                <button class="button" on:click=move |_| load_more() disabled=move || loading.get()>{t!(i18n, feed.load_more)}</button>
+                <button class="button" on:click=move |_| load_more() disabled=move || loading.get()>{td_string!(locale, feed.load_more)}</button>
             </div>
         </Show>
     }
@@ -123,7 +123,7 @@ fn FeedGrid(first: FeedPage) -> impl IntoView {
 /// The end of the catalogue, with a way to start over.
 #[component]
 fn SeenEverything() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let reset = ServerAction::<ResetFeed>::new();
     // After a reset, reload the page: the feed starts again from the top of the taste ranking.
     Effect::new(move |_| {
@@ -134,9 +134,9 @@ fn SeenEverything() -> impl IntoView {
     });
     view! {
         <div class="feed-end" role="status">
-            <p>{t!(i18n, feed.seen_everything)}</p>
+            <p>{td_string!(locale, feed.seen_everything)}</p>
             <ServerForm action=reset input=|| ResetFeed {}>
-                <button type="submit" class="button">{t!(i18n, feed.start_over)}</button>
+                <button type="submit" class="button">{td_string!(locale, feed.start_over)}</button>
             </ServerForm>
         </div>
     }

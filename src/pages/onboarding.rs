@@ -3,8 +3,8 @@ use leptos_meta::Title;
 
 use crate::api::{load_onboarding, ChooseStyles};
 use crate::components::picture::Picture;
-use crate::i18n::{t, td_string, tu_string, use_i18n, Locale};
-use crate::labels::error_message;
+use crate::i18n::{td_string, Locale};
+use crate::labels::{error_message, use_locale};
 use crate::types::{Onboarding, StyleCard};
 
 /// `sizes` for a card in the `.style-grid`: columns of 220 px or more, 1100 px at most.
@@ -13,14 +13,14 @@ const STYLE_SIZES: &str = "(max-width: 500px) 100vw, (max-width: 760px) 50vw, 28
 /// Pick one or more home styles; the feed starts from their mix.
 #[component]
 pub fn OnboardingPage() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let data = Resource::new(|| (), |_| load_onboarding());
     view! {
-        <Title text=tu_string!(i18n, onboarding.title)/>
+        <Title text=td_string!(locale, onboarding.title)/>
         <section class="onboarding">
-            <h1>{t!(i18n, onboarding.heading)}</h1>
-            <p class="lead">{t!(i18n, onboarding.lead)}</p>
-            <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+            <h1>{td_string!(locale, onboarding.heading)}</h1>
+            <p class="lead">{td_string!(locale, onboarding.lead)}</p>
+            <Suspense fallback=move || view! { <p class="loading">{td_string!(locale, common.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
                         Ok(onboarding) => view! { <StyleForm onboarding/> }.into_any(),
@@ -34,7 +34,7 @@ pub fn OnboardingPage() -> impl IntoView {
 
 #[component]
 fn StyleForm(onboarding: Onboarding) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let choose = ServerAction::<ChooseStyles>::new();
     let reseeding = !onboarding.chosen.is_empty();
     let chosen = onboarding.chosen.clone();
@@ -47,9 +47,9 @@ fn StyleForm(onboarding: Onboarding) -> impl IntoView {
                 }).collect_view()}
             </ul>
             {reseeding.then(|| view! {
-                <p class="note">{t!(i18n, onboarding.reseed_note)}</p>
+                <p class="note">{td_string!(locale, onboarding.reseed_note)}</p>
             })}
-            <button type="submit" class="button primary">{t!(i18n, onboarding.submit)}</button>
+            <button type="submit" class="button primary">{td_string!(locale, onboarding.submit)}</button>
             {move || choose.value().get().and_then(Result::err).map(|error| view! {
                 <p class="form-error" role="alert">{error_message(&error)}</p>
             })}
@@ -61,7 +61,7 @@ fn StyleForm(onboarding: Onboarding) -> impl IntoView {
 fn StyleOption(card: StyleCard, index: usize, checked: bool) -> impl IntoView {
     // Indexed names (codes[3]=nordic) so the form also posts without JavaScript.
     let name = format!("codes[{index}]");
-    let locale = use_i18n().get_locale_untracked();
+    let locale = use_locale();
     // The style's name in the page's language first, then in the other one.
     let (style, other, other_lang) = match locale {
         Locale::zh_CN => (card.name_zh.clone(), card.name_en.clone(), "en"),

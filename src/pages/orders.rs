@@ -10,8 +10,8 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::api::{load_my_orders, load_order, UpdateShipping};
 use crate::components::picture::{Fetch, PaintingPicture};
 use crate::error::AppError;
-use crate::i18n::{t, td_string, tu_string, use_i18n};
-use crate::labels::{actor_label, date_in, date_time_in, describe_print, error_message, status_label};
+use crate::i18n::td_string;
+use crate::labels::{actor_label, date_in, date_time_in, describe_print, error_message, status_label, use_locale};
 use crate::order_status::OrderStatus;
 use crate::pages::not_found::NotFound;
 use crate::pricing::format_cny;
@@ -21,18 +21,18 @@ const CONFIRMING_POLL_MS: u64 = 2_000;
 
 #[component]
 pub fn OrdersPage() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let orders = Resource::new(|| (), |_| load_my_orders());
     view! {
-        <Title text=tu_string!(i18n, orders.title)/>
-        <h1 class="page-title">{t!(i18n, orders.title)}</h1>
-        <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+        <Title text=td_string!(locale, orders.title)/>
+        <h1 class="page-title">{td_string!(locale, orders.title)}</h1>
+        <Suspense fallback=move || view! { <p class="loading">{td_string!(locale, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 match orders.await {
                     Ok(list) if list.is_empty() => view! {
                         <div class="empty-state">
-                            <p>{t!(i18n, orders.empty)}</p>
-                            <A href="/feed" attr:class="button primary">{t!(i18n, common.discover_paintings)}</A>
+                            <p>{td_string!(locale, orders.empty)}</p>
+                            <A href="/feed" attr:class="button primary">{td_string!(locale, common.discover_paintings)}</A>
                         </div>
                     }.into_any(),
                     Ok(list) => view! {
@@ -50,7 +50,7 @@ pub fn OrdersPage() -> impl IntoView {
 /// One order in a list: picture, title, options, amount and status, linking to `href`.
 #[component]
 pub fn OrderSummary(order: OrderView, href: String) -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = use_locale();
     view! {
         <a class="order-row" href=href>
             <PaintingPicture card=order.painting.clone() sizes="72px"/>
@@ -73,10 +73,10 @@ fn OrderRow(order: OrderView) -> impl IntoView {
 
 #[component]
 pub fn StatusBadge(status: OrderStatus, #[prop(optional)] flagged: bool) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     view! {
-        <span class=format!("status status-{}", status.code()) data-status=status.code()>{move || status_label(status, i18n.get_locale())}</span>
-        {flagged.then(|| view! { <span class="status status-flag">{t!(i18n, orders.needs_attention)}</span> })}
+        <span class=format!("status status-{}", status.code()) data-status=status.code()>{move || status_label(status, locale)}</span>
+        {flagged.then(|| view! { <span class="status status-flag">{td_string!(locale, orders.needs_attention)}</span> })}
     }
 }
 
@@ -86,7 +86,7 @@ pub fn OrderPage() -> impl IntoView {
     let query = use_query_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let returning_from_stripe = move || query.read().get("success").as_deref() == Some("true");
-    let i18n = use_i18n();
+    let locale = use_locale();
     let save_address = ServerAction::<UpdateShipping>::new();
     let tick = RwSignal::new(0u32);
     let order = Resource::new(move || (id(), tick.get(), save_address.version().get()), |(id, _, _)| load_order(id));
@@ -100,7 +100,7 @@ pub fn OrderPage() -> impl IntoView {
         }
     });
     view! {
-        <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+        <Suspense fallback=move || view! { <p class="loading">{td_string!(locale, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 match order.await {
                     Ok(order) => view! { <OrderDetail order confirming=returning_from_stripe() save_address/> }.into_any(),
@@ -117,34 +117,34 @@ fn OrderDetail(order: OrderView, confirming: bool, save_address: ServerAction<Up
     let waiting = confirming && order.status == OrderStatus::Pending;
     let editable = order.status.address_editable();
     let shipping = order.shipping.clone();
-    let i18n = use_i18n();
+    let locale = use_locale();
     let id = order.id.clone();
     view! {
-        <Title text=td_string!(i18n.get_locale_untracked(), orders.order_title, id).to_string()/>
-        <h1 class="page-title">{t!(i18n, orders.your_order)}</h1>
-        {waiting.then(|| view! { <p class="notice" role="status">{t!(i18n, orders.confirming)}</p> })}
+        <Title text=td_string!(locale, orders.order_title, id).to_string()/>
+        <h1 class="page-title">{td_string!(locale, orders.your_order)}</h1>
+        {waiting.then(|| view! { <p class="notice" role="status">{td_string!(locale, orders.confirming)}</p> })}
         <section class="order-detail">
             <OrderFacts order=order.clone()/>
             <div>
-                <h2>{t!(i18n, orders.shipping)}</h2>
+                <h2>{td_string!(locale, orders.shipping)}</h2>
                 {match shipping.clone() {
                     Some(address) => view! {
                         <p class="address">{address.name} <br/> {address.phone} <br/> {address.address}</p>
                     }.into_any(),
-                    None => view! { <p class="muted">{t!(i18n, orders.address_at_checkout)}</p> }.into_any(),
+                    None => view! { <p class="muted">{td_string!(locale, orders.address_at_checkout)}</p> }.into_any(),
                 }}
-                {order.tracking_number.clone().map(|t| view! { <p>{t!(i18n, orders.tracking_number)} <strong data-testid="tracking">{t}</strong></p> })}
+                {order.tracking_number.clone().map(|t| view! { <p>{td_string!(locale, orders.tracking_number)} <strong data-testid="tracking">{t}</strong></p> })}
                 {editable.then(|| {
                     let address = shipping.unwrap_or_default();
                     view! {
                         <details class="edit-address">
-                            <summary>{t!(i18n, orders.change_address)}</summary>
+                            <summary>{td_string!(locale, orders.change_address)}</summary>
                             <ActionForm action=save_address>
                                 <input type="hidden" name="orderId" value=order.id.clone()/>
-                                <label>{t!(i18n, orders.name)} <input name="name" required maxlength="200" value=address.name/></label>
-                                <label>{t!(i18n, orders.phone)} <input name="phone" required maxlength="40" value=address.phone/></label>
-                                <label>{t!(i18n, orders.address)} <textarea name="address" required maxlength="500">{address.address}</textarea></label>
-                                <button type="submit" class="button">{t!(i18n, orders.save_address)}</button>
+                                <label>{td_string!(locale, orders.name)} <input name="name" required maxlength="200" value=address.name/></label>
+                                <label>{td_string!(locale, orders.phone)} <input name="phone" required maxlength="40" value=address.phone/></label>
+                                <label>{td_string!(locale, orders.address)} <textarea name="address" required maxlength="500">{address.address}</textarea></label>
+                                <button type="submit" class="button">{td_string!(locale, orders.save_address)}</button>
                                 {move || save_address.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{error_message(&e)}</p> })}
                             </ActionForm>
                         </details>
@@ -153,27 +153,26 @@ fn OrderDetail(order: OrderView, confirming: bool, save_address: ServerAction<Up
             </div>
         </section>
         <OrderTimeline entries=order.timeline/>
-        <p><A href="/orders">{t!(i18n, orders.all_orders)}</A></p>
+        <p><A href="/orders">{td_string!(locale, orders.all_orders)}</A></p>
     }
 }
 
 /// Painting, options, amount and status.
 #[component]
 pub fn OrderFacts(order: OrderView) -> impl IntoView {
-    let i18n = use_i18n();
-    let locale = i18n.get_locale_untracked();
+    let locale = use_locale();
     view! {
         <div class="order-facts">
             <a href=format!("/painting/{}", order.painting.id)>
                 <PaintingPicture card=order.painting.clone() sizes="220px" fetch=Fetch::First/>
             </a>
             <dl class="facts">
-                <dt>{t!(i18n, orders.order)}</dt><dd>{order.id.clone()}</dd>
-                <dt>{t!(i18n, orders.painting)}</dt><dd>{order.painting.title_in(locale).to_owned()}</dd>
-                <dt>{t!(i18n, orders.print)}</dt><dd>{describe_print(order.options, locale)}</dd>
-                <dt>{t!(i18n, orders.amount)}</dt><dd>{format_cny(order.amount_cents)}</dd>
-                {(order.refunded_cents > 0).then(|| view! { <dt>{t!(i18n, orders.refunded)}</dt><dd>{format_cny(order.refunded_cents)}</dd> })}
-                <dt>{t!(i18n, orders.status)}</dt><dd><StatusBadge status=order.status flagged=order.needs_attention/></dd>
+                <dt>{td_string!(locale, orders.order)}</dt><dd>{order.id.clone()}</dd>
+                <dt>{td_string!(locale, orders.painting)}</dt><dd>{order.painting.title_in(locale).to_owned()}</dd>
+                <dt>{td_string!(locale, orders.print)}</dt><dd>{describe_print(order.options, locale)}</dd>
+                <dt>{td_string!(locale, orders.amount)}</dt><dd>{format_cny(order.amount_cents)}</dd>
+                {(order.refunded_cents > 0).then(|| view! { <dt>{td_string!(locale, orders.refunded)}</dt><dd>{format_cny(order.refunded_cents)}</dd> })}
+                <dt>{td_string!(locale, orders.status)}</dt><dd><StatusBadge status=order.status flagged=order.needs_attention/></dd>
             </dl>
         </div>
     }
@@ -181,11 +180,10 @@ pub fn OrderFacts(order: OrderView) -> impl IntoView {
 
 #[component]
 pub fn OrderTimeline(entries: Vec<TimelineEntry>) -> impl IntoView {
-    let i18n = use_i18n();
-    let locale = i18n.get_locale_untracked();
+    let locale = use_locale();
     view! {
         <section class="timeline" aria-labelledby="timeline-title">
-            <h2 id="timeline-title">{t!(i18n, orders.timeline)}</h2>
+            <h2 id="timeline-title">{td_string!(locale, orders.timeline)}</h2>
             <ol>
                 {entries.into_iter().map(|entry| view! {
                     <li>

@@ -9,8 +9,8 @@ use crate::components::picture::{Fetch, Picture};
 use crate::components::server_form::ServerForm;
 use crate::components::wall::WallPreview;
 use crate::error::AppError;
-use crate::i18n::{t, t_string, use_i18n};
-use crate::labels::error_message;
+use crate::i18n::td_string;
+use crate::labels::{error_message, use_locale};
 use crate::pages::not_found::NotFound;
 use crate::pricing::PrintOptions;
 use crate::tracking::Source;
@@ -26,9 +26,9 @@ pub fn Painting() -> impl IntoView {
             None => Err(AppError::NotFound),
         }
     });
-    let i18n = use_i18n();
+    let locale = use_locale();
     view! {
-        <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+        <Suspense fallback=move || view! { <p class="loading">{td_string!(locale, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
                     Ok(detail) => view! { <PaintingView detail/> }.into_any(),
@@ -42,8 +42,7 @@ pub fn Painting() -> impl IntoView {
 
 #[component]
 fn PaintingView(detail: PaintingDetail) -> impl IntoView {
-    let i18n = use_i18n();
-    let locale = i18n.get_locale_untracked();
+    let locale = use_locale();
     let card = detail.card.clone();
     let alt = card.alt_text(locale);
     // Both languages where both exist: the page's language as the heading, the other beneath.
@@ -83,13 +82,13 @@ fn PaintingView(detail: PaintingDetail) -> impl IntoView {
                 {other_title.map(|t| view! { <p class="subtitle" lang=other_locale.to_string()>{t}</p> })}
                 <p class="artist">{artist} {other_artist.map(|a| view! { <span lang=other_locale.to_string()>" · " {a}</span> })}</p>
                 <dl class="facts">
-                    {card.year.map(|y| view! { <dt>{t!(i18n, painting.year)}</dt><dd>{y}</dd> })}
-                    {card.style.clone().map(|s| view! { <dt>{t!(i18n, painting.style)}</dt><dd>{s}</dd> })}
-                    {detail.source.clone().map(|s| view! { <dt>{t!(i18n, painting.source)}</dt><dd>{s}</dd> })}
-                    {detail.license.clone().map(|l| view! { <dt>{t!(i18n, painting.licence)}</dt><dd>{l}</dd> })}
+                    {card.year.map(|y| view! { <dt>{td_string!(locale, painting.year)}</dt><dd>{y}</dd> })}
+                    {card.style.clone().map(|s| view! { <dt>{td_string!(locale, painting.style)}</dt><dd>{s}</dd> })}
+                    {detail.source.clone().map(|s| view! { <dt>{td_string!(locale, painting.source)}</dt><dd>{s}</dd> })}
+                    {detail.license.clone().map(|l| view! { <dt>{td_string!(locale, painting.licence)}</dt><dd>{l}</dd> })}
                 </dl>
                 {detail.source_url.clone().map(|url| view! {
-                    <p><a href=url rel="noopener noreferrer" target="_blank">{t!(i18n, painting.at_museum)}</a></p>
+                    <p><a href=url rel="noopener noreferrer" target="_blank">{td_string!(locale, painting.at_museum)}</a></p>
                 })}
                 <ServerForm action=save attr:class="save-form"
                     input=move || SetSaved { painting_id: id, saved: !saved.get_untracked(), source: Source::Detail.code().into() }>
@@ -97,7 +96,7 @@ fn PaintingView(detail: PaintingDetail) -> impl IntoView {
                     <input type="hidden" name="saved" value=move || (!saved.get()).to_string()/>
                     <input type="hidden" name="source" value=Source::Detail.code()/>
                     <button type="submit" class="button" aria-pressed=move || saved.get().to_string()>
-                        {move || if saved.get() { t_string!(i18n, painting.saved) } else { t_string!(i18n, painting.save) }}
+                        {move || if saved.get() { td_string!(locale, painting.saved) } else { td_string!(locale, painting.save) }}
                     </button>
                 </ServerForm>
                 <BuyForm painting_id=id options/>
@@ -110,12 +109,12 @@ fn PaintingView(detail: PaintingDetail) -> impl IntoView {
 
 #[component]
 fn MoreLikeThis(id: i64) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let similar = Resource::new(move || id, load_more_like_this);
     view! {
         <section class="more-like-this" aria-labelledby="more-like-this">
-            <h2 id="more-like-this">{t!(i18n, painting.more_like_this)}</h2>
-            <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+            <h2 id="more-like-this">{td_string!(locale, painting.more_like_this)}</h2>
+            <Suspense fallback=move || view! { <p class="loading">{td_string!(locale, common.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match similar.await {
                         Ok(items) => view! {
@@ -138,7 +137,7 @@ fn MoreLikeThis(id: i64) -> impl IntoView {
 fn BuyForm(painting_id: i64, options: RwSignal<PrintOptions>) -> impl IntoView {
     // The server function redirects to Checkout: a 302 for a plain form post, and for the
     // hydrated form the router's redirect hook, which leaves the site with `location.href`.
-    let i18n = use_i18n();
+    let locale = use_locale();
     let buy = ServerAction::<StartCheckout>::new();
     view! {
         <ServerForm action=buy attr:class="buy-form" input=move || {
@@ -148,7 +147,7 @@ fn BuyForm(painting_id: i64, options: RwSignal<PrintOptions>) -> impl IntoView {
             <input type="hidden" name="paintingId" value=painting_id/>
             <PrintConfigurator options/>
             <button type="submit" class="button primary buy" disabled=move || buy.pending().get()>
-                {move || if buy.pending().get() { t_string!(i18n, painting.opening_checkout) } else { t_string!(i18n, painting.buy) }}
+                {move || if buy.pending().get() { td_string!(locale, painting.opening_checkout) } else { td_string!(locale, painting.buy) }}
             </button>
             {move || buy.value().get().and_then(Result::err).map(|error| view! {
                 <p class="error" role="alert">{error_message(&error)}</p>

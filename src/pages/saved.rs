@@ -4,33 +4,33 @@ use leptos_router::components::A;
 
 use crate::api::{load_saved, SetSaved};
 use crate::components::card::{PaintingCardView, TrackCards};
-use crate::i18n::{t, tu_string, use_i18n};
-use crate::labels::error_message;
+use crate::i18n::{td, td_string};
+use crate::labels::{error_message, use_locale};
 use crate::tracking::Source;
 
 /// The visitor's saved paintings, newest first.
 #[component]
 pub fn SavedPage() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let unsave = ServerAction::<SetSaved>::new();
     let saved = Resource::new(move || unsave.version().get(), |_| load_saved());
     view! {
-        <Title text=tu_string!(i18n, saved.title)/>
-        <h1 class="page-title">{t!(i18n, saved.title)}</h1>
-        <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+        <Title text=td_string!(locale, saved.title)/>
+        <h1 class="page-title">{td_string!(locale, saved.title)}</h1>
+        <Suspense fallback=move || view! { <p class="loading">{td_string!(locale, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 match saved.await {
                     Ok(list) if list.items.is_empty() => view! {
                         <div class="empty-state">
-                            <p>{t!(i18n, saved.empty)}</p>
-                            <A href="/feed" attr:class="button primary">{t!(i18n, common.discover_paintings)}</A>
+                            <p>{td_string!(locale, saved.empty)}</p>
+                            <A href="/feed" attr:class="button primary">{td_string!(locale, common.discover_paintings)}</A>
                         </div>
                     }.into_any(),
                     Ok(list) => {
                         let count = list.items.len();
                         view! {
-                            <p class="count">{if count == 1 { t!(i18n, saved.one).into_any() } else { t!(i18n, saved.many, count).into_any() }}</p>
-                            <h2 class="visually-hidden">{t!(i18n, saved.your_saved)}</h2>
+                            <p class="count">{if count == 1 { td_string!(locale, saved.one).into_any() } else { td!(locale, saved.many, count).into_any() }}</p>
+                            <h2 class="visually-hidden">{td_string!(locale, saved.your_saved)}</h2>
                             <ul class="feed-grid saved-grid">
                                 {list.items.into_iter().enumerate().map(|(position, card)| {
                                     let id = card.id;
@@ -41,7 +41,7 @@ pub fn SavedPage() -> impl IntoView {
                                                 <input type="hidden" name="paintingId" value=id/>
                                                 <input type="hidden" name="saved" value="false"/>
                                                 <input type="hidden" name="source" value="saved"/>
-                                                <button type="submit" class="button small">{t!(i18n, card.unsave)}</button>
+                                                <button type="submit" class="button small">{td_string!(locale, card.unsave)}</button>
                                             </ActionForm>
                                         </div>
                                     }

@@ -4,14 +4,14 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::search_paintings;
 use crate::components::card::{PaintingCardView, TrackCards};
-use crate::i18n::{t, t_string, tu_string, use_i18n};
-use crate::labels::error_message;
+use crate::i18n::{td, td_string};
+use crate::labels::{error_message, use_locale};
 use crate::tracking::Source;
 
 /// `/search?q=`: a plain GET form, so it works before (and without) JavaScript.
 #[component]
 pub fn SearchPage() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let query = use_query_map();
     let q = move || query.read().get("q").unwrap_or_default();
     let results = Resource::new(q, |q| async move {
@@ -22,27 +22,27 @@ pub fn SearchPage() -> impl IntoView {
         }
     });
     view! {
-        <Title text=tu_string!(i18n, search.title)/>
-        <h1 class="page-title">{t!(i18n, search.title)}</h1>
+        <Title text=td_string!(locale, search.title)/>
+        <h1 class="page-title">{td_string!(locale, search.title)}</h1>
         <form method="get" action="/search" class="search-form" role="search">
-            <label for="q" class="visually-hidden">{t!(i18n, search.label)}</label>
-            <input id="q" type="search" name="q" maxlength="200" value=q placeholder=move || t_string!(i18n, search.placeholder)/>
-            <button type="submit" class="button primary">{t!(i18n, search.submit)}</button>
+            <label for="q" class="visually-hidden">{td_string!(locale, search.label)}</label>
+            <input id="q" type="search" name="q" maxlength="200" value=q placeholder=td_string!(locale, search.placeholder)/>
+            <button type="submit" class="button primary">{td_string!(locale, search.submit)}</button>
         </form>
-        <Suspense fallback=move || view! { <p class="loading">{t!(i18n, search.searching)}</p> }>
+        <Suspense fallback=move || view! { <p class="loading">{td_string!(locale, search.searching)}</p> }>
             {move || Suspend::new(async move {
                 match results.await {
-                    None => view! { <p class="note">{t!(i18n, search.prompt)}</p> }.into_any(),
+                    None => view! { <p class="note">{td_string!(locale, search.prompt)}</p> }.into_any(),
                     Some(Ok(found)) => view! {
                         <p class="note" data-testid="model-languages">
-                            {if found.colour_only_model { t!(i18n, search.stand_in_model).into_any() } else { t!(i18n, search.clip_model).into_any() }}
+                            {if found.colour_only_model { td_string!(locale, search.stand_in_model).into_any() } else { td_string!(locale, search.clip_model).into_any() }}
                         </p>
                         {if found.items.is_empty() {
                             let query = found.query.clone();
-                            view! { <p class="empty-state">{t!(i18n, search.no_matches, query)}</p> }.into_any()
+                            view! { <p class="empty-state">{td!(locale, search.no_matches, query)}</p> }.into_any()
                         } else {
                             view! {
-                                <h2 class="visually-hidden">{t!(i18n, search.found)}</h2>
+                                <h2 class="visually-hidden">{td_string!(locale, search.found)}</h2>
                                 <ul class="feed-grid">
                                     {found.items.into_iter().enumerate().map(|(i, item)| view! { <PaintingCardView card=item.card source=Source::Search position=i as i64/> }).collect_view()}
                                 </ul>

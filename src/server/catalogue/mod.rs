@@ -321,7 +321,8 @@ impl Renditions {
     fn of(image: &image::RgbImage) -> Self {
         let (width, height) = image.dimensions();
         let plan = Self::plan(width, height);
-        let thumb = plan.iter().rposition(|(max_width, _)| *max_width <= THUMB_WIDTH).expect("the smallest size fits a card");
+        let thumb =
+            plan.iter().rposition(|(max_width, _)| *max_width <= THUMB_WIDTH).expect("the smallest size fits a card");
         let sizes = plan
             .into_iter()
             .map(|(max_width, fitted)| {
@@ -349,8 +350,12 @@ impl Renditions {
     /// Whether a stored `srcset` lacks a width this version makes of a `width` x `height` image
     /// (it has none, or it was made before that width was one of ours).
     fn missing_from(srcset: Option<&str>, width: u32, height: u32) -> bool {
-        let stored: Vec<&str> =
-            srcset.into_iter().flat_map(|srcset| srcset.split(',')).filter_map(|c| c.trim().rsplit_once(' ')).map(|(_, w)| w).collect();
+        let stored: Vec<&str> = srcset
+            .into_iter()
+            .flat_map(|srcset| srcset.split(','))
+            .filter_map(|c| c.trim().rsplit_once(' '))
+            .map(|(_, w)| w)
+            .collect();
         Self::plan(width, height).iter().any(|(_, (planned, _))| !stored.contains(&format!("{planned}w").as_str()))
     }
 
@@ -623,29 +628,28 @@ impl Catalogue {
         let mut ready = Vec::new();
         let mut pixels = Vec::new();
         for &id in ids {
-            let loaded =
-                match rows.get(&id).map(|(url, _, srcset)| (self.storage.key_for_url(url), srcset.clone())) {
-                    None => Err(AddFailure::PaintingGone),
-                    Some((None, _)) => Err(AddFailure::NotInOurStorage),
-                    Some((Some(key), srcset)) => match self.storage.get(&key).await {
-                        Err(error) => {
-                            tracing::error!(%error, painting = id, "reading image for re-embedding failed");
-                            Err(AddFailure::StoredImageUnreadable)
-                        }
-                        Ok(bytes) => {
-                            let limits = self.limits;
-                            with_decode_slot(move || {
-                                let image =
-                                    decode_rgb(&bytes, limits).map_err(|rejected| AddFailure::Image { rejected })?;
-                                let (width, height) = image.dimensions();
-                                let sizes = Renditions::missing_from(srcset.as_deref(), width, height)
-                                    .then(|| (Renditions::of(&image), digest(&bytes)));
-                                Ok((tensor(&image), sizes))
-                            })
-                            .await?
-                        }
-                    },
-                };
+            let loaded = match rows.get(&id).map(|(url, _, srcset)| (self.storage.key_for_url(url), srcset.clone())) {
+                None => Err(AddFailure::PaintingGone),
+                Some((None, _)) => Err(AddFailure::NotInOurStorage),
+                Some((Some(key), srcset)) => match self.storage.get(&key).await {
+                    Err(error) => {
+                        tracing::error!(%error, painting = id, "reading image for re-embedding failed");
+                        Err(AddFailure::StoredImageUnreadable)
+                    }
+                    Ok(bytes) => {
+                        let limits = self.limits;
+                        with_decode_slot(move || {
+                            let image =
+                                decode_rgb(&bytes, limits).map_err(|rejected| AddFailure::Image { rejected })?;
+                            let (width, height) = image.dimensions();
+                            let sizes = Renditions::missing_from(srcset.as_deref(), width, height)
+                                .then(|| (Renditions::of(&image), digest(&bytes)));
+                            Ok((tensor(&image), sizes))
+                        })
+                        .await?
+                    }
+                },
+            };
             match loaded {
                 Ok((tensor, sizes)) => {
                     pixels.extend(tensor);
